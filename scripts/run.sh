@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# One command from a fresh machine to drydock's main job on the embedded default (local Docker):
+# set up the environment, build drydock, and run the example task through the engine.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/drydock-target}"
+"$here/scripts/setup.sh"
+cargo build --release --locked
+exec "$CARGO_TARGET_DIR/release/drydock" plan --registry 127.0.0.1:5000 examples/hello "$@"

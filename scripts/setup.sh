@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Installs and starts everything drydock and its tests need, idempotently.
+#
+# CI (.ci/run → scripts/test.sh) and new developers run this same script, so a fresh Debian 12 machine
+# with nothing but the Rust toolchain ends up with: a running dockerd, a registry on loopback, a
+# `busybox` base image made offline from busybox-static, and the tools the integration tests drive
+# (git, htpasswd, PostgreSQL binaries). Every step checks before it acts, so re-running is cheap.
+#
+# Environment knobs:
+#   DRYDOCK_REGISTRY_PORT   loopback port of the shared test registry (default 5000)
+#   DRYDOCK_STATE_DIR       where the registry's storage and daemon logs live (default /var/lib/drydock-dev)
+set -euo pipefail
+
+REGISTRY_PORT="${DRYDOCK_REGISTRY_PORT:-5000}"
+STATE_DIR="${DRYDOCK_STATE_DIR:-/var/lib/drydock-dev}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# --- packages ---------------------------------------------------------------------------------
+# docker.io gives dockerd 20.10 (API 1.41); docker-registry a real distribution registry;
+# busybox-static the offline base image; apache2-utils htpasswd for an authenticated registry;
+# libssl-dev/pkg-config for git2's https transport.
+PACKAGES=(docker.io docker-registry busybox-static apache2-utils git libssl-dev pkg-config libsqlite3-dev ca-certificates curl)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
+# The machine may carry a newer docker CLI in /usr/local/bin that needs buildx; scripts and
+# benchmarks use Debian's matching 20.10 client explicitly.
+DOCKER=/usr/bin/docker
+$SUDO mkdir -p "$STATE_DIR"
+
+# --- dockerd ----------------------------------------------------------------------------------
+if ! $DOCKER info >/dev/null 2>&1; then
+  log "starting dockerd"
+  # Started detached (setsid) so it outlives this script and the CI step that ran it.
+  $SUDO setsid /usr/sbin/dockerd >"$STATE_DIR/dockerd.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    $DOCKER info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  $DOCKER info >/dev/null 2>&1 || { log "dockerd did not start; see $STATE_DIR/dockerd.log"; tail -20 "$STATE_DIR/dockerd.log" >&2; exit 1; }
+fi
+
+# --- registry on loopback ---------------------------------------------------------------------
+if ! curl -fsS "http://127.0.0.1:${REGISTRY_PORT}/v2/" >/dev/null 2>&1; then
+  log "starting docker-registry on 127.0.0.1:${REGISTRY_PORT}"
+  mkdir -p "$STATE_DIR/registry"
+  cat >"$STATE_DIR/registry.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $STATE_DIR/registry
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${REGISTRY_PORT}
+EOF
+  setsid /usr/bin/docker-registry serve "$STATE_DIR/registry.yml" >"$STATE_DIR/registry.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 40); do
+    curl -fsS "http://127.0.0.1:${REGISTRY_PORT}/v2/" >/dev/null 2>&1 && break
+    sleep 0.25
+  done
+  curl -fsS "http://127.0.0.1:${REGISTRY_PORT}/v2/" >/dev/null || { log "registry did not start"; cat "$STATE_DIR/registry.log" >&2; exit 1; }
+fi
+
+# --- busybox base image, made offline ---------------------------------------------------------
+if ! $DOCKER image inspect busybox:latest >/dev/null 2>&1; then
+  log "importing busybox:latest from busybox-static"
+  root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" "$root/var/www"
+  cp /bin/busybox "$root/bin/busybox"
+  # `busybox --list` names busybox itself; linking it would replace the binary with a loop.
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+  echo 'nobody:x:65534:65534:nobody:/:/bin/false' >>"$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+  chmod 1777 "$root/tmp"
+  tar -C "$root" -c . | $DOCKER import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - busybox:latest >/dev/null
+  rm -rf "$root"
+fi
+
+# Images the examples and tests use, built FROM busybox. `docker` is what ACR task files call for
+# `cmd: docker ...` steps: busybox with the host's static docker CLI would need network, so the
+# example image carries Debian's docker client binary (dynamically linked against glibc only).
+ensure_example_image() {
+  local tag=$1 dir=$2
+  if ! $DOCKER image inspect "$tag" >/dev/null 2>&1; then
+    log "building $tag"
+    DOCKER_BUILDKIT=0 $DOCKER build -q -t "$tag" "$dir" >/dev/null
+  fi
+}
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -d "$here/examples/images" ]; then
+  for d in "$here"/examples/images/*/; do
+    name=$(basename "$d")
+    ensure_example_image "$name:latest" "$d"
+  done
+fi
+
+# `docker:latest` is the image ACR task files name for `cmd: docker …` steps. Debian's docker client
+# needs only glibc, so the image is busybox plus that binary and the loader: no pull required.
+if ! $DOCKER image inspect docker:latest >/dev/null 2>&1; then
+  log "building docker:latest (docker CLI image for cmd steps)"
+  ctx=$(mktemp -d)
+  mkdir -p "$ctx/lib/x86_64-linux-gnu" "$ctx/lib64"
+  cp /usr/bin/docker "$ctx/docker"
+  cp /lib/x86_64-linux-gnu/libc.so.6 "$ctx/lib/x86_64-linux-gnu/"
+  cp /lib64/ld-linux-x86-64.so.2 "$ctx/lib64/"
+  printf 'FROM busybox:latest\nCOPY lib /lib\nCOPY lib64 /lib64\nCOPY docker /bin/docker\nENTRYPOINT ["/bin/docker"]\n' >"$ctx/Dockerfile"
+  DOCKER_BUILDKIT=0 $DOCKER build -q -t docker:latest "$ctx" >/dev/null
+  rm -rf "$ctx"
+fi
+
+# Base image in the local registry, so that builds FROM a registry image have a real digest.
+if ! curl -fsS "http://127.0.0.1:${REGISTRY_PORT}/v2/library/busybox/tags/list" 2>/dev/null | grep -q latest; then
+  log "pushing busybox to the local registry"
+  $DOCKER tag busybox:latest "127.0.0.1:${REGISTRY_PORT}/library/busybox:latest"
+  $DOCKER push -q "127.0.0.1:${REGISTRY_PORT}/library/busybox:latest" >/dev/null
+fi
+
+# --- PostgreSQL binaries ----------------------------------------------------------------------
+# Tests start their own throwaway server with initdb/pg_ctl in a temp dir; only the binaries are needed.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  log "installing postgresql"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null
+fi
+
+log "ready: dockerd $($DOCKER version -f '{{.Server.Version}}'), registry 127.0.0.1:${REGISTRY_PORT}"

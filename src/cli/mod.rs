@@ -1,0 +1,103 @@
+//! The `drydock` command line: clap definitions and what each verb prints. Only this module prints
+//! for people; everything else returns values and errors.
+
+pub mod check;
+pub mod scan;
+pub mod taskfile_args;
+
+use crate::taskfile::Diagnostics;
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+/// drydock: ACR Tasks-compatible container build tasks on your own Docker hosts.
+#[derive(Parser, Debug)]
+#[command(name = "drydock", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a task file: render it, parse it, validate every step and the `when` graph.
+    Validate(check::ValidateArgs),
+    /// Print a task file after aliases and templates, as it would run.
+    Render(check::RenderArgs),
+    /// Show the steps of a task file as a dependency graph (text, json, dot or mermaid).
+    Plan(check::PlanArgs),
+    /// Print the base images a Dockerfile depends on, as ACR's dependency JSON (no digests).
+    Scan(scan::ScanArgs),
+}
+
+/// Why a command did not succeed, and with which exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input from the user: exit code 2.
+    #[error("{0}")]
+    Invalid(String),
+    /// Task-file diagnostics: exit code 2.
+    #[error("{0}")]
+    Diagnostics(Diagnostics),
+    /// The work itself failed (a run failed, timed out, was cancelled): exit code 1.
+    #[error("{0}")]
+    Failed(String),
+    /// Already reported; exit with this code.
+    #[error("")]
+    Silent(u8),
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Invalid(_) | CliError::Diagnostics(_) => 2,
+            CliError::Failed(_) => 1,
+            CliError::Silent(code) => *code,
+        }
+    }
+}
+
+/// Runs the parsed command line and maps the outcome to an exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Validate(a) => check::validate(a),
+        Command::Render(a) => check::render(a),
+        Command::Plan(a) => check::plan(a),
+        Command::Scan(a) => scan::scan(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            match &e {
+                CliError::Diagnostics(d) => print_diagnostics(d),
+                CliError::Silent(_) => {}
+                other => eprintln!("{} {other}", paint("error:", "31")),
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Prints diagnostics to stderr, coloured when stderr is a terminal.
+pub fn print_diagnostics(d: &Diagnostics) {
+    for diag in &d.0 {
+        let text = diag.to_string();
+        let text = match diag.severity {
+            crate::taskfile::Severity::Error => text.replacen("error[", &format!("{}[", paint("error", "31")), 1),
+            crate::taskfile::Severity::Warning => text.replacen("warning[", &format!("{}[", paint("warning", "33")), 1),
+        };
+        eprintln!("{text}");
+    }
+}
+
+/// Wraps `s` in an ANSI colour when stderr is a terminal and NO_COLOR is unset.
+pub fn paint(s: &str, code: &str) -> String {
+    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}

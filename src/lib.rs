@@ -1,0 +1,15 @@
+//! drydock: a self-hosted container build task engine compatible with ACR Tasks task files.
+//!
+//! See ARCHITECTURE.md for the codemap and the invariants.
+#![forbid(unsafe_code)]
+
+pub mod buildargs;
+pub mod cli;
+pub mod context;
+pub mod dockerfile;
+pub mod dockerignore;
+pub mod reference;
+pub mod runid;
+pub mod secrets;
+pub mod shellwords;
+pub mod taskfile;

@@ -1,0 +1,327 @@
+//! The task-file language, exactly as ACR Tasks processes it: pure and synchronous.
+//!
+//! Order (ACR's `acb exec`): find the version on the raw text → (v1.1.0) cut out, render and apply the
+//! alias block → render the Go template (a first pass with empty `.Secrets` to learn which secrets the
+//! file declares, then a second pass with their values) → parse YAML → validate and apply defaults →
+//! build the plan → expand image aliases in `cmd`. Every error points at the file the user wrote.
+
+pub mod alias;
+pub mod diag;
+pub mod image_alias;
+pub mod model;
+pub mod parse;
+pub mod plan;
+pub mod runvars;
+pub mod task;
+pub mod template;
+pub mod validate;
+mod validate_step;
+pub mod values;
+pub mod version;
+mod yamltree;
+
+pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
+pub use image_alias::ImageAliases;
+pub use plan::{Plan, PlanStep};
+pub use runvars::RunVars;
+pub use task::{Step, StepKind, Task, When};
+
+use alias::AliasSourceLoader;
+use chrono::{DateTime, Utc};
+use parse::SourceMap;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Task files larger than this are refused before anything else happens.
+pub const DEFAULT_MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Knobs of the pipeline.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Report every template key that renders empty because it is missing, as a warning.
+    pub strict: bool,
+    /// Unknown properties are warnings instead of errors (ACR ignores them silently).
+    pub allow_unknown_properties: bool,
+    /// Image aliases for `cmd` in v1.1.0 files.
+    pub image_aliases: ImageAliases,
+    /// Size cap of the task file.
+    pub max_file_bytes: usize,
+    /// Caps of the template engine.
+    pub template_limits: template::Limits,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            strict: false,
+            allow_unknown_properties: false,
+            image_aliases: ImageAliases::default(),
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            template_limits: template::Limits::default(),
+        }
+    }
+}
+
+/// Everything the pipeline reads. Nothing here touches the network, Docker or the clock.
+pub struct LoadRequest<'a> {
+    /// The file name used in diagnostics.
+    pub file_name: &'a str,
+    /// The raw task file.
+    pub source: &'a str,
+    /// `.Values`: values files merged with `--set`.
+    pub values: Value,
+    /// Secret values by id, for the file's `secrets:` declarations.
+    pub secrets: BTreeMap<String, String>,
+    /// `.Run`.
+    pub run: RunVars,
+    /// What `now` returns in templates.
+    pub now: DateTime<Utc>,
+    /// Reads alias `src` entries.
+    pub alias_loader: &'a dyn AliasSourceLoader,
+    /// Knobs.
+    pub options: LoadOptions,
+}
+
+/// The rendered text of a task file with its map back to the original.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The YAML after aliases and templates.
+    pub text: String,
+    /// Rendered line → original line.
+    pub map: SourceMap,
+    /// The secret values the render used, so that callers can mask them.
+    pub secret_values: Vec<String>,
+    /// Warnings so far.
+    pub warnings: Diagnostics,
+}
+
+/// A task file that passed every stage.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The validated task.
+    pub task: Task,
+    /// Its dependency graph.
+    pub plan: Plan,
+    /// The rendered YAML.
+    pub rendered: String,
+    /// The secret values the render used.
+    pub secret_values: Vec<String>,
+    /// Warnings from every stage.
+    pub warnings: Diagnostics,
+}
+
+/// Runs the whole pipeline: render, parse, validate, plan.
+pub fn load(req: &LoadRequest<'_>) -> Result<Loaded, Diagnostics> {
+    let rendered = render(req)?;
+    let mut diags = rendered.warnings;
+    let finish = |mut d: Diagnostics| {
+        d.attach_source(req.file_name, req.source);
+        d.sort();
+        d
+    };
+    let (spec, tree) = match parse::parse_task_yaml(&rendered.text, &rendered.map) {
+        Ok(x) => x,
+        Err(d) => {
+            diags.push(d);
+            return Err(finish(diags));
+        }
+    };
+    let cx = validate::ValidateContext {
+        map: &rendered.map,
+        image_aliases: &req.options.image_aliases,
+        allow_unknown_properties: req.options.allow_unknown_properties,
+    };
+    let Some(task) = validate::validate(spec, &tree, &cx, &mut diags) else {
+        return Err(finish(diags));
+    };
+    let plan = Plan::build(&task);
+    for w in plan.lint(&task) {
+        diags.push(w);
+    }
+    Ok(Loaded { task, plan, rendered: rendered.text, secret_values: rendered.secret_values, warnings: finish(diags) })
+}
+
+/// Renders a task file: aliases, then the template (two passes when it declares secrets).
+pub fn render(req: &LoadRequest<'_>) -> Result<Rendered, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let fail = |mut d: Diagnostics| {
+        d.attach_source(req.file_name, req.source);
+        Err(d)
+    };
+    if req.source.len() > req.options.max_file_bytes {
+        diags.push(
+            Diagnostic::error(
+                "limit",
+                format!("the task file is {} bytes; the limit is {}", req.source.len(), req.options.max_file_bytes),
+            )
+            .help("split the task, or raise the limit if the file is trusted"),
+        );
+        return fail(diags);
+    }
+    let source = req.source.strip_prefix('\u{feff}').unwrap_or(req.source);
+
+    // 1. Aliases, on the raw text, only for v1.1.0 files.
+    let found = version::find(source);
+    let has_aliases = match &found {
+        Some(v) => version::parse(&v.text, Some(v.pos)).map(|(ver, _)| ver.has_aliases()).unwrap_or(false),
+        None => false,
+    };
+    let (text, alias_map) = if has_aliases {
+        match apply_aliases(req, source, &mut diags) {
+            Some(x) => x,
+            None => return fail(diags),
+        }
+    } else {
+        (source.to_string(), SourceMap::identity(source))
+    };
+
+    // 2. Template, first pass with empty secrets.
+    let empty = Map::new();
+    let first = match render_template(req, &text, &alias_map, &empty, &mut diags) {
+        Some(r) => r,
+        None => return fail(diags),
+    };
+    let declared = declared_secrets(&first.text);
+    if declared.is_empty() {
+        if diags.has_errors() {
+            return fail(diags);
+        }
+        return Ok(Rendered { text: first.text, map: first.map, secret_values: Vec::new(), warnings: diags });
+    }
+
+    // 3. Second pass with the declared secrets resolved.
+    let mut secrets = Map::new();
+    let mut secret_values = Vec::new();
+    for (id, pos) in declared {
+        match req.secrets.get(&id) {
+            Some(v) => {
+                secret_values.push(v.clone());
+                secrets.insert(id, Value::String(v.clone()));
+            }
+            None => diags.push(
+                Diagnostic::error("missing-secret", format!("secret `{id}` has no value"))
+                    .at_opt(pos.map(|p| first.map.map(p)))
+                    .help(format!("give it with `--secret {id}=VALUE` (or store it on the task with set-secret)")),
+            ),
+        }
+    }
+    if diags.has_errors() {
+        return fail(diags);
+    }
+    let mut pass2_diags = Diagnostics::default();
+    let second = match render_template(req, &text, &alias_map, &secrets, &mut pass2_diags) {
+        Some(r) => r,
+        None => {
+            diags.extend(pass2_diags);
+            return fail(diags);
+        }
+    };
+    // Warnings of pass 2 repeat those of pass 1 except for keys that secrets now fill.
+    diags.0.retain(|d| d.code != "missing-key");
+    diags.extend(pass2_diags);
+    Ok(Rendered { text: second.text, map: second.map, secret_values, warnings: diags })
+}
+
+struct TemplateOutput {
+    text: String,
+    map: SourceMap,
+}
+
+fn render_template(
+    req: &LoadRequest<'_>,
+    text: &str,
+    alias_map: &SourceMap,
+    secrets: &Map<String, Value>,
+    diags: &mut Diagnostics,
+) -> Option<TemplateOutput> {
+    let context = runvars::template_context(&req.run, &req.values, secrets);
+    let opts =
+        template::Options { limits: req.options.template_limits.clone(), now: req.now, strict: req.options.strict };
+    match template::render(req.file_name, text, &context, &opts) {
+        Ok(out) => {
+            let map = SourceMap::new(out.line_origins, text, &out.text).then_through(alias_map);
+            if req.options.strict {
+                for m in &out.missing_keys {
+                    diags.push(
+                        Diagnostic::warning("missing-key", format!("`{}` is not defined and renders empty", m.path))
+                            .at(alias_map.map(Pos::new(m.line, m.col)))
+                            .help("set it in the values file or with --set, or give a default: `| default \"x\"`"),
+                    );
+                }
+            }
+            if out.text.trim().is_empty() {
+                diags.push(
+                    Diagnostic::error("empty-render", "the task file rendered to nothing")
+                        .help("check the template conditions; ACR rejects an empty render too"),
+                );
+                return None;
+            }
+            Some(TemplateOutput { text: out.text, map })
+        }
+        Err(e) => {
+            let help = match e.kind {
+                template::ErrorKind::Required => "set the value with --set or in the values file",
+                template::ErrorKind::Limit => "the template loops or recurses too much; simplify it",
+                _ => "task files are Go templates: check the `{{ }}` action at this position",
+            };
+            diags.push(
+                Diagnostic::error("template", e.message.clone()).at(alias_map.map(Pos::new(e.line, e.col))).help(help),
+            );
+            None
+        }
+    }
+}
+
+fn apply_aliases(req: &LoadRequest<'_>, source: &str, diags: &mut Diagnostics) -> Option<(String, SourceMap)> {
+    let Some(block) = alias::extract_block(source) else {
+        // No block: predefined aliases still apply.
+        let table = req.run.predefined_aliases().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let (text, origins) = alias::substitute(source, '$', &table);
+        let identity: Vec<u32> = (1..=source.split('\n').count() as u32).collect();
+        return Some((text.clone(), alias::rest_map(&origins, &identity, source, &text)));
+    };
+    let block_map = SourceMap::new(block.lines.clone(), source, &block.text);
+    let rendered_block = render_template(req, &block.text, &block_map, &Map::new(), diags)?;
+    let (directive, table) = alias::build_table(
+        &rendered_block.text,
+        &rendered_block.map,
+        req.run.predefined_aliases(),
+        req.alias_loader,
+        diags,
+    )?;
+    if diags.has_errors() {
+        return None;
+    }
+    let (text, origins) = alias::substitute(&block.rest, directive, &table);
+    let map = alias::rest_map(&origins, &block.rest_lines, source, &text);
+    Some((text, map))
+}
+
+/// Ids and positions of the `secrets:` entries of a first-pass render. A file that does not parse
+/// yet declares nothing here; the real parse reports its errors later.
+fn declared_secrets(text: &str) -> Vec<(String, Option<Pos>)> {
+    #[derive(serde::Deserialize)]
+    struct OnlySecrets {
+        secrets: Option<Vec<model::SecretSpec>>,
+    }
+    if !text.contains("secrets") {
+        return Vec::new();
+    }
+    let Ok(s) = serde_saphyr::from_str_with_options::<OnlySecrets>(text, parse::yaml_options()) else {
+        return Vec::new();
+    };
+    let line_of = |id: &str| {
+        text.lines()
+            .position(|l| l.trim_start().trim_start_matches("- ").starts_with("id:") && l.contains(id))
+            .map(|i| Pos::new(i as u32 + 1, 0))
+    };
+    s.secrets
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| s.id)
+        .map(|id| {
+            let pos = line_of(&id);
+            (id, pos)
+        })
+        .collect()
+}

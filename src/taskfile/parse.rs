@@ -1,0 +1,205 @@
+//! YAML parsing of the rendered text, with budgets against hostile input, and the mapping of
+//! positions in the rendered text back to the file the user wrote.
+
+use super::diag::{Diagnostic, Pos};
+use super::model::TaskFileSpec;
+use super::yamltree::YNode;
+use serde_saphyr::options::AliasLimits;
+use serde_saphyr::{Budget, Options};
+
+/// YAML nesting deeper than this is refused. Real task files nest 4–6 levels; the cap also keeps
+/// the recursive parse within a 2 MiB thread stack (Tokio workers, test threads) in debug builds.
+pub const MAX_YAML_DEPTH: usize = 32;
+
+/// Parser options shared by task files, values files and alias files: budgets against YAML bombs
+/// ("billion laughs") and deep nesting, and no snippet rendering (we render our own).
+pub fn yaml_options() -> Options {
+    let mut budget = Budget::default();
+    budget.max_depth = MAX_YAML_DEPTH;
+    budget.flow_nesting_limit = MAX_YAML_DEPTH;
+    budget.max_aliases = 10_000;
+    budget.max_anchors = 10_000;
+    budget.max_events = 5_000_000;
+    budget.max_nodes = 5_000_000;
+    budget.max_documents = 1;
+    let mut alias_limits = AliasLimits::default();
+    // A task file that expands its anchors to more than this many events is an attack, not a task.
+    alias_limits.max_total_replayed_events = 200_000;
+    alias_limits.max_alias_expansions_per_anchor = 10_000;
+    let mut opts = Options::default();
+    opts.budget = Some(budget);
+    opts.alias_limits = alias_limits;
+    opts.with_snippet = false;
+    opts
+}
+
+/// The message of a serde-saphyr error without its "line N column M:" prefix, and its position.
+pub fn saphyr_message(e: &serde_saphyr::Error) -> (String, Option<Pos>) {
+    let pos = e
+        .location()
+        .map(|l| Pos::new(u32::try_from(l.line()).unwrap_or(u32::MAX), u32::try_from(l.column()).unwrap_or(0)));
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    // "line 4 column 14: invalid i64" → "invalid i64"
+    let msg = match first.split_once(": ") {
+        Some((head, rest)) if head.starts_with("line ") => rest,
+        _ => first,
+    };
+    // Without snippets the location comes last: "invalid i64 at line 3, column 14".
+    let msg = match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(", column ") => &msg[..i],
+        _ => msg,
+    };
+    (humanize(msg), pos)
+}
+
+/// Rewords parser jargon into what a task-file author understands.
+fn humanize(msg: &str) -> String {
+    let replacements = [
+        ("invalid i64", "expected a whole number"),
+        ("invalid u64", "expected a whole number"),
+        ("expected string scalar", "expected a string"),
+        ("invalid bool", "expected true or false"),
+    ];
+    for (from, to) in replacements {
+        if msg == from {
+            return to.to_string();
+        }
+    }
+    msg.to_string()
+}
+
+/// Maps positions in rendered text to the original file, line by line.
+#[derive(Clone, Debug, Default)]
+pub struct SourceMap {
+    /// For each rendered line (0-based), the 1-based original line.
+    pub origins: Vec<u32>,
+    /// Whether each rendered line is byte-identical to its original line (then columns carry over).
+    pub identical: Vec<bool>,
+}
+
+impl SourceMap {
+    /// The identity map of a text that was not transformed.
+    pub fn identity(text: &str) -> Self {
+        let n = text.lines().count().max(1);
+        SourceMap { origins: (1..=n as u32).collect(), identical: vec![true; n] }
+    }
+
+    /// Builds the map from per-line origins and both texts.
+    pub fn new(origins: Vec<u32>, original: &str, rendered: &str) -> Self {
+        let orig: Vec<&str> = original.lines().collect();
+        let identical = rendered
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                origins.get(i).and_then(|o| orig.get((*o as usize).wrapping_sub(1))).is_some_and(|o| *o == line)
+            })
+            .collect();
+        SourceMap { origins, identical }
+    }
+
+    /// Composes `self` (rendered → intermediate) with `earlier` (intermediate → original).
+    pub fn then_through(&self, earlier: &SourceMap) -> SourceMap {
+        let origins = self
+            .origins
+            .iter()
+            .map(|l| earlier.origins.get((*l as usize).wrapping_sub(1)).copied().unwrap_or(*l))
+            .collect();
+        let identical = self
+            .origins
+            .iter()
+            .zip(&self.identical)
+            .map(|(l, same)| *same && earlier.identical.get((*l as usize).wrapping_sub(1)).copied().unwrap_or(false))
+            .collect();
+        SourceMap { origins, identical }
+    }
+
+    /// The original position of a rendered position. The column survives only where the line
+    /// came through unchanged; elsewhere only the line is reported.
+    pub fn map(&self, pos: Pos) -> Pos {
+        let i = (pos.line as usize).wrapping_sub(1);
+        match self.origins.get(i) {
+            Some(orig) => Pos::new(*orig, if self.identical.get(i).copied().unwrap_or(false) { pos.col } else { 0 }),
+            None => pos,
+        }
+    }
+}
+
+/// Parses the rendered text into the typed model and the span tree. Positions in errors are
+/// already mapped to the original file.
+pub fn parse_task_yaml(rendered: &str, map: &SourceMap) -> Result<(TaskFileSpec, YNode), Diagnostic> {
+    let located = |e: serde_saphyr::Error, code: &'static str| {
+        let (msg, pos) = saphyr_message(&e);
+        let mut d = Diagnostic::error(code, msg).at_opt(pos.map(|p| map.map(p)));
+        if is_budget_breach(&e) {
+            d.code = "limit";
+            d = d.help("the YAML nests too deeply or expands too many aliases; simplify the file");
+        } else if code == "yaml-syntax" {
+            d = d.help(
+                "check indentation and quoting; values containing `: ` or starting with `{`, `*` or `&` need quotes",
+            );
+        }
+        d
+    };
+    // The span tree first: it catches syntax errors and budget breaches before typing.
+    let tree: YNode =
+        serde_saphyr::from_str_with_options(rendered, yaml_options()).map_err(|e| located(e, "yaml-syntax"))?;
+    let spec: TaskFileSpec =
+        serde_saphyr::from_str_with_options(rendered, yaml_options()).map_err(|e| located(e, "wrong-type"))?;
+    Ok((spec, tree))
+}
+
+fn is_budget_breach(e: &serde_saphyr::Error) -> bool {
+    let text = e.without_snippet().to_string().to_ascii_lowercase();
+    text.contains("budget") || text.contains("limit") || text.contains("depth")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn billion_laughs_is_refused_quickly() {
+        let mut y = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            y.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        y.push_str("steps: []\n");
+        let err = parse_task_yaml(&y, &SourceMap::identity(&y)).unwrap_err();
+        assert_eq!(err.code, "limit", "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let flow = format!("steps: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+        let err = parse_task_yaml(&flow, &SourceMap::identity(&flow)).unwrap_err();
+        assert_eq!(err.code, "limit", "{err}");
+        let mut block = String::from("steps:\n");
+        for depth in 1..300 {
+            block.push_str(&format!("{}- \n", "  ".repeat(depth)));
+        }
+        let err = parse_task_yaml(&block, &SourceMap::identity(&block)).unwrap_err();
+        assert!(err.is_error());
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let y = "steps:\n  - cmd: busybox\n    retries: abc\n";
+        let err = parse_task_yaml(y, &SourceMap::identity(y)).unwrap_err();
+        assert_eq!(err.pos, Some(Pos::new(3, 14)));
+        assert_eq!(err.message, "expected a whole number");
+    }
+
+    #[test]
+    fn source_map_composes_and_drops_columns_of_changed_lines() {
+        let original = "a: {{.X}}\nb: 1\n";
+        let rendered = "a: 1\nb: 1\n";
+        let m = SourceMap::new(vec![1, 2], original, rendered);
+        assert_eq!(m.map(Pos::new(1, 4)), Pos::new(1, 0));
+        assert_eq!(m.map(Pos::new(2, 4)), Pos::new(2, 4));
+    }
+}
