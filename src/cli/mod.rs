@@ -30,6 +30,8 @@ pub enum Command {
     Plan(check::PlanArgs),
     /// Print the base images a Dockerfile depends on, as ACR's dependency JSON (no digests).
     Scan(scan::ScanArgs),
+    /// Print the JSON Schema of task files (for editor completion with the YAML language server).
+    Schema,
 }
 
 /// Why a command did not succeed, and with which exit code.
@@ -67,6 +69,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Render(a) => check::render(a),
         Command::Plan(a) => check::plan(a),
         Command::Scan(a) => scan::scan(a),
+        Command::Schema => {
+            println!("{}", crate::taskfile::model::json_schema_text());
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

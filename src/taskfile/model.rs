@@ -173,7 +173,7 @@ pub struct AliasSpec {
     pub directive: Option<String>,
     /// Alias name to value; these win over `src` files.
     pub values: Option<BTreeMap<String, String>>,
-    /// Files of `name: value` maps, local paths relative to the task file (http(s) only when allowed).
+    /// Files of `name: value` maps: paths inside the build context (http(s) URLs only when allowed).
     pub src: Option<Vec<String>>,
 }
 
@@ -241,8 +241,13 @@ pub(crate) mod keys {
     pub const ALIAS: &[&str] = &["directive", "values", "src"];
 }
 
-/// The JSON Schema of the task file, as checked in under `task-schemas/`.
+/// The JSON Schema of the task file.
 pub fn json_schema() -> serde_json::Value {
     let schema = schemars::schema_for!(TaskFileSpec);
     serde_json::to_value(&schema).unwrap_or_default()
+}
+
+/// The schema as checked in under `task-schemas/acb.schema.json` (pretty, trailing newline).
+pub fn json_schema_text() -> String {
+    serde_json::to_string_pretty(&json_schema()).unwrap_or_default()
 }

@@ -1,0 +1,13 @@
+//! Shared fixtures for the integration tests.
+
+use std::path::PathBuf;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `drydock` binary built for these tests.
+pub fn drydock() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("drydock").expect("drydock binary")
+}
