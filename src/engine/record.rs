@@ -1,0 +1,157 @@
+//! What a run produces: statuses, step results, output images and base-image dependencies.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Status of a run. `Error` means drydock or its infrastructure failed (Docker gone, daemon
+/// restarted); `Failed` means a step failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RunStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// Executing.
+    Running,
+    /// Every step succeeded (or failed with `ignoreErrors`).
+    Succeeded,
+    /// A step failed.
+    Failed,
+    /// Cancelled by a user.
+    Canceled,
+    /// The run timeout expired.
+    Timeout,
+    /// An infrastructure error.
+    Error,
+}
+
+impl RunStatus {
+    /// Whether the run has ended.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, RunStatus::Queued | RunStatus::Running)
+    }
+
+    /// The name as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "Queued",
+            RunStatus::Running => "Running",
+            RunStatus::Succeeded => "Succeeded",
+            RunStatus::Failed => "Failed",
+            RunStatus::Canceled => "Canceled",
+            RunStatus::Timeout => "Timeout",
+            RunStatus::Error => "Error",
+        }
+    }
+
+    /// Parses a stored name (case-insensitive).
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        [
+            RunStatus::Queued,
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Canceled,
+            RunStatus::Timeout,
+            RunStatus::Error,
+        ]
+        .into_iter()
+        .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Status of a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StepStatus {
+    /// Not started yet.
+    Pending,
+    /// Executing.
+    Running,
+    /// Done.
+    Succeeded,
+    /// Failed (after its retries).
+    Failed,
+    /// Never started because the run failed or a dependency did not succeed.
+    Skipped,
+    /// Stopped by a cancel.
+    Canceled,
+    /// Its timeout expired.
+    Timeout,
+}
+
+impl StepStatus {
+    /// Whether the step has ended.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, StepStatus::Pending | StepStatus::Running)
+    }
+}
+
+/// The result of one step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// Step id.
+    pub id: String,
+    /// Status.
+    pub status: StepStatus,
+    /// Exit code of the last container, when there was one.
+    pub exit_code: Option<i64>,
+    /// Attempts made (1 + retries used; repeat iterations count too).
+    pub attempts: u32,
+    /// When it started.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why it failed, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl StepRecord {
+    /// A step that has not started.
+    pub fn pending(id: &str) -> Self {
+        StepRecord {
+            id: id.to_string(),
+            status: StepStatus::Pending,
+            exit_code: None,
+            attempts: 0,
+            started_at: None,
+            finished_at: None,
+            error: None,
+        }
+    }
+}
+
+/// An image a run pushed (or built, with no digest when it was not pushed).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputImage {
+    /// Registry host.
+    pub registry: String,
+    /// Repository path.
+    pub repository: String,
+    /// Tag.
+    pub tag: String,
+    /// Manifest digest as the registry reports it.
+    pub digest: Option<String>,
+}
+
+/// The final record of a run, as `--output json` prints it and the store keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: String,
+    /// Final status.
+    pub status: RunStatus,
+    /// One entry per step, in file order.
+    pub steps: Vec<StepRecord>,
+    /// Pushed images with digests.
+    pub output_images: Vec<OutputImage>,
+    /// ACR's dependency JSON: one element per built image tag.
+    pub dependencies: Vec<serde_json::Value>,
+    /// Why the run did not succeed, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+}
