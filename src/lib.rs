@@ -6,6 +6,7 @@
 pub mod buildargs;
 pub mod cli;
 pub mod context;
+pub mod docker;
 pub mod dockerfile;
 pub mod dockerignore;
 pub mod engine;

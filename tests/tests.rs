@@ -2,5 +2,6 @@
 
 mod helper;
 
+mod docker_engine;
 mod schema;
 mod taskfile_cli;

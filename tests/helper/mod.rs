@@ -11,3 +11,5 @@ pub fn repo_root() -> PathBuf {
 pub fn drydock() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("drydock").expect("drydock binary")
 }
+
+pub mod docker;

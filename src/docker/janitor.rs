@@ -1,0 +1,154 @@
+//! Finding and removing what runs left behind, by the run label.
+//!
+//! Used at the end of every run and by the start-up janitor after a crash. Removal order
+//! matters: containers hold network endpoints and volume mounts, so they go first, then
+//! networks (after forcibly disconnecting anything still attached), then volumes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::query_parameters::{ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder};
+
+use super::error::{DockerError, Result};
+use super::{DockerHost, RUN_LABEL};
+
+/// A container found by the janitor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerRef {
+    /// Full id.
+    pub id: String,
+    /// Name without the leading `/`.
+    pub name: String,
+    /// All its labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Everything on the engine that carries one run id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunObjects {
+    /// Value of the [`RUN_LABEL`].
+    pub run_id: String,
+    /// Containers in any state.
+    pub containers: Vec<ContainerRef>,
+    /// Network names.
+    pub networks: Vec<String>,
+    /// Volume names.
+    pub volumes: Vec<String>,
+}
+
+/// What `remove_run_objects` did, and what it could not do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemovalReport {
+    /// Names of removed containers.
+    pub containers: Vec<String>,
+    /// Names of removed networks.
+    pub networks: Vec<String>,
+    /// Names of removed volumes.
+    pub volumes: Vec<String>,
+    /// Objects that are still there: (kind, name, why).
+    pub failures: Vec<(String, String, String)>,
+}
+
+impl RemovalReport {
+    /// True when everything found was removed.
+    pub fn is_clean(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+impl DockerHost {
+    /// All objects carrying a run label, grouped by run id (sorted). `label_filter` narrows
+    /// the search to objects that also carry these `key=value` labels (e.g. `drydock.node`).
+    pub async fn list_run_objects(&self, label_filter: &[(&str, &str)]) -> Result<Vec<RunObjects>> {
+        let mut labels = vec![RUN_LABEL.to_string()];
+        labels.extend(label_filter.iter().map(|(k, v)| format!("{k}={v}")));
+        let filters = HashMap::from([("label".to_string(), labels)]);
+        let containers = self
+            .api
+            .list_containers(Some(ListContainersOptionsBuilder::default().all(true).filters(&filters).build()))
+            .await
+            .map_err(|e| DockerError::api("listing drydock containers", e))?;
+        let networks = self
+            .api
+            .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
+            .await
+            .map_err(|e| DockerError::api("listing drydock networks", e))?;
+        let volumes = self
+            .api
+            .list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&filters).build()))
+            .await
+            .map_err(|e| DockerError::api("listing drydock volumes", e))?;
+
+        let mut runs: BTreeMap<String, RunObjects> = BTreeMap::new();
+        for c in containers {
+            let labels = c.labels.unwrap_or_default();
+            let Some(run) = labels.get(RUN_LABEL).cloned() else {
+                continue;
+            };
+            let name =
+                c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_string();
+            slot(&mut runs, &run).containers.push(ContainerRef {
+                id: c.id.unwrap_or_default(),
+                name,
+                labels: labels.into_iter().collect(),
+            });
+        }
+        for n in networks {
+            let labels = n.labels.unwrap_or_default();
+            if let (Some(run), Some(name)) = (labels.get(RUN_LABEL), n.name) {
+                slot(&mut runs, run).networks.push(name);
+            }
+        }
+        for v in volumes.volumes.unwrap_or_default() {
+            if let Some(run) = v.labels.get(RUN_LABEL) {
+                slot(&mut runs, run).volumes.push(v.name);
+            }
+        }
+        Ok(runs.into_values().collect())
+    }
+
+    /// Removes every container, network and volume of `run_id`: containers (forced) first,
+    /// then networks (disconnecting whatever is still attached), then volumes. Never stops at
+    /// the first failure and never hides one: the report lists what is still there and why.
+    pub async fn remove_run_objects(&self, run_id: &str) -> Result<RemovalReport> {
+        let mut report = RemovalReport::default();
+        let found = self.list_run_objects(&[(RUN_LABEL, run_id)]).await?;
+        let Some(objects) = found.into_iter().find(|r| r.run_id == run_id) else {
+            return Ok(report);
+        };
+        for c in &objects.containers {
+            match self.remove_container(&c.id, true).await {
+                Ok(()) => report.containers.push(c.name.clone()),
+                Err(e) => report.failures.push(("container".into(), c.name.clone(), e.to_string())),
+            }
+        }
+        for net in &objects.networks {
+            match self.remove_network_forcibly(net).await {
+                Ok(()) => report.networks.push(net.clone()),
+                Err(e) => report.failures.push(("network".into(), net.clone(), e.to_string())),
+            }
+        }
+        for vol in &objects.volumes {
+            match self.remove_volume(vol).await {
+                Ok(()) => report.volumes.push(vol.clone()),
+                Err(e) => report.failures.push(("volume".into(), vol.clone(), e.to_string())),
+            }
+        }
+        if !report.is_clean() {
+            tracing::warn!(run = run_id, failures = ?report.failures, "run objects left behind");
+        }
+        Ok(report)
+    }
+
+    /// Disconnects every endpoint (e.g. containers of other runs) and removes the network.
+    async fn remove_network_forcibly(&self, name: &str) -> Result<()> {
+        for container in self.network_containers(name).await? {
+            self.disconnect(name, &container).await?;
+        }
+        self.remove_network(name).await
+    }
+}
+
+/// The group of `run_id`, created on first use.
+fn slot<'a>(runs: &'a mut BTreeMap<String, RunObjects>, run_id: &str) -> &'a mut RunObjects {
+    runs.entry(run_id.to_string()).or_insert_with(|| RunObjects { run_id: run_id.to_string(), ..Default::default() })
+}

@@ -1,0 +1,103 @@
+//! User-defined networks: step containers find each other by network alias on them.
+
+use std::collections::HashMap;
+
+use bollard::models::NetworkCreateRequest;
+use bollard::query_parameters::{InspectNetworkOptions, ListNetworksOptionsBuilder};
+
+use super::error::{DockerError, Result, status_of};
+use super::{DockerHost, Labels};
+
+impl DockerHost {
+    /// Creates a network and returns its id. `driver` defaults to the engine's (`bridge`).
+    ///
+    /// Fails with a conflict if a network of that name exists: API 1.41 would otherwise happily
+    /// create a second network with the same name, and every later call by name would then be
+    /// "ambiguous".
+    pub async fn create_network(
+        &self,
+        name: &str,
+        driver: Option<&str>,
+        ipv6: bool,
+        labels: &Labels,
+    ) -> Result<String> {
+        let action = format!("creating network `{name}`");
+        if self.network_exists(name).await? {
+            return Err(DockerError::Api {
+                action,
+                status: Some(409),
+                message: "a network with this name already exists".into(),
+            });
+        }
+        let req = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: driver.map(str::to_string),
+            enable_ipv6: Some(ipv6),
+            labels: Some(labels.to_hash_map()),
+            ..Default::default()
+        };
+        let resp = self.api.create_network(req).await.map_err(|e| DockerError::api(action, e))?;
+        Ok(resp.id)
+    }
+
+    /// True if a network with exactly this name (or id) exists.
+    pub async fn network_exists(&self, name: &str) -> Result<bool> {
+        match self.api.inspect_network(name, None::<InspectNetworkOptions>).await {
+            Ok(n) => Ok(n.name.as_deref() == Some(name) || n.id.as_deref() == Some(name)),
+            Err(e) if status_of(&e) == Some(404) => Ok(false),
+            Err(e) => Err(DockerError::api(format!("inspecting network `{name}`"), e)),
+        }
+    }
+
+    /// Removes a network; a network that does not exist counts as removed.
+    ///
+    /// Containers still connected make this fail (the engine's "has active endpoints"); the
+    /// janitor disconnects them first.
+    pub async fn remove_network(&self, name: &str) -> Result<()> {
+        // Remove by id: duplicate names (possible on API 1.41) make removal by name ambiguous.
+        for id in self.network_ids_named(name).await? {
+            match self.api.remove_network(&id).await {
+                Ok(()) => {}
+                Err(e) if status_of(&e) == Some(404) => {}
+                Err(e) => return Err(DockerError::api(format!("removing network `{name}`"), e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Ids of the networks named exactly `name` (the engine's name filter matches substrings).
+    async fn network_ids_named(&self, name: &str) -> Result<Vec<String>> {
+        let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
+        let list = self
+            .api
+            .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
+            .await
+            .map_err(|e| DockerError::api(format!("listing networks named `{name}`"), e))?;
+        Ok(list
+            .into_iter()
+            .filter(|n| n.name.as_deref() == Some(name) || n.id.as_deref() == Some(name))
+            .filter_map(|n| n.id)
+            .collect())
+    }
+
+    /// Ids of the containers attached to a network (for forced removal).
+    pub(crate) async fn network_containers(&self, name: &str) -> Result<Vec<String>> {
+        match self.api.inspect_network(name, None::<InspectNetworkOptions>).await {
+            Ok(n) => Ok(n.containers.map(|c| c.into_keys().collect()).unwrap_or_default()),
+            Err(e) if status_of(&e) == Some(404) => Ok(Vec::new()),
+            Err(e) => Err(DockerError::api(format!("inspecting network `{name}`"), e)),
+        }
+    }
+
+    /// Disconnects a container from a network, forcibly.
+    pub(crate) async fn disconnect(&self, network: &str, container: &str) -> Result<()> {
+        let req = bollard::models::NetworkDisconnectRequest { container: container.to_string(), force: Some(true) };
+        match self.api.disconnect_network(network, req).await {
+            Ok(()) => Ok(()),
+            Err(e) if status_of(&e) == Some(404) => Ok(()),
+            Err(e) => {
+                Err(DockerError::api(format!("disconnecting container `{container}` from network `{network}`"), e))
+            }
+        }
+    }
+}
