@@ -194,7 +194,7 @@ pub struct VolumeMount {
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     /// `build:` a `docker build` argument string.
-    Build(BuildStep),
+    Build(Box<BuildStep>),
     /// `cmd:` an image and arguments.
     Cmd(CmdStep),
     /// `push:` images.

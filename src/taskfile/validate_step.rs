@@ -157,7 +157,7 @@ fn build_step(
     let kind =
         if let Some(raw) = spec.build.clone() {
             match crate::buildargs::parse(&raw) {
-                Ok(spec) => StepKind::Build(BuildStep { raw, spec }),
+                Ok(spec) => StepKind::Build(Box::new(BuildStep { raw, spec })),
                 Err(e) => {
                     diags.push(Diagnostic::error("invalid-build", format!("step `{id}`: {e}")).at(at("build")).help(
                         "`build:` takes `docker build` arguments and one context, e.g. `-t app:1 -f Dockerfile .`",
