@@ -2,6 +2,8 @@
 
 mod helper;
 
+mod corpus;
 mod docker_engine;
 mod schema;
+mod snapshots;
 mod taskfile_cli;

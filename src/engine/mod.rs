@@ -1,4 +1,261 @@
 //! Executes a planned task on a Docker engine: the one code path for local runs and the daemon.
+//!
+//! A run is: scaffold (networks, the workspace volume seeded with the context, the home volume,
+//! secret volumes) → the scheduler runs steps as the plan allows → teardown removes every Docker
+//! object labelled with the run id, whatever happened. Progress goes to a [`RunObserver`], output
+//! to a [`log::RunLog`].
 
+pub mod deps;
+pub mod janitor;
 pub mod log;
 pub mod record;
+mod scaffold;
+mod scheduler;
+mod step;
+mod step_build;
+mod step_cmd;
+mod step_push;
+
+use crate::docker::{DockerHost, Labels, RegistryCredential};
+use crate::registry::{Credentials, RegistryClient};
+use crate::secrets::Masker;
+use crate::taskfile::{Plan, StepKind, Task};
+use chrono::Utc;
+use log::RunLog;
+use record::{RunRecord, RunStatus, StepRecord};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How step containers are named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContainerNaming {
+    /// ACR's rule: the container is named after the step id, so `docker logs <id>` works in later
+    /// steps. Two runs with the same step ids cannot share an engine at the same time.
+    StepId,
+    /// `<step id>-<run id>`: concurrent runs never collide. The step id stays the DNS name.
+    PerRun,
+}
+
+/// Engine settings that do not change between runs.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Allow `privileged: true` steps.
+    pub allow_privileged: bool,
+    /// Path of the engine's socket to mount into build and cmd steps at `/var/run/docker.sock`
+    /// (ACR does this for every step). `None`: steps get no Docker access.
+    pub docker_socket: Option<String>,
+    /// Build every image with BuildKit (otherwise only steps with `DOCKER_BUILDKIT=1` in env).
+    pub buildkit: bool,
+    /// Container naming.
+    pub naming: ContainerNaming,
+    /// Labels added to every object besides `drydock.run` (owner, node).
+    pub labels: BTreeMap<String, String>,
+    /// Registry credentials for pulls, builds and pushes.
+    pub credentials: Credentials,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            allow_privileged: false,
+            docker_socket: None,
+            buildkit: false,
+            naming: ContainerNaming::PerRun,
+            labels: BTreeMap::new(),
+            credentials: Credentials::new(),
+        }
+    }
+}
+
+/// Where the run's files come from.
+#[derive(Clone, Debug)]
+pub enum RunSource {
+    /// No context (`/dev/null` in ACR): the workspace starts empty.
+    None,
+    /// A local directory, packed honouring `.dockerignore`.
+    Dir(PathBuf),
+    /// A tar archive on disk (plain or compressed), already checked.
+    Archive(PathBuf),
+}
+
+/// Git facts about the run's source, for `$Commit`-style records and the dependency JSON.
+#[derive(Clone, Debug, Default)]
+pub struct GitInfo {
+    /// Head commit.
+    pub commit: Option<String>,
+}
+
+/// One run to execute.
+pub struct RunRequest {
+    /// Run id (labels, names).
+    pub run_id: String,
+    /// The validated task.
+    pub task: Task,
+    /// Its plan.
+    pub plan: Plan,
+    /// The context.
+    pub source: RunSource,
+    /// Run timeout (the task's `totalTimeout` also applies; the smaller wins).
+    pub timeout: Duration,
+    /// Quick build: the build step reads its context straight from `source` (no workspace copy).
+    pub quick_build: bool,
+    /// Facts about the source repository.
+    pub git: GitInfo,
+    /// Name of the workspace volume (`$SharedVolume`).
+    pub workspace_volume: String,
+}
+
+/// Progress reports, for callers that persist or display step state as it changes.
+pub trait RunObserver: Send + Sync {
+    /// A step changed state.
+    fn step_updated(&self, _step: &StepRecord) {}
+}
+
+/// An observer that ignores everything.
+pub struct NoObserver;
+impl RunObserver for NoObserver {}
+
+/// Executes runs on one Docker engine.
+#[derive(Clone)]
+pub struct Engine {
+    docker: DockerHost,
+    registry: RegistryClient,
+    config: Arc<EngineConfig>,
+}
+
+impl Engine {
+    /// An engine over a connected Docker host.
+    pub fn new(docker: DockerHost, registry: RegistryClient, config: EngineConfig) -> Self {
+        Engine { docker, registry, config: Arc::new(config) }
+    }
+
+    /// The Docker host.
+    pub fn docker(&self) -> &DockerHost {
+        &self.docker
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Registry credentials in the Docker layer's form.
+    pub(crate) fn docker_credentials(&self) -> Vec<RegistryCredential> {
+        self.config
+            .credentials
+            .iter()
+            .map(|(host, c)| RegistryCredential {
+                server: host.to_string(),
+                username: c.username.clone(),
+                password: c.password.clone(),
+            })
+            .collect()
+    }
+
+    /// Labels for an object of run `run_id`.
+    pub(crate) fn labels(&self, run_id: &str) -> Labels {
+        self.config.labels.iter().fold(Labels::for_run(run_id), |l, (k, v)| l.with(k.clone(), v.clone()))
+    }
+
+    /// Executes a run to the end and removes everything it created. Cancelling `cancel` stops the
+    /// running steps and skips the rest; the record says `Canceled`.
+    pub async fn run(
+        &self,
+        req: RunRequest,
+        log: RunLog,
+        observer: Arc<dyn RunObserver>,
+        cancel: CancellationToken,
+    ) -> RunRecord {
+        let started = Utc::now();
+        let steps: Vec<StepRecord> = req.task.steps.iter().map(|s| StepRecord::pending(&s.id)).collect();
+        let mut record = RunRecord {
+            id: req.run_id.clone(),
+            status: RunStatus::Running,
+            steps,
+            output_images: Vec::new(),
+            dependencies: Vec::new(),
+            error: None,
+            started_at: Some(started),
+            finished_at: None,
+        };
+        let timeout = match req.task.total_timeout {
+            Some(t) => req.timeout.min(Duration::from_secs(t)),
+            None => req.timeout,
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+
+        let scaffold = tokio::select! {
+            s = scaffold::Scaffold::create(self, &req, &log) => s,
+            _ = cancel.cancelled() => Err("the run was cancelled while it was being set up".to_string()),
+            _ = tokio::time::sleep_until(deadline) => Err(format!("the run timed out after {}s while it was being set up", timeout.as_secs())),
+        };
+        match scaffold {
+            Ok(scaffold) => {
+                let outcome =
+                    scheduler::execute(self, &req, &scaffold, &log, observer.as_ref(), &cancel, deadline, &mut record)
+                        .await;
+                record.status = outcome.status;
+                record.error = outcome.error;
+                if record.status == RunStatus::Succeeded {
+                    record.dependencies = deps::collect(self, &req, &scaffold, &record.output_images, &log).await;
+                    if !record.dependencies.is_empty() {
+                        log.run_line("The following dependencies were found:");
+                        log.run_line(&serde_json::Value::Array(record.dependencies.clone()).to_string());
+                    }
+                }
+            }
+            Err(e) => {
+                record.status = if cancel.is_cancelled() {
+                    RunStatus::Canceled
+                } else if tokio::time::Instant::now() >= deadline {
+                    RunStatus::Timeout
+                } else {
+                    RunStatus::Error
+                };
+                for s in &mut record.steps {
+                    s.status = record::StepStatus::Skipped;
+                    observer.step_updated(s);
+                }
+                log.run_line(&format!("Error: {e}"));
+                record.error = Some(e);
+            }
+        }
+        scaffold::teardown(self, &req.run_id, &log).await;
+        let finished = Utc::now();
+        record.finished_at = Some(finished);
+        let secs = (finished - started).num_milliseconds() as f64 / 1000.0;
+        let verdict = match record.status {
+            RunStatus::Succeeded => "was successful",
+            RunStatus::Canceled => "was canceled",
+            RunStatus::Timeout => "timed out",
+            _ => "failed",
+        };
+        log.run_line(&format!("Run ID: {} {verdict} after {secs:.1}s", req.run_id));
+        record
+    }
+}
+
+/// Every secret value a task carries in plain sight (secret build args), so that callers can add
+/// them to the masker before the run starts.
+pub fn task_secret_values(task: &Task) -> Vec<String> {
+    task.steps
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StepKind::Build(b) => Some(b.spec.secret_build_args.iter().filter_map(|(_, v)| v.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// A masker for a run: the given secret values plus the task's secret build args.
+pub fn masker_for(task: &Task, secrets: impl IntoIterator<Item = String>) -> Masker {
+    let mut m = Masker::default();
+    for v in secrets.into_iter().chain(task_secret_values(task)) {
+        m.add(&v);
+    }
+    m
+}

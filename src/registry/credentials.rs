@@ -149,6 +149,13 @@ impl Credentials {
         Ok(None)
     }
 
+    /// Every registry with an inline credential, as (host, credential), sorted by host.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Credential)> {
+        let mut v: Vec<(&str, &Credential)> = self.by_host.iter().map(|(h, c)| (h.as_str(), c)).collect();
+        v.sort_by_key(|(h, _)| *h);
+        v.into_iter()
+    }
+
     /// The name of the `credsStore` helper that was ignored, if the config had one.
     pub fn ignored_creds_store(&self) -> Option<&str> {
         self.default_store.as_deref()

@@ -18,7 +18,7 @@ pub mod validate;
 mod validate_step;
 pub mod values;
 pub mod version;
-mod yamltree;
+pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
 pub use image_alias::ImageAliases;
@@ -57,7 +57,12 @@ impl Default for LoadOptions {
             allow_unknown_properties: false,
             image_aliases: ImageAliases::default(),
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
-            template_limits: template::Limits::default(),
+            // Aliases can grow the text before rendering, so the template gets more room than the file.
+            template_limits: template::Limits {
+                max_source_bytes: 4 * DEFAULT_MAX_FILE_BYTES,
+                max_output_bytes: 4 * DEFAULT_MAX_FILE_BYTES,
+                ..template::Limits::default()
+            },
         }
     }
 }
@@ -261,7 +266,9 @@ fn render_template(
         Err(e) => {
             let help = match e.kind {
                 template::ErrorKind::Required => "set the value with --set or in the values file",
-                template::ErrorKind::Limit => "the template loops or recurses too much; simplify it",
+                template::ErrorKind::Limit => {
+                    "task files are untrusted input, so rendering caps size, loops and recursion; simplify the template"
+                }
                 _ => "task files are Go templates: check the `{{ }}` action at this position",
             };
             diags.push(
@@ -300,28 +307,20 @@ fn apply_aliases(req: &LoadRequest<'_>, source: &str, diags: &mut Diagnostics) -
 /// Ids and positions of the `secrets:` entries of a first-pass render. A file that does not parse
 /// yet declares nothing here; the real parse reports its errors later.
 fn declared_secrets(text: &str) -> Vec<(String, Option<Pos>)> {
-    #[derive(serde::Deserialize)]
-    struct OnlySecrets {
-        secrets: Option<Vec<model::SecretSpec>>,
-    }
     if !text.contains("secrets") {
         return Vec::new();
     }
-    let Ok(s) = serde_saphyr::from_str_with_options::<OnlySecrets>(text, parse::yaml_options()) else {
-        return Vec::new();
-    };
-    let line_of = |id: &str| {
-        text.lines()
-            .position(|l| l.trim_start().trim_start_matches("- ").starts_with("id:") && l.contains(id))
-            .map(|i| Pos::new(i as u32 + 1, 0))
-    };
-    s.secrets
+    let Ok(tree) = yaml::parse(text, &yaml::Limits::default()) else { return Vec::new() };
+    tree.get("secrets")
+        .map(yaml::YNode::items)
         .unwrap_or_default()
-        .into_iter()
-        .filter_map(|s| s.id)
-        .map(|id| {
-            let pos = line_of(&id);
-            (id, pos)
+        .iter()
+        .filter_map(|item| {
+            let id = item.get("id")?;
+            match &id.kind {
+                yaml::YKind::Scalar(s) if !s.is_null() => Some((s.text.clone(), Some(id.pos))),
+                _ => None,
+            }
         })
         .collect()
 }

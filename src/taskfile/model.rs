@@ -150,8 +150,8 @@ pub struct NetworkSpec {
 pub struct VolumeSpec {
     /// Volume name, `[a-zA-Z0-9-_]+`, unique.
     pub name: Option<String>,
-    /// File name to base64-encoded content.
-    pub secret: Option<BTreeMap<String, String>>,
+    /// File name to base64-encoded content. An empty value is an empty file (as in ACR).
+    pub secret: Option<BTreeMap<String, Option<String>>>,
 }
 
 /// Mounts a task volume into a step.

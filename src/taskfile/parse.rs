@@ -3,20 +3,23 @@
 
 use super::diag::{Diagnostic, Pos};
 use super::model::TaskFileSpec;
-use super::yamltree::YNode;
+use super::yaml::{self, YNode};
 use serde_saphyr::options::AliasLimits;
 use serde_saphyr::{Budget, Options};
 
-/// YAML nesting deeper than this is refused. Real task files nest 4–6 levels; the cap also keeps
-/// the recursive parse within a 2 MiB thread stack (Tokio workers, test threads) in debug builds.
+/// YAML nesting deeper than this is refused in task files. Real task files nest 4–6 levels.
 pub const MAX_YAML_DEPTH: usize = 32;
+
+/// Nesting cap for values and alias files, parsed by serde-saphyr, whose recursion must stay within
+/// a 2 MiB thread stack (Tokio workers, test threads) in debug builds.
+const MAX_SERDE_YAML_DEPTH: usize = 32;
 
 /// Parser options shared by task files, values files and alias files: budgets against YAML bombs
 /// ("billion laughs") and deep nesting, and no snippet rendering (we render our own).
 pub fn yaml_options() -> Options {
     let mut budget = Budget::default();
-    budget.max_depth = MAX_YAML_DEPTH;
-    budget.flow_nesting_limit = MAX_YAML_DEPTH;
+    budget.max_depth = MAX_SERDE_YAML_DEPTH;
+    budget.flow_nesting_limit = MAX_SERDE_YAML_DEPTH;
     budget.max_aliases = 10_000;
     budget.max_anchors = 10_000;
     budget.max_events = 5_000_000;
@@ -54,20 +57,26 @@ pub fn saphyr_message(e: &serde_saphyr::Error) -> (String, Option<Pos>) {
     (humanize(msg), pos)
 }
 
-/// Rewords parser jargon into what a task-file author understands.
+/// Rewords parser jargon (some of it aimed at Rust developers) into what a task-file author
+/// understands.
 fn humanize(msg: &str) -> String {
-    let replacements = [
+    let exact = [
         ("invalid i64", "expected a whole number"),
         ("invalid u64", "expected a whole number"),
         ("expected string scalar", "expected a string"),
         ("invalid bool", "expected true or false"),
     ];
-    for (from, to) in replacements {
-        if msg == from {
-            return to.to_string();
-        }
+    if let Some((_, to)) = exact.iter().find(|(from, _)| *from == msg) {
+        return to.to_string();
     }
-    msg.to_string()
+    if msg.starts_with("cannot deserialize null into string") {
+        return "expected a string, found an empty value".into();
+    }
+    if let Some(rest) = msg.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        return format!("duplicate key `{key}`");
+    }
+    msg.split("; use Option<").next().unwrap_or(msg).to_string()
 }
 
 /// Maps positions in rendered text to the original file, line by line.
@@ -126,33 +135,21 @@ impl SourceMap {
     }
 }
 
-/// Parses the rendered text into the typed model and the span tree. Positions in errors are
-/// already mapped to the original file.
+/// Parses the rendered text into the typed model and the span tree, in one YAML pass. Positions in
+/// errors are already mapped to the original file.
 pub fn parse_task_yaml(rendered: &str, map: &SourceMap) -> Result<(TaskFileSpec, YNode), Diagnostic> {
-    let located = |e: serde_saphyr::Error, code: &'static str| {
-        let (msg, pos) = saphyr_message(&e);
-        let mut d = Diagnostic::error(code, msg).at_opt(pos.map(|p| map.map(p)));
-        if is_budget_breach(&e) {
-            d.code = "limit";
-            d = d.help("the YAML nests too deeply or expands too many aliases; simplify the file");
-        } else if code == "yaml-syntax" {
-            d = d.help(
-                "check indentation and quoting; values containing `: ` or starting with `{`, `*` or `&` need quotes",
-            );
+    let limits = yaml::Limits { max_depth: MAX_YAML_DEPTH, ..yaml::Limits::default() };
+    let tree = yaml::parse(rendered, &limits).map_err(|e| {
+        let d = Diagnostic::error(if e.limit { "limit" } else { "yaml-syntax" }, e.message).at(map.map(e.pos));
+        if e.limit {
+            d.help("task files are untrusted input: nesting and alias expansion are capped; simplify the file")
+        } else {
+            d.help("check indentation and quoting; values containing `: ` or starting with `{`, `*` or `&` need quotes")
         }
-        d
-    };
-    // The span tree first: it catches syntax errors and budget breaches before typing.
-    let tree: YNode =
-        serde_saphyr::from_str_with_options(rendered, yaml_options()).map_err(|e| located(e, "yaml-syntax"))?;
-    let spec: TaskFileSpec =
-        serde_saphyr::from_str_with_options(rendered, yaml_options()).map_err(|e| located(e, "wrong-type"))?;
+    })?;
+    let spec: TaskFileSpec = yaml::de::from_node(&tree)
+        .map_err(|e| Diagnostic::error("wrong-type", e.message).at_opt(e.pos.map(|p| map.map(p))))?;
     Ok((spec, tree))
-}
-
-fn is_budget_breach(e: &serde_saphyr::Error) -> bool {
-    let text = e.without_snippet().to_string().to_ascii_lowercase();
-    text.contains("budget") || text.contains("limit") || text.contains("depth")
 }
 
 #[cfg(test)]
@@ -191,7 +188,7 @@ mod tests {
         let y = "steps:\n  - cmd: busybox\n    retries: abc\n";
         let err = parse_task_yaml(y, &SourceMap::identity(y)).unwrap_err();
         assert_eq!(err.pos, Some(Pos::new(3, 14)));
-        assert_eq!(err.message, "expected a whole number");
+        assert_eq!(err.message, "expected a whole number, found `abc`");
     }
 
     #[test]

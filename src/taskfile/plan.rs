@@ -39,7 +39,9 @@ impl Plan {
     pub fn build(task: &Task) -> Plan {
         let mut graph = DiGraph::with_capacity(task.steps.len(), task.steps.len());
         let nodes: Vec<NodeIndex> = task.steps.iter().map(|_| graph.add_node(())).collect();
-        let index_of = |id: &str| task.steps.iter().position(|s| s.id == id);
+        let positions: std::collections::HashMap<&str, usize> =
+            task.steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        let index_of = |id: &str| positions.get(id).copied();
         let mut steps = Vec::with_capacity(task.steps.len());
         for (i, step) in task.steps.iter().enumerate() {
             let deps: Vec<usize> = match &step.when {

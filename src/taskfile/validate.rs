@@ -12,7 +12,7 @@ use super::task::{
 };
 use super::validate_step::validate_steps;
 use super::version;
-use super::yamltree::{YKind, YNode};
+use super::yaml::{YKind, YNode};
 use base64::Engine as _;
 use std::collections::{BTreeMap, HashSet};
 
@@ -267,7 +267,7 @@ fn validate_volumes(
                 );
                 continue;
             }
-            match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+            match base64::engine::general_purpose::STANDARD.decode(b64.unwrap_or_default().trim()) {
                 Ok(bytes) => {
                     files.insert(file, bytes);
                 }

@@ -4,7 +4,7 @@ use super::diag::{Diagnostic, Diagnostics, Pos, did_you_mean};
 use super::model::StepSpec;
 use super::task::{BuildStep, CmdStep, DEFAULT_RETRY_DELAY, PushStep, Step, StepKind, Task, VolumeMount, When};
 use super::validate::{ValidateContext, check_env, non_negative, resolve_workdir};
-use super::yamltree::YNode;
+use super::yaml::YNode;
 use std::collections::{HashMap, HashSet};
 
 /// The id ACR reserves for the synthetic root of its DAG.
@@ -24,10 +24,15 @@ pub fn validate_steps(
     // First pass: ids, so that `when` can tell unknown ids from forward references.
     let ids: Vec<String> =
         specs.iter().enumerate().map(|(i, s)| s.id.clone().unwrap_or_else(|| format!("acb_step_{i}"))).collect();
+    // First occurrence of every id, so `when` lookups are O(1) on 10,000-step files.
+    let mut first_index: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        first_index.entry(id.as_str()).or_insert(i);
+    }
     let mut index_of: HashMap<&str, usize> = HashMap::new();
     let mut steps = Vec::new();
     for (i, spec) in specs.into_iter().enumerate() {
-        let fallback = YNode { pos: node.pos, kind: super::yamltree::YKind::Scalar };
+        let fallback = YNode::null(node.pos);
         let item = node.at(i).unwrap_or(&fallback);
         let at = |key: &str| cx.map.map(item.pos_of(key));
         let step_pos = cx.map.map(item.pos);
@@ -47,7 +52,7 @@ pub fn validate_steps(
         } else {
             index_of.insert(&ids[i], i);
         }
-        let when = validate_when(&spec, i, &ids, item, cx, diags);
+        let when = validate_when(&spec, i, &ids, &first_index, item, cx, diags);
         if let Some(step) = build_step(spec, i, id, when, step_pos, item, task, cx, diags) {
             steps.push(step);
         }
@@ -60,6 +65,7 @@ fn validate_when(
     spec: &StepSpec,
     index: usize,
     ids: &[String],
+    first_index: &HashMap<&str, usize>,
     item: &YNode,
     cx: &ValidateContext<'_>,
     diags: &mut Diagnostics,
@@ -92,7 +98,7 @@ fn validate_when(
             );
             continue;
         }
-        match ids.iter().position(|x| x == dep) {
+        match first_index.get(dep.as_str()).copied() {
             Some(k) if k < index => {
                 if !deps.contains(dep) {
                     deps.push(dep.clone());

@@ -1,0 +1,143 @@
+//! Runs the steps of a plan in parallel as their dependencies finish (Kahn's algorithm over the
+//! plan), failing fast: the first failed step stops the running ones and skips the rest.
+
+use super::log::RunLog;
+use super::record::{RunRecord, RunStatus, StepStatus};
+use super::scaffold::Scaffold;
+use super::step::{BuildProduct, StepContext, StepResult};
+use super::{step_build, step_cmd, step_push, Engine, RunObserver, RunRequest};
+use crate::taskfile::StepKind;
+use chrono::Utc;
+use std::sync::Arc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How the steps ended, as a whole.
+pub struct Outcome {
+    /// The run's status.
+    pub status: RunStatus,
+    /// Why it did not succeed.
+    pub error: Option<String>,
+    /// What build steps built, in file order.
+    pub builds: Vec<BuildProduct>,
+}
+
+/// Executes every step it can and fills in `record.steps` and `record.output_images`.
+#[allow(clippy::too_many_arguments)]
+pub async fn execute(
+    engine: &Engine,
+    req: &RunRequest,
+    scaffold: Scaffold,
+    log: &RunLog,
+    observer: &dyn RunObserver,
+    cancel: &CancellationToken,
+    deadline: Instant,
+    record: &mut RunRecord,
+) -> Outcome {
+    let ctx = Arc::new(StepContext {
+        engine: engine.clone(),
+        run_id: req.run_id.clone(),
+        task: req.task.clone(),
+        scaffold,
+        log: log.clone(),
+        quick_source: req.quick_build.then(|| req.source.clone()),
+        git: req.git.clone(),
+    });
+    let n = req.task.steps.len();
+    let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();
+    let stop_steps = cancel.child_token();
+    let mut running: JoinSet<(usize, StepResult)> = JoinSet::new();
+    let mut builds: Vec<(usize, BuildProduct)> = Vec::new();
+    let mut failure: Option<(RunStatus, String)> = None;
+
+    let mut start = |i: usize, running: &mut JoinSet<(usize, StepResult)>, record: &mut RunRecord| {
+        let s = &mut record.steps[i];
+        s.status = StepStatus::Running;
+        s.started_at = Some(Utc::now());
+        observer.step_updated(s);
+        let ctx = ctx.clone();
+        let token = stop_steps.child_token();
+        running.spawn(async move {
+            let step = &ctx.task.steps[i];
+            let result = match &step.kind {
+                StepKind::Cmd(c) => step_cmd::run(ctx.clone(), step, c, &token).await,
+                StepKind::Build(b) => step_build::run(ctx.clone(), step, b, &token).await,
+                StepKind::Push(p) => step_push::run(ctx.clone(), step, p, &token).await,
+            };
+            (i, result)
+        });
+    };
+    for (i, w) in waiting.iter().enumerate() {
+        if *w == 0 {
+            start(i, &mut running, record);
+        }
+    }
+
+    while !running.is_empty() {
+        tokio::select! {
+            biased;
+            joined = running.join_next() => {
+                let Some(joined) = joined else { break };
+                let (i, result) = match joined {
+                    Ok(x) => x,
+                    Err(e) => {
+                        // A step task panicked: an engine bug, not a step failure.
+                        failure.get_or_insert((RunStatus::Error, format!("internal error in a step: {e}")));
+                        stop_steps.cancel();
+                        continue;
+                    }
+                };
+                let ok = result.status == StepStatus::Succeeded;
+                let s = &mut record.steps[i];
+                s.status = result.status;
+                s.exit_code = result.exit_code;
+                s.attempts = result.attempts;
+                s.finished_at = Some(Utc::now());
+                s.error = result.error.clone();
+                observer.step_updated(s);
+                record.output_images.extend(result.pushed);
+                if let Some(b) = result.built {
+                    builds.push((i, b));
+                }
+                if ok {
+                    if failure.is_none() {
+                        for d in req.plan.dependents(i) {
+                            waiting[d] -= 1;
+                            if waiting[d] == 0 {
+                                start(d, &mut running, record);
+                            }
+                        }
+                    }
+                } else if failure.is_none() {
+                    let step = &req.task.steps[i];
+                    let why = result.error.unwrap_or_else(|| format!("{:?}", result.status));
+                    failure = Some((RunStatus::Failed, format!("step `{}` failed: {why}", step.id)));
+                    stop_steps.cancel();
+                }
+            }
+            _ = cancel.cancelled(), if failure.is_none() => {
+                log.run_line("Cancel requested: stopping running steps");
+                failure = Some((RunStatus::Canceled, "the run was canceled".into()));
+                stop_steps.cancel();
+            }
+            _ = tokio::time::sleep_until(deadline), if failure.is_none() => {
+                log.run_line("The run timeout expired: stopping running steps");
+                failure = Some((RunStatus::Timeout, "the run timed out".into()));
+                stop_steps.cancel();
+            }
+        }
+    }
+    for s in &mut record.steps {
+        if s.status == StepStatus::Pending {
+            s.status = StepStatus::Skipped;
+            observer.step_updated(s);
+        }
+    }
+    builds.sort_by_key(|(i, _)| *i);
+    let builds = builds.into_iter().map(|(_, b)| b).collect();
+    match failure {
+        None => Outcome { status: RunStatus::Succeeded, error: None, builds },
+        Some((status, error)) => Outcome { status, error: Some(error), builds },
+    }
+}

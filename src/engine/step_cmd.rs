@@ -1,0 +1,231 @@
+//! `cmd` steps: `docker run IMAGE ARGS` with ACR's wiring (workspace, home, network alias, env).
+
+use super::log::StepWriter;
+use super::scaffold::{HOME_MOUNT, WORKSPACE_MOUNT};
+use super::step::{run_policy, sleep_or_cancel, Attempt, StepContext, StepResult};
+use super::ContainerNaming;
+use crate::docker::{ContainerSpec, DockerHost, Mount, MountSource, RegistryCredential};
+use crate::taskfile::task::CmdStep;
+use crate::taskfile::Step;
+use futures_util::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+/// Grace period for a container asked to stop by a cancel or timeout.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs a cmd step to its end.
+pub async fn run(ctx: Arc<StepContext>, step: &Step, cmd: &CmdStep, cancel: &CancellationToken) -> StepResult {
+    let name = container_name(&ctx, step);
+    ctx.log.step_line(
+        &step.id,
+        &format!(
+            "Executing step ID: {}. Timeout(sec): {}, Working directory: '{}', Network: '{}'",
+            step.id,
+            step.timeout,
+            step.working_directory.as_deref().unwrap_or(""),
+            network_of(&ctx, step).unwrap_or_default()
+        ),
+    );
+    if let Err(e) = prepare(&ctx, step, cmd, cancel).await {
+        ctx.log.step_line(&step.id, &e);
+        return run_policy(&ctx, step, cancel, false, |_, _, _| {
+            let e = e.clone();
+            async move { Attempt::failed(e) }
+        })
+        .await;
+    }
+    run_policy(&ctx, step, cancel, true, |_attempt, writer, token| {
+        let ctx = ctx.clone();
+        let name = name.clone();
+        async move { attempt(&ctx, step, cmd, &name, writer, token).await }
+    })
+    .await
+}
+
+/// Checks what can be checked before the first container, and pulls the image when needed.
+async fn prepare(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &CancellationToken) -> Result<(), String> {
+    if step.privileged && !ctx.engine.config().allow_privileged {
+        return Err(format!(
+            "step `{}` asks for a privileged container; drydock refuses that unless the run is started with --allow-privileged",
+            step.id
+        ));
+    }
+    if step.isolation.is_some() {
+        ctx.log.step_line(&step.id, "Warning: `isolation` is ignored on Linux engines");
+    }
+    let docker = ctx.engine.docker();
+    let present = docker.image_exists(&cmd.image).await.map_err(|e| e.to_string())?;
+    if present && !step.pull {
+        return Ok(());
+    }
+    let creds = ctx.engine.docker_credentials();
+    let cred = RegistryCredential::matching(&cmd.image, &creds);
+    let tries = if step.pull { step.cmd_download_retries + 1 } else { 1 };
+    let mut last = String::new();
+    for n in 1..=tries {
+        ctx.log.step_line(&step.id, &format!("Pulling image {}, attempt {n}", cmd.image));
+        match docker.pull_image(&cmd.image, cred, |_| {}).await {
+            Ok(()) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+        if n < tries && !sleep_or_cancel(Duration::from_secs(step.cmd_download_retry_delay), cancel).await {
+            return Err("cancelled while pulling".into());
+        }
+    }
+    if present {
+        ctx.log.step_line(&step.id, &format!("Warning: pull failed ({last}); using the local image"));
+        return Ok(());
+    }
+    Err(format!("image `{}` is not on the engine and could not be pulled: {last}", cmd.image))
+}
+
+/// ACR names the container after the step (so `docker logs <id>` works); per-run naming adds the
+/// run id so concurrent runs can share an engine.
+pub fn container_name(ctx: &StepContext, step: &Step) -> String {
+    let valid = step.id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && step.id.starts_with(|c: char| c.is_ascii_alphanumeric());
+    match ctx.engine.config().naming {
+        ContainerNaming::StepId if valid => step.id.clone(),
+        _ => {
+            let safe: String =
+                step.id.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect();
+            format!("{}-{}", safe.trim_start_matches(['_', '.', '-']), ctx.run_id)
+        }
+    }
+}
+
+/// The Docker network a step joins.
+pub fn network_of(ctx: &StepContext, step: &Step) -> Option<String> {
+    match &step.network {
+        Some(n) => Some(ctx.scaffold.network(n)),
+        None => ctx.scaffold.default_network.clone(),
+    }
+}
+
+/// Mounts every build and cmd container gets: the workspace, the home volume, task volumes, and
+/// the Docker socket when allowed.
+pub fn mounts(ctx: &StepContext, step: &Step) -> Vec<Mount> {
+    let mut m = vec![
+        Mount { source: MountSource::Volume(ctx.scaffold.workspace.clone()), target: WORKSPACE_MOUNT.into(), read_only: false },
+        Mount { source: MountSource::Volume(ctx.scaffold.home.clone()), target: HOME_MOUNT.into(), read_only: false },
+    ];
+    for vm in &step.volume_mounts {
+        if let Some(actual) = ctx.scaffold.volumes.get(&vm.name) {
+            m.push(Mount { source: MountSource::Volume(actual.clone()), target: vm.mount_path.clone(), read_only: true });
+        }
+    }
+    if let Some(sock) = &ctx.engine.config().docker_socket {
+        m.push(Mount {
+            source: MountSource::BindHostPath(sock.clone()),
+            target: "/var/run/docker.sock".into(),
+            read_only: false,
+        });
+    }
+    m
+}
+
+fn spec(ctx: &StepContext, step: &Step, cmd: &CmdStep, name: &str) -> Result<ContainerSpec, String> {
+    let mut s = ContainerSpec::new(name, &cmd.image, ctx.engine.labels(&ctx.run_id).with("drydock.step", &step.id));
+    s.cmd = (!cmd.args.is_empty()).then(|| cmd.args.clone());
+    s.entrypoint = step.entry_point.as_ref().map(|e| vec![e.clone()]);
+    // ACR sets HOME first so that a step's own env can override it.
+    s.env = std::iter::once(format!("HOME={HOME_MOUNT}")).chain(step.env.iter().cloned()).collect();
+    s.working_dir = step.working_directory.clone();
+    s.user = step.user.clone();
+    s.mounts = mounts(ctx, step);
+    s.network = network_of(ctx, step);
+    if s.network.is_some() {
+        s.network_aliases = vec![step.id.clone()];
+    }
+    s.ports = step.ports.clone();
+    s.expose = step.expose.clone();
+    s.privileged = step.privileged;
+    s.cpus = match &step.cpus {
+        Some(c) => Some(c.trim().parse::<f64>().map_err(|_| format!("step `{}`: cpus `{c}` is not a number", step.id))?),
+        None => None,
+    };
+    Ok(s)
+}
+
+async fn attempt(
+    ctx: &StepContext,
+    step: &Step,
+    cmd: &CmdStep,
+    name: &str,
+    writer: Arc<Mutex<StepWriter>>,
+    token: CancellationToken,
+) -> Attempt {
+    let docker = ctx.engine.docker();
+    // A container kept by an earlier attempt (keep: true) still holds the name.
+    let _ = docker.remove_container(name, true).await;
+    let spec = match spec(ctx, step, cmd, name) {
+        Ok(s) => s,
+        Err(e) => return Attempt::failed(e),
+    };
+    ctx.log.step_line(&step.id, &format!("Launching container with name: {name}"));
+    let id = match docker.create_container(&spec).await {
+        Ok(id) => id,
+        Err(e) if e.is_conflict() => {
+            return Attempt::failed(format!(
+                "a container named `{name}` already exists on the engine (another run with the same step ids?); \
+                 use per-run container names or remove it"
+            ));
+        }
+        Err(e) => return Attempt::failed(e.to_string()),
+    };
+    if let Err(e) = docker.start_container(&id).await {
+        let _ = docker.remove_container(&id, true).await;
+        return Attempt::failed(format!("container {name} did not start: {e}"));
+    }
+    let pump = pump_logs(docker.clone(), id.clone(), writer.clone());
+    if step.detach {
+        // Detached: the step is done once the container runs; its output keeps flowing into the
+        // log until the run removes it.
+        tokio::spawn(pump);
+        ctx.log.step_line(&step.id, &format!("Successfully started detached container: {name}"));
+        return Attempt { ok: true, ..Attempt::default() };
+    }
+    let pump = tokio::spawn(pump);
+    let exit = tokio::select! {
+        code = docker.wait_container(&id) => code,
+        _ = token.cancelled() => {
+            let _ = docker.stop_container(&id, STOP_GRACE).await;
+            let _ = pump.await;
+            let _ = docker.remove_container(&id, true).await;
+            return Attempt { ok: false, error: Some("stopped".into()), ..Attempt::default() };
+        }
+    };
+    let _ = pump.await;
+    writer.lock().await.finish();
+    if !step.keep {
+        let _ = docker.remove_container(&id, true).await;
+    }
+    match exit {
+        Ok(0) => {
+            ctx.log.step_line(&step.id, &format!("Successfully executed container: {name}"));
+            Attempt { ok: true, exit_code: Some(0), ..Attempt::default() }
+        }
+        Ok(code) => Attempt {
+            ok: false,
+            exit_code: Some(code),
+            error: Some(format!("container {name} exited with code {code}")),
+            ..Attempt::default()
+        },
+        Err(e) => Attempt::failed(format!("lost track of container {name}: {e}")),
+    }
+}
+
+/// Copies a container's output into the step's log until the container ends.
+async fn pump_logs(docker: DockerHost, id: String, writer: Arc<Mutex<StepWriter>>) {
+    let mut logs = Box::pin(docker.logs(&id, true));
+    while let Some(chunk) = logs.next().await {
+        match chunk {
+            Ok(c) => writer.lock().await.write(&c.bytes),
+            Err(_) => break,
+        }
+    }
+    writer.lock().await.finish();
+}

@@ -1,0 +1,122 @@
+//! Sprig's defaults, flow helpers, type reflection, conversions and dates.
+
+use chrono::{DateTime, Utc};
+
+use super::super::error::ErrorKind;
+use super::super::timefmt;
+use super::super::value::{self, Value, WalkError};
+use super::args::{bool_arg, str_arg, str_list, strslice, strval, wrong_type};
+use super::{FuncCtx, FuncError};
+
+/// `default d v`: v unless it is empty (or absent), else d.
+pub(super) fn default(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    match a.get(1) {
+        Some(v) if !v.is_empty() => Ok(v.clone()),
+        _ => Ok(a[0].clone()),
+    }
+}
+
+/// `empty v`
+pub(super) fn empty(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::Bool(a[0].is_empty()))
+}
+
+/// `coalesce a b...`: the first non-empty argument, or nil.
+pub(super) fn coalesce(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(a.iter().find(|v| !v.is_empty()).cloned().unwrap_or(Value::Nil))
+}
+
+/// `ternary ifTrue ifFalse cond`
+pub(super) fn ternary(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(if bool_arg(&a[2])? { a[0].clone() } else { a[1].clone() })
+}
+
+/// `required msg v`: fails with msg when v is nil or "".
+pub(super) fn required(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let missing = match &a[1] {
+        Value::Nil => true,
+        Value::Str(s) => s.is_empty(),
+        _ => false,
+    };
+    if missing {
+        return Err(FuncError { kind: ErrorKind::Required, msg: str_arg(&a[0])?.to_string() });
+    }
+    Ok(a[1].clone())
+}
+
+/// `fail msg`: always fails with msg.
+pub(super) fn fail(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Err(FuncError { kind: ErrorKind::Required, msg: str_arg(&a[0])?.to_string() })
+}
+
+/// `typeOf v`: Go's `%T`.
+pub(super) fn type_of(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::str(a[0].type_name()))
+}
+
+/// `typeIs name v`
+pub(super) fn type_is(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::Bool(str_arg(&a[0])? == a[1].type_name()))
+}
+
+/// `kindOf v`: the reflect kind name.
+pub(super) fn kind_of(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::str(a[0].kind_name()))
+}
+
+/// `kindIs kind v`
+pub(super) fn kind_is(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::Bool(str_arg(&a[0])? == a[1].kind_name()))
+}
+
+/// `deepEqual a b`
+pub(super) fn deep_equal(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let mut budget = ctx.remaining();
+    let before = budget;
+    let r = value::deep_equal(&a[0], &a[1], &mut budget);
+    ctx.charge(before - budget)?;
+    match r {
+        Ok(b) => Ok(Value::Bool(b)),
+        Err(WalkError::TooDeep) => Err(FuncError::limit("value is nested too deeply")),
+        Err(WalkError::TooMuchWork) => Err(FuncError::limit("evaluation step limit exceeded")),
+    }
+}
+
+/// `toString v`
+pub(super) fn to_string(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::string(strval(&a[0], ctx.max_bytes)?.into_owned()))
+}
+
+/// `toStrings list`
+pub(super) fn to_strings(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    Ok(str_list(strslice(&a[0], ctx.max_bytes)?))
+}
+
+/// `now`: the injected clock.
+pub(super) fn now(ctx: &mut FuncCtx, _: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::Time(ctx.now))
+}
+
+/// `date layout t`: formats a time (or Unix seconds) with a Go layout; other values
+/// format the current time, as Sprig does.
+pub(super) fn date(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let layout = str_arg(&a[0])?;
+    let t: DateTime<Utc> = match &a[1] {
+        Value::Time(t) => *t,
+        Value::Int(secs) => DateTime::from_timestamp(*secs, 0)
+            .ok_or_else(|| FuncError::exec(format!("date: timestamp {secs} out of range")))?,
+        _ => ctx.now,
+    };
+    ctx.check_len(layout.len().saturating_mul(4))?;
+    Ok(Value::string(timefmt::format(&t, layout)))
+}
+
+/// `unixEpoch t`: Unix seconds as a string.
+pub(super) fn unix_epoch(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    match &a[0] {
+        Value::Time(t) => Ok(Value::string(t.timestamp().to_string())),
+        // The zero time.Time, 0001-01-01 UTC.
+        Value::Nil => Ok(Value::str("-62135596800")),
+        other => Err(wrong_type("time.Time", other)),
+    }
+}
