@@ -2,6 +2,7 @@
 
 mod helper;
 
+mod bad_input;
 mod corpus;
 mod docker_engine;
 mod schema;

@@ -181,6 +181,29 @@ fn parse_source(src: &str, text: &str) -> Result<Vec<(String, String)>, String> 
 /// anything else is left as written (so a shell `$HOME` survives unless an alias `HOME` exists).
 /// Returns the text and, for each output line, the input line (0-based) it came from.
 pub fn substitute(text: &str, directive: char, table: &BTreeMap<String, String>) -> (String, Vec<u32>) {
+    let (out, origins, _) = substitute_reporting(text, directive, table);
+    (out, origins)
+}
+
+/// A `<directive>name` token left as written because `name` is not an alias.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownAlias {
+    /// The name after the directive.
+    pub name: String,
+    /// 0-based line in the input.
+    pub line: u32,
+    /// 1-based column (characters) of the directive.
+    pub col: u32,
+}
+
+/// [`substitute`], also reporting every token that named no alias.
+pub fn substitute_reporting(
+    text: &str,
+    directive: char,
+    table: &BTreeMap<String, String>,
+) -> (String, Vec<u32>, Vec<UnknownAlias>) {
+    let mut unknown = Vec::new();
+    let mut line_start = 0usize;
     let mut out = String::with_capacity(text.len());
     let mut origins = vec![0u32];
     let mut line = 0u32;
@@ -196,6 +219,7 @@ pub fn substitute(text: &str, directive: char, table: &BTreeMap<String, String>)
     while let Some((i, c)) = chars.next() {
         if c == '\n' {
             line += 1;
+            line_start = i + 1;
             out.push('\n');
             origins.push(line);
             continue;
@@ -225,13 +249,17 @@ pub fn substitute(text: &str, directive: char, table: &BTreeMap<String, String>)
             _ => {
                 out.push(directive);
                 out.push_str(name);
+                if !name.is_empty() {
+                    let col = text[line_start..i].chars().count() as u32 + 1;
+                    unknown.push(UnknownAlias { name: name.to_string(), line, col });
+                }
             }
         }
     }
     if text.ends_with('\n') {
         origins.pop();
     }
-    (out, origins)
+    (out, origins, unknown)
 }
 
 /// Turns the per-line origins of `substitute` (0-based lines of `rest`) into a map to the raw file.

@@ -280,28 +280,57 @@ fn render_template(
 }
 
 fn apply_aliases(req: &LoadRequest<'_>, source: &str, diags: &mut Diagnostics) -> Option<(String, SourceMap)> {
-    let Some(block) = alias::extract_block(source) else {
-        // No block: predefined aliases still apply.
-        let table = req.run.predefined_aliases().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-        let (text, origins) = alias::substitute(source, '$', &table);
-        let identity: Vec<u32> = (1..=source.split('\n').count() as u32).collect();
-        return Some((text.clone(), alias::rest_map(&origins, &identity, source, &text)));
+    let (rest, rest_lines, directive, table) = match alias::extract_block(source) {
+        // No block: the predefined aliases still apply.
+        None => {
+            let table = req.run.predefined_aliases().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            (source.to_string(), (1..=source.split('\n').count() as u32).collect::<Vec<_>>(), '$', table)
+        }
+        Some(block) => {
+            let block_map = SourceMap::new(block.lines.clone(), source, &block.text);
+            let rendered_block = render_template(req, &block.text, &block_map, &Map::new(), diags)?;
+            let (directive, table) = alias::build_table(
+                &rendered_block.text,
+                &rendered_block.map,
+                req.run.predefined_aliases(),
+                req.alias_loader,
+                diags,
+            )?;
+            if diags.has_errors() {
+                return None;
+            }
+            (block.rest, block.rest_lines, directive, table)
+        }
     };
-    let block_map = SourceMap::new(block.lines.clone(), source, &block.text);
-    let rendered_block = render_template(req, &block.text, &block_map, &Map::new(), diags)?;
-    let (directive, table) = alias::build_table(
-        &rendered_block.text,
-        &rendered_block.map,
-        req.run.predefined_aliases(),
-        req.alias_loader,
-        diags,
-    )?;
-    if diags.has_errors() {
-        return None;
-    }
-    let (text, origins) = alias::substitute(&block.rest, directive, &table);
-    let map = alias::rest_map(&origins, &block.rest_lines, source, &text);
+    let (text, origins, unknown) = alias::substitute_reporting(&rest, directive, &table);
+    warn_unknown_aliases(&unknown, &rest_lines, directive, &table, diags);
+    let map = alias::rest_map(&origins, &rest_lines, source, &text);
     Some((text, map))
+}
+
+/// ACR leaves `$name` as written when `name` is not an alias (so a shell's `$HOME` survives); a
+/// token one typo away from a real alias is almost certainly a mistake, so it gets a warning.
+fn warn_unknown_aliases(
+    unknown: &[alias::UnknownAlias],
+    rest_lines: &[u32],
+    directive: char,
+    table: &BTreeMap<String, String>,
+    diags: &mut Diagnostics,
+) {
+    for u in unknown {
+        let Some(suggestion) = diag::did_you_mean(&u.name, table.keys().map(String::as_str)) else { continue };
+        let line = rest_lines.get(u.line as usize).copied().unwrap_or(1);
+        diags.push(
+            Diagnostic::warning(
+                "undefined-alias",
+                format!("`{directive}{}` is not a defined alias and is left as written", u.name),
+            )
+            .at(Pos::new(line, u.col))
+            .help(format!(
+                "did you mean `{directive}{suggestion}`? (write `{directive}{directive}` for a literal `{directive}`)"
+            )),
+        );
+    }
 }
 
 /// Ids and positions of the `secrets:` entries of a first-pass render. A file that does not parse

@@ -147,9 +147,29 @@ pub fn parse_task_yaml(rendered: &str, map: &SourceMap) -> Result<(TaskFileSpec,
             d.help("check indentation and quoting; values containing `: ` or starting with `{`, `*` or `&` need quotes")
         }
     })?;
-    let spec: TaskFileSpec = yaml::de::from_node(&tree)
-        .map_err(|e| Diagnostic::error("wrong-type", e.message).at_opt(e.pos.map(|p| map.map(p))))?;
+    let spec: TaskFileSpec = yaml::de::from_node(&tree).map_err(|e| {
+        let help = type_help(&e.message);
+        Diagnostic::error("wrong-type", e.message).at_opt(e.pos.map(|p| map.map(p))).help(help)
+    })?;
     Ok((spec, tree))
+}
+
+/// Advice for a value of the wrong type, from what was expected.
+fn type_help(message: &str) -> &'static str {
+    let expected = message.strip_prefix("expected ").unwrap_or(message);
+    if expected.starts_with("a whole number") {
+        "write a whole number without quotes, e.g. `timeout: 600`"
+    } else if expected.starts_with("true or false") {
+        "write `true` or `false`"
+    } else if expected.starts_with("a list") {
+        "write a list: `[a, b]`, or one `- item` per line"
+    } else if expected.starts_with("a mapping") {
+        "write `name: value` lines indented under the key"
+    } else if expected.starts_with("a string") {
+        "write a single value; quote it if it contains `: ` or starts with `[` or `{`"
+    } else {
+        "see task-schemas/acb.schema.json for the type of each property"
+    }
 }
 
 #[cfg(test)]
