@@ -95,20 +95,23 @@ fi
 # Images the examples and tests use, built FROM busybox. `docker` is what ACR task files call for
 # `cmd: docker ...` steps: busybox with the host's static docker CLI would need network, so the
 # example image carries Debian's docker client binary (dynamically linked against glibc only).
-ensure_example_image() {
-  local tag=$1 dir=$2
-  if ! $DOCKER image inspect "$tag" >/dev/null 2>&1; then
-    log "building $tag"
-    DOCKER_BUILDKIT=0 $DOCKER build -q -t "$tag" "$dir" >/dev/null
-  fi
-}
+# Offline stand-ins for the images ACR's samples use (see examples/images/README.md): each
+# directory is built FROM busybox and tagged with every name in its `tags` file.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ -d "$here/examples/images" ]; then
-  for d in "$here"/examples/images/*/; do
-    name=$(basename "$d")
-    ensure_example_image "$name:latest" "$d"
-  done
-fi
+for d in "$here"/examples/images/*/; do
+  [ -f "$d/tags" ] || continue
+  first=$(head -n1 "$d/tags")
+  # Rebuild when the directory changed since the image was built.
+  sum=$(cd "$d" && cat Dockerfile * 2>/dev/null | sha256sum | cut -c1-16)
+  have=$($DOCKER image inspect -f '{{index .Config.Labels "drydock.example-sum"}}' "$first" 2>/dev/null || true)
+  if [ "$have" != "$sum" ]; then
+    log "building $(basename "$d") stand-in image"
+    DOCKER_BUILDKIT=0 $DOCKER build -q --label "drydock.example-sum=$sum" -t "$first" "$d" >/dev/null
+  fi
+  while read -r tag; do
+    [ -n "$tag" ] && $DOCKER tag "$first" "$tag"
+  done <"$d/tags"
+done
 
 # `docker:latest` is the image ACR task files name for `cmd: docker …` steps. Debian's docker client
 # needs only glibc, so the image is busybox plus that binary and the loader: no pull required.

@@ -9,7 +9,7 @@ pub mod context;
 pub mod docker;
 pub mod dockerfile;
 pub mod dockerignore;
-
+pub mod engine;
 pub mod reference;
 pub mod registry;
 pub mod runid;

@@ -6,7 +6,8 @@ use std::hash::{Hash, Hasher};
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use grammar::{looks_like_registry, validate_digest, validate_path, validate_registry, validate_tag};
+pub(crate) use grammar::looks_like_registry;
+use grammar::{validate_digest, validate_path, validate_registry, validate_tag};
 
 mod grammar;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! for people; everything else returns values and errors.
 
 pub mod check;
+pub mod run;
 pub mod scan;
 pub mod taskfile_args;
 
@@ -32,6 +33,10 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Print the JSON Schema of task files (for editor completion with the YAML language server).
     Schema,
+    /// Run a task file (or `--cmd "IMAGE ARGS"`) on a Docker engine (ACR's quick run).
+    Run(run::RunArgs),
+    /// Build a Dockerfile and push the images (ACR's quick build).
+    Build(run::BuildArgs),
 }
 
 /// Why a command did not succeed, and with which exit code.
@@ -73,6 +78,8 @@ pub fn run(cli: Cli) -> ExitCode {
             println!("{}", crate::taskfile::model::json_schema_text());
             Ok(())
         }
+        Command::Run(a) => block_on(run::run(a)),
+        Command::Build(a) => block_on(run::build(a)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -85,6 +92,15 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Runs an async command on a multi-threaded runtime.
+fn block_on<F: std::future::Future<Output = Result<(), CliError>>>(f: F) -> Result<(), CliError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(f)
 }
 
 /// Prints diagnostics to stderr, coloured when stderr is a terminal.

@@ -33,6 +33,9 @@ pub struct RunObjects {
     pub networks: Vec<String>,
     /// Volume names.
     pub volumes: Vec<String>,
+    /// Labels of the run's objects (those of the first object seen; every object of a run carries
+    /// the same set), so that janitors can tell whose run it was even when only a volume is left.
+    pub labels: BTreeMap<String, String>,
 }
 
 /// What `remove_run_objects` did, and what it could not do.
@@ -86,7 +89,11 @@ impl DockerHost {
             };
             let name =
                 c.names.and_then(|n| n.into_iter().next()).unwrap_or_default().trim_start_matches('/').to_string();
-            slot(&mut runs, &run).containers.push(ContainerRef {
+            let entry = slot(&mut runs, &run);
+            if entry.labels.is_empty() {
+                entry.labels = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            }
+            entry.containers.push(ContainerRef {
                 id: c.id.unwrap_or_default(),
                 name,
                 labels: labels.into_iter().collect(),
@@ -95,12 +102,20 @@ impl DockerHost {
         for n in networks {
             let labels = n.labels.unwrap_or_default();
             if let (Some(run), Some(name)) = (labels.get(RUN_LABEL), n.name) {
-                slot(&mut runs, run).networks.push(name);
+                let entry = slot(&mut runs, run);
+                if entry.labels.is_empty() {
+                    entry.labels = labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                }
+                entry.networks.push(name);
             }
         }
         for v in volumes.volumes.unwrap_or_default() {
             if let Some(run) = v.labels.get(RUN_LABEL) {
-                slot(&mut runs, run).volumes.push(v.name);
+                let entry = slot(&mut runs, run);
+                if entry.labels.is_empty() {
+                    entry.labels = v.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                }
+                entry.volumes.push(v.name);
             }
         }
         Ok(runs.into_values().collect())

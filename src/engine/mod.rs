@@ -123,13 +123,21 @@ impl RunObserver for NoObserver {}
 pub struct Engine {
     docker: DockerHost,
     registry: RegistryClient,
+    /// A registry client that gives up at once, for best-effort lookups (base-image digests).
+    lookup: RegistryClient,
     config: Arc<EngineConfig>,
 }
 
 impl Engine {
     /// An engine over a connected Docker host.
     pub fn new(docker: DockerHost, registry: RegistryClient, config: EngineConfig) -> Self {
-        Engine { docker, registry, config: Arc::new(config) }
+        let quick = crate::registry::ClientConfig {
+            max_attempts: 1,
+            timeout: Duration::from_secs(5),
+            ..crate::registry::ClientConfig::default()
+        };
+        let lookup = RegistryClient::new(quick).unwrap_or_else(|_| registry.clone());
+        Engine { docker, registry, lookup, config: Arc::new(config) }
     }
 
     /// The Docker host.
@@ -195,12 +203,12 @@ impl Engine {
         match scaffold {
             Ok(scaffold) => {
                 let outcome =
-                    scheduler::execute(self, &req, &scaffold, &log, observer.as_ref(), &cancel, deadline, &mut record)
+                    scheduler::execute(self, &req, scaffold, &log, observer.as_ref(), &cancel, deadline, &mut record)
                         .await;
                 record.status = outcome.status;
                 record.error = outcome.error;
                 if record.status == RunStatus::Succeeded {
-                    record.dependencies = deps::collect(self, &req, &scaffold, &record.output_images, &log).await;
+                    record.dependencies = deps::collect(self, &outcome.builds, &record.output_images, &log).await;
                     if !record.dependencies.is_empty() {
                         log.run_line("The following dependencies were found:");
                         log.run_line(&serde_json::Value::Array(record.dependencies.clone()).to_string());

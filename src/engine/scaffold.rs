@@ -2,7 +2,7 @@
 
 use super::log::RunLog;
 use super::{Engine, RunRequest, RunSource};
-use crate::context::pack::{pack_dir, PackOptions};
+use crate::context::pack::{PackOptions, pack_dir};
 use crate::docker::{DockerHost, Labels};
 use crate::taskfile::task::DEFAULT_NETWORK;
 use base64::Engine as _;
@@ -123,16 +123,19 @@ async fn seed_workspace(docker: &DockerHost, req: &RunRequest, volume: &str, log
         RunSource::None => Ok(()),
         RunSource::Dir(dir) => {
             log.run_line(&format!("Uploading the context {} to the workspace volume...", dir.display()));
-            let packed = pack_dir(dir, PackOptions { apply_dockerignore: true, exclude_vcs: true, ..PackOptions::default() })
-                .map_err(|e| e.to_string())?;
+            let packed =
+                pack_dir(dir, PackOptions { apply_dockerignore: true, exclude_vcs: true, ..PackOptions::default() })
+                    .map_err(|e| e.to_string())?;
             docker.upload_to_volume(volume, "/", packed.stream).await.map_err(|e| e.to_string())?;
-            let stats = packed.stats.await.map_err(|_| "context packing stopped".to_string())?.map_err(|e| e.to_string())?;
+            let stats =
+                packed.stats.await.map_err(|_| "context packing stopped".to_string())?.map_err(|e| e.to_string())?;
             log.run_line(&format!("Context: {} files, {} bytes", stats.files, stats.bytes));
             Ok(())
         }
         RunSource::Archive(path) => {
             log.run_line("Extracting the uploaded context into the workspace volume...");
-            let file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the context archive: {e}"))?;
+            let file =
+                tokio::fs::File::open(path).await.map_err(|e| format!("cannot open the context archive: {e}"))?;
             let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024);
             docker.upload_to_volume(volume, "/", stream).await.map_err(|e| e.to_string())
         }

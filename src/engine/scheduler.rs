@@ -5,7 +5,7 @@ use super::log::RunLog;
 use super::record::{RunRecord, RunStatus, StepStatus};
 use super::scaffold::Scaffold;
 use super::step::{BuildProduct, StepContext, StepResult};
-use super::{step_build, step_cmd, step_push, Engine, RunObserver, RunRequest};
+use super::{Engine, RunObserver, RunRequest, step_build, step_cmd, step_push};
 use crate::taskfile::StepKind;
 use chrono::Utc;
 use std::sync::Arc;
@@ -51,7 +51,7 @@ pub async fn execute(
     let mut builds: Vec<(usize, BuildProduct)> = Vec::new();
     let mut failure: Option<(RunStatus, String)> = None;
 
-    let mut start = |i: usize, running: &mut JoinSet<(usize, StepResult)>, record: &mut RunRecord| {
+    let start = |i: usize, running: &mut JoinSet<(usize, StepResult)>, record: &mut RunRecord| {
         let s = &mut record.steps[i];
         s.status = StepStatus::Running;
         s.started_at = Some(Utc::now());

@@ -99,13 +99,19 @@ pub async fn run_policy<F, Fut>(
     mut attempt: F,
 ) -> StepResult
 where
-    F: FnMut(u32, Arc<tokio::sync::Mutex<StepWriter>>, CancellationToken) -> Fut,
+    F: FnMut(u32, Arc<std::sync::Mutex<StepWriter>>, CancellationToken) -> Fut,
     Fut: Future<Output = Attempt>,
 {
     let log = &ctx.log;
     let started = Instant::now();
-    let mut result =
-        StepResult { status: StepStatus::Running, exit_code: None, attempts: 0, error: None, pushed: Vec::new(), built: None };
+    let mut result = StepResult {
+        status: StepStatus::Running,
+        exit_code: None,
+        attempts: 0,
+        error: None,
+        pushed: Vec::new(),
+        built: None,
+    };
     if step.start_delay > 0 {
         log.step_line(&step.id, &format!("Waiting {}s before starting (startDelay)", step.start_delay));
         if !sleep_or_cancel(Duration::from_secs(step.start_delay), cancel).await {
@@ -114,7 +120,7 @@ where
         }
     }
     let deadline = Instant::now() + Duration::from_secs(step.timeout);
-    let writer = Arc::new(tokio::sync::Mutex::new(log.step_writer(&step.id)));
+    let writer = Arc::new(std::sync::Mutex::new(log.step_writer(&step.id)));
     let (retries, iterations) = if retryable { (step.retries, step.repeat + 1) } else { (0, 1) };
     let mut failures: Vec<String> = Vec::new();
 
@@ -126,7 +132,9 @@ where
         loop {
             tries += 1;
             result.attempts += 1;
-            writer.lock().await.reset_tail();
+            if let Ok(mut w) = writer.lock() {
+                w.reset_tail();
+            }
             let token = cancel.child_token();
             let fut = attempt(result.attempts, writer.clone(), token.clone());
             tokio::pin!(fut);
@@ -158,7 +166,7 @@ where
             }
             let message = a.error.unwrap_or_else(|| "failed".into());
             let output_matches = step.retry_on_errors.is_empty()
-                || writer.lock().await.tail_contains_any(&step.retry_on_errors)
+                || writer.lock().is_ok_and(|w| w.tail_contains_any(&step.retry_on_errors))
                 || step.retry_on_errors.iter().any(|e| message.contains(e.as_str()));
             if tries <= retries && output_matches {
                 log.step_line(
@@ -203,7 +211,11 @@ fn finish(ctx: &StepContext, step: &Step, result: StepResult, started: Instant) 
     };
     ctx.log.step_line(
         &step.id,
-        &format!("Step ID: {} marked as {marked} (elapsed time in seconds: {:.3})", step.id, started.elapsed().as_secs_f64()),
+        &format!(
+            "Step ID: {} marked as {marked} (elapsed time in seconds: {:.3})",
+            step.id,
+            started.elapsed().as_secs_f64()
+        ),
     );
     result
 }

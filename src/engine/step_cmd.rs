@@ -1,16 +1,16 @@
 //! `cmd` steps: `docker run IMAGE ARGS` with ACR's wiring (workspace, home, network alias, env).
 
+use super::ContainerNaming;
 use super::log::StepWriter;
 use super::scaffold::{HOME_MOUNT, WORKSPACE_MOUNT};
-use super::step::{run_policy, sleep_or_cancel, Attempt, StepContext, StepResult};
-use super::ContainerNaming;
+use super::step::{Attempt, StepContext, StepResult, run_policy, sleep_or_cancel};
 use crate::docker::{ContainerSpec, DockerHost, Mount, MountSource, RegistryCredential};
-use crate::taskfile::task::CmdStep;
 use crate::taskfile::Step;
+use crate::taskfile::task::CmdStep;
 use futures_util::StreamExt;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 /// Grace period for a container asked to stop by a cancel or timeout.
@@ -109,12 +109,20 @@ pub fn network_of(ctx: &StepContext, step: &Step) -> Option<String> {
 /// the Docker socket when allowed.
 pub fn mounts(ctx: &StepContext, step: &Step) -> Vec<Mount> {
     let mut m = vec![
-        Mount { source: MountSource::Volume(ctx.scaffold.workspace.clone()), target: WORKSPACE_MOUNT.into(), read_only: false },
+        Mount {
+            source: MountSource::Volume(ctx.scaffold.workspace.clone()),
+            target: WORKSPACE_MOUNT.into(),
+            read_only: false,
+        },
         Mount { source: MountSource::Volume(ctx.scaffold.home.clone()), target: HOME_MOUNT.into(), read_only: false },
     ];
     for vm in &step.volume_mounts {
         if let Some(actual) = ctx.scaffold.volumes.get(&vm.name) {
-            m.push(Mount { source: MountSource::Volume(actual.clone()), target: vm.mount_path.clone(), read_only: true });
+            m.push(Mount {
+                source: MountSource::Volume(actual.clone()),
+                target: vm.mount_path.clone(),
+                read_only: true,
+            });
         }
     }
     if let Some(sock) = &ctx.engine.config().docker_socket {
@@ -144,7 +152,9 @@ fn spec(ctx: &StepContext, step: &Step, cmd: &CmdStep, name: &str) -> Result<Con
     s.expose = step.expose.clone();
     s.privileged = step.privileged;
     s.cpus = match &step.cpus {
-        Some(c) => Some(c.trim().parse::<f64>().map_err(|_| format!("step `{}`: cpus `{c}` is not a number", step.id))?),
+        Some(c) => {
+            Some(c.trim().parse::<f64>().map_err(|_| format!("step `{}`: cpus `{c}` is not a number", step.id))?)
+        }
         None => None,
     };
     Ok(s)
@@ -199,7 +209,9 @@ async fn attempt(
         }
     };
     let _ = pump.await;
-    writer.lock().await.finish();
+    if let Ok(mut w) = writer.lock() {
+        w.finish();
+    }
     if !step.keep {
         let _ = docker.remove_container(&id, true).await;
     }
@@ -223,9 +235,15 @@ async fn pump_logs(docker: DockerHost, id: String, writer: Arc<Mutex<StepWriter>
     let mut logs = Box::pin(docker.logs(&id, true));
     while let Some(chunk) = logs.next().await {
         match chunk {
-            Ok(c) => writer.lock().await.write(&c.bytes),
+            Ok(c) => {
+                if let Ok(mut w) = writer.lock() {
+                    w.write(&c.bytes);
+                }
+            }
             Err(_) => break,
         }
     }
-    writer.lock().await.finish();
+    if let Ok(mut w) = writer.lock() {
+        w.finish();
+    }
 }

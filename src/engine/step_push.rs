@@ -2,11 +2,11 @@
 //! digest read from the registry with a HEAD request and recorded.
 
 use super::record::OutputImage;
-use super::step::{run_policy, sleep_or_cancel, Attempt, StepContext, StepResult};
+use super::step::{Attempt, StepContext, StepResult, run_policy, sleep_or_cancel};
 use crate::docker::RegistryCredential;
 use crate::reference::ImageRef;
-use crate::taskfile::task::PushStep;
 use crate::taskfile::Step;
+use crate::taskfile::task::PushStep;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -33,7 +33,12 @@ pub async fn run(ctx: Arc<StepContext>, step: &Step, push: &PushStep, cancel: &C
     .await
 }
 
-async fn push_one(ctx: &StepContext, step: &Step, image: &str, token: &CancellationToken) -> Result<OutputImage, String> {
+async fn push_one(
+    ctx: &StepContext,
+    step: &Step,
+    image: &str,
+    token: &CancellationToken,
+) -> Result<OutputImage, String> {
     let docker = ctx.engine.docker();
     let creds = ctx.engine.docker_credentials();
     let cred = RegistryCredential::matching(image, &creds);

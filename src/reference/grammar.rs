@@ -7,7 +7,7 @@ const MAX_TAG_LEN: usize = 128;
 
 /// Docker's rule: the first component is a registry only if it contains `.` or `:`,
 /// is `localhost`, or has upper-case letters (which a repository cannot have).
-pub(super) fn looks_like_registry(first: &str) -> bool {
+pub(crate) fn looks_like_registry(first: &str) -> bool {
     first.contains(['.', ':']) || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase())
 }
 

@@ -1,0 +1,430 @@
+//! `drydock run` and `drydock build` on this machine's Docker engine (`--local`): the task-file
+//! pipeline, then the engine, with the log on stderr and the run record on stdout.
+
+use super::taskfile_args::{RunVarArgs, TaskFileArgs, TaskInput, load_input, resolve_in_context};
+use super::{CliError, paint, print_diagnostics};
+use crate::docker::DockerHost;
+use crate::engine::log::{ConsoleSink, RunLog};
+use crate::engine::record::{RunRecord, RunStatus, StepStatus};
+use crate::engine::{ContainerNaming, Engine, EngineConfig, GitInfo, NoObserver, RunRequest, RunSource, janitor};
+use crate::registry::{ClientConfig, Credentials, RegistryClient};
+use crate::runid;
+use crate::taskfile;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Engine options shared by `run` and `build`.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Run on this machine's Docker engine (DOCKER_HOST or the local socket), with no daemon.
+    #[arg(long)]
+    pub local: bool,
+    /// Run timeout in seconds (ACR's default 3600; 300–28800 on ACR, any positive value here).
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
+    /// Allow steps with `privileged: true`.
+    #[arg(long)]
+    pub allow_privileged: bool,
+    /// Do not mount the Docker socket into steps. By default local runs mount it, as ACR does, so
+    /// `cmd: docker …` works; that gives every step full control of the engine.
+    #[arg(long)]
+    pub no_docker_socket: bool,
+    /// Build every image with BuildKit (otherwise only steps with DOCKER_BUILDKIT=1).
+    #[arg(long)]
+    pub buildkit: bool,
+    /// Name containers `<step>-<run id>` so that concurrent runs can share the engine (ACR names
+    /// them after the step id only).
+    #[arg(long)]
+    pub unique_container_names: bool,
+    /// Registry login `host=user:password`; repeatable. Also read: the Docker config.json.
+    #[arg(long = "registry-login", value_name = "HOST=USER:PASSWORD")]
+    pub registry_login: Vec<String>,
+    /// Docker config.json with registry logins (default $DOCKER_CONFIG/config.json or ~/.docker/config.json).
+    #[arg(long)]
+    pub docker_config: Option<PathBuf>,
+    /// `json` prints the final run record on stdout (logs stay on stderr).
+    #[arg(long, short = 'o', value_enum, default_value_t = RunOutput::Text)]
+    pub output: RunOutput,
+}
+
+/// Output of `run` and `build`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RunOutput {
+    /// Logs and a summary table.
+    Text,
+    /// The run record as JSON on stdout.
+    Json,
+}
+
+/// Arguments of `drydock run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub file: TaskFileArgs,
+    #[command(flatten)]
+    pub vars: RunVarArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Run one command instead of a task file: `IMAGE ARGS` (ACR's `az acr run --cmd`).
+    #[arg(long, conflicts_with = "file")]
+    pub cmd: Option<String>,
+}
+
+/// Arguments of `drydock build` (ACR's quick build).
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Image to build and push, `name:tag`; repeatable. Without a registry, `--registry` is
+    /// prefixed. Run variables work: `app:{{.Run.ID}}`.
+    #[arg(short = 't', long = "image")]
+    pub image: Vec<String>,
+    /// Dockerfile, relative to the current directory (it may live outside the context).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<String>,
+    /// Build argument `NAME=VALUE`; repeatable.
+    #[arg(long = "build-arg", value_name = "K=V")]
+    pub build_arg: Vec<String>,
+    /// Build argument whose value is secret (masked in logs); repeatable.
+    #[arg(long = "secret-build-arg", value_name = "K=V")]
+    pub secret_build_arg: Vec<String>,
+    /// Stage to build.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Platform, e.g. linux/amd64.
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Build only; do not push.
+    #[arg(long)]
+    pub no_push: bool,
+    #[command(flatten)]
+    pub vars: RunVarArgs,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Build context directory.
+    #[arg(value_name = "CONTEXT", default_value = ".")]
+    pub context: PathBuf,
+}
+
+/// `drydock run`.
+pub async fn run(args: RunArgs) -> Result<(), CliError> {
+    local_only(&args.engine)?;
+    let run_id = args.vars.run_id.clone().unwrap_or_else(runid::local_run_id);
+    let mut file = args.file.clone();
+    let input = match &args.cmd {
+        None => load_input(&file, &args.vars, &run_id)?,
+        Some(cmd) => {
+            // No context unless one is given; ACR writes /dev/null for that.
+            if file.context == Path::new(".") && !Path::new("acb.yaml").exists() {
+                file.context = PathBuf::from("/dev/null");
+            }
+            let mut input = synthesized_input(&file, &args.vars, &run_id, &cmd_task(cmd))?;
+            input.file_name = "--cmd".into();
+            input
+        }
+    };
+    execute(input, &args.engine, run_id, source_of(&file.context), false).await
+}
+
+/// `drydock build`.
+pub async fn build(args: BuildArgs) -> Result<(), CliError> {
+    local_only(&args.engine)?;
+    if !args.context.is_dir() {
+        return Err(CliError::Invalid(format!("build context {} is not a directory", args.context.display())));
+    }
+    let run_id = args.vars.run_id.clone().unwrap_or_else(runid::local_run_id);
+    let registry = args.vars.registry.clone().unwrap_or_default();
+    let mut tags = Vec::new();
+    for t in &args.image {
+        tags.push(if registry.is_empty() { t.clone() } else { prefix_registry(t, &registry) });
+    }
+    let dockerfile = match &args.file {
+        Some(f) => {
+            let p = if Path::new(f).exists() { PathBuf::from(f) } else { resolve_in_context(&args.context, f) };
+            std::path::absolute(&p).map_err(|e| CliError::Invalid(format!("Dockerfile {f}: {e}")))?
+        }
+        None => std::path::absolute(args.context.join("Dockerfile"))
+            .map_err(|e| CliError::Invalid(format!("Dockerfile: {e}")))?,
+    };
+    if !dockerfile.is_file() {
+        return Err(CliError::Invalid(format!("Dockerfile {} not found; give it with -f", dockerfile.display())));
+    }
+    if tags.is_empty() {
+        eprintln!("warning: no -t given: the image is built but not tagged or pushed");
+    }
+    let source = quick_build_task(&args, &tags, &dockerfile);
+    let file = TaskFileArgs { context: args.context.clone(), ..TaskFileArgs::default() };
+    let mut input = synthesized_input(&file, &args.vars, &run_id, &source)?;
+    input.file_name = "drydock build".into();
+    input
+        .secret_values
+        .extend(args.secret_build_arg.iter().filter_map(|a| a.split_once('=').map(|(_, v)| v.to_string())));
+    execute(input, &args.engine, run_id, RunSource::Dir(args.context.clone()), true).await
+}
+
+fn local_only(engine: &EngineArgs) -> Result<(), CliError> {
+    if !engine.local && std::env::var_os("DRYDOCK_SERVER").is_some() {
+        return Err(CliError::Invalid(
+            "DRYDOCK_SERVER is set but sending runs to a daemon is not available in this build; use --local".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `a:1` + `reg.io` → `reg.io/a:1`; a tag with its own registry is kept.
+fn prefix_registry(tag: &str, registry: &str) -> String {
+    let first = tag.split('/').next().unwrap_or_default();
+    let has_registry = tag.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    if has_registry { tag.to_string() } else { format!("{registry}/{tag}") }
+}
+
+/// Single-quotes a word for the shell-like `build:` string.
+fn quote(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@{}+,".contains(c)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// ACR's quick build is a two-step task: `build` (8 h) and, when pushing, `push` (1 h) after it.
+fn quick_build_task(args: &BuildArgs, tags: &[String], dockerfile: &Path) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for t in tags {
+        words.extend(["-t".into(), quote(t)]);
+    }
+    words.extend(["-f".into(), quote(&dockerfile.display().to_string())]);
+    for a in &args.build_arg {
+        words.extend(["--build-arg".into(), quote(a)]);
+    }
+    for a in &args.secret_build_arg {
+        words.extend(["--secret-build-arg".into(), quote(a)]);
+    }
+    if let Some(t) = &args.target {
+        words.extend(["--target".into(), quote(t)]);
+    }
+    if let Some(p) = &args.platform {
+        words.extend(["--platform".into(), quote(p)]);
+    }
+    words.push(".".into());
+    let mut s = format!(
+        "version: v1.1.0\nsteps:\n  - id: build\n    timeout: 28800\n    build: >-\n      {}\n",
+        words.join(" ")
+    );
+    if !args.no_push && !tags.is_empty() {
+        s.push_str("  - id: push\n    timeout: 3600\n    when: [build]\n    push:\n");
+        for t in tags {
+            s.push_str(&format!("      - >-\n        {t}\n"));
+        }
+    }
+    s
+}
+
+/// ACR's `--cmd`: a one-step task. The command goes into the file text (not a value), so that
+/// aliases and run variables in it are expanded, which ACR's own `--cmd` does not do.
+fn cmd_task(cmd: &str) -> String {
+    format!("version: v1.1.0\nsteps:\n  - cmd: >-\n      {}\n", cmd.replace('\n', " "))
+}
+
+fn synthesized_input(
+    file: &TaskFileArgs,
+    vars: &RunVarArgs,
+    run_id: &str,
+    source: &str,
+) -> Result<TaskInput, CliError> {
+    // Load a real file first for values, secrets and options, then swap in the generated text.
+    let dir = tempfile::tempdir().map_err(|e| CliError::Failed(format!("temporary directory: {e}")))?;
+    let path = dir.path().join("acb.yaml");
+    std::fs::write(&path, source).map_err(|e| CliError::Failed(format!("temporary task file: {e}")))?;
+    let mut args = file.clone();
+    args.file = path.display().to_string();
+    let context = args.context.clone();
+    if !context.is_dir() {
+        args.context = dir.path().to_path_buf();
+    }
+    let mut input = load_input(&args, vars, run_id)?;
+    if !context.is_dir() {
+        input.run = super::taskfile_args::run_vars(vars, None, run_id);
+    }
+    Ok(input)
+}
+
+fn source_of(context: &Path) -> RunSource {
+    if context == Path::new("/dev/null") || !context.is_dir() {
+        RunSource::None
+    } else {
+        RunSource::Dir(context.to_path_buf())
+    }
+}
+
+/// Loads, runs and reports.
+async fn execute(
+    input: TaskInput,
+    eargs: &EngineArgs,
+    run_id: String,
+    source: RunSource,
+    quick: bool,
+) -> Result<(), CliError> {
+    if !runid::is_valid(&run_id) {
+        return Err(CliError::Invalid(format!("run id `{run_id}` is not 1–32 lowercase letters and digits")));
+    }
+    let loaded = taskfile::load(&input.request(chrono::Utc::now())).map_err(CliError::Diagnostics)?;
+    print_diagnostics(&loaded.warnings);
+
+    crate::docker::install_crypto_provider();
+    let docker = DockerHost::connect(None).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    match janitor::sweep_dead_local_runs(&docker).await {
+        Ok(removed) if !removed.is_empty() => {
+            eprintln!("Removed leftovers of interrupted runs: {}", removed.join(", "))
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: could not look for leftovers of earlier runs: {e}"),
+    }
+    let credentials = credentials(eargs)?;
+    let socket = if eargs.no_docker_socket { None } else { local_socket_path(docker.endpoint()) };
+    let config = EngineConfig {
+        allow_privileged: eargs.allow_privileged,
+        docker_socket: socket,
+        buildkit: eargs.buildkit,
+        naming: if eargs.unique_container_names { ContainerNaming::PerRun } else { ContainerNaming::StepId },
+        labels: janitor::local_run_labels(),
+        credentials,
+    };
+    let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| CliError::Failed(e.to_string()))?;
+    let engine = Engine::new(docker, registry, config);
+
+    let masker =
+        crate::engine::masker_for(&loaded.task, loaded.secret_values.iter().chain(&input.secret_values).cloned());
+    let log = RunLog::new(masker, Arc::new(ConsoleSink::default()));
+    let git = match &source {
+        RunSource::Dir(d) => GitInfo { commit: crate::context::git_head::git_head(d).map(|h| h.0) },
+        _ => GitInfo::default(),
+    };
+    let request = RunRequest {
+        run_id: run_id.clone(),
+        workspace_volume: input.run.shared_volume.clone(),
+        task: loaded.task,
+        plan: loaded.plan,
+        source,
+        timeout: Duration::from_secs(eargs.timeout.max(1)),
+        quick_build: quick,
+        git,
+    };
+    let cancel = CancellationToken::new();
+    let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
+    let record = engine.run(request, log, Arc::new(NoObserver), cancel).await;
+    watcher.abort();
+    report(&record, eargs.output);
+    match record.status {
+        RunStatus::Succeeded => Ok(()),
+        _ => Err(CliError::Silent(1)),
+    }
+}
+
+/// The first Ctrl-C cancels the run (steps stop, everything is cleaned up); a second one exits at
+/// once and leaves the cleanup to the janitor of the next run.
+async fn cancel_on_ctrl_c(cancel: CancellationToken) {
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("\nCancelling: stopping steps and cleaning up (Ctrl-C again to quit at once)");
+        cancel.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    }
+}
+
+fn credentials(eargs: &EngineArgs) -> Result<Credentials, CliError> {
+    let mut creds = match &eargs.docker_config {
+        Some(p) => Credentials::from_docker_config(p),
+        None => Credentials::from_default_docker_config(),
+    }
+    .map_err(|e| CliError::Invalid(e.to_string()))?;
+    let mut logins = Credentials::new();
+    for l in &eargs.registry_login {
+        logins.add_login(l).map_err(|e| CliError::Invalid(e.to_string()))?;
+    }
+    creds.merge(logins);
+    Ok(creds)
+}
+
+/// The socket path to mount into steps, when the engine is reached through a local unix socket.
+fn local_socket_path(endpoint: &str) -> Option<String> {
+    endpoint.strip_prefix("unix://").map(str::to_string).filter(|p| Path::new(p).exists())
+}
+
+fn report(record: &RunRecord, output: RunOutput) {
+    if output == RunOutput::Json {
+        println!("{}", record_json(record));
+        return;
+    }
+    eprintln!("\n{:<24} {:<10} {:>9} {:>8}", "STEP", "STATUS", "DURATION", "ATTEMPTS");
+    for s in &record.steps {
+        let secs = match (s.started_at, s.finished_at) {
+            (Some(a), Some(b)) => format!("{:.1}s", (b - a).num_milliseconds() as f64 / 1000.0),
+            _ => "-".into(),
+        };
+        let status = format!("{:?}", s.status);
+        let colored = match s.status {
+            StepStatus::Succeeded => paint(&status, "32"),
+            StepStatus::Skipped => status.clone(),
+            _ => paint(&status, "31"),
+        };
+        eprintln!("{:<24} {colored:<10} {secs:>9} {:>8}", s.id, s.attempts);
+    }
+    for img in &record.output_images {
+        eprintln!(
+            "Pushed {}/{}:{} {}",
+            img.registry,
+            img.repository,
+            img.tag,
+            img.digest.as_deref().unwrap_or("(digest unknown)")
+        );
+    }
+    if let Some(e) = &record.error {
+        eprintln!("{} {e}", paint("Run failed:", "31"));
+    }
+}
+
+/// The documented `--output json` record: `{"id","status","steps":[…],"output_images":[…],"dependencies":[…]}`.
+pub fn record_json(record: &RunRecord) -> String {
+    let steps: Vec<serde_json::Value> = record
+        .steps
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.id, "status": s.status, "exit_code": s.exit_code, "attempts": s.attempts,
+                "started_at": s.started_at, "finished_at": s.finished_at,
+            })
+        })
+        .collect();
+    let images: Vec<serde_json::Value> = record
+        .output_images
+        .iter()
+        .map(|i| serde_json::json!({"registry": i.registry, "repository": i.repository, "tag": i.tag, "digest": i.digest}))
+        .collect();
+    serde_json::json!({
+        "id": record.id, "status": record.status, "steps": steps,
+        "output_images": images, "dependencies": record.dependencies,
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_prefix_follows_acr() {
+        assert_eq!(prefix_registry("app:1", "reg.io"), "reg.io/app:1");
+        assert_eq!(prefix_registry("team/app:1", "reg.io"), "reg.io/team/app:1");
+        assert_eq!(prefix_registry("other.io/app:1", "reg.io"), "other.io/app:1");
+        assert_eq!(prefix_registry("localhost:5000/app", "reg.io"), "localhost:5000/app");
+    }
+
+    #[test]
+    fn quoting_survives_the_build_string_parser() {
+        let q = quote("A=it's here");
+        assert_eq!(crate::shellwords::split(&q).unwrap(), ["A=it's here"]);
+    }
+}

@@ -1,0 +1,382 @@
+//! `build` steps: resolve the context (workspace path, git URL or tarball), filter it by
+//! `.dockerignore`, scan the Dockerfile for base images, and build through the engine's API.
+
+use super::RunSource;
+use super::log::StepWriter;
+use super::scaffold::WORKSPACE_MOUNT;
+use super::step::{Attempt, BuildProduct, StepContext, StepResult, run_policy};
+use crate::buildargs::{ContextSource, classify};
+use crate::context::archive::ArchiveLimits;
+use crate::context::pack::{PackOptions, pack_dir};
+use crate::context::volume_tar::{RebaseOptions, read_file, rebase_and_filter};
+use crate::context::{ContextError, ContextStream, git, tarball};
+use crate::docker::{BuildRequest, DockerError};
+use crate::dockerfile::{self, ScanOptions};
+use crate::dockerignore::DockerIgnore;
+use crate::taskfile::Step;
+use crate::taskfile::task::BuildStep;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// Name under which a Dockerfile from outside the context is added to it.
+const OUTSIDE_DOCKERFILE: &str = ".drydock-dockerfile";
+/// Largest Dockerfile or `.dockerignore` read out of a workspace.
+const MAX_SMALL_FILE: usize = 4 * 1024 * 1024;
+
+/// Runs a build step.
+pub async fn run(ctx: Arc<StepContext>, step: &Step, build: &BuildStep, cancel: &CancellationToken) -> StepResult {
+    ctx.log.step_line(
+        &step.id,
+        &format!(
+            "Executing step ID: {}. Timeout(sec): {}, Working directory: '{}'",
+            step.id,
+            step.timeout,
+            step.working_directory.as_deref().unwrap_or(WORKSPACE_MOUNT)
+        ),
+    );
+    run_policy(&ctx, step, cancel, true, |_, writer, token| {
+        let ctx = ctx.clone();
+        async move {
+            tokio::select! {
+                a = attempt(&ctx, step, build, writer) => a,
+                // Dropping the request closes the connection, and dockerd cancels the build.
+                _ = token.cancelled() => Attempt::failed("stopped"),
+            }
+        }
+    })
+    .await
+}
+
+/// A build context ready to send.
+struct Prepared {
+    stream: ContextStream,
+    /// Path of the Dockerfile inside the context tar.
+    dockerfile: String,
+    /// Its text, for the dependency scan.
+    dockerfile_text: Option<String>,
+    git_head: Option<String>,
+    /// Keeps a fetched git checkout or tarball on disk until the build has read it.
+    _temp: Option<tempfile::TempDir>,
+}
+
+async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<Mutex<StepWriter>>) -> Attempt {
+    let prepared = match prepare(ctx, step, build).await {
+        Ok(p) => p,
+        Err(e) => return Attempt::failed(e),
+    };
+    let spec = &build.spec;
+    let mut build_args = BTreeMap::new();
+    for (name, value) in spec.build_args.iter().chain(&spec.secret_build_args) {
+        // `--build-arg NAME` takes the value from the environment of the docker CLI, which in ACR
+        // is the step's environment.
+        let value = value.clone().or_else(|| env_value(&step.env, name));
+        if let Some(v) = value {
+            build_args.insert(name.clone(), v);
+        }
+    }
+    let deps = match &prepared.dockerfile_text {
+        Some(text) => {
+            let opts = ScanOptions { build_args: build_args.clone(), target: spec.target.clone() };
+            match dockerfile::scan(text, &opts) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    ctx.log
+                        .step_line(&step.id, &format!("Warning: scanning the Dockerfile for base images failed: {e}"));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    let buildkit = ctx.engine.config().buildkit || step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1");
+    let req = BuildRequest {
+        dockerfile: prepared.dockerfile.clone(),
+        tags: spec.tags.clone(),
+        build_args,
+        target: spec.target.clone(),
+        platform: spec.platform.clone(),
+        labels: spec.labels.iter().cloned().collect(),
+        no_cache: spec.no_cache,
+        pull: spec.pull,
+        network_mode: spec.network.clone(),
+        buildkit,
+        registry_auth: ctx.engine.docker_credentials(),
+        secrets: BTreeMap::new(),
+    };
+    ctx.log.step_line(
+        &step.id,
+        &format!("Building with {} builder: {}", if buildkit { "BuildKit" } else { "the classic" }, build.raw.trim()),
+    );
+    let result = ctx
+        .engine
+        .docker()
+        .build_image(req, prepared.stream, |l| {
+            if let Ok(mut w) = writer.lock() {
+                w.line(&l.line);
+            }
+        })
+        .await;
+    if let Ok(mut w) = writer.lock() {
+        w.finish();
+    }
+    match result {
+        Ok(outcome) => {
+            ctx.log.step_line(&step.id, &format!("Image ID: {}", outcome.image_id));
+            let built = deps.map(|deps| BuildProduct {
+                tags: spec.tags.clone(),
+                deps,
+                git_head: prepared.git_head.clone().or_else(|| ctx.git.commit.clone()),
+            });
+            Attempt { ok: true, built, ..Attempt::default() }
+        }
+        Err(e) => Attempt::failed(e.to_string()),
+    }
+}
+
+fn env_value(env: &[String], name: &str) -> Option<String> {
+    env.iter().rev().find_map(|e| e.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+}
+
+/// Finds the context and the Dockerfile, in the forms ACR allows.
+async fn prepare(ctx: &StepContext, step: &Step, build: &BuildStep) -> Result<Prepared, String> {
+    if let Some(source) = &ctx.quick_source {
+        return prepare_quick(source, build).await;
+    }
+    match classify(&build.spec.context) {
+        ContextSource::Local(path) => prepare_workspace(ctx, step, build, &path).await,
+        ContextSource::Git { url, reference, subdir } => {
+            let temp = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+            let spec = git::GitSpec { url: url.clone(), reference, subdir, token: None };
+            ctx.log.step_line(&step.id, &format!("Fetching git context {url}"));
+            let dest = temp.path().to_path_buf();
+            let checkout = tokio::task::spawn_blocking(move || git::fetch(&spec, &dest))
+                .await
+                .map_err(|e| format!("git fetch stopped: {e}"))?
+                .map_err(|e| e.to_string())?;
+            let mut prepared = prepare_dir(&checkout.root, build.spec.dockerfile.as_deref())?;
+            prepared.git_head = Some(checkout.commit);
+            prepared._temp = Some(temp);
+            Ok(prepared)
+        }
+        ContextSource::Tarball(url) => {
+            let temp = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+            ctx.log.step_line(&step.id, &format!("Downloading context {url}"));
+            tarball::fetch_tarball(&url, temp.path(), &ArchiveLimits::default()).await.map_err(|e| e.to_string())?;
+            let mut prepared = prepare_dir(temp.path(), build.spec.dockerfile.as_deref())?;
+            prepared._temp = Some(temp);
+            Ok(prepared)
+        }
+        ContextSource::Oci(url) => Err(format!(
+            "build context {url}: oci:// contexts are not supported by drydock yet; use a git URL or an http(s) tarball"
+        )),
+    }
+}
+
+/// A directory on this machine (git checkout, unpacked tarball): pack it like the Docker CLI.
+fn prepare_dir(root: &Path, dockerfile: Option<&str>) -> Result<Prepared, String> {
+    let dockerfile_path = match dockerfile {
+        Some(f) => {
+            let p = root.join(f);
+            if !p.starts_with(root) || f.split('/').any(|c| c == "..") {
+                return Err(format!("Dockerfile `{f}` is outside the build context"));
+            }
+            p
+        }
+        None => root.join("Dockerfile"),
+    };
+    let text = std::fs::read_to_string(&dockerfile_path)
+        .map_err(|e| format!("cannot read the Dockerfile {}: {e}", dockerfile_path.display()))?;
+    let packed = pack_dir(
+        root,
+        PackOptions { dockerfile: Some(dockerfile_path), apply_dockerignore: true, ..PackOptions::default() },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(Prepared {
+        stream: packed.stream,
+        dockerfile: packed.dockerfile,
+        dockerfile_text: Some(text),
+        git_head: None,
+        _temp: None,
+    })
+}
+
+/// Quick builds read the run's source directly: no copy through the workspace volume.
+async fn prepare_quick(source: &RunSource, build: &BuildStep) -> Result<Prepared, String> {
+    match source {
+        RunSource::Dir(dir) => {
+            // The CLI resolved `-f` to a host path; it may lie outside the context.
+            let dockerfile =
+                build.spec.dockerfile.as_ref().map(PathBuf::from).unwrap_or_else(|| dir.join("Dockerfile"));
+            let text = std::fs::read_to_string(&dockerfile)
+                .map_err(|e| format!("cannot read the Dockerfile {}: {e}", dockerfile.display()))?;
+            let packed = pack_dir(
+                dir,
+                PackOptions {
+                    dockerfile: Some(dockerfile),
+                    apply_dockerignore: true,
+                    exclude_vcs: true,
+                    ..PackOptions::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(Prepared {
+                stream: packed.stream,
+                dockerfile: packed.dockerfile,
+                dockerfile_text: Some(text),
+                git_head: None,
+                _temp: None,
+            })
+        }
+        RunSource::Archive(path) => {
+            let dockerfile = build.spec.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into());
+            let text = read_file(file_stream(path).await?, &dockerfile, MAX_SMALL_FILE)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            Ok(Prepared {
+                stream: file_stream(path).await?,
+                dockerfile,
+                dockerfile_text: text,
+                git_head: None,
+                _temp: None,
+            })
+        }
+        RunSource::None => Err("a quick build needs a context".into()),
+    }
+}
+
+async fn file_stream(path: &Path) -> Result<ContextStream, String> {
+    let file = tokio::fs::File::open(path).await.map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)))
+}
+
+/// A workspace download as a context stream. Docker reports a missing path only once the body is
+/// read, so not-found is carried as `io::ErrorKind::NotFound` for callers that treat it as "absent".
+fn volume_stream(
+    stream: impl futures_util::Stream<Item = Result<bytes::Bytes, DockerError>> + Send + 'static,
+) -> ContextStream {
+    Box::pin(futures_util::TryStreamExt::map_err(stream, |e| {
+        if e.is_not_found() {
+            std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string())
+        } else {
+            std::io::Error::other(e)
+        }
+    }))
+}
+
+/// Lexically normalises an absolute container path (`/workspace/a/../b` → `/workspace/b`).
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// A path under `/workspace` as a path inside the workspace volume (`""` for its root).
+fn in_workspace(abs: &str) -> Option<String> {
+    if abs == WORKSPACE_MOUNT {
+        Some(String::new())
+    } else {
+        abs.strip_prefix(&format!("{WORKSPACE_MOUNT}/")).map(str::to_string)
+    }
+}
+
+/// A context inside the run's workspace volume: read it back through the archive API (so it also
+/// works against a remote engine), re-root it and apply `.dockerignore` while streaming.
+async fn prepare_workspace(ctx: &StepContext, step: &Step, build: &BuildStep, path: &str) -> Result<Prepared, String> {
+    let docker = ctx.engine.docker();
+    let volume = &ctx.scaffold.workspace;
+    let workdir = step.working_directory.clone().unwrap_or_else(|| WORKSPACE_MOUNT.to_string());
+    let join = |p: &str| if p.starts_with('/') { normalize(p) } else { normalize(&format!("{workdir}/{p}")) };
+    let context_abs = join(path);
+    let context_rel = in_workspace(&context_abs).ok_or_else(|| {
+        format!("build context `{path}` resolves to {context_abs}, outside {WORKSPACE_MOUNT}; build contexts are read from the run workspace")
+    })?;
+    // The Docker CLI resolves `-f` against its working directory, not the context.
+    let dockerfile_abs = match &build.spec.dockerfile {
+        Some(f) => join(f),
+        None => format!("{context_abs}/Dockerfile"),
+    };
+    let dockerfile_rel = in_workspace(&dockerfile_abs)
+        .ok_or_else(|| format!("Dockerfile {dockerfile_abs} is outside {WORKSPACE_MOUNT}"))?;
+    let read_small = |rel: String| async move {
+        match docker.download_from_volume(volume, &format!("/{rel}")).await {
+            Ok(stream) => {
+                let name = rel.rsplit('/').next().unwrap_or(&rel).to_string();
+                match read_file(volume_stream(stream), &name, MAX_SMALL_FILE).await {
+                    Ok(found) => Ok(found),
+                    Err(ContextError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    let dockerfile_text = read_small(dockerfile_rel.clone())
+        .await?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .ok_or_else(|| format!("no Dockerfile at {dockerfile_abs}; give its path with -f, relative to the step's working directory ({workdir})"))?;
+
+    let inside = dockerfile_abs.strip_prefix(&format!("{context_abs}/")).map(str::to_string);
+    let (dockerfile_in_ctx, extra_files) = match inside {
+        Some(rel) => (rel, Vec::new()),
+        None => (
+            OUTSIDE_DOCKERFILE.to_string(),
+            vec![(OUTSIDE_DOCKERFILE.to_string(), bytes::Bytes::from(dockerfile_text.clone().into_bytes()), 0o644)],
+        ),
+    };
+    // `<Dockerfile>.dockerignore` wins over the context's `.dockerignore`, as in the Docker CLI.
+    let mut ignore_text = read_small(format!("{dockerfile_rel}.dockerignore")).await?;
+    if ignore_text.is_none() {
+        let root_ignore =
+            if context_rel.is_empty() { ".dockerignore".to_string() } else { format!("{context_rel}/.dockerignore") };
+        ignore_text = read_small(root_ignore).await?;
+    }
+    let ignore = match ignore_text {
+        Some(t) => Some(
+            DockerIgnore::parse(&String::from_utf8_lossy(&t))
+                .map_err(|e| format!(".dockerignore: {e}"))?
+                .with_build_files(&dockerfile_in_ctx),
+        ),
+        None => None,
+    };
+    let download = docker.download_from_volume(volume, &format!("/{context_rel}")).await.map_err(|e| e.to_string())?;
+    let download = volume_stream(download);
+    let strip_prefix = if context_rel.is_empty() {
+        "./".to_string()
+    } else {
+        format!("{}/", context_rel.rsplit('/').next().unwrap_or(&context_rel))
+    };
+    let stream = rebase_and_filter(download, RebaseOptions { strip_prefix, ignore, extra_files });
+    Ok(Prepared {
+        stream,
+        dockerfile: dockerfile_in_ctx,
+        dockerfile_text: Some(dockerfile_text),
+        git_head: None,
+        _temp: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_paths_normalise_and_stay_inside() {
+        assert_eq!(normalize("/workspace/a/../b/./c"), "/workspace/b/c");
+        assert_eq!(in_workspace("/workspace"), Some(String::new()));
+        assert_eq!(in_workspace("/workspace/x/y"), Some("x/y".into()));
+        assert_eq!(in_workspace("/workspaces"), None);
+        assert_eq!(in_workspace(&normalize("/workspace/../etc")), None);
+    }
+}
