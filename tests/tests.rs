@@ -5,6 +5,7 @@ mod helper;
 mod bad_input;
 mod corpus;
 mod docker_engine;
+mod engine;
 mod schema;
 mod snapshots;
 mod taskfile_cli;

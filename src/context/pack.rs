@@ -17,8 +17,8 @@ use crate::dockerignore::{DOCKERIGNORE, DockerIgnore};
 /// What [`pack_dir`] packs and how.
 #[derive(Clone, Default)]
 pub struct PackOptions {
-    /// Host path of the Dockerfile (`-f`, already resolved against the working directory);
-    /// `None` means `<root>/Dockerfile`.
+    /// Host path of the Dockerfile (`-f`, already resolved against the working directory); it
+    /// must exist. `None` means `<root>/Dockerfile` when there is one (a workspace upload has none).
     pub dockerfile: Option<PathBuf>,
     /// Honour `<Dockerfile>.dockerignore` / `.dockerignore`.
     pub apply_dockerignore: bool,
@@ -95,6 +95,17 @@ fn plan(root: &Path, opts: &PackOptions) -> Result<Plan, ContextError> {
         return Err(context_err(std::io::Error::other("not a directory")));
     }
     let given = opts.dockerfile.clone().unwrap_or_else(|| root.join("Dockerfile"));
+    if opts.dockerfile.is_none() && !given.exists() {
+        // Not a build: pack the directory with the root's .dockerignore only.
+        let ignore = if opts.apply_dockerignore { Some(load_dockerignore(root, &given)?) } else { None };
+        return Ok(Plan {
+            root: root.to_path_buf(),
+            ignore,
+            skip_top: if opts.exclude_vcs { VCS_NAMES.to_vec() } else { Vec::new() },
+            dockerfile_name: "Dockerfile".into(),
+            outside_dockerfile: None,
+        });
+    }
     let missing = |source| ContextError::DockerfileMissing { path: given.clone(), source };
     // Like the CLI, resolve symlinks first: a link to a file elsewhere counts as outside.
     let canonical_df = given.canonicalize().map_err(missing)?;

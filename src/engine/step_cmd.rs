@@ -145,7 +145,8 @@ fn spec(ctx: &StepContext, step: &Step, cmd: &CmdStep, name: &str) -> Result<Con
     s.user = step.user.clone();
     s.mounts = mounts(ctx, step);
     s.network = network_of(ctx, step);
-    if s.network.is_some() {
+    // Docker only allows aliases on user-defined networks.
+    if s.network.as_deref().is_some_and(|n| !matches!(n, "host" | "bridge" | "none" | "default")) {
         s.network_aliases = vec![step.id.clone()];
     }
     s.ports = step.ports.clone();

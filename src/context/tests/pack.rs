@@ -129,9 +129,12 @@ async fn dockerfile_outside_the_context_is_added_under_a_generated_name() {
 #[tokio::test]
 async fn up_front_errors() {
     let ctx = tempfile::tempdir().unwrap();
-    let err = pack_dir(ctx.path(), opts()).err().unwrap();
+    let named = PackOptions { dockerfile: Some(ctx.path().join("Dockerfile")), ..opts() };
+    let err = pack_dir(ctx.path(), named).err().unwrap();
     assert!(matches!(err, ContextError::DockerfileMissing { .. }), "{err}");
     assert!(err.to_string().contains("-f"), "{err}");
+    // Without a named Dockerfile, a directory with none is packed as it is (workspace uploads).
+    assert!(pack_dir(ctx.path(), opts()).is_ok());
     let err = pack_dir(&ctx.path().join("nope"), opts()).err().unwrap();
     assert!(matches!(err, ContextError::ContextDir { .. }), "{err}");
     write(&ctx.path().join("Dockerfile"), "FROM busybox\n");
