@@ -6,6 +6,7 @@ mod bad_input;
 mod corpus;
 mod docker_engine;
 mod engine;
+mod engine_features;
 mod schema;
 mod snapshots;
 mod taskfile_cli;

@@ -182,6 +182,7 @@ where
             if tries <= retries {
                 log.step_line(&step.id, "Not retrying: the output contains none of retryOnErrors");
             }
+            log.step_line(&step.id, &format!("Error: {message}"));
             failures.push(message);
             break;
         }

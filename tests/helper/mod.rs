@@ -13,3 +13,5 @@ pub fn drydock() -> assert_cmd::Command {
 }
 
 pub mod docker;
+pub mod engine;
+pub mod git;

@@ -1,0 +1,220 @@
+//! Engine features beyond ACR's samples: networks, Docker access, privileged, remote contexts,
+//! BuildKit, repeat, `--cmd`, run timeouts, kept containers, and the janitor.
+
+use crate::helper::engine::*;
+use crate::helper::git::GitServer;
+use drydock::docker::{DockerHost, Labels};
+use std::path::Path;
+
+#[test]
+fn custom_networks_default_and_existing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(
+        dir.path(),
+        "version: v1.1.0\nnetworks:\n  - name: backend\n    isDefault: true\n  - name: host\n    skipCreation: true\nsteps:\n  - id: db\n    cmd: nginx\n    detach: true\n  - id: client\n    cmd: curl --retry 10 http://db/\n  - id: probe\n    cmd: busybox hostname\n    network: host\n",
+    );
+    let id = run_id("nets");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains("Creating Docker network: backend-"), "{}", o.log);
+    assert!(o.log.contains("Welcome to nginx"), "{}", o.log);
+    assert_clean(&id);
+}
+
+#[test]
+fn docker_cli_steps_get_the_engine_socket_unless_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // (`{{ }}` in a task file is drydock's template, as in ACR, so no Go format string here.)
+    let file = write_task(dir.path(), "steps:\n  - cmd: docker version\n");
+    let id = run_id("sock");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains("Server:") && o.log.contains("20.10"), "{}", o.log);
+    let id = run_id("nosock");
+    let o = run(&id, &file, Path::new("/dev/null"), &["--no-docker-socket"]);
+    assert_eq!(o.code, Some(1), "without the socket the docker CLI cannot reach an engine: {}", o.log);
+    assert_clean(&id);
+}
+
+#[test]
+fn privileged_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(dir.path(), "steps:\n  - cmd: busybox true\n    privileged: true\n");
+    let id = run_id("priv");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(1));
+    assert!(o.log.contains("--allow-privileged"), "{}", o.log);
+    // Allowed, the step goes to Docker. (This machine's sandbox cannot start privileged
+    // containers at all: runc fails to apply the capabilities, so success is not asserted.)
+    let id = run_id("priv2");
+    let o = run(&id, &file, Path::new("/dev/null"), &["--allow-privileged"]);
+    assert!(!o.log.contains("--allow-privileged"), "{}", o.log);
+    assert!(o.log.contains("Launching container"), "{}", o.log);
+    assert_clean(&id);
+}
+
+#[test]
+fn build_from_a_git_url_with_ref_and_subdir() {
+    let server = GitServer::start();
+    let (url, work) = server.repo(
+        "mono",
+        &[
+            ("svc/a/Dockerfile", "FROM busybox\nCOPY msg /msg\nCMD [\"cat\", \"/msg\"]\n"),
+            ("svc/a/msg", "from git main\n"),
+        ],
+    );
+    crate::helper::git::git_ok(&work, &["checkout", "-q", "-b", "release"]);
+    std::fs::write(work.join("svc/a/msg"), "from git release\n").unwrap();
+    crate::helper::git::git_ok(&work, &["commit", "-qam", "release"]);
+    crate::helper::git::git_ok(&work, &["push", "-q", "origin", "release"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(
+        dir.path(),
+        &format!("steps:\n  - build: -t gitctx:{{{{.Run.ID}}}} {url}#release:svc/a\n  - cmd: gitctx:{{{{.Run.ID}}}}\n"),
+    );
+    let id = run_id("git");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains("from git release"), "{}", o.log);
+    let head = crate::helper::git::git_ok(&work, &["rev-parse", "HEAD"]);
+    assert_eq!(o.record["dependencies"][0]["git"]["git-head-revision"], head.as_str());
+    remove_image(&format!("gitctx:{id}"));
+    assert_clean(&id);
+}
+
+#[test]
+fn build_from_an_http_tarball() {
+    let tar_dir = tempfile::tempdir().unwrap();
+    let src = tar_dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("Dockerfile"), "FROM busybox\nCOPY note /note\nCMD [\"cat\", \"/note\"]\n").unwrap();
+    std::fs::write(src.join("note"), "from a tarball\n").unwrap();
+    let archive = tar_dir.path().join("ctx.tar.gz");
+    let ok = std::process::Command::new("tar").arg("-czf").arg(&archive).arg("-C").arg(&src).arg(".").status().unwrap();
+    assert!(ok.success());
+    let server = FileServer::start(std::fs::read(&archive).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(
+        dir.path(),
+        &format!(
+            "steps:\n  - build: -t tarctx:{{{{.Run.ID}}}} {}/ctx.tar.gz\n  - cmd: tarctx:{{{{.Run.ID}}}}\n",
+            server.url
+        ),
+    );
+    let id = run_id("tar");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains("from a tarball"), "{}", o.log);
+    remove_image(&format!("tarctx:{id}"));
+    assert_clean(&id);
+}
+
+#[test]
+fn buildkit_from_step_env_and_dockerignore_in_the_workspace() {
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::create_dir(ctx.path().join("app")).unwrap();
+    std::fs::write(
+        ctx.path().join("app/Dockerfile"),
+        "FROM busybox\nCOPY . /src\nRUN ls /src > /listing\nCMD [\"cat\", \"/listing\"]\n",
+    )
+    .unwrap();
+    std::fs::write(ctx.path().join("app/keep.txt"), "k").unwrap();
+    std::fs::write(ctx.path().join("app/secret.env"), "s").unwrap();
+    std::fs::write(ctx.path().join("app/.dockerignore"), "*.env\n").unwrap();
+    let file = write_task(
+        ctx.path(),
+        "steps:\n  - build: -t bk:{{.Run.ID}} app\n    env: [DOCKER_BUILDKIT=1]\n  - cmd: bk:{{.Run.ID}}\n",
+    );
+    let id = run_id("bk");
+    let o = run(&id, &file, ctx.path(), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains("BuildKit"), "{}", o.log);
+    let listing: Vec<&str> = o.log.lines().filter(|l| l.starts_with("[acb_step_1]")).collect();
+    assert!(listing.iter().any(|l| l.ends_with("keep.txt")), "{}", o.log);
+    assert!(!listing.iter().any(|l| l.ends_with("secret.env")), ".dockerignore was not applied: {}", o.log);
+    remove_image(&format!("bk:{id}"));
+    assert_clean(&id);
+}
+
+#[test]
+fn repeat_runs_the_step_again_and_counts_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(dir.path(), "steps:\n  - id: soak\n    cmd: busybox echo iteration\n    repeat: 2\n");
+    let id = run_id("rep");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert_eq!(step(&o.record, "soak")["attempts"], 3);
+    assert_eq!(o.log.matches("] iteration").count(), 3, "{}", o.log);
+    assert_clean(&id);
+}
+
+#[test]
+fn cmd_shorthand_runs_one_command_with_aliases() {
+    let id = run_id("cmd");
+    let out = crate::helper::drydock()
+        .args(["run", "--local", "--unique-container-names", "-o", "json", "--registry", REGISTRY, "--run-id", &id])
+        .args(["--cmd", "bash -c 'echo registry is $Registry'", "/dev/null"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("registry is 127.0.0.1:5000"), "{log}");
+    assert_clean(&id);
+}
+
+#[test]
+fn total_timeout_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(dir.path(), "totalTimeout: 2\nsteps:\n  - cmd: busybox sleep 300\n");
+    let id = run_id("total");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(1), "{}", o.log);
+    assert_eq!(o.record["status"], "Timeout");
+    assert_clean(&id);
+}
+
+#[test]
+fn kept_container_is_readable_by_its_step_id_in_later_steps() {
+    // ACR naming (the default for local runs): `docker logs <step id>` works from a later step.
+    let dir = tempfile::tempdir().unwrap();
+    let step_id = format!("migrate{}", std::process::id());
+    let file = write_task(
+        dir.path(),
+        &format!(
+            "steps:\n  - id: {step_id}\n    cmd: busybox echo migrated 42\n    keep: true\n  - cmd: docker logs {step_id}\n"
+        ),
+    );
+    let id = run_id("keep");
+    let out = crate::helper::drydock()
+        .args(["run", "--local", "-o", "json", "--run-id", &id, "-f"])
+        .arg(&file)
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("[acb_step_1]") && l.contains("migrated 42")), "{log}");
+    assert_clean(&id);
+}
+
+#[test]
+fn janitor_removes_leftovers_of_a_dead_local_run() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dead = run_id("dead");
+    rt.block_on(async {
+        let docker = DockerHost::connect(None).await.unwrap();
+        let labels = Labels::for_run(&dead)
+            .with("drydock.owner", "local")
+            .with("drydock.host", drydock::engine::janitor::hostname())
+            .with("drydock.pid", "999999999");
+        docker.create_volume(&format!("drydock_ws_{dead}"), &labels).await.unwrap();
+        docker.create_network(&format!("drydock_{dead}_default"), Some("bridge"), false, &labels).await.unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(dir.path(), "steps:\n  - cmd: busybox true\n");
+    let id = run_id("jan");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains(&dead), "{}", o.log);
+    assert_clean(&dead);
+}
