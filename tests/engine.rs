@@ -27,6 +27,7 @@ fn parallel_builds_then_gated_push_with_registry_digest() {
     assert_eq!(img["digest"].as_str().unwrap(), registry_digest("hello-world", &id));
     assert_eq!(o.record["dependencies"][0]["image"]["digest"], img["digest"]);
     assert_eq!(o.record["dependencies"][0]["runtime-dependency"]["repository"], "library/busybox");
+    remove_image(&format!("{REGISTRY}/hello-world:{id}"));
     assert_clean(&id);
 }
 
@@ -210,6 +211,7 @@ fn quick_build_prefixes_the_registry_pushes_and_reports_digests() {
     assert_eq!(img["repository"], "quick/app");
     assert_eq!(img["tag"], id.as_str());
     assert_eq!(img["digest"].as_str().unwrap(), registry_digest("quick/app", &id));
+    remove_image(&format!("{REGISTRY}/quick/app:{id}"));
     assert_clean(&id);
 }
 

@@ -43,6 +43,7 @@ pub async fn execute(
         log: log.clone(),
         quick_source: req.quick_build.then(|| req.source.clone()),
         git: req.git.clone(),
+        images_present: Default::default(),
     });
     let n = req.task.steps.len();
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();

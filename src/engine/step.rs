@@ -29,6 +29,8 @@ pub struct StepContext {
     pub quick_source: Option<RunSource>,
     /// Facts about the source repository.
     pub git: GitInfo,
+    /// Images known to be on the engine, so that each is looked up once per run.
+    pub images_present: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// An image a build step produced, for the dependency JSON.

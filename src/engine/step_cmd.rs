@@ -37,10 +37,10 @@ pub async fn run(ctx: Arc<StepContext>, step: &Step, cmd: &CmdStep, cancel: &Can
         })
         .await;
     }
-    run_policy(&ctx, step, cancel, true, |_attempt, writer, token| {
+    run_policy(&ctx, step, cancel, true, |n, writer, token| {
         let ctx = ctx.clone();
         let name = name.clone();
-        async move { attempt(&ctx, step, cmd, &name, writer, token).await }
+        async move { attempt(&ctx, step, cmd, &name, n, writer, token).await }
     })
     .await
 }
@@ -57,8 +57,14 @@ async fn prepare(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &Cancell
         ctx.log.step_line(&step.id, "Warning: `isolation` is ignored on Linux engines");
     }
     let docker = ctx.engine.docker();
+    if !step.pull && ctx.images_present.lock().is_ok_and(|known| known.contains(&cmd.image)) {
+        return Ok(());
+    }
     let present = docker.image_exists(&cmd.image).await.map_err(|e| e.to_string())?;
     if present && !step.pull {
+        if let Ok(mut known) = ctx.images_present.lock() {
+            known.insert(cmd.image.clone());
+        }
         return Ok(());
     }
     let creds = ctx.engine.docker_credentials();
@@ -166,12 +172,15 @@ async fn attempt(
     step: &Step,
     cmd: &CmdStep,
     name: &str,
+    attempt_no: u32,
     writer: Arc<Mutex<StepWriter>>,
     token: CancellationToken,
 ) -> Attempt {
     let docker = ctx.engine.docker();
     // A container kept by an earlier attempt (keep: true) still holds the name.
-    let _ = docker.remove_container(name, true).await;
+    if attempt_no > 1 {
+        let _ = docker.remove_container(name, true).await;
+    }
     let spec = match spec(ctx, step, cmd, name) {
         Ok(s) => s,
         Err(e) => return Attempt::failed(e),

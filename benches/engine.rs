@@ -1,0 +1,183 @@
+//! Engine benchmarks against the real dockerd (issue 3). Run: `cargo bench --bench engine`.
+//!
+//! 1. Overhead: 10 sequential trivial `cmd` steps vs the same `docker run`s in a shell script
+//!    (both also create and remove a network and a volume). Target: ratio <= 1.0.
+//! 2. Parallelism: 8 independent `sleep 2` steps plus a join step vs the critical path (one
+//!    `sleep 2` step plus the join). Target: within 10%.
+//! 3. Context upload: a 1 GiB context through `drydock build --local --no-push` vs
+//!    `docker build` (classic builder) of the same trivial Dockerfile. Target: >= 80% of
+//!    docker's speed. Set DRYDOCK_BENCH_CONTEXT_MB to change the size.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const DOCKER: &str = "/usr/bin/docker";
+
+fn drydock() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_drydock"))
+}
+
+fn timed(mut cmd: Command) -> Duration {
+    let t = Instant::now();
+    let out = cmd.output().expect("spawn");
+    assert!(out.status.success(), "{:?} failed:\n{}", cmd, String::from_utf8_lossy(&out.stderr));
+    t.elapsed()
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn run_task(text: &str, dir: &Path, tag: &str, i: usize) -> Duration {
+    let file = dir.join(format!("{tag}.yaml"));
+    std::fs::write(&file, text).unwrap();
+    let mut c = drydock();
+    c.args(["run", "--local", "--unique-container-names", "--no-docker-socket", "-o", "json", "--run-id"])
+        .arg(format!("bench{tag}{i}"))
+        .arg("-f")
+        .arg(&file)
+        .arg("/dev/null");
+    timed(c)
+}
+
+fn overhead(dir: &Path) {
+    let mut task = String::from("steps:\n");
+    for i in 0..10 {
+        task.push_str(&format!("  - id: s{i}\n    cmd: busybox true\n"));
+    }
+    let script = dir.join("ten.sh");
+    let mut sh =
+        format!("set -e\n{DOCKER} network create benchnet >/dev/null\n{DOCKER} volume create benchvol >/dev/null\n");
+    for _ in 0..10 {
+        sh.push_str(&format!(
+            "{DOCKER} run --rm --network benchnet -v benchvol:/workspace -w /workspace busybox true\n"
+        ));
+    }
+    sh.push_str(&format!("{DOCKER} network rm benchnet >/dev/null\n{DOCKER} volume rm benchvol >/dev/null\n"));
+    std::fs::write(&script, sh).unwrap();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for i in 0..5 {
+        ours.push(run_task(&task, dir, "ten", i));
+        let mut c = Command::new("bash");
+        c.arg(&script);
+        theirs.push(timed(c));
+    }
+    let (o, t) = (median(ours), median(theirs));
+    println!(
+        "engine overhead: 10 sequential cmd steps: drydock {:.2}s, docker-run script {:.2}s, ratio {:.2} (target <= 1.0)",
+        o.as_secs_f64(),
+        t.as_secs_f64(),
+        o.as_secs_f64() / t.as_secs_f64()
+    );
+}
+
+fn parallelism(dir: &Path) {
+    let mut wide = String::from("steps:\n");
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        wide.push_str(&format!("  - id: p{i}\n    cmd: busybox sleep 2\n    when: [\"-\"]\n"));
+        ids.push(format!("p{i}"));
+    }
+    wide.push_str(&format!("  - id: join\n    cmd: busybox true\n    when: [{}]\n", ids.join(", ")));
+    let chain = "steps:\n  - id: p0\n    cmd: busybox sleep 2\n  - id: join\n    cmd: busybox true\n";
+    let (mut w, mut c) = (Vec::new(), Vec::new());
+    for i in 0..3 {
+        w.push(run_task(&wide, dir, "wide", i));
+        c.push(run_task(chain, dir, "chain", i));
+    }
+    let (w, c) = (median(w), median(c));
+    println!(
+        "parallelism: 8 x sleep 2 + join {:.2}s vs critical path (1 x sleep 2 + join) {:.2}s: +{:.1}% (target <= 10%)",
+        w.as_secs_f64(),
+        c.as_secs_f64(),
+        (w.as_secs_f64() / c.as_secs_f64() - 1.0) * 100.0
+    );
+    // The same shape with the docker CLI alone: what the engine itself costs for 8 concurrent
+    // container starts on this machine, with no drydock involved.
+    let script = |n: usize| {
+        let mut sh = String::from("set -e\n");
+        for _ in 0..n {
+            sh.push_str(&format!("{DOCKER} run --rm busybox sleep 2 &\n"));
+        }
+        sh.push_str("wait\n");
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c").arg(sh);
+        cmd
+    };
+    let (mut eight, mut one) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        eight.push(timed(script(8)));
+        one.push(timed(script(1)));
+    }
+    let (e, o) = (median(eight), median(one));
+    println!(
+        "parallelism floor (docker CLI only): 8 parallel `docker run sleep 2` {:.2}s vs one {:.2}s: +{:.1}%",
+        e.as_secs_f64(),
+        o.as_secs_f64(),
+        (e.as_secs_f64() / o.as_secs_f64() - 1.0) * 100.0
+    );
+}
+
+fn context_upload(dir: &Path) {
+    let mb: usize = std::env::var("DRYDOCK_BENCH_CONTEXT_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let ctx = dir.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nRUN true\n").unwrap();
+    // Incompressible data in 64 MiB files, plus many small ones.
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    let mut chunk = vec![0u8; 1 << 20];
+    let files = mb / 64;
+    for f in 0..files {
+        let mut data = Vec::with_capacity(64 << 20);
+        for _ in 0..64 {
+            for b in chunk.iter_mut() {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = seed as u8;
+            }
+            data.extend_from_slice(&chunk);
+        }
+        std::fs::write(ctx.join(format!("big{f}.bin")), data).unwrap();
+    }
+    for s in 0..2000 {
+        std::fs::write(ctx.join(format!("small{s}.txt")), format!("file {s}\n")).unwrap();
+    }
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for i in 0..3 {
+        let mut c = drydock();
+        c.args(["build", "--local", "--no-push", "-o", "json", "-t", "benchctx:drydock", "--run-id"])
+            .arg(format!("benchctx{i}"))
+            .arg(&ctx);
+        ours.push(timed(c));
+        let mut d = Command::new(DOCKER);
+        d.env("DOCKER_BUILDKIT", "0").args(["build", "-q", "-t", "benchctx:docker"]).arg(&ctx);
+        theirs.push(timed(d));
+    }
+    let (o, t) = (median(ours), median(theirs));
+    println!(
+        "context upload: {} MiB: drydock build {:.2}s, docker build {:.2}s: drydock at {:.0}% of docker's speed (target >= 80%)",
+        files * 64,
+        o.as_secs_f64(),
+        t.as_secs_f64(),
+        t.as_secs_f64() / o.as_secs_f64() * 100.0
+    );
+    let _ = Command::new(DOCKER).args(["rmi", "-f", "benchctx:drydock", "benchctx:docker"]).output();
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let only = std::env::args().nth(1).unwrap_or_default();
+    let want = |name: &str| only.is_empty() || only.starts_with('-') || only == name;
+    if want("overhead") {
+        overhead(dir.path());
+    }
+    if want("parallelism") {
+        parallelism(dir.path());
+    }
+    if want("context") {
+        context_upload(dir.path());
+    }
+}
