@@ -218,3 +218,80 @@ fn janitor_removes_leftovers_of_a_dead_local_run() {
     assert!(o.log.contains(&dead), "{}", o.log);
     assert_clean(&dead);
 }
+
+#[test]
+fn cmd_options_env_workdir_entrypoint_user_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(
+        dir.path(),
+        "workingDirectory: src\nenv: [A=task, B=task]\nsteps:\n  - id: opts\n    cmd: busybox sh -c 'echo A=$A B=$B C=$C pwd=$(pwd) uid=$(id -u)'\n    env: [B=step, C=step]\n    user: \"1234\"\n    ports: [\"127.0.0.1::80\"]\n    expose: [\"8080\"]\n    cpus: \"0.5\"\n  - id: image-workdir\n    cmd: busybox pwd\n    disableWorkingDirectoryOverride: true\n  - id: ep\n    cmd: busybox -c 'echo via entrypoint'\n    entryPoint: sh\n",
+    );
+    let id = run_id("opts");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains("A=task B=step C=step pwd=/workspace/src uid=1234"), "{}", o.log);
+    assert!(o.log.lines().any(|l| l == "[image-workdir] /"), "{}", o.log);
+    assert!(o.log.contains("[ep] via entrypoint"), "{}", o.log);
+    assert_clean(&id);
+}
+
+#[test]
+fn pull_with_download_retries_and_a_missing_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(
+        dir.path(),
+        "steps:\n  - cmd: 127.0.0.1:5000/library/busybox:latest echo pulled\n    pull: true\n    cmdDownloadRetries: 2\n  - cmd: 127.0.0.1:5000/nope/missing:1 true\n    pull: true\n    cmdDownloadRetries: 1\n    cmdDownloadRetryDelay: 0\n",
+    );
+    let id = run_id("pull");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(1), "{}", o.log);
+    assert!(o.log.contains("pulled"), "{}", o.log);
+    assert!(o.log.contains("Pulling image 127.0.0.1:5000/nope/missing:1, attempt 2"), "{}", o.log);
+    assert!(o.log.contains("could not be pulled"), "{}", o.log);
+    assert_clean(&id);
+}
+
+#[test]
+fn push_to_a_registry_that_needs_a_login() {
+    let reg = crate::helper::registry::AuthRegistry::start("ci", "pa55word");
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM busybox\nRUN echo auth > /f\n").unwrap();
+    let file = write_task(
+        ctx.path(),
+        &format!("steps:\n  - build: -t {h}/private/app:v1 .\n  - push: [\"{h}/private/app:v1\"]\n", h = reg.host),
+    );
+    let id = run_id("auth");
+    let o = run(&id, &file, ctx.path(), &[]);
+    assert_eq!(o.code, Some(1), "without a login the push fails: {}", o.log);
+    assert!(!o.log.contains("pa55word"));
+    let id = run_id("auth2");
+    let login = format!("{}=ci:pa55word", reg.host);
+    let o = run(&id, &file, ctx.path(), &["--registry-login", &login]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.record["output_images"][0]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(!o.log.contains("pa55word"), "password leaked: {}", o.log);
+    remove_image(&format!("{}/private/app:v1", reg.host));
+    assert_clean(&id);
+}
+
+#[test]
+fn secrets_are_masked_in_base64_and_line_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(
+        dir.path(),
+        "steps:\n  - cmd: busybox sh -c 'echo plain=$TOKEN; echo b64=$(echo -n $TOKEN | base64); printf \"%s\\n\" \"$KEY\"'\n    env: [\"TOKEN={{.Values.token}}\", \"KEY={{.Values.key}}\"]\n",
+    );
+    let id = run_id("mask");
+    let o = run(
+        &id,
+        &file,
+        Path::new("/dev/null"),
+        &["--set-secret", "token=tok-3141592", "--set-secret", "key=line-one-abcdef\nline-two-ghijkl"],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    for leaked in ["tok-3141592", "dG9rLTMxNDE1OTI", "line-one-abcdef", "line-two-ghijkl"] {
+        assert!(!o.log.contains(leaked), "{leaked} leaked: {}", o.log);
+    }
+    assert!(o.log.contains("plain=***"), "{}", o.log);
+    assert_clean(&id);
+}

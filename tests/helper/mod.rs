@@ -15,3 +15,4 @@ pub fn drydock() -> assert_cmd::Command {
 pub mod docker;
 pub mod engine;
 pub mod git;
+pub mod registry;
