@@ -295,3 +295,18 @@ fn secrets_are_masked_in_base64_and_line_by_line() {
     assert!(o.log.contains("plain=***"), "{}", o.log);
     assert_clean(&id);
 }
+
+#[test]
+fn ipv6_network_and_start_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(
+        dir.path(),
+        "networks:\n  - name: v6net\n    ipv6: true\n    isDefault: true\nsteps:\n  - cmd: busybox sh -c 'ip -6 addr show eth0 | grep -q \" fd\" && echo has-ipv6'\n    startDelay: 1\n",
+    );
+    let id = run_id("v6");
+    let o = run(&id, &file, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains("has-ipv6"), "{}", o.log);
+    assert!(o.log.contains("Waiting 1s before starting (startDelay)"), "{}", o.log);
+    assert_clean(&id);
+}

@@ -29,10 +29,20 @@ impl DockerHost {
                 message: "a network with this name already exists".into(),
             });
         }
+        // Docker 20.10 has no default IPv6 pool, so `--ipv6` alone fails; give each IPv6 network
+        // its own unique-local /64 (Docker still assigns the IPv4 subnet from its defaults).
+        let ipam = ipv6.then(|| bollard::models::Ipam {
+            config: Some(vec![bollard::models::IpamConfig {
+                subnet: Some(unique_local_subnet(name)),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        });
         let req = NetworkCreateRequest {
             name: name.to_string(),
             driver: driver.map(str::to_string),
             enable_ipv6: Some(ipv6),
+            ipam,
             labels: Some(labels.to_hash_map()),
             ..Default::default()
         };
@@ -100,4 +110,15 @@ impl DockerHost {
             }
         }
     }
+}
+
+/// A unique-local IPv6 /64 (RFC 4193, `fd00::/8`) derived from the network name and the clock, so
+/// that concurrent runs get different subnets.
+fn unique_local_subnet(name: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    name.hash(&mut h);
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0).hash(&mut h);
+    let v = h.finish();
+    format!("fd{:02x}:{:04x}:{:04x}:{:04x}::/64", (v >> 56) as u8, (v >> 40) as u16, (v >> 24) as u16, (v >> 8) as u16)
 }
