@@ -200,8 +200,13 @@ pub enum ArchiveError {
 /// Validates an archive without writing anything.
 pub fn check(reader: impl Read, limits: &ArchiveLimits) -> Result<ExtractStats, ArchiveError> {
     let mut decoded = GzipOrPlain::new(reader).map_err(read_error)?;
+    validate(&mut decoded, limits)
+}
+
+/// Applies every rule to every entry of a decoded archive.
+fn validate(decoded: &mut impl Read, limits: &ArchiveLimits) -> Result<ExtractStats, ArchiveError> {
     let mut rules = Rules::new(limits);
-    drive(&mut decoded, |event| {
+    drive(decoded, |event| {
         if let Event::Entry(header) = &event {
             rules.entry(header)?;
         }
@@ -222,19 +227,12 @@ pub fn check_and_copy(
     let mut tee = Tee { reader, writer, write_error: None };
     let result = (|| {
         let mut decoded = GzipOrPlain::new(&mut tee).map_err(read_error)?;
-        let mut rules = Rules::new(limits);
-        drive(&mut decoded, |event| {
-            if let Event::Entry(header) = &event {
-                rules.entry(header)?;
-            }
-            Ok(())
-        })?;
-        rules.finish().map_err(|(_, e)| e)?;
+        let stats = validate(&mut decoded, limits)?;
         drop(decoded);
         // Whatever follows the end-of-archive marker is still part of the upload: copy it
         // raw (the tee writes what it reads) without decompressing it.
         io::copy(&mut tee, &mut io::sink()).map_err(read_error)?;
-        Ok(ExtractStats { entries: rules.entries, bytes: rules.bytes })
+        Ok(stats)
     })();
     if let Some(source) = tee.write_error.take() {
         return Err(ArchiveError::Write { what: "the copy of the archive".into(), source });

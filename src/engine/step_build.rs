@@ -174,25 +174,27 @@ async fn prepare(ctx: &StepContext, step: &Step, build: &BuildStep) -> Result<Pr
     }
 }
 
-/// A directory on this machine (git checkout, unpacked tarball): pack it like the Docker CLI.
+/// A directory on this machine (git checkout, unpacked tarball): the Dockerfile is `-f` relative
+/// to it (and must stay inside), or its `Dockerfile`.
 fn prepare_dir(root: &Path, dockerfile: Option<&str>) -> Result<Prepared, String> {
     let dockerfile_path = match dockerfile {
-        Some(f) => {
-            let p = root.join(f);
-            if !p.starts_with(root) || f.split('/').any(|c| c == "..") {
-                return Err(format!("Dockerfile `{f}` is outside the build context"));
-            }
-            p
+        Some(f) if f.split('/').any(|c| c == "..") || Path::new(f).is_absolute() => {
+            return Err(format!("Dockerfile `{f}` is outside the build context"));
         }
+        Some(f) => root.join(f),
         None => root.join("Dockerfile"),
     };
-    let text = std::fs::read_to_string(&dockerfile_path)
-        .map_err(|e| format!("cannot read the Dockerfile {}: {e}", dockerfile_path.display()))?;
-    let packed = pack_dir(
-        root,
-        PackOptions { dockerfile: Some(dockerfile_path), apply_dockerignore: true, ..PackOptions::default() },
-    )
-    .map_err(|e| e.to_string())?;
+    pack_host_dir(root, dockerfile_path, false)
+}
+
+/// Packs a directory of this machine like the Docker CLI, with the Dockerfile at a host path
+/// (which may lie outside the directory).
+fn pack_host_dir(root: &Path, dockerfile: PathBuf, exclude_vcs: bool) -> Result<Prepared, String> {
+    let text = std::fs::read_to_string(&dockerfile)
+        .map_err(|e| format!("cannot read the Dockerfile {}: {e}", dockerfile.display()))?;
+    let options =
+        PackOptions { dockerfile: Some(dockerfile), apply_dockerignore: true, exclude_vcs, ..PackOptions::default() };
+    let packed = pack_dir(root, options).map_err(|e| e.to_string())?;
     Ok(Prepared {
         stream: packed.stream,
         dockerfile: packed.dockerfile,
@@ -206,28 +208,11 @@ fn prepare_dir(root: &Path, dockerfile: Option<&str>) -> Result<Prepared, String
 async fn prepare_quick(source: &RunSource, build: &BuildStep) -> Result<Prepared, String> {
     match source {
         RunSource::Dir(dir) => {
-            // The CLI resolved `-f` to a host path; it may lie outside the context.
+            // The CLI resolved `-f` to a host path; it may lie outside the context. ACR's CLI
+            // leaves version-control folders out of uploads.
             let dockerfile =
                 build.spec.dockerfile.as_ref().map(PathBuf::from).unwrap_or_else(|| dir.join("Dockerfile"));
-            let text = std::fs::read_to_string(&dockerfile)
-                .map_err(|e| format!("cannot read the Dockerfile {}: {e}", dockerfile.display()))?;
-            let packed = pack_dir(
-                dir,
-                PackOptions {
-                    dockerfile: Some(dockerfile),
-                    apply_dockerignore: true,
-                    exclude_vcs: true,
-                    ..PackOptions::default()
-                },
-            )
-            .map_err(|e| e.to_string())?;
-            Ok(Prepared {
-                stream: packed.stream,
-                dockerfile: packed.dockerfile,
-                dockerfile_text: Some(text),
-                git_head: None,
-                _temp: None,
-            })
+            pack_host_dir(dir, dockerfile, true)
         }
         RunSource::Archive(path) => {
             let dockerfile = build.spec.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into());
