@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the codemap and the invariants.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod buildargs;
 pub mod cli;
 pub mod context;
@@ -15,4 +16,5 @@ pub mod registry;
 pub mod runid;
 pub mod secrets;
 pub mod shellwords;
+pub mod store;
 pub mod taskfile;

@@ -1,7 +1,11 @@
-//! Secret values: a wrapper that never prints them, and the masker that removes them from output.
+//! Secret values: a wrapper that never prints them, the masker that removes them from output, and
+//! the cipher that keeps them encrypted at rest.
 
 use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, Generate, Key, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use std::fmt;
+use std::path::Path;
 
 /// What a masked secret is replaced with.
 pub const MASK: &str = "***";
@@ -98,6 +102,104 @@ impl Masker {
     }
 }
 
+/// Prefix of an encrypted value as stored: version, then base64 of nonce and ciphertext.
+const ENCRYPTED_PREFIX: &str = "enc:v1:";
+
+/// Why a secret could not be protected or recovered.
+#[derive(Debug, thiserror::Error)]
+pub enum CipherError {
+    /// The key file could not be read or written.
+    #[error("secret key {path}: {message}")]
+    Key {
+        /// The key file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A stored value is not something this key encrypted.
+    #[error("a stored secret cannot be decrypted ({0}); was the data directory's secret.key replaced?")]
+    Decrypt(String),
+}
+
+/// Encrypts secrets at rest (ChaCha20-Poly1305, a random nonce per value) with a key kept in the
+/// data directory. Whoever has the database but not the key learns nothing from it.
+#[derive(Clone)]
+pub struct Cipher {
+    aead: ChaCha20Poly1305,
+}
+
+impl fmt::Debug for Cipher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Cipher(***)")
+    }
+}
+
+impl Cipher {
+    /// Reads the key at `path`, creating it (mode 0600) on first use.
+    pub fn load_or_create(path: &Path) -> Result<Cipher, CipherError> {
+        let err = |message: String| CipherError::Key { path: path.display().to_string(), message };
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = Key::<ChaCha20Poly1305>::generate();
+                write_private(path, key.as_slice()).map_err(|e| err(e.to_string()))?;
+                key.as_slice().to_vec()
+            }
+            Err(e) => return Err(err(e.to_string())),
+        };
+        let key = Key::<ChaCha20Poly1305>::try_from(bytes.as_slice())
+            .map_err(|_| err(format!("expected 32 bytes, found {}", bytes.len())))?;
+        Ok(Cipher { aead: ChaCha20Poly1305::new(&key) })
+    }
+
+    /// A cipher with a fresh random key (tests).
+    pub fn ephemeral() -> Cipher {
+        Cipher { aead: ChaCha20Poly1305::new(&Key::<ChaCha20Poly1305>::generate()) }
+    }
+
+    /// Encrypts a value for storage.
+    pub fn encrypt(&self, plain: &str) -> String {
+        let nonce = Nonce::generate();
+        // Encryption with a valid key and nonce cannot fail for in-memory buffers.
+        let ct = self.aead.encrypt(&nonce, plain.as_bytes()).unwrap_or_default();
+        let mut blob = nonce.as_slice().to_vec();
+        blob.extend_from_slice(&ct);
+        format!("{ENCRYPTED_PREFIX}{}", base64::engine::general_purpose::STANDARD_NO_PAD.encode(blob))
+    }
+
+    /// Decrypts a stored value.
+    pub fn decrypt(&self, stored: &str) -> Result<String, CipherError> {
+        let b64 = stored.strip_prefix(ENCRYPTED_PREFIX).ok_or_else(|| CipherError::Decrypt("not encrypted".into()))?;
+        let blob = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(b64)
+            .map_err(|e| CipherError::Decrypt(e.to_string()))?;
+        if blob.len() < 12 {
+            return Err(CipherError::Decrypt("too short".into()));
+        }
+        let (nonce, ct) = blob.split_at(12);
+        let nonce = Nonce::try_from(nonce).map_err(|_| CipherError::Decrypt("bad nonce".into()))?;
+        let plain = self.aead.decrypt(&nonce, ct).map_err(|_| CipherError::Decrypt("authentication failed".into()))?;
+        String::from_utf8(plain).map_err(|e| CipherError::Decrypt(e.to_string()))
+    }
+
+    /// Whether a stored value is encrypted.
+    pub fn is_encrypted(stored: &str) -> bool {
+        stored.starts_with(ENCRYPTED_PREFIX)
+    }
+}
+
+/// Writes a file readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +216,20 @@ mod tests {
         assert!(!masked.contains(&b64), "{masked}");
         assert!(!masked.contains("AAAABBBBCCCC"), "{masked}");
         assert_eq!(format!("{:?}", Secret::new("x")), "***");
+    }
+
+    #[test]
+    fn cipher_round_trips_and_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("secret.key");
+        let c = Cipher::load_or_create(&key).unwrap();
+        let stored = c.encrypt("hunter2");
+        assert!(Cipher::is_encrypted(&stored) && !stored.contains("hunter2"));
+        assert_ne!(stored, c.encrypt("hunter2"), "nonces differ");
+        let again = Cipher::load_or_create(&key).unwrap();
+        assert_eq!(again.decrypt(&stored).unwrap(), "hunter2");
+        assert!(Cipher::ephemeral().decrypt(&stored).is_err());
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }

@@ -1,0 +1,505 @@
+//! The daemon's HTTP API types (JSON under `/v1`), shared by the server and the CLI client.
+//!
+//! Secret fields travel in requests as plain values and come back as `"***"` unless the caller
+//! asks for secure properties; they are never stored in plain text.
+
+use crate::engine::record::{OutputImage, RunStatus, StepRecord};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a secret looks like in a response when it is not revealed.
+pub const REDACTED: &str = "***";
+
+/// Task names follow ACR: 5–50 characters of `[A-Za-z0-9-_]`.
+pub fn valid_task_name(name: &str) -> bool {
+    (5..=50).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Run timeout bounds in seconds (ACR's).
+pub const MIN_TIMEOUT: u64 = 300;
+/// Run timeout upper bound (8 h).
+pub const MAX_TIMEOUT: u64 = 28_800;
+/// Default run timeout.
+pub const DEFAULT_TIMEOUT: u64 = 3_600;
+
+/// Whether a task may run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TaskStatus {
+    /// Runs when asked or triggered.
+    #[default]
+    Enabled,
+    /// Refuses runs and ignores triggers.
+    Disabled,
+}
+
+/// What a task runs: a task file, one command, or a Dockerfile build.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TaskStep {
+    /// A task file: a path inside the context, or the file's text when there is no context.
+    File {
+        /// Path inside the context (default `acb.yaml`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        /// The task file itself, for tasks without a context.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<String>,
+        /// Values file, a path inside the context.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        values_file: Option<String>,
+    },
+    /// One command, `IMAGE ARGS` (ACR's `--cmd`).
+    Cmd {
+        /// The command.
+        cmd: String,
+    },
+    /// A Dockerfile build (ACR's build task): build, then push unless `no_push`.
+    Docker(DockerBuild),
+}
+
+/// A Dockerfile build.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DockerBuild {
+    /// Dockerfile path inside the context (default `Dockerfile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile: Option<String>,
+    /// Images to tag and push; run variables allowed; a name without a registry gets the daemon's.
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Build arguments.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub build_args: BTreeMap<String, String>,
+    /// Secret build arguments (redacted in responses).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_build_args: BTreeMap<String, String>,
+    /// Stage to build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Platform.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Build but do not push.
+    #[serde(default)]
+    pub no_push: bool,
+    /// Build without the layer cache.
+    #[serde(default)]
+    pub no_cache: bool,
+}
+
+/// A registry login for a task's runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    /// Registry host, e.g. `myreg.example.com:5000`.
+    pub login_server: String,
+    /// User name.
+    pub username: String,
+    /// Password or token (redacted in responses).
+    pub password: String,
+}
+
+/// A named cron timer of a task (fired by the trigger service).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    /// Name, unique within the task (`t1`, `t2`, … by default).
+    pub name: String,
+    /// 5-field cron in UTC (6 fields with seconds are accepted).
+    pub schedule: String,
+    /// Whether it fires.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A saved task, as sent on create/update and returned by show/list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Task {
+    /// Name (5–50 of `[A-Za-z0-9-_]`).
+    pub name: String,
+    /// Context: a git URL (`https://host/repo.git#branch:folder`), `upload:<context id>`, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// What to run.
+    pub step: TaskStep,
+    /// Values (`--set`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+    /// Secret values (`--set-secret`; redacted in responses).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_values: BTreeMap<String, String>,
+    /// Run timeout in seconds, 300–28800.
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+    /// Enabled or Disabled.
+    #[serde(default)]
+    pub status: TaskStatus,
+    /// Labels a node must have to run this task (`os=linux`, `gpu=true`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agent_labels: BTreeMap<String, String>,
+    /// Platform, e.g. `linux/amd64`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Token for a private git context (redacted in responses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_token: Option<String>,
+    /// Registry logins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<Credential>,
+    /// Timers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timers: Vec<Timer>,
+    /// Trigger settings owned by the trigger service (source, base image); opaque here.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub triggers: serde_json::Value,
+    /// When it was created (responses only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
+    /// When it last changed (responses only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT
+}
+
+impl Task {
+    /// The same task with every secret replaced by `***`.
+    pub fn redacted(&self) -> Task {
+        let mut t = self.clone();
+        for v in t.secret_values.values_mut() {
+            *v = REDACTED.into();
+        }
+        if t.git_token.is_some() {
+            t.git_token = Some(REDACTED.into());
+        }
+        for c in &mut t.credentials {
+            c.password = REDACTED.into();
+        }
+        if let TaskStep::Docker(d) = &mut t.step {
+            for v in d.secret_build_args.values_mut() {
+                *v = REDACTED.into();
+            }
+        }
+        t
+    }
+}
+
+/// How a run was started; the run type follows ACR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunType {
+    /// `drydock build` without a task.
+    QuickBuild,
+    /// `drydock run` without a task.
+    QuickRun,
+    /// A task with a Dockerfile step.
+    AutoBuild,
+    /// A task with a task file or command.
+    AutoRun,
+}
+
+/// What started a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    /// A person or script asked for it.
+    Manual,
+    /// A git push or pull request.
+    Source {
+        /// `github`, `gitlab`, `gitea`, `generic`, or `poll`.
+        provider: String,
+        /// `commit`, `pullrequest` or `tag`.
+        event: String,
+        /// Delivery id from the provider.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery_id: Option<String>,
+        /// Commit checked out.
+        commit: String,
+        /// Branch (or tag).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+        /// Pull request number.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pull_request: Option<u64>,
+        /// Repository URL.
+        repository: String,
+    },
+    /// A cron timer.
+    Timer {
+        /// Timer name.
+        name: String,
+        /// The occurrence it fired for.
+        occurrence: DateTime<Utc>,
+    },
+    /// A base image changed.
+    BaseImage {
+        /// The image reference.
+        image: String,
+        /// Digest before.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        old_digest: Option<String>,
+        /// Digest after.
+        new_digest: String,
+    },
+}
+
+impl Trigger {
+    /// The TRIGGER column of run listings, as ACR labels it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Trigger::Manual => "Manual",
+            Trigger::Source { event, .. } if event == "pullrequest" => "Pull Request",
+            Trigger::Source { .. } => "Commit",
+            Trigger::Timer { .. } => "Timer",
+            Trigger::BaseImage { .. } => "Image Update",
+        }
+    }
+}
+
+/// A quick build or quick run sent to `POST /v1/runs`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRequest {
+    /// Context: `upload:<context id>` (from `POST /v1/contexts`), a git URL, or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// A build (quick build) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<DockerBuild>,
+    /// ... or a task file / command (quick run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<TaskStep>,
+    /// Values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+    /// Secret values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_values: BTreeMap<String, String>,
+    /// Run timeout in seconds (default 3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+}
+
+/// Per-run overrides for `POST /v1/tasks/{name}/runs` (ACR's `task run --set`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRunRequest {
+    /// Values merged over the task's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+    /// Secret values merged over the task's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_values: BTreeMap<String, String>,
+}
+
+/// A run as the API returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// Run id (short base36).
+    pub id: String,
+    /// Status.
+    pub status: RunStatus,
+    /// Run type.
+    pub run_type: RunType,
+    /// Task name, for task runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `os/arch` it ran on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Step results (empty in listings).
+    #[serde(default)]
+    pub steps: Vec<StepRecord>,
+    /// Pushed images with digests.
+    #[serde(default)]
+    pub output_images: Vec<OutputImage>,
+    /// Base-image dependencies: ACR's dependency JSON, one element per built image.
+    #[serde(default)]
+    pub dependencies: Vec<serde_json::Value>,
+    /// Why it did not succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Node that ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+/// `GET /v1/runs` filters.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunFilter {
+    /// Only runs of this task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Only runs with this status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RunStatus>,
+    /// Only runs that pushed this image (`repo:tag` or `registry/repo:tag`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Only runs with this trigger label kind (`manual`, `source`, `timer`, `base_image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    /// At most this many (default 15, like ACR; at most 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<u32>,
+    /// Only runs older than this run id (pagination cursor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
+}
+
+/// A page of runs; `next` is the cursor for the following page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunPage {
+    /// Newest first.
+    pub runs: Vec<Run>,
+    /// Pass as `before` to get the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+/// An uploaded context archive (`POST /v1/contexts`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextInfo {
+    /// Id to use as `upload:<id>`.
+    pub id: String,
+    /// sha256 of the uploaded bytes.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// An API token as listed (never the secret itself).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Token id.
+    pub id: String,
+    /// Name given at creation.
+    pub name: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// A freshly created token: the only time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    /// Its listing entry.
+    #[serde(flatten)]
+    pub info: TokenInfo,
+    /// The bearer token.
+    pub token: String,
+}
+
+/// `POST /v1/tokens` body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateToken {
+    /// A name to recognise it by.
+    pub name: String,
+}
+
+/// Every error response: what went wrong and what to do, with a stable code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// Stable kebab-case code (`not-found`, `invalid`, `unauthorized`, `conflict`, …).
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// Task-file diagnostics, when the error is about a task file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diagnostics: Vec<WireDiagnostic>,
+}
+
+/// A task-file diagnostic on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireDiagnostic {
+    /// `error` or `warning`.
+    pub severity: String,
+    /// Stable code.
+    pub code: String,
+    /// What is wrong.
+    pub message: String,
+    /// File name.
+    pub file: String,
+    /// 1-based line, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column, when known (0 = line only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub col: Option<u32>,
+    /// What to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// The whole diagnostic as drydock prints it (file:line:col, source line, caret, help).
+    pub rendered: String,
+}
+
+impl From<&crate::taskfile::Diagnostic> for WireDiagnostic {
+    fn from(d: &crate::taskfile::Diagnostic) -> Self {
+        WireDiagnostic {
+            severity: if d.is_error() { "error".into() } else { "warning".into() },
+            code: d.code.to_string(),
+            message: d.message.clone(),
+            file: d.file.clone(),
+            line: d.pos.map(|p| p.line),
+            col: d.pos.map(|p| p.col),
+            help: d.help.clone(),
+            rendered: d.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_names_follow_acr() {
+        assert!(valid_task_name("build-app_1"));
+        assert!(!valid_task_name("abc"));
+        assert!(!valid_task_name("has space"));
+        assert!(!valid_task_name(&"a".repeat(51)));
+    }
+
+    #[test]
+    fn redaction_hides_every_secret() {
+        let t = Task {
+            name: "hello-task".into(),
+            context: None,
+            step: TaskStep::Docker(DockerBuild {
+                secret_build_args: BTreeMap::from([("TOKEN".into(), "s3cret".into())]),
+                ..DockerBuild::default()
+            }),
+            values: BTreeMap::new(),
+            secret_values: BTreeMap::from([("pw".into(), "hunter2".into())]),
+            timeout: 3600,
+            status: TaskStatus::Enabled,
+            agent_labels: BTreeMap::new(),
+            platform: None,
+            git_token: Some("ghp_x".into()),
+            credentials: vec![Credential { login_server: "r".into(), username: "u".into(), password: "p4ss".into() }],
+            timers: vec![],
+            triggers: serde_json::Value::Null,
+            created_at: None,
+            updated_at: None,
+        };
+        let text = serde_json::to_string(&t.redacted()).unwrap();
+        for secret in ["s3cret", "hunter2", "ghp_x", "p4ss"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Persistence behind one trait: SQLite (the embedded default) and PostgreSQL (several nodes).
+//!
+//! Only this module writes SQL. The store keeps what it is given: secret fields of tasks and run
+//! requests arrive already encrypted by the service layer (`secrets::Cipher`), so a database dump
+//! never holds a secret in plain text.
+
+use crate::api::{ContextInfo, RunFilter, RunType, Task, TokenInfo, Trigger};
+use crate::engine::record::{OutputImage, RunStatus, StepRecord};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing does not exist.
+    #[error("{what} `{name}` not found")]
+    NotFound {
+        /// Kind of thing (`task`, `run`, …).
+        what: &'static str,
+        /// Its name or id.
+        name: String,
+    },
+    /// The thing exists already.
+    #[error("{what} `{name}` already exists")]
+    Conflict {
+        /// Kind of thing.
+        what: &'static str,
+        /// Its name or id.
+        name: String,
+    },
+    /// The operation does not apply in the current state (e.g. cancelling a finished run).
+    #[error("{0}")]
+    State(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A stored value could not be read back.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Result type of the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A run as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRow {
+    /// Allocation order; run ids are derived from it.
+    pub seq: i64,
+    /// Run id (`runid::daemon_run_id(seq)`).
+    pub id: String,
+    /// Status.
+    pub status: RunStatus,
+    /// Run type.
+    pub run_type: RunType,
+    /// Task, for task runs.
+    pub task: Option<String>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Frozen description of what to run (secret fields encrypted by the caller).
+    pub request: serde_json::Value,
+    /// Labels a node must carry to claim it.
+    pub required_labels: BTreeMap<String, String>,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When a node claimed it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it ended.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `os/arch` it ran on.
+    pub platform: Option<String>,
+    /// Step results.
+    pub steps: Vec<StepRecord>,
+    /// Pushed images.
+    pub output_images: Vec<OutputImage>,
+    /// ACR's dependency JSON.
+    pub dependencies: Vec<serde_json::Value>,
+    /// Why it did not succeed.
+    pub error: Option<String>,
+    /// Node that claimed it.
+    pub node: Option<String>,
+    /// Until when the node's claim holds.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// A cancel was asked for while it ran.
+    pub cancel_requested: bool,
+}
+
+/// A run to queue.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewRun {
+    /// Run type.
+    pub run_type: RunType,
+    /// Task, for task runs.
+    pub task: Option<String>,
+    /// What started it.
+    pub trigger: Trigger,
+    /// What to run (secrets encrypted).
+    pub request: serde_json::Value,
+    /// Labels a node must carry.
+    pub required_labels: BTreeMap<String, String>,
+    /// Idempotency key (e.g. `timer:<task>:<timer>:<occurrence>`, `git:<provider>:<delivery>`):
+    /// a second run with the same key is not created; the first is returned.
+    pub dedup_key: Option<String>,
+}
+
+/// Whether `enqueue_run` created a run or found the one with the same key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Enqueued {
+    /// A new run.
+    New(RunRow),
+    /// The run that already had this key.
+    Existing(RunRow),
+}
+
+impl Enqueued {
+    /// The run either way.
+    pub fn run(&self) -> &RunRow {
+        match self {
+            Enqueued::New(r) | Enqueued::Existing(r) => r,
+        }
+    }
+}
+
+/// The end of a run, as recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunResult {
+    /// Final status.
+    pub status: RunStatus,
+    /// Step results.
+    pub steps: Vec<StepRecord>,
+    /// Pushed images.
+    pub output_images: Vec<OutputImage>,
+    /// Dependency JSON.
+    pub dependencies: Vec<serde_json::Value>,
+    /// Why it did not succeed.
+    pub error: Option<String>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+}
+
+/// Persistence for the daemon. Every method is one transaction.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a task; `Conflict` if the name is taken.
+    async fn insert_task(&self, task: &Task) -> StoreResult<()>;
+    /// Replaces a task; `NotFound` if there is none.
+    async fn update_task(&self, task: &Task) -> StoreResult<()>;
+    /// One task.
+    async fn get_task(&self, name: &str) -> StoreResult<Option<Task>>;
+    /// All tasks, by name.
+    async fn list_tasks(&self) -> StoreResult<Vec<Task>>;
+    /// Deletes a task (its runs stay); whether it existed.
+    async fn delete_task(&self, name: &str) -> StoreResult<bool>;
+
+    /// Queues a run with the next run id, or returns the run that already has `dedup_key`.
+    async fn enqueue_run(&self, run: NewRun) -> StoreResult<Enqueued>;
+    /// Claims the oldest queued run whose required labels `node_labels` satisfy: it becomes
+    /// Running, owned by `node` until now + `lease`. Exactly one claimer wins each run.
+    async fn claim_run(
+        &self,
+        node: &str,
+        lease: Duration,
+        node_labels: &BTreeMap<String, String>,
+    ) -> StoreResult<Option<RunRow>>;
+    /// Extends `node`'s lease on a running run; false if the node no longer holds it.
+    async fn renew_lease(&self, id: &str, node: &str, lease: Duration) -> StoreResult<bool>;
+    /// Records one step's state while the run goes on (`index` is the step's position).
+    async fn save_step(&self, id: &str, index: usize, step: &StepRecord) -> StoreResult<()>;
+    /// Records the platform a claimed run runs on.
+    async fn set_platform(&self, id: &str, platform: &str) -> StoreResult<()>;
+    /// Records the end of a run (only if it is still Running or Queued).
+    async fn finish_run(&self, id: &str, result: &RunResult) -> StoreResult<()>;
+    /// Cancels: a queued run becomes Canceled at once; a running one gets `cancel_requested`.
+    /// `State` if the run already ended.
+    async fn cancel_run(&self, id: &str) -> StoreResult<RunRow>;
+    /// One run.
+    async fn get_run(&self, id: &str) -> StoreResult<Option<RunRow>>;
+    /// Runs matching the filter, newest first (steps included).
+    async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRow>>;
+    /// Marks every run that `node` was running as Error with `message`, keeping whatever steps
+    /// it recorded; returns their ids. Used at start-up after a crash.
+    async fn fail_runs_of_node(&self, node: &str, message: &str) -> StoreResult<Vec<String>>;
+    /// Marks running runs whose lease expired before `now` as Error with `message`; returns
+    /// (run id, node) pairs so that their Docker objects can be removed.
+    async fn fail_expired_leases(&self, now: DateTime<Utc>, message: &str) -> StoreResult<Vec<(String, String)>>;
+
+    /// Stores a token's hash.
+    async fn insert_token(&self, info: &TokenInfo, hash: &str) -> StoreResult<()>;
+    /// All tokens.
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>>;
+    /// Revokes a token; whether it existed.
+    async fn revoke_token(&self, id: &str) -> StoreResult<bool>;
+    /// The unrevoked token with this hash, and records its use.
+    async fn use_token(&self, hash: &str) -> StoreResult<Option<TokenInfo>>;
+
+    /// Records an uploaded context archive stored at `path`.
+    async fn insert_context(&self, info: &ContextInfo, path: &str) -> StoreResult<()>;
+    /// An uploaded context and where it is stored.
+    async fn get_context(&self, id: &str) -> StoreResult<Option<(ContextInfo, String)>>;
+
+    /// A small shared key-value area for services (trigger state, leader bookkeeping).
+    async fn kv_get(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Sets a key.
+    async fn kv_put(&self, key: &str, value: &str) -> StoreResult<()>;
+}
