@@ -24,7 +24,7 @@ pub const MAX_TIMEOUT: u64 = 28_800;
 pub const DEFAULT_TIMEOUT: u64 = 3_600;
 
 /// Whether a task may run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum TaskStatus {
     /// Runs when asked or triggered.
     #[default]
@@ -34,7 +34,7 @@ pub enum TaskStatus {
 }
 
 /// What a task runs: a task file, one command, or a Dockerfile build.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TaskStep {
     /// A task file: a path inside the context, or the file's text when there is no context.
@@ -59,7 +59,7 @@ pub enum TaskStep {
 }
 
 /// A Dockerfile build.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DockerBuild {
     /// Dockerfile path inside the context (default `Dockerfile`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,7 +88,7 @@ pub struct DockerBuild {
 }
 
 /// A registry login for a task's runs.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Credential {
     /// Registry host, e.g. `myreg.example.com:5000`.
     pub login_server: String,
@@ -99,7 +99,7 @@ pub struct Credential {
 }
 
 /// A named cron timer of a task (fired by the trigger service).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Timer {
     /// Name, unique within the task (`t1`, `t2`, … by default).
     pub name: String,
@@ -115,7 +115,7 @@ fn yes() -> bool {
 }
 
 /// A saved task, as sent on create/update and returned by show/list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Task {
     /// Name (5–50 of `[A-Za-z0-9-_]`).
     pub name: String,
@@ -189,7 +189,7 @@ impl Task {
 }
 
 /// How a run was started; the run type follows ACR.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum RunType {
     /// `drydock build` without a task.
     QuickBuild,
@@ -202,7 +202,7 @@ pub enum RunType {
 }
 
 /// What started a run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Trigger {
     /// A person or script asked for it.
@@ -260,7 +260,7 @@ impl Trigger {
 }
 
 /// A quick build or quick run sent to `POST /v1/runs`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRequest {
     /// Context: `upload:<context id>` (from `POST /v1/contexts`), a git URL, or none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -283,7 +283,7 @@ pub struct RunRequest {
 }
 
 /// Per-run overrides for `POST /v1/tasks/{name}/runs` (ACR's `task run --set`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskRunRequest {
     /// Values merged over the task's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -294,7 +294,7 @@ pub struct TaskRunRequest {
 }
 
 /// A run as the API returns it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Run {
     /// Run id (short base36).
     pub id: String,
@@ -336,7 +336,7 @@ pub struct Run {
 }
 
 /// `GET /v1/runs` filters.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunFilter {
     /// Only runs of this task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -359,7 +359,7 @@ pub struct RunFilter {
 }
 
 /// A page of runs; `next` is the cursor for the following page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunPage {
     /// Newest first.
     pub runs: Vec<Run>,
@@ -369,7 +369,7 @@ pub struct RunPage {
 }
 
 /// An uploaded context archive (`POST /v1/contexts`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContextInfo {
     /// Id to use as `upload:<id>`.
     pub id: String,
@@ -380,7 +380,7 @@ pub struct ContextInfo {
 }
 
 /// An API token as listed (never the secret itself).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     /// Token id.
     pub id: String,
@@ -396,7 +396,7 @@ pub struct TokenInfo {
 }
 
 /// A freshly created token: the only time the secret is shown.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewToken {
     /// Its listing entry.
     #[serde(flatten)]
@@ -406,14 +406,14 @@ pub struct NewToken {
 }
 
 /// `POST /v1/tokens` body.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreateToken {
     /// A name to recognise it by.
     pub name: String,
 }
 
 /// Every error response: what went wrong and what to do, with a stable code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ApiError {
     /// Stable kebab-case code (`not-found`, `invalid`, `unauthorized`, `conflict`, …).
     pub code: String,
@@ -425,7 +425,7 @@ pub struct ApiError {
 }
 
 /// A task-file diagnostic on the wire.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WireDiagnostic {
     /// `error` or `warning`.
     pub severity: String,

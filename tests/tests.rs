@@ -4,6 +4,8 @@ mod helper;
 
 mod bad_input;
 mod corpus;
+mod daemon;
+mod daemon_restart;
 mod docker_engine;
 mod engine;
 mod engine_features;

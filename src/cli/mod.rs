@@ -4,6 +4,7 @@
 pub mod check;
 pub mod run;
 pub mod scan;
+pub mod serve;
 pub mod taskfile_args;
 
 use crate::taskfile::Diagnostics;
@@ -37,6 +38,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Build a Dockerfile and push the images (ACR's quick build).
     Build(run::BuildArgs),
+    /// Run the daemon: API, run queue, logs (SQLite and local Docker by default).
+    Serve(serve::ServeArgs),
+    /// Bring the daemon's database schema up to date.
+    Migrate(serve::StoreArgs),
 }
 
 /// Why a command did not succeed, and with which exit code.
@@ -80,6 +85,11 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Run(a) => block_on(run::run(a)),
         Command::Build(a) => block_on(run::build(a)),
+        Command::Serve(a) => {
+            init_tracing("drydock=info");
+            block_on(serve::serve(a))
+        }
+        Command::Migrate(a) => block_on(serve::migrate(a)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -92,6 +102,13 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Operator diagnostics on stderr; `RUST_LOG` overrides the default filter.
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Runs an async command on a multi-threaded runtime.

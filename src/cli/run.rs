@@ -9,7 +9,7 @@ use crate::engine::record::{RunRecord, RunStatus, StepStatus};
 use crate::engine::{ContainerNaming, Engine, EngineConfig, GitInfo, NoObserver, RunRequest, RunSource, janitor};
 use crate::registry::{ClientConfig, Credentials, RegistryClient};
 use crate::runid;
-use crate::taskfile;
+use crate::taskfile::{self, synth};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,7 +119,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
             if file.context == Path::new(".") && !Path::new("acb.yaml").exists() {
                 file.context = PathBuf::from("/dev/null");
             }
-            let mut input = synthesized_input(&file, &args.vars, &run_id, &cmd_task(cmd))?;
+            let mut input = synthesized_input(&file, &args.vars, &run_id, &synth::cmd_task(cmd))?;
             input.file_name = "--cmd".into();
             input
         }
@@ -153,7 +153,16 @@ pub async fn build(args: BuildArgs) -> Result<(), CliError> {
     if tags.is_empty() {
         eprintln!("warning: no -t given: the image is built but not tagged or pushed");
     }
-    let source = quick_build_task(&args, &tags, &dockerfile);
+    let source = synth::build_task(&synth::BuildTask {
+        tags: tags.clone(),
+        dockerfile: dockerfile.display().to_string(),
+        build_args: args.build_arg.clone(),
+        secret_build_args: args.secret_build_arg.clone(),
+        target: args.target.clone(),
+        platform: args.platform.clone(),
+        no_cache: false,
+        no_push: args.no_push,
+    });
     let file = TaskFileArgs { context: args.context.clone(), ..TaskFileArgs::default() };
     let mut input = synthesized_input(&file, &args.vars, &run_id, &source)?;
     input.file_name = "drydock build".into();
@@ -177,54 +186,6 @@ fn prefix_registry(tag: &str, registry: &str) -> String {
     let first = tag.split('/').next().unwrap_or_default();
     let has_registry = tag.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     if has_registry { tag.to_string() } else { format!("{registry}/{tag}") }
-}
-
-/// Single-quotes a word for the shell-like `build:` string.
-fn quote(word: &str) -> String {
-    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@{}+,".contains(c)) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// ACR's quick build is a two-step task: `build` (8 h) and, when pushing, `push` (1 h) after it.
-fn quick_build_task(args: &BuildArgs, tags: &[String], dockerfile: &Path) -> String {
-    let mut words: Vec<String> = Vec::new();
-    for t in tags {
-        words.extend(["-t".into(), quote(t)]);
-    }
-    words.extend(["-f".into(), quote(&dockerfile.display().to_string())]);
-    for a in &args.build_arg {
-        words.extend(["--build-arg".into(), quote(a)]);
-    }
-    for a in &args.secret_build_arg {
-        words.extend(["--secret-build-arg".into(), quote(a)]);
-    }
-    if let Some(t) = &args.target {
-        words.extend(["--target".into(), quote(t)]);
-    }
-    if let Some(p) = &args.platform {
-        words.extend(["--platform".into(), quote(p)]);
-    }
-    words.push(".".into());
-    let mut s = format!(
-        "version: v1.1.0\nsteps:\n  - id: build\n    timeout: 28800\n    build: >-\n      {}\n",
-        words.join(" ")
-    );
-    if !args.no_push && !tags.is_empty() {
-        s.push_str("  - id: push\n    timeout: 3600\n    when: [build]\n    push:\n");
-        for t in tags {
-            s.push_str(&format!("      - >-\n        {t}\n"));
-        }
-    }
-    s
-}
-
-/// ACR's `--cmd`: a one-step task. The command goes into the file text (not a value), so that
-/// aliases and run variables in it are expanded, which ACR's own `--cmd` does not do.
-fn cmd_task(cmd: &str) -> String {
-    format!("version: v1.1.0\nsteps:\n  - cmd: >-\n      {}\n", cmd.replace('\n', " "))
 }
 
 fn synthesized_input(
@@ -310,6 +271,7 @@ async fn execute(
         timeout: Duration::from_secs(eargs.timeout.max(1)),
         quick_build: quick,
         git,
+        credentials: crate::registry::Credentials::new(),
     };
     let cancel = CancellationToken::new();
     let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
@@ -422,9 +384,4 @@ mod tests {
         assert_eq!(prefix_registry("localhost:5000/app", "reg.io"), "localhost:5000/app");
     }
 
-    #[test]
-    fn quoting_survives_the_build_string_parser() {
-        let q = quote("A=it's here");
-        assert_eq!(crate::shellwords::split(&q).unwrap(), ["A=it's here"]);
-    }
 }

@@ -106,6 +106,8 @@ pub struct RunRequest {
     pub git: GitInfo,
     /// Name of the workspace volume (`$SharedVolume`).
     pub workspace_volume: String,
+    /// Registry logins of this run (a task's credentials), over the engine's own.
+    pub credentials: Credentials,
 }
 
 /// Progress reports, for callers that persist or display step state as it changes.
@@ -150,17 +152,11 @@ impl Engine {
         &self.config
     }
 
-    /// Registry credentials in the Docker layer's form.
-    pub(crate) fn docker_credentials(&self) -> Vec<RegistryCredential> {
-        self.config
-            .credentials
-            .iter()
-            .map(|(host, c)| RegistryCredential {
-                server: host.to_string(),
-                username: c.username.clone(),
-                password: c.password.clone(),
-            })
-            .collect()
+    /// The engine's logins with a run's own over them.
+    pub(crate) fn credentials_for(&self, run: &Credentials) -> Credentials {
+        let mut all = self.config.credentials.clone();
+        all.merge(run.clone());
+        all
     }
 
     /// Labels for an object of run `run_id`.
@@ -244,6 +240,18 @@ impl Engine {
         log.run_line(&format!("Run ID: {} {verdict} after {secs:.1}s", req.run_id));
         record
     }
+}
+
+/// Registry credentials in the Docker layer's form.
+pub(crate) fn docker_credentials(creds: &Credentials) -> Vec<RegistryCredential> {
+    creds
+        .iter()
+        .map(|(host, c)| RegistryCredential {
+            server: host.to_string(),
+            username: c.username.clone(),
+            password: c.password.clone(),
+        })
+        .collect()
 }
 
 /// Every secret value a task carries in plain sight (secret build args), so that callers can add

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Status of a run. `Error` means drydock or its infrastructure failed (Docker gone, daemon
 /// restarted); `Failed` means a step failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum RunStatus {
     /// Waiting for a worker.
     Queued,
@@ -59,7 +59,7 @@ impl RunStatus {
 }
 
 /// Status of a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum StepStatus {
     /// Not started yet.
     Pending,
@@ -85,7 +85,7 @@ impl StepStatus {
 }
 
 /// The result of one step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StepRecord {
     /// Step id.
     pub id: String,
@@ -120,7 +120,7 @@ impl StepRecord {
 }
 
 /// An image a run pushed (or built, with no digest when it was not pushed).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutputImage {
     /// Registry host.
     pub registry: String,
@@ -133,7 +133,7 @@ pub struct OutputImage {
 }
 
 /// The final record of a run, as `--output json` prints it and the store keeps it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRecord {
     /// Run id.
     pub id: String,

@@ -84,7 +84,7 @@ impl Scaffold {
             seed_workspace(docker, req, &workspace, log).await?;
         }
         if engine.config().docker_socket.is_some() {
-            let config = docker_config_json(engine);
+            let config = docker_config_json(&engine.credentials_for(&req.credentials));
             docker
                 .write_files_to_volume(&home, &[(".docker/config.json", config.as_bytes(), 0o600)])
                 .await
@@ -144,10 +144,8 @@ async fn seed_workspace(docker: &DockerHost, req: &RunRequest, volume: &str, log
 
 /// `~/.docker/config.json` for steps that run the docker CLI: the run's registry logins, as
 /// ACR's runner writes them for its steps.
-fn docker_config_json(engine: &Engine) -> String {
-    let auths: serde_json::Map<String, serde_json::Value> = engine
-        .config()
-        .credentials
+fn docker_config_json(credentials: &crate::registry::Credentials) -> String {
+    let auths: serde_json::Map<String, serde_json::Value> = credentials
         .iter()
         .map(|(host, c)| {
             let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password));

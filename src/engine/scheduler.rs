@@ -44,6 +44,7 @@ pub async fn execute(
         quick_source: req.quick_build.then(|| req.source.clone()),
         git: req.git.clone(),
         images_present: Default::default(),
+        credentials: engine.credentials_for(&req.credentials),
     });
     let n = req.task.steps.len();
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();

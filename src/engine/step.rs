@@ -29,6 +29,8 @@ pub struct StepContext {
     pub quick_source: Option<RunSource>,
     /// Facts about the source repository.
     pub git: GitInfo,
+    /// Registry logins for this run (engine's and the run's).
+    pub credentials: crate::registry::Credentials,
     /// Images known to be on the engine, so that each is looked up once per run.
     pub images_present: std::sync::Mutex<std::collections::HashSet<String>>,
 }
@@ -202,6 +204,13 @@ where
         result.status = StepStatus::Succeeded;
     }
     finish(ctx, step, result, started)
+}
+
+impl StepContext {
+    /// The run's logins in the Docker layer's form.
+    pub fn docker_credentials(&self) -> Vec<crate::docker::RegistryCredential> {
+        super::docker_credentials(&self.credentials)
+    }
 }
 
 fn finish(ctx: &StepContext, step: &Step, result: StepResult, started: Instant) -> StepResult {

@@ -102,7 +102,7 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
         pull: spec.pull,
         network_mode: spec.network.clone(),
         buildkit,
-        registry_auth: ctx.engine.docker_credentials(),
+        registry_auth: ctx.docker_credentials(),
         secrets: BTreeMap::new(),
     };
     ctx.log.step_line(

@@ -67,7 +67,7 @@ async fn prepare(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &Cancell
         }
         return Ok(());
     }
-    let creds = ctx.engine.docker_credentials();
+    let creds = ctx.docker_credentials();
     let cred = RegistryCredential::matching(&cmd.image, &creds);
     let tries = if step.pull { step.cmd_download_retries + 1 } else { 1 };
     let mut last = String::new();

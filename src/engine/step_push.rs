@@ -40,7 +40,7 @@ async fn push_one(
     token: &CancellationToken,
 ) -> Result<OutputImage, String> {
     let docker = ctx.engine.docker();
-    let creds = ctx.engine.docker_credentials();
+    let creds = ctx.docker_credentials();
     let cred = RegistryCredential::matching(image, &creds);
     let mut last = String::new();
     for attempt in 1..=PUSH_ATTEMPTS {
@@ -69,7 +69,7 @@ async fn push_one(
 async fn digest_of(ctx: &StepContext, step: &Step, image: &str) -> Result<OutputImage, String> {
     let r = ImageRef::parse(image).map_err(|e| format!("{image}: {e}"))?;
     let tag = r.tag.clone().unwrap_or_else(|| "latest".into());
-    let cred = ctx.engine.config().credentials.get(&r.registry).ok().flatten();
+    let cred = ctx.credentials.get(&r.registry).ok().flatten();
     let digest = match ctx.engine.registry.manifest_digest(&r.registry, &r.repository, &tag, cred).await {
         Ok(answer) => Some(answer.digest),
         Err(e) => {

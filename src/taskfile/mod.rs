@@ -12,6 +12,7 @@ pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod runvars;
+pub mod synth;
 pub mod task;
 pub mod template;
 pub mod validate;

@@ -16,3 +16,4 @@ pub mod docker;
 pub mod engine;
 pub mod git;
 pub mod registry;
+pub mod daemon;

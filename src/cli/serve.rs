@@ -1,0 +1,153 @@
+//! `drydock serve`, `drydock migrate`, and creating the first API token offline.
+
+use super::CliError;
+use crate::daemon::{self, DaemonConfig};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The data directory: `--data-dir`, `DRYDOCK_DATA_DIR`, or `~/.local/share/drydock`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("DRYDOCK_DATA_DIR") {
+        return PathBuf::from(d);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("/var/lib"));
+    base.join("drydock")
+}
+
+/// Where the daemon keeps its state.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Data directory (database, logs, uploads, secret key).
+    #[arg(long, env = "DRYDOCK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://…` or `postgres://…`); default SQLite in the data directory.
+    #[arg(long, env = "DRYDOCK_DATABASE")]
+    pub database: Option<String>,
+}
+
+impl StoreArgs {
+    fn dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+}
+
+/// Arguments of `drydock serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7480")]
+    pub listen: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Runs executed at once on this node.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Registry for `$Registry`, and for image names given without one.
+    #[arg(long, env = "DRYDOCK_REGISTRY", default_value = "")]
+    pub registry: String,
+    /// A label this node advertises, `key=value` (tasks may require labels); repeatable.
+    #[arg(long = "label", value_name = "K=V")]
+    pub label: Vec<String>,
+    /// Docker engine to use (`DOCKER_HOST` syntax).
+    #[arg(long, env = "DOCKER_HOST")]
+    pub docker_host: Option<String>,
+    /// Allow privileged steps.
+    #[arg(long)]
+    pub allow_privileged: bool,
+    /// Mount the Docker socket into steps, as ACR does (gives steps control of the engine).
+    #[arg(long)]
+    pub expose_docker_socket: bool,
+    /// Build every image with BuildKit.
+    #[arg(long)]
+    pub buildkit: bool,
+    /// Registry login for every run, `host=user:password`; repeatable.
+    #[arg(long = "registry-login", value_name = "HOST=USER:PASSWORD")]
+    pub registry_login: Vec<String>,
+    /// Seconds running runs may go on after SIGTERM before they are stopped and marked Error.
+    #[arg(long, default_value_t = 30)]
+    pub shutdown_grace: u64,
+    /// Largest context upload in MiB.
+    #[arg(long, default_value_t = 2048)]
+    pub max_upload_mib: u64,
+    /// Image alias for `cmd` in v1.1.0 files, `name=image`; repeatable.
+    #[arg(long = "image-alias", value_name = "NAME=IMAGE")]
+    pub image_alias: Vec<String>,
+}
+
+/// `drydock serve`.
+pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let mut labels = BTreeMap::new();
+    for l in &args.label {
+        let (k, v) = l.split_once('=').ok_or_else(|| CliError::Invalid(format!("--label {l}: write key=value")))?;
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let image_aliases = crate::taskfile::ImageAliases::default()
+        .with_overrides(args.image_alias.iter().map(String::as_str))
+        .map_err(CliError::Invalid)?;
+    let config = DaemonConfig {
+        database_url: args.store.database.clone(),
+        concurrency: args.concurrency.max(1),
+        registry: args.registry.clone(),
+        labels,
+        docker_host: args.docker_host.clone(),
+        allow_privileged: args.allow_privileged,
+        expose_docker_socket: args.expose_docker_socket,
+        buildkit: args.buildkit,
+        registry_logins: args.registry_login.clone(),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
+        image_aliases,
+        ..DaemonConfig::new(args.store.dir())
+    };
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
+    let d = daemon::start(config, listener).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    eprintln!("drydock serving on http://{} (node {}, data {})", d.addr, d.service.settings.node_id, args.store.dir().display());
+    let shutdown = d.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!("Shutting down: no new runs; running ones get {}s to finish", args.shutdown_grace);
+        shutdown.cancel();
+    });
+    d.wait().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// `drydock migrate`: brings the database schema up to date (also done at every start).
+pub async fn migrate(args: StoreArgs) -> Result<(), CliError> {
+    daemon::open_store(&args.dir(), args.database.as_deref()).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    eprintln!("database is up to date");
+    Ok(())
+}
+
+/// Creates a token directly in the daemon's database (for the very first token).
+pub async fn create_token_offline(args: &StoreArgs, name: &str) -> Result<crate::api::NewToken, CliError> {
+    let store = daemon::open_store(&args.dir(), args.database.as_deref())
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    daemon::service::create_token(store.as_ref(), name).await.map_err(|e| match e {
+        daemon::ServiceError::Invalid { message, .. } => CliError::Invalid(message),
+        other => CliError::Failed(other.to_string()),
+    })
+}

@@ -1,0 +1,218 @@
+//! Run logs as files under the data directory, readable while the run goes on, followed live by
+//! any number of readers without slowing the run.
+//!
+//! The run appends whole lines to a buffered file and publishes the flushed length on a `watch`
+//! channel; followers read the file from their own offset and wait on the channel. Nothing the run
+//! does depends on how many followers there are or how fast they read.
+
+use crate::engine::log::LogSink;
+use std::collections::HashMap;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::watch;
+
+/// Unflushed output is written out at least this often, so followers see quiet steps promptly.
+const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+/// Or when this much is buffered.
+const FLUSH_BYTES: usize = 64 * 1024;
+
+/// What followers watch: bytes readable from the file, and whether the log is complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogState {
+    /// Length of the file that is safe to read (whole lines only).
+    pub len: u64,
+    /// No more output will come.
+    pub done: bool,
+}
+
+/// Every run's log file.
+pub struct LogStore {
+    dir: PathBuf,
+    live: Mutex<HashMap<String, Arc<LiveLog>>>,
+}
+
+/// The log of a run that is still being written.
+pub struct LiveLog {
+    inner: Mutex<Writer>,
+    state: watch::Sender<LogState>,
+}
+
+struct Writer {
+    file: BufWriter<std::fs::File>,
+    written: u64,
+    flushed: u64,
+    last_flush: Instant,
+}
+
+impl LogStore {
+    /// Logs under `dir` (created if missing).
+    pub fn new(dir: PathBuf) -> std::io::Result<Arc<LogStore>> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(Arc::new(LogStore { dir, live: Mutex::new(HashMap::new()) }))
+    }
+
+    /// The file of run `id` (ids are base36, safe as file names).
+    pub fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.log"))
+    }
+
+    /// Opens (or reopens, appending) the live log of a run.
+    pub fn open(&self, id: &str) -> std::io::Result<Arc<LiveLog>> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(self.path(id))?;
+        let len = file.metadata()?.len();
+        let (state, _) = watch::channel(LogState { len, done: false });
+        let live = Arc::new(LiveLog {
+            inner: Mutex::new(Writer {
+                file: BufWriter::with_capacity(FLUSH_BYTES * 2, file),
+                written: len,
+                flushed: len,
+                last_flush: Instant::now(),
+            }),
+            state,
+        });
+        if let Ok(mut map) = self.live.lock() {
+            map.insert(id.to_string(), live.clone());
+        }
+        Ok(live)
+    }
+
+    /// Flushes and closes a run's live log; followers see `done`.
+    pub fn close(&self, id: &str) {
+        let live = self.live.lock().ok().and_then(|mut m| m.remove(id));
+        if let Some(live) = live {
+            live.flush();
+            live.state.send_modify(|s| s.done = true);
+        }
+    }
+
+    /// Flushes every live log with buffered output older than the flush interval.
+    pub fn flush_due(&self) {
+        let logs: Vec<Arc<LiveLog>> = self.live.lock().map(|m| m.values().cloned().collect()).unwrap_or_default();
+        for l in logs {
+            l.flush_if_due(true);
+        }
+    }
+
+    /// Runs `flush_due` every interval until the store is dropped.
+    pub fn spawn_flusher(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLUSH_INTERVAL);
+            loop {
+                tick.tick().await;
+                match weak.upgrade() {
+                    Some(store) => store.flush_due(),
+                    None => break,
+                }
+            }
+        });
+    }
+
+    /// Where a follower of run `id` stands: a receiver for a live log, or the final state of a
+    /// finished one (`None` when the run has no log at all).
+    pub fn watch(&self, id: &str) -> Option<watch::Receiver<LogState>> {
+        if let Some(live) = self.live.lock().ok().and_then(|m| m.get(id).cloned()) {
+            return Some(live.state.subscribe());
+        }
+        let len = std::fs::metadata(self.path(id)).ok()?.len();
+        let (tx, rx) = watch::channel(LogState { len, done: true });
+        drop(tx);
+        Some(rx)
+    }
+
+    /// Reads up to `max` bytes of run `id`'s log from `offset`, not beyond `until`, ending at a
+    /// line boundary when one is in range (so events never split a line).
+    pub async fn read(&self, id: &str, offset: u64, until: u64, max: usize) -> std::io::Result<Vec<u8>> {
+        if offset >= until {
+            return Ok(Vec::new());
+        }
+        let mut f = tokio::fs::File::open(self.path(id)).await?;
+        f.seek(std::io::SeekFrom::Start(offset)).await?;
+        let want = ((until - offset) as usize).min(max);
+        let mut buf = vec![0u8; want];
+        let mut got = 0;
+        while got < want {
+            let n = f.read(&mut buf[got..]).await?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        buf.truncate(got);
+        if got == max
+            && let Some(last_nl) = buf.iter().rposition(|b| *b == b'\n')
+        {
+            buf.truncate(last_nl + 1);
+        }
+        Ok(buf)
+    }
+}
+
+impl LiveLog {
+    fn flush(&self) {
+        self.flush_if_due(false);
+    }
+
+    /// Flushes buffered output (only if the interval passed, when `only_if_due`) and publishes
+    /// the new readable length.
+    fn flush_if_due(&self, only_if_due: bool) {
+        let Ok(mut w) = self.inner.lock() else { return };
+        if w.written == w.flushed || (only_if_due && w.last_flush.elapsed() < FLUSH_INTERVAL) {
+            return;
+        }
+        if w.file.flush().is_ok() {
+            w.flushed = w.written;
+            w.last_flush = Instant::now();
+            let len = w.flushed;
+            self.state.send_modify(|s| s.len = len);
+        }
+    }
+}
+
+impl LogSink for LiveLog {
+    fn line(&self, step: Option<&str>, text: &str) {
+        let due = {
+            let Ok(mut w) = self.inner.lock() else { return };
+            let line = match step {
+                Some(s) => format!("[{s}] {text}\n"),
+                None => format!("{text}\n"),
+            };
+            if w.file.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+            w.written += line.len() as u64;
+            w.written - w.flushed >= FLUSH_BYTES as u64 || w.last_flush.elapsed() >= FLUSH_INTERVAL
+        };
+        if due {
+            self.flush();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn followers_see_whole_lines_and_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::new(dir.path().join("logs")).unwrap();
+        let live = store.open("0001").unwrap();
+        let mut rx = store.watch("0001").unwrap();
+        live.line(Some("build"), "one");
+        live.line(None, "two");
+        store.close("0001");
+        rx.changed().await.unwrap();
+        let state = *rx.borrow();
+        assert!(state.done);
+        let all = store.read("0001", 0, state.len, 1 << 20).await.unwrap();
+        assert_eq!(String::from_utf8(all).unwrap(), "[build] one\ntwo\n");
+        let part = store.read("0001", 0, state.len, 14).await.unwrap();
+        assert_eq!(String::from_utf8(part).unwrap(), "[build] one\n", "cut at a line boundary");
+        let done = store.watch("0001").unwrap();
+        assert_eq!(*done.borrow(), LogState { len: state.len, done: true });
+    }
+}

@@ -1,0 +1,264 @@
+//! `drydock serve`: the store, the run queue and its workers, run logs, and the HTTP API, started
+//! as a library function so that tests run it in-process on port 0.
+//!
+//! Start-up order matters for restart safety: runs this node was executing when it died are
+//! marked Error ("daemon restarted") and their Docker objects removed before any new run is
+//! claimed; queued runs simply wait for the workers.
+
+pub mod logs;
+pub mod prepare;
+pub mod service;
+pub mod spec;
+pub mod worker;
+
+pub use service::{Service, ServiceError};
+
+use crate::docker::DockerHost;
+use crate::engine::{janitor, ContainerNaming, Engine, EngineConfig};
+use crate::registry::{ClientConfig, Credentials, RegistryClient};
+use crate::secrets::Cipher;
+use crate::store::Store;
+use crate::taskfile::ImageAliases;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How the daemon is started (from `drydock serve` flags, or a test).
+#[derive(Clone, Debug)]
+pub struct DaemonConfig {
+    /// Data directory: database, logs, uploads, secret key, node id.
+    pub data_dir: PathBuf,
+    /// Database URL; default SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Runs executed at once by this node.
+    pub concurrency: usize,
+    /// Registry for `$Registry` and for image names without one.
+    pub registry: String,
+    /// Labels this node advertises (tasks may require them).
+    pub labels: BTreeMap<String, String>,
+    /// Docker engine (`DOCKER_HOST` syntax); default the environment's.
+    pub docker_host: Option<String>,
+    /// Allow privileged steps.
+    pub allow_privileged: bool,
+    /// Mount the engine's socket into steps (ACR does; off by default in the daemon).
+    pub expose_docker_socket: bool,
+    /// Use BuildKit for every build.
+    pub buildkit: bool,
+    /// Registry logins for all runs, `host=user:password`.
+    pub registry_logins: Vec<String>,
+    /// How long running runs may go on after SIGTERM before they are stopped.
+    pub shutdown_grace: Duration,
+    /// Largest context upload accepted, bytes.
+    pub max_upload_bytes: u64,
+    /// Image aliases for `cmd` in v1.1.0 files.
+    pub image_aliases: ImageAliases,
+}
+
+impl DaemonConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: PathBuf) -> Self {
+        DaemonConfig {
+            data_dir,
+            database_url: None,
+            concurrency: 4,
+            registry: String::new(),
+            labels: BTreeMap::new(),
+            docker_host: None,
+            allow_privileged: false,
+            expose_docker_socket: false,
+            buildkit: false,
+            registry_logins: Vec::new(),
+            shutdown_grace: Duration::from_secs(30),
+            max_upload_bytes: 2 << 30,
+            image_aliases: ImageAliases::default(),
+        }
+    }
+}
+
+/// What the service and workers need to know about this node.
+#[derive(Clone, Debug)]
+pub struct DaemonSettings {
+    /// This node's id (stable across restarts).
+    pub node_id: String,
+    /// Registry for `$Registry`.
+    pub registry: String,
+    /// Concurrent runs.
+    pub concurrency: usize,
+    /// Node labels, including `os` and `arch`.
+    pub labels: BTreeMap<String, String>,
+    /// Image aliases.
+    pub image_aliases: ImageAliases,
+    /// Where uploads go.
+    pub uploads_dir: PathBuf,
+    /// Upload cap.
+    pub max_upload_bytes: u64,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The data directory is unusable.
+    #[error("data directory {path}: {message}")]
+    DataDir {
+        /// Where.
+        path: String,
+        /// What.
+        message: String,
+    },
+    /// The database is unusable.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// Docker is unreachable.
+    #[error("{0}")]
+    Docker(#[from] crate::docker::DockerError),
+    /// Anything else at start-up.
+    #[error("{0}")]
+    Startup(String),
+}
+
+/// The SQLite URL of a data directory.
+pub fn default_database_url(data_dir: &Path) -> String {
+    crate::store::sql::sqlite_url(data_dir)
+}
+
+/// Opens the configured store (running migrations).
+pub async fn open_store(data_dir: &Path, url: Option<&str>) -> Result<Arc<dyn Store>, DaemonError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| DaemonError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
+    let url = url.map(str::to_string).unwrap_or_else(|| default_database_url(data_dir));
+    let store = crate::store::sql::SqlStore::open(&url).await?;
+    Ok(Arc::new(store))
+}
+
+/// This node's id, kept in the data directory so that a restart recognises its own runs.
+fn node_id(data_dir: &Path) -> Result<String, DaemonError> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        _ => {
+            let mut raw = [0u8; 4];
+            getrandom::fill(&mut raw).map_err(|e| DaemonError::Startup(e.to_string()))?;
+            let id = format!("{}-{}", janitor::hostname(), hex::encode(raw));
+            std::fs::write(&path, &id)
+                .map_err(|e| DaemonError::DataDir { path: path.display().to_string(), message: e.to_string() })?;
+            Ok(id)
+        }
+    }
+}
+
+/// A running daemon: its service (for tests) and the handle to stop it.
+pub struct Daemon {
+    /// Shared state.
+    pub service: Arc<Service>,
+    /// The address the API listens on.
+    pub addr: std::net::SocketAddr,
+    /// Fire to shut down gracefully.
+    pub shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Daemon {
+    /// Waits until the daemon has stopped.
+    pub async fn wait(self) {
+        let _ = self.handle.await;
+    }
+}
+
+/// Starts the daemon on `listener` and returns once it accepts requests.
+pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> Result<Daemon, DaemonError> {
+    let data_dir = config.data_dir.clone();
+    let store = open_store(&data_dir, config.database_url.as_deref()).await?;
+    let cipher = Cipher::load_or_create(&data_dir.join("secret.key")).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    let node_id = node_id(&data_dir)?;
+    let logs = logs::LogStore::new(data_dir.join("logs"))
+        .map_err(|e| DaemonError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
+    logs.spawn_flusher();
+    let uploads_dir = data_dir.join("uploads");
+    std::fs::create_dir_all(&uploads_dir)
+        .map_err(|e| DaemonError::DataDir { path: uploads_dir.display().to_string(), message: e.to_string() })?;
+
+    crate::docker::install_crypto_provider();
+    let docker = DockerHost::connect(config.docker_host.as_deref()).await?;
+    let info = docker.info().await?;
+    let mut labels = config.labels.clone();
+    labels.entry("os".into()).or_insert(info.os.clone());
+    labels.entry("arch".into()).or_insert(info.arch.clone());
+
+    // Restart safety: whatever this node ran before it died is over, and its objects go.
+    let interrupted = store.fail_runs_of_node(&node_id, "daemon restarted while the run was in progress").await?;
+    for id in &interrupted {
+        tracing::warn!(run = %id, "marked Error: the daemon restarted mid-run");
+        if let Ok(live) = logs.open(id) {
+            crate::engine::log::LogSink::line(live.as_ref(), None, "Error: daemon restarted while the run was in progress");
+            logs.close(id);
+        }
+    }
+    for run in docker.list_run_objects(&[(janitor::OWNER_LABEL, &node_id)]).await? {
+        let report = docker.remove_run_objects(&run.run_id).await?;
+        tracing::info!(run = %run.run_id, clean = report.is_clean(), "removed leftovers of an interrupted run");
+    }
+
+    let mut credentials = Credentials::from_default_docker_config().unwrap_or_default();
+    let mut logins = Credentials::new();
+    for l in &config.registry_logins {
+        logins.add_login(l).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    }
+    credentials.merge(logins);
+    let socket = if config.expose_docker_socket {
+        docker.endpoint().strip_prefix("unix://").map(str::to_string)
+    } else {
+        None
+    };
+    let engine_config = EngineConfig {
+        allow_privileged: config.allow_privileged,
+        docker_socket: socket,
+        buildkit: config.buildkit,
+        naming: ContainerNaming::PerRun,
+        labels: BTreeMap::from([(janitor::OWNER_LABEL.to_string(), node_id.clone())]),
+        credentials,
+    };
+    let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    let engine = Engine::new(docker, registry, engine_config);
+
+    let service = Arc::new(Service {
+        store,
+        cipher,
+        logs,
+        settings: DaemonSettings {
+            node_id,
+            registry: config.registry.clone(),
+            concurrency: config.concurrency,
+            labels,
+            image_aliases: config.image_aliases.clone(),
+            uploads_dir,
+            max_upload_bytes: config.max_upload_bytes,
+        },
+        wake: Arc::new(tokio::sync::Notify::new()),
+        running: Default::default(),
+    });
+
+    let shutdown = CancellationToken::new();
+    let stop_claiming = shutdown.child_token();
+    let abort = CancellationToken::new();
+    let workers = tokio::spawn(worker::run_workers(service.clone(), engine, stop_claiming, abort.clone()));
+    let addr = listener.local_addr().map_err(|e| DaemonError::Startup(e.to_string()))?;
+    let app = crate::server::router(service.clone(), shutdown.clone());
+    let server_shutdown = shutdown.clone();
+    let grace = config.shutdown_grace;
+    let handle = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(server_shutdown.cancelled_owned());
+        if let Err(e) = served.await {
+            tracing::error!(error = %e, "the API server stopped");
+        }
+        // Stop claiming was signalled with the shutdown; give running runs the grace period.
+        tokio::pin!(workers);
+        if tokio::time::timeout(grace, &mut workers).await.is_err() {
+            tracing::warn!("stopping the runs still going after the grace period");
+            abort.cancel();
+            let _ = workers.await;
+        }
+    });
+    Ok(Daemon { service, addr, shutdown, handle })
+}

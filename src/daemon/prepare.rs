@@ -1,0 +1,251 @@
+//! From a claimed run to something the engine can execute: fetch the context (upload, git commit,
+//! none), find or write the task file, render it with the run's values and secrets.
+
+use super::spec::{map_spec_secrets, opener, RunSpec};
+use super::Service;
+use crate::api::TaskStep;
+use crate::context::alias_sources::ContextAliasSources;
+use crate::context::archive::{self, ArchiveLimits};
+use crate::context::git::{self, GitSpec};
+use crate::docker::EngineInfo;
+use crate::engine::{GitInfo, RunRequest, RunSource};
+use crate::registry::{Credential, Credentials};
+use crate::secrets::{Masker, Secret};
+use crate::store::RunRow;
+use crate::taskfile::{self, synth, values, Diagnostics, LoadOptions, LoadRequest, RunVars};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A run ready for the engine.
+pub struct Prepared {
+    /// The engine's request.
+    pub request: RunRequest,
+    /// Secrets to mask in the log.
+    pub masker: Masker,
+    /// Warnings from the task-file pipeline, for the log.
+    pub warnings: Diagnostics,
+    /// Keeps a fetched or extracted context on disk for the run's duration.
+    pub _workdir: Option<tempfile::TempDir>,
+}
+
+/// Why a run could not start; `diagnostics` go to the run log.
+pub struct PrepareError {
+    /// One line for the run record.
+    pub message: String,
+    /// Task-file findings, when the task file was the problem.
+    pub diagnostics: Diagnostics,
+}
+
+impl From<String> for PrepareError {
+    fn from(message: String) -> Self {
+        PrepareError { message, diagnostics: Diagnostics::default() }
+    }
+}
+
+/// Where the run's files are on this machine.
+struct Fetched {
+    source: RunSource,
+    /// A directory to read the task file, values file and alias sources from.
+    dir: Option<PathBuf>,
+    commit: Option<String>,
+    branch: Option<String>,
+    repository: String,
+    temp: Option<tempfile::TempDir>,
+}
+
+/// Prepares a claimed run.
+pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result<Prepared, PrepareError> {
+    let mut spec: RunSpec = serde_json::from_value(row.request.clone())
+        .map_err(|e| format!("the stored run request is unreadable: {e}"))?;
+    map_spec_secrets(&mut spec, &opener(&svc.cipher)).map_err(|e| e.to_string())?;
+    let quick_build = matches!(spec.step, TaskStep::Docker(_));
+    let fetched = fetch(svc, &spec, quick_build).await?;
+
+    let (file_name, source_text, values_file) = task_text(svc, &spec, &fetched)?;
+    let mut merged = serde_json::Value::Object(Default::default());
+    let mut warnings = Vec::new();
+    if let (Some(vf), Some(dir)) = (&values_file, &fetched.dir) {
+        let path = inside(dir, vf)?;
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("values file {vf}: {e}"))?;
+        let v = values::parse_values_file(vf, &text).map_err(|d| PrepareError {
+            message: format!("values file {vf} is not valid"),
+            diagnostics: Diagnostics(vec![d]),
+        })?;
+        values::deep_merge(&mut merged, &v, "", &mut warnings);
+    }
+    let mut sets = Vec::new();
+    for (k, v) in spec.values.iter().chain(&spec.secret_values) {
+        sets.push(values::parse_set(&format!("{k}={v}")).map_err(PrepareError::from)?);
+    }
+    values::apply_sets(&mut merged, &sets, &mut warnings);
+
+    let run = RunVars {
+        id: row.id.clone(),
+        shared_volume: format!("drydock_ws_{}", row.id),
+        registry: svc.settings.registry.clone(),
+        date: Some(chrono::Utc::now()),
+        os: engine.os.clone(),
+        architecture: go_arch(&engine.arch),
+        commit: fetched.commit.clone().unwrap_or_default(),
+        branch: fetched.branch.clone().unwrap_or_default(),
+        task_name: spec.task_name.clone().unwrap_or_default(),
+        repository: fetched.repository.clone(),
+        git_tag: spec.checkout.as_ref().and_then(|c| c.git_tag.clone()).unwrap_or_default(),
+        triggered_by: spec.triggered_by.clone(),
+    };
+    let aliases = ContextAliasSources::new(fetched.dir.as_deref(), None);
+    let secrets = spec.secret_values.clone().into_iter().collect();
+    let req = LoadRequest {
+        file_name: &file_name,
+        source: &source_text,
+        values: merged,
+        secrets,
+        run,
+        now: chrono::Utc::now(),
+        alias_loader: &aliases,
+        options: LoadOptions { image_aliases: svc.settings.image_aliases.clone(), ..LoadOptions::default() },
+    };
+    let loaded = taskfile::load(&req).map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?;
+
+    let secret_values = spec
+        .secret_values
+        .values()
+        .cloned()
+        .chain(loaded.secret_values.iter().cloned())
+        .chain(spec.git_token.iter().cloned())
+        .chain(spec.credentials.iter().map(|c| c.password.clone()));
+    let masker = crate::engine::masker_for(&loaded.task, secret_values);
+    let mut credentials = Credentials::new();
+    for c in &spec.credentials {
+        credentials.insert(&c.login_server, Credential::new(c.username.clone(), c.password.clone()));
+    }
+    let request = RunRequest {
+        run_id: row.id.clone(),
+        workspace_volume: format!("drydock_ws_{}", row.id),
+        task: loaded.task,
+        plan: loaded.plan,
+        source: fetched.source,
+        timeout: Duration::from_secs(spec.timeout),
+        quick_build,
+        git: GitInfo { commit: fetched.commit.clone() },
+        credentials,
+    };
+    Ok(Prepared { request, masker, warnings: loaded.warnings, _workdir: fetched.temp })
+}
+
+/// Go's architecture names, which `.Run.Architecture` uses (Docker reports `x86_64`).
+fn go_arch(arch: &str) -> String {
+    match arch {
+        "x86_64" => "amd64".into(),
+        "aarch64" => "arm64".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A path inside `dir`, refusing `..` and absolute paths (task files come from repositories).
+fn inside(dir: &Path, rel: &str) -> Result<PathBuf, PrepareError> {
+    if Path::new(rel).is_absolute() || rel.split('/').any(|c| c == "..") {
+        return Err(format!("`{rel}` must be a path inside the context").into());
+    }
+    Ok(dir.join(rel))
+}
+
+/// The task file's name for messages, its text, and the values file to read.
+fn task_text(svc: &Service, spec: &RunSpec, fetched: &Fetched) -> Result<(String, String, Option<String>), PrepareError> {
+    match &spec.step {
+        TaskStep::File { path, content, values_file } => {
+            if let Some(text) = content {
+                return Ok(("task file".into(), text.clone(), values_file.clone()));
+            }
+            let rel = path.clone().unwrap_or_else(|| "acb.yaml".into());
+            let dir = fetched.dir.as_ref().ok_or_else(|| format!("task file {rel}: the run has no context to read it from"))?;
+            let text = std::fs::read_to_string(inside(dir, &rel)?)
+                .map_err(|e| format!("task file {rel} in the context: {e}"))?;
+            Ok((rel, text, values_file.clone()))
+        }
+        TaskStep::Cmd { cmd } => Ok(("--cmd".into(), synth::cmd_task(cmd), None)),
+        TaskStep::Docker(b) => {
+            let registry = &svc.settings.registry;
+            let tags = b
+                .images
+                .iter()
+                .map(|t| if registry.is_empty() { t.clone() } else { prefix_registry(t, registry) })
+                .collect();
+            let dockerfile = b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into());
+            // A quick build from a directory reads the Dockerfile by host path.
+            let dockerfile = match &fetched.dir {
+                Some(dir) => inside(dir, &dockerfile)?.display().to_string(),
+                None => dockerfile,
+            };
+            let task = synth::build_task(&synth::BuildTask {
+                tags,
+                dockerfile,
+                build_args: b.build_args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                secret_build_args: b.secret_build_args.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                target: b.target.clone(),
+                platform: b.platform.clone(),
+                no_cache: b.no_cache,
+                no_push: b.no_push,
+            });
+            Ok(("build".into(), task, None))
+        }
+    }
+}
+
+/// `app:1` + `reg.io` → `reg.io/app:1`, leaving names that carry a registry alone.
+fn prefix_registry(tag: &str, registry: &str) -> String {
+    let has_registry = tag.split_once('/').is_some_and(|(first, _)| crate::reference::looks_like_registry(first));
+    if has_registry { tag.to_string() } else { format!("{registry}/{tag}") }
+}
+
+/// Brings the context to this machine.
+async fn fetch(svc: &Service, spec: &RunSpec, quick_build: bool) -> Result<Fetched, PrepareError> {
+    let none = Fetched { source: RunSource::None, dir: None, commit: None, branch: None, repository: String::new(), temp: None };
+    let Some(ctx) = &spec.context else { return Ok(none) };
+    if let Some(id) = ctx.strip_prefix("upload:") {
+        let (_, path) = svc
+            .store
+            .get_context(id)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the uploaded context `{id}` is gone"))?;
+        if quick_build {
+            // A quick build streams the archive straight to the build: no copy on disk.
+            return Ok(Fetched { source: RunSource::Archive(PathBuf::from(path)), ..none });
+        }
+        let temp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+        let dest = temp.path().join("ctx");
+        let archive_path = PathBuf::from(path);
+        let dest2 = dest.clone();
+        tokio::task::spawn_blocking(move || {
+            let f = std::fs::File::open(&archive_path)?;
+            archive::extract(f, &dest2, &ArchiveLimits::default()).map_err(std::io::Error::other)
+        })
+        .await
+        .map_err(|e| format!("extracting the context stopped: {e}"))?
+        .map_err(|e| format!("extracting the uploaded context: {e}"))?;
+        return Ok(Fetched { source: RunSource::Dir(dest.clone()), dir: Some(dest), temp: Some(temp), ..none });
+    }
+    match crate::buildargs::classify(ctx) {
+        crate::buildargs::ContextSource::Git { url, reference, subdir } => {
+            let temp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+            let reference = spec.checkout.as_ref().map(|c| c.commit.clone()).or(reference);
+            let gspec = GitSpec { url: url.clone(), reference, subdir, token: spec.git_token.clone().map(Secret::new) };
+            let dest = temp.path().join("repo");
+            let checkout = tokio::task::spawn_blocking(move || git::fetch(&gspec, &dest))
+                .await
+                .map_err(|e| format!("git fetch stopped: {e}"))?
+                .map_err(|e| format!("fetching {url}: {e}"))?;
+            let branch = spec.checkout.as_ref().and_then(|c| c.branch.clone()).or(checkout.branch);
+            Ok(Fetched {
+                source: RunSource::Dir(checkout.root.clone()),
+                dir: Some(checkout.root),
+                commit: Some(checkout.commit),
+                branch,
+                repository: url,
+                temp: Some(temp),
+            })
+        }
+        _ => Err(format!("context `{ctx}` is neither an upload nor a git URL").into()),
+    }
+}

@@ -1,0 +1,234 @@
+//! The run queue's consumer: claims runs up to the concurrency limit, executes them on this node's
+//! engine, keeps their lease alive, notices cancels, and records every step and the end.
+
+use super::prepare::prepare;
+use super::Service;
+use crate::engine::log::{LogSink, RunLog};
+use crate::engine::record::{RunStatus, StepRecord, StepStatus};
+use crate::engine::{Engine, RunObserver};
+use crate::store::{RunResult, RunRow};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+/// How long a claim holds without renewal. A node that dies loses its runs after this.
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How often a running run's lease is renewed and its cancel flag checked.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// How often an idle worker looks for work when nothing woke it.
+const POLL: Duration = Duration::from_secs(2);
+
+/// Why a run is being stopped by the node itself.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StopReason {
+    None,
+    Shutdown,
+    LeaseLost,
+}
+
+/// Claims and executes runs until `stop` fires; then waits for the runs in flight (which the
+/// caller stops after its grace period through `abort`).
+pub async fn run_workers(svc: Arc<Service>, engine: Engine, stop: CancellationToken, abort: CancellationToken) {
+    let permits = Arc::new(Semaphore::new(svc.settings.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            _ = stop.cancelled() => break,
+        };
+        let row = tokio::select! {
+            r = next_run(&svc) => r,
+            _ = stop.cancelled() => break,
+        };
+        let (svc, engine, abort) = (svc.clone(), engine.clone(), abort.clone());
+        tasks.spawn(async move {
+            execute(svc, engine, row, abort).await;
+            drop(permit);
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+/// Waits for a claimable run.
+async fn next_run(svc: &Service) -> RunRow {
+    loop {
+        let notified = svc.wake.notified();
+        tokio::pin!(notified);
+        // Register interest before claiming, so a run queued in between still wakes us.
+        notified.as_mut().enable();
+        match svc.store.claim_run(&svc.settings.node_id, LEASE, &svc.settings.labels).await {
+            Ok(Some(row)) => return row,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "claiming a run failed"),
+        }
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// Persists step updates in the order they happen, off the engine's path.
+struct StoreObserver {
+    tx: mpsc::UnboundedSender<(usize, StepRecord)>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl RunObserver for StoreObserver {
+    fn step_updated(&self, step: &StepRecord) {
+        if let Some(i) = self.index.get(&step.id) {
+            let _ = self.tx.send((*i, step.clone()));
+        }
+    }
+}
+
+async fn execute(svc: Arc<Service>, engine: Engine, row: RunRow, abort: CancellationToken) {
+    let id = row.id.clone();
+    let live = match svc.logs.open(&id) {
+        Ok(l) => l,
+        Err(e) => {
+            finish(&svc, &id, RunStatus::Error, Vec::new(), Some(format!("cannot open the run log: {e}"))).await;
+            return;
+        }
+    };
+    let cancel = CancellationToken::new();
+    if let Ok(mut m) = svc.running.lock() {
+        m.insert(id.clone(), cancel.clone());
+    }
+    let reason = Arc::new(std::sync::Mutex::new(StopReason::None));
+    let heartbeat = tokio::spawn(heartbeat(svc.clone(), id.clone(), cancel.clone(), abort, reason.clone()));
+
+    let info = engine.docker().info().await.ok();
+    if let Some(i) = &info {
+        let _ = svc.store.set_platform(&id, &format!("{}/{}", i.os, i.arch)).await;
+    }
+    live.line(None, &format!("Run ID: {id} started on node {}", svc.settings.node_id));
+    let info = info.unwrap_or(crate::docker::EngineInfo {
+        server_version: String::new(),
+        os: "linux".into(),
+        arch: "amd64".into(),
+        api_version: String::new(),
+    });
+    match prepare(&svc, &row, &info).await {
+        Err(e) => {
+            for d in &e.diagnostics.0 {
+                for l in d.to_string().lines() {
+                    live.line(None, l);
+                }
+            }
+            live.line(None, &format!("Error: {}", e.message));
+            let status = if e.diagnostics.has_errors() { RunStatus::Failed } else { RunStatus::Error };
+            finish(&svc, &id, status, Vec::new(), Some(e.message)).await;
+        }
+        Ok(prepared) => {
+            for w in &prepared.warnings.0 {
+                for l in w.to_string().lines() {
+                    live.line(None, l);
+                }
+            }
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let index = prepared.request.task.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+            let store = svc.store.clone();
+            let rid = id.clone();
+            let saver = tokio::spawn(async move {
+                while let Some((i, step)) = rx.recv().await {
+                    if let Err(e) = store.save_step(&rid, i, &step).await {
+                        tracing::warn!(run = %rid, error = %e, "recording a step failed");
+                    }
+                }
+            });
+            let observer = Arc::new(StoreObserver { tx, index });
+            let log = RunLog::new(prepared.masker, live.clone());
+            let record = engine.run(prepared.request, log, observer.clone(), cancel.clone()).await;
+            drop(observer);
+            let _ = saver.await;
+            let mut status = record.status;
+            let mut error = record.error.clone();
+            let why = *reason.lock().map(|r| *r).as_ref().unwrap_or(&StopReason::None);
+            if status == RunStatus::Canceled && why != StopReason::None {
+                // Stopped by the node, not by a user: that is an infrastructure failure.
+                status = RunStatus::Error;
+                error = Some(match why {
+                    StopReason::Shutdown => "the daemon shut down before the run finished".into(),
+                    _ => "this node lost its claim on the run".into(),
+                });
+                live.line(None, &format!("Error: {}", error.clone().unwrap_or_default()));
+            }
+            let result = RunResult {
+                status,
+                steps: record.steps,
+                output_images: record.output_images,
+                dependencies: record.dependencies,
+                error,
+                finished_at: record.finished_at.unwrap_or_else(chrono::Utc::now),
+            };
+            if let Err(e) = svc.store.finish_run(&id, &result).await {
+                tracing::error!(run = %id, error = %e, "recording the end of a run failed");
+            }
+        }
+    }
+    heartbeat.abort();
+    if let Ok(mut m) = svc.running.lock() {
+        m.remove(&id);
+    }
+    svc.logs.close(&id);
+}
+
+async fn finish(svc: &Service, id: &str, status: RunStatus, steps: Vec<StepRecord>, error: Option<String>) {
+    let result = RunResult {
+        status,
+        steps: steps.into_iter().map(|mut s| {
+            if !s.status.is_terminal() {
+                s.status = StepStatus::Skipped;
+            }
+            s
+        }).collect(),
+        output_images: Vec::new(),
+        dependencies: Vec::new(),
+        error,
+        finished_at: chrono::Utc::now(),
+    };
+    if let Err(e) = svc.store.finish_run(id, &result).await {
+        tracing::error!(run = %id, error = %e, "recording the end of a run failed");
+    }
+}
+
+/// Renews the lease, relays cancel requests from any node, and stops the run when the daemon
+/// aborts or the lease is lost.
+async fn heartbeat(
+    svc: Arc<Service>,
+    id: String,
+    cancel: CancellationToken,
+    abort: CancellationToken,
+    reason: Arc<std::sync::Mutex<StopReason>>,
+) {
+    let node = svc.settings.node_id.clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(HEARTBEAT) => {}
+            _ = abort.cancelled() => {
+                if let Ok(mut r) = reason.lock() { *r = StopReason::Shutdown; }
+                cancel.cancel();
+                return;
+            }
+        }
+        match svc.store.renew_lease(&id, &node, LEASE).await {
+            Ok(true) => {}
+            Ok(false) => {
+                if let Ok(mut r) = reason.lock() {
+                    *r = StopReason::LeaseLost;
+                }
+                cancel.cancel();
+                return;
+            }
+            Err(e) => tracing::warn!(run = %id, error = %e, "lease renewal failed"),
+        }
+        if let Ok(Some(row)) = svc.store.get_run(&id).await
+            && row.cancel_requested
+        {
+            cancel.cancel();
+        }
+    }
+}

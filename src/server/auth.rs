@@ -1,0 +1,33 @@
+//! Bearer-token authentication for everything under `/v1`.
+
+use super::error::HttpError;
+use crate::daemon::Service;
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// Lets the request through only with a valid, unrevoked token.
+pub async fn require_token(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return unauthorized("missing bearer token: send `Authorization: Bearer <token>` (DRYDOCK_TOKEN for the CLI)");
+    };
+    match svc.authenticate(token).await {
+        Ok(true) => next.run(req).await,
+        Ok(false) => unauthorized("unknown or revoked token; create one with `drydock token create`"),
+        Err(e) => HttpError::from(e).into_response(),
+    }
+}
+
+fn unauthorized(message: &str) -> Response {
+    let mut resp = HttpError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).into_response();
+    resp.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+    resp
+}

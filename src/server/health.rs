@@ -1,0 +1,20 @@
+//! `/healthz` (the process answers) and `/readyz` (the database and Docker answer). No auth.
+
+use crate::daemon::Service;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use std::sync::Arc;
+
+/// `GET /healthz`.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 when the store answers, 503 with the reason otherwise.
+pub async fn readyz(State(svc): State<Arc<Service>>) -> (StatusCode, Json<serde_json::Value>) {
+    match svc.store.kv_get("readyz").await {
+        Ok(_) => (StatusCode::OK, Json(serde_json::json!({"store": "ok", "node": svc.settings.node_id}))),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"store": e.to_string()}))),
+    }
+}

@@ -1,0 +1,124 @@
+//! The HTTP API (axum): `/v1` behind bearer tokens, health endpoints without, and the OpenAPI
+//! description generated from the same route table the router is built from.
+
+mod auth;
+mod contexts;
+mod error;
+mod health;
+pub mod openapi;
+mod runs;
+mod tasks;
+mod tokens;
+
+pub use error::{HttpError, HttpResult};
+
+use crate::daemon::Service;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// JSON request bodies larger than this are refused (uploads have their own, larger cap).
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+/// One documented route.
+#[derive(Clone, Debug)]
+pub struct RouteDoc {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path in axum/OpenAPI syntax (`/v1/tasks/{name}`).
+    pub path: &'static str,
+    /// One line for the OpenAPI summary.
+    pub summary: &'static str,
+    /// Schema of the JSON request body, if any.
+    pub request: Option<&'static str>,
+    /// Schema of the success response, if JSON.
+    pub response: Option<&'static str>,
+    /// Whether a bearer token is required.
+    pub auth: bool,
+}
+
+/// Builds the router and the table of routes together, so they cannot disagree.
+struct Routes {
+    api: Router<Arc<Service>>,
+    public: Router<Arc<Service>>,
+    docs: Vec<RouteDoc>,
+}
+
+impl Routes {
+    fn add(mut self, doc: RouteDoc, handler: MethodRouter<Arc<Service>>) -> Self {
+        if doc.auth {
+            self.api = self.api.route(doc.path, handler);
+        } else {
+            self.public = self.public.route(doc.path, handler);
+        }
+        self.docs.push(doc);
+        self
+    }
+}
+
+fn doc(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    request: Option<&'static str>,
+    response: Option<&'static str>,
+) -> RouteDoc {
+    RouteDoc { method, path, summary, request, response, auth: path.starts_with("/v1") }
+}
+
+macro_rules! route {
+    ($routes:ident, $m:ident, $path:literal, $summary:literal, $req:expr, $resp:expr, $handler:expr) => {
+        $routes = $routes.add(
+            doc(stringify!($m), $path, $summary, $req, $resp),
+            on(MethodFilter::$m, $handler),
+        );
+    };
+}
+
+fn routes() -> Routes {
+    let mut r = Routes { api: Router::new(), public: Router::new(), docs: Vec::new() };
+    route!(r, GET, "/healthz", "The process answers", None, None, health::healthz);
+    route!(r, GET, "/readyz", "The database answers", None, None, health::readyz);
+    route!(r, GET, "/v1/openapi.json", "This description", None, None, openapi::serve);
+    route!(r, POST, "/v1/contexts", "Upload a context archive (tar, optionally gzip)", None, Some("ContextInfo"), contexts::upload);
+    route!(r, POST, "/v1/runs", "Queue a quick build or quick run", Some("RunRequest"), Some("Run"), runs::create);
+    route!(r, GET, "/v1/runs", "List runs, newest first", None, Some("RunPage"), runs::list);
+    route!(r, GET, "/v1/runs/{id}", "One run", None, Some("Run"), runs::show);
+    route!(r, GET, "/v1/runs/{id}/logs", "A run's log (text, or SSE with Accept: text/event-stream)", None, None, runs::logs);
+    route!(r, POST, "/v1/runs/{id}/cancel", "Cancel a run", None, Some("Run"), runs::cancel);
+    route!(r, GET, "/v1/tasks", "List tasks", None, Some("Task"), tasks::list);
+    route!(r, POST, "/v1/tasks", "Create a task", Some("Task"), Some("Task"), tasks::create);
+    route!(r, GET, "/v1/tasks/{name}", "One task", None, Some("Task"), tasks::show);
+    route!(r, PATCH, "/v1/tasks/{name}", "Change a task (JSON merge patch)", Some("Task"), Some("Task"), tasks::patch);
+    route!(r, DELETE, "/v1/tasks/{name}", "Delete a task", None, None, tasks::delete);
+    route!(r, POST, "/v1/tasks/{name}/runs", "Run a task", Some("TaskRunRequest"), Some("Run"), tasks::run);
+    route!(r, GET, "/v1/tasks/{name}/timers", "List a task's timers", None, Some("Timer"), tasks::list_timers);
+    route!(r, POST, "/v1/tasks/{name}/timers", "Add a timer", Some("Timer"), Some("Timer"), tasks::add_timer);
+    route!(r, PUT, "/v1/tasks/{name}/timers/{timer}", "Change a timer", Some("Timer"), Some("Timer"), tasks::put_timer);
+    route!(r, DELETE, "/v1/tasks/{name}/timers/{timer}", "Remove a timer", None, None, tasks::delete_timer);
+    route!(r, GET, "/v1/tasks/{name}/credentials", "List a task's registry logins", None, Some("Credential"), tasks::list_credentials);
+    route!(r, POST, "/v1/tasks/{name}/credentials", "Add a registry login", Some("Credential"), Some("Credential"), tasks::add_credential);
+    route!(r, DELETE, "/v1/tasks/{name}/credentials/{login_server}", "Remove a registry login", None, None, tasks::delete_credential);
+    route!(r, GET, "/v1/tokens", "List API tokens", None, Some("TokenInfo"), tokens::list);
+    route!(r, POST, "/v1/tokens", "Create an API token", Some("CreateToken"), Some("NewToken"), tokens::create);
+    route!(r, DELETE, "/v1/tokens/{id}", "Revoke an API token", None, None, tokens::revoke);
+    r
+}
+
+/// The documented routes (for the OpenAPI description and its test).
+pub fn route_docs() -> Vec<RouteDoc> {
+    routes().docs
+}
+
+/// The whole application. `shutdown` ends live log streams when the daemon stops.
+pub fn router(svc: Arc<Service>, shutdown: CancellationToken) -> Router {
+    let r = routes();
+    let api = r
+        .api
+        .route_layer(axum::middleware::from_fn_with_state(svc.clone(), auth::require_token))
+        .layer(axum::Extension(shutdown));
+    // JSON bodies are small; uploads read the raw body under their own cap (`--max-upload`).
+    r.public.merge(api).layer(DefaultBodyLimit::max(MAX_JSON_BODY)).with_state(svc)
+}

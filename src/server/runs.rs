@@ -1,0 +1,176 @@
+//! `/v1/runs`: quick runs, listing, one run, cancel, and logs (text, or live over SSE).
+
+use super::error::{HttpError, HttpResult};
+use crate::api::{Run, RunFilter, RunPage, RunRequest};
+use crate::daemon::logs::LogState;
+use crate::daemon::Service;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::stream::Stream;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+type Svc = State<Arc<Service>>;
+
+/// Largest piece of log sent in one SSE event or text response chunk.
+const CHUNK: usize = 64 * 1024;
+
+/// `POST /v1/runs`: a quick build or quick run.
+pub async fn create(State(svc): Svc, Json(req): Json<RunRequest>) -> HttpResult<(StatusCode, Json<Run>)> {
+    Ok((StatusCode::CREATED, Json(svc.quick_run(req).await?)))
+}
+
+/// `GET /v1/runs`.
+pub async fn list(State(svc): Svc, Query(filter): Query<RunFilter>) -> HttpResult<Json<RunPage>> {
+    Ok(Json(svc.list_runs(&filter).await?))
+}
+
+/// `GET /v1/runs/{id}`.
+pub async fn show(State(svc): Svc, Path(id): Path<String>) -> HttpResult<Json<Run>> {
+    Ok(Json(svc.get_run(&id).await?))
+}
+
+/// `POST /v1/runs/{id}/cancel`.
+pub async fn cancel(State(svc): Svc, Path(id): Path<String>) -> HttpResult<Json<Run>> {
+    Ok(Json(svc.cancel(&id).await?))
+}
+
+/// `?offset=N` starts the log at byte N.
+#[derive(Deserialize, Default)]
+pub struct LogQuery {
+    #[serde(default)]
+    offset: Option<u64>,
+}
+
+/// `GET /v1/runs/{id}/logs`: the log so far as text, or, with `Accept: text/event-stream`, a live
+/// follow that resumes from `Last-Event-ID` (a byte offset).
+pub async fn logs(
+    State(svc): Svc,
+    axum::Extension(shutdown): axum::Extension<CancellationToken>,
+    Path(id): Path<String>,
+    Query(q): Query<LogQuery>,
+    headers: HeaderMap,
+) -> HttpResult<Response> {
+    // 404 for an unknown run, before anything is streamed.
+    svc.get_run(&id).await?;
+    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
+    let offset = resume.or(q.offset).unwrap_or(0);
+    let wants_sse = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"));
+    if wants_sse {
+        let stream = follow(svc.clone(), id, offset, shutdown);
+        return Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response());
+    }
+    let len = svc.logs.watch(&id).map(|rx| rx.borrow().len).unwrap_or(0);
+    let mut body = Vec::new();
+    let mut at = offset;
+    while at < len {
+        let chunk = svc.logs.read(&id, at, len, CHUNK * 16).await.map_err(io_error)?;
+        if chunk.is_empty() {
+            break;
+        }
+        at += chunk.len() as u64;
+        body.extend_from_slice(&chunk);
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+}
+
+fn io_error(e: std::io::Error) -> HttpError {
+    HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("reading the log: {e}"))
+}
+
+/// Where a follower is.
+struct Follow {
+    svc: Arc<Service>,
+    id: String,
+    offset: u64,
+    rx: Option<tokio::sync::watch::Receiver<LogState>>,
+    ended: bool,
+    shutdown: CancellationToken,
+}
+
+/// The SSE stream: `log` events whose id is the byte offset after them, then one `end` event with
+/// the final run record.
+fn follow(svc: Arc<Service>, id: String, offset: u64, shutdown: CancellationToken) -> impl Stream<Item = Result<Event, Infallible>> {
+    let state = Follow { svc, id, offset, rx: None, ended: false, shutdown };
+    futures_util::stream::unfold(state, |mut st| async move {
+        loop {
+            if st.ended || st.shutdown.is_cancelled() {
+                return None;
+            }
+            if st.rx.is_none() {
+                st.rx = st.svc.logs.watch(&st.id);
+            }
+            let Some(rx) = st.rx.as_mut() else {
+                // No log yet: queued, or ended before it started.
+                match st.svc.get_run(&st.id).await {
+                    Ok(run) if run.status.is_terminal() => return Some((Ok(end_event(&run)), Follow { ended: true, ..st })),
+                    Ok(_) => {
+                        wait_or_shutdown(&st.shutdown, Duration::from_millis(250)).await;
+                        continue;
+                    }
+                    Err(_) => return None,
+                }
+            };
+            let state = *rx.borrow_and_update();
+            if st.offset < state.len {
+                let chunk = match st.svc.logs.read(&st.id, st.offset, state.len, CHUNK).await {
+                    Ok(c) if !c.is_empty() => c,
+                    _ => return None,
+                };
+                st.offset += chunk.len() as u64;
+                let text = String::from_utf8_lossy(&chunk);
+                let event = Event::default().event("log").id(st.offset.to_string()).data(text.trim_end_matches('\n'));
+                return Some((Ok(event), st));
+            }
+            if state.done {
+                // The log is complete; the record may lag the log by a moment.
+                let run = match final_run(&st.svc, &st.id).await {
+                    Some(r) => r,
+                    None => return None,
+                };
+                return Some((Ok(end_event(&run)), Follow { ended: true, ..st }));
+            }
+            let changed = tokio::select! {
+                r = rx.changed() => r.is_ok(),
+                _ = st.shutdown.cancelled() => return None,
+            };
+            if !changed {
+                // The writer went away: read its final state from the file next time round.
+                st.rx = st.svc.logs.watch(&st.id);
+            }
+        }
+    })
+}
+
+async fn wait_or_shutdown(shutdown: &CancellationToken, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = shutdown.cancelled() => {}
+    }
+}
+
+/// The run record once it is terminal (the log closes just before the record is written).
+async fn final_run(svc: &Service, id: &str) -> Option<Run> {
+    for _ in 0..50 {
+        match svc.get_run(id).await {
+            Ok(run) if run.status.is_terminal() => return Some(run),
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(_) => return None,
+        }
+    }
+    svc.get_run(id).await.ok()
+}
+
+fn end_event(run: &Run) -> Event {
+    let data = serde_json::to_string(run).unwrap_or_default();
+    Event::default().event("end").data(data)
+}

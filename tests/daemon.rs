@@ -1,0 +1,294 @@
+//! The daemon in-process on port 0, talking HTTP to it: tasks, runs, live logs, cancel, auth,
+//! uploads, secrets at rest, and the OpenAPI description.
+
+use crate::helper::daemon::{inline_task, TestDaemon};
+use drydock::docker::DockerHost;
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn unique(prefix: &str) -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() % 100_000_000;
+    format!("{prefix}-{t}")
+}
+
+async fn leftovers(run_id: &str) -> usize {
+    let docker = DockerHost::connect(None).await.unwrap();
+    docker.list_run_objects(&[("drydock.run", run_id)]).await.unwrap().len()
+}
+
+/// Follows a run's log over SSE and returns (text, final run record).
+async fn follow(d: &TestDaemon, id: &str, last_event_id: Option<u64>) -> (String, Value) {
+    let mut req = d.req(Method::GET, &format!("/v1/runs/{id}/logs")).header("Accept", "text/event-stream");
+    if let Some(l) = last_event_id {
+        req = req.header("Last-Event-ID", l.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut buf = String::new();
+    let mut text = String::new();
+    let mut event = String::new();
+    let mut data: Vec<String> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(nl) = buf.find('\n') {
+            let line = buf[..nl].trim_end_matches('\r').to_string();
+            buf.drain(..=nl);
+            if line.is_empty() {
+                if event == "end" {
+                    return (text, serde_json::from_str(&data.join("\n")).unwrap());
+                }
+                for d in data.drain(..) {
+                    text.push_str(&d);
+                    text.push('\n');
+                }
+                event.clear();
+            } else if let Some(v) = line.strip_prefix("event:") {
+                event = v.trim().to_string();
+            } else if let Some(v) = line.strip_prefix("data:") {
+                data.push(v.strip_prefix(' ').unwrap_or(v).to_string());
+            }
+        }
+    }
+    panic!("the stream ended without an end event; got:\n{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_run_and_follow_a_task_live() {
+    let d = TestDaemon::start(2).await;
+    let name = unique("hello");
+    let task = inline_task(
+        &name,
+        "version: v1.1.0\nsteps:\n  - id: greet\n    cmd: busybox sh -c 'for i in 1 2 3; do echo line $i; sleep 0.3; done'\n  - id: after\n    cmd: busybox echo registry $Registry\n",
+    );
+    let (status, created) = d.post("/v1/tasks", task).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["status"], "Queued");
+    assert_eq!(run["run_type"], "AutoRun");
+    let id = run["id"].as_str().unwrap().to_string();
+    let (log, end) = follow(&d, &id, None).await;
+    assert!(log.contains("[greet] line 1") && log.contains("[greet] line 3"), "{log}");
+    assert!(log.contains("[after] registry 127.0.0.1:5000"), "{log}");
+    assert_eq!(end["status"], "Succeeded", "{end}");
+    assert_eq!(end["steps"].as_array().unwrap().len(), 2);
+    assert_eq!(end["steps"][0]["status"], "Succeeded");
+    assert_eq!(end["trigger"]["kind"], "manual");
+    // Resuming from an offset gives exactly the rest.
+    let cut = 20u64;
+    let (rest, _) = follow(&d, &id, Some(cut)).await;
+    assert_eq!(format!("{}{}", &log[..cut as usize], rest), log);
+    // The text endpoint serves the same log after the run.
+    let text = d.req(Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(text, log);
+    assert_eq!(leftovers(&id).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_filter_and_cancel_runs() {
+    let d = TestDaemon::start(1).await;
+    let quick = inline_task(&unique("quick"), "steps:\n  - cmd: busybox true\n");
+    let slow = inline_task(&unique("slow"), "steps:\n  - cmd: busybox sleep 300\n");
+    let (quick_name, slow_name) = (quick["name"].as_str().unwrap().to_string(), slow["name"].as_str().unwrap().to_string());
+    assert_eq!(d.post("/v1/tasks", quick).await.0, 201);
+    assert_eq!(d.post("/v1/tasks", slow).await.0, 201);
+    let (_, q1) = d.post(&format!("/v1/tasks/{quick_name}/runs"), json!({})).await;
+    d.wait_run(q1["id"].as_str().unwrap()).await;
+    let (_, s1) = d.post(&format!("/v1/tasks/{slow_name}/runs"), json!({})).await;
+    let slow_id = s1["id"].as_str().unwrap().to_string();
+    // With one worker busy, the next run stays queued: cancelling it is immediate.
+    let (_, s2) = d.post(&format!("/v1/tasks/{slow_name}/runs"), json!({})).await;
+    let queued_id = s2["id"].as_str().unwrap().to_string();
+    for _ in 0..100 {
+        if d.get(&format!("/v1/runs/{slow_id}")).await.1["status"] == "Running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, c) = d.post(&format!("/v1/runs/{queued_id}/cancel"), json!({})).await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["status"], "Canceled");
+    // Cancelling the running one stops it and removes its Docker objects.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(d.post(&format!("/v1/runs/{slow_id}/cancel"), json!({})).await.0, 200);
+    let ended = d.wait_run(&slow_id).await;
+    assert_eq!(ended["status"], "Canceled", "{ended}");
+    assert_eq!(leftovers(&slow_id).await, 0);
+    // Cancelling a finished run says why it cannot.
+    let (status, err) = d.post(&format!("/v1/runs/{slow_id}/cancel"), json!({})).await;
+    assert_eq!(status, 409, "{err}");
+
+    let (_, all) = d.get("/v1/runs?top=10").await;
+    let ids: Vec<&str> = all["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 3);
+    assert!(ids[0] > ids[1] && ids[1] > ids[2], "newest first: {ids:?}");
+    let (_, by_task) = d.get(&format!("/v1/runs?task={slow_name}")).await;
+    assert_eq!(by_task["runs"].as_array().unwrap().len(), 2);
+    let (_, ok) = d.get("/v1/runs?status=Succeeded").await;
+    assert_eq!(ok["runs"][0]["id"], q1["id"]);
+    let (_, page) = d.get("/v1/runs?top=2").await;
+    assert_eq!(page["runs"].as_array().unwrap().len(), 2);
+    let (_, next) = d.get(&format!("/v1/runs?top=2&before={}", page["next"].as_str().unwrap())).await;
+    assert_eq!(next["runs"][0]["id"], ids[2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_is_required_except_for_health() {
+    let d = TestDaemon::start(1).await;
+    let anon = reqwest::Client::new();
+    let r = anon.get(format!("{}/v1/tasks", d.url)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "unauthorized");
+    let r = anon.get(format!("{}/v1/tasks", d.url)).bearer_auth("ddk_wrong").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(anon.get(format!("{}/healthz", d.url)).send().await.unwrap().status(), 200);
+    assert_eq!(anon.get(format!("{}/readyz", d.url)).send().await.unwrap().status(), 200);
+    // A revoked token stops working.
+    let (_, t) = d.post("/v1/tokens", json!({"name": "ci"})).await;
+    let token = t["token"].as_str().unwrap();
+    assert_eq!(anon.get(format!("{}/v1/runs", d.url)).bearer_auth(token).send().await.unwrap().status(), 200);
+    let del = d.req(Method::DELETE, &format!("/v1/tokens/{}", t["id"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(del.status(), 204);
+    assert_eq!(anon.get(format!("{}/v1/runs", d.url)).bearer_auth(token).send().await.unwrap().status(), 401);
+}
+
+/// A tar with one entry whose raw header path is `path` (the tar crate would sanitise it).
+fn malicious_tar(path: &str, kind: tar::EntryType, link: Option<&str>) -> Vec<u8> {
+    let mut header = tar::Header::new_gnu();
+    {
+        let raw = header.as_old_mut();
+        raw.name[..path.len()].copy_from_slice(path.as_bytes());
+        if let Some(l) = link {
+            raw.linkname[..l.len()].copy_from_slice(l.as_bytes());
+        }
+    }
+    header.set_entry_type(kind);
+    header.set_size(if kind == tar::EntryType::Regular { 1 } else { 0 });
+    header.set_mode(0o644);
+    header.set_cksum();
+    let mut out = header.as_bytes().to_vec();
+    if kind == tar::EntryType::Regular {
+        let mut block = [0u8; 512];
+        block[0] = b'x';
+        out.extend_from_slice(&block);
+    }
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malicious_context_archives_are_rejected() {
+    let d = TestDaemon::start(1).await;
+    let cases = [
+        ("absolute path", malicious_tar("/etc/passwd", tar::EntryType::Regular, None)),
+        ("dot-dot", malicious_tar("../escape.txt", tar::EntryType::Regular, None)),
+        ("escaping symlink", malicious_tar("link", tar::EntryType::Symlink, Some("/etc"))),
+        ("device file", malicious_tar("dev", tar::EntryType::Char, None)),
+    ];
+    for (what, body) in cases {
+        let r = d.req(Method::POST, "/v1/contexts").body(body).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{what}");
+        let err: Value = r.json().await.unwrap();
+        assert_eq!(err["code"], "invalid-archive", "{what}: {err}");
+    }
+    let uploads: Vec<_> = std::fs::read_dir(d.data.path().join("uploads")).unwrap().collect();
+    assert!(uploads.is_empty(), "rejected uploads must not be kept");
+    // A good archive is accepted.
+    let mut good = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_cksum();
+    good.append_data(&mut h, "Dockerfile", &b"hi\n"[..]).unwrap();
+    let r = d.req(Method::POST, "/v1/contexts").body(good.into_inner().unwrap()).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let info: Value = r.json().await.unwrap();
+    assert!(info["digest"].as_str().unwrap().starts_with("sha256:"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_out_of_logs_responses_and_the_database() {
+    let d = TestDaemon::start(1).await;
+    let name = unique("secret");
+    let task = json!({
+        "name": name,
+        "step": {"kind": "file", "content": "steps:\n  - cmd: busybox sh -c 'echo token is {{.Values.token}}'\n"},
+        "secret_values": {"token": "s3cr3t-VALUE-42"},
+        "git_token": "ghp_topsecret77",
+        "credentials": [{"login_server": "127.0.0.1:5000", "username": "ci", "password": "pw-very-secret-9"}],
+    });
+    let (status, created) = d.post("/v1/tasks", task).await;
+    assert_eq!(status, 201, "{created}");
+    let shown = d.get(&format!("/v1/tasks/{name}")).await.1.to_string();
+    for s in ["s3cr3t-VALUE-42", "ghp_topsecret77", "pw-very-secret-9"] {
+        assert!(!shown.contains(s), "{s} in a response");
+    }
+    let revealed = d.get(&format!("/v1/tasks/{name}?with_secure_properties=true")).await.1;
+    assert_eq!(revealed["secret_values"]["token"], "s3cr3t-VALUE-42");
+    let (_, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({"secret_values": {"extra": "one-more-secret-3"}})).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    let (log, end) = follow(&d, &id, None).await;
+    assert_eq!(end["status"], "Succeeded", "{log}");
+    assert!(log.contains("token is ***"), "{log}");
+    assert!(!log.contains("s3cr3t"), "{log}");
+    let dump = std::process::Command::new("sqlite3")
+        .arg(d.data.path().join("drydock.db"))
+        .arg(".dump")
+        .output()
+        .expect("sqlite3");
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains(&name), "the dump is of the right database");
+    for s in ["s3cr3t-VALUE-42", "ghp_topsecret77", "pw-very-secret-9", "one-more-secret-3"] {
+        assert!(!dump.contains(s), "{s} in the database dump");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_route_is_served() {
+    let d = TestDaemon::start(1).await;
+    let (status, doc) = d.get("/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, drydock::server::route_docs().len());
+    for (path, ops) in paths {
+        let concrete = path.replace("{name}", "no-such-task").replace("{id}", "zzzz").replace("{timer}", "t").replace("{login_server}", "r");
+        for method in ops.as_object().unwrap().keys() {
+            let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let r = d.req(m.clone(), &concrete).json(&json!({})).send().await.unwrap();
+            let code = r.status().as_u16();
+            assert_ne!(code, 405, "{method} {path}");
+            if code == 404 {
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                assert_eq!(body["code"], "not-found", "{method} {path} is not routed");
+            }
+        }
+    }
+    for schema in ["Task", "Run", "RunRequest", "ApiError"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema} schema");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_tasks_are_refused_with_located_diagnostics() {
+    let d = TestDaemon::start(1).await;
+    let (status, err) = d.post("/v1/tasks", inline_task("bad", "steps: []\n")).await;
+    assert_eq!(status, 400);
+    assert!(err["message"].as_str().unwrap().contains("5–50"), "{err}");
+    let (status, err) = d
+        .post("/v1/tasks", inline_task(&unique("badfile"), "steps:\n  - cmd: {{ .Values.x | nosuch }}\n"))
+        .await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["diagnostics"][0]["line"], 2, "{err}");
+    let mut t = inline_task(&unique("timeout"), "steps:\n  - cmd: busybox true\n");
+    t["timeout"] = json!(5);
+    let (status, err) = d.post("/v1/tasks", t).await;
+    assert_eq!(status, 400);
+    assert!(err["message"].as_str().unwrap().contains("300"), "{err}");
+    let (status, _) = d.get("/v1/tasks/no-such-task").await;
+    assert_eq!(status, 404);
+}

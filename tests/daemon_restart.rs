@@ -1,0 +1,112 @@
+//! Kill the daemon with -9 mid-run and start it again: the interrupted run becomes Error
+//! ("daemon restarted") with its log kept, its Docker objects go, and queued runs still run.
+
+use drydock::docker::DockerHost;
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn serve(data: &std::path::Path, port: u16) -> Serve {
+    let child = Command::new(assert_cmd::cargo::cargo_bin("drydock"))
+        .args(["serve", "--concurrency", "1", "--registry", "127.0.0.1:5000", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--data-dir")
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{url}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+            return Serve { child, url };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("drydock serve did not become ready");
+}
+
+async fn api(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> Value {
+    let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_run_then_restart() {
+    let data = tempfile::tempdir().unwrap();
+    // The first token is made offline, as an operator would with `drydock token create --data-dir`.
+    let token = {
+        let store = drydock::daemon::open_store(data.path(), None).await.unwrap();
+        drydock::daemon::service::create_token(store.as_ref(), "restart").await.unwrap().token
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let first = serve(data.path(), port).await;
+    let url = first.url.clone();
+    let post = reqwest::Method::POST;
+    for (name, file) in [("slow-task", "steps:\n  - cmd: busybox sleep 300\n"), ("quick-task", "steps:\n  - cmd: busybox echo done\n")] {
+        let t = api(post.clone(), &format!("{url}/v1/tasks"), &token, Some(json!({"name": name, "step": {"kind": "file", "content": file}}))).await;
+        assert_eq!(t["name"], name, "{t}");
+    }
+    let slow = api(post.clone(), &format!("{url}/v1/tasks/slow-task/runs"), &token, Some(json!({}))).await;
+    let quick = api(post.clone(), &format!("{url}/v1/tasks/quick-task/runs"), &token, Some(json!({}))).await;
+    let (slow_id, quick_id) = (slow["id"].as_str().unwrap().to_string(), quick["id"].as_str().unwrap().to_string());
+
+    // Wait for the slow run's step container, then kill the daemon without warning.
+    let docker = DockerHost::connect(None).await.unwrap();
+    let mut running = false;
+    for _ in 0..300 {
+        let objects = docker.list_run_objects(&[("drydock.run", &slow_id)]).await.unwrap();
+        if objects.iter().flat_map(|o| &o.containers).any(|c| c.labels.contains_key("drydock.step")) {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(running, "the slow run never started");
+    let mut first = first;
+    Command::new("kill").args(["-9", &first.child.id().to_string()]).status().unwrap();
+    let _ = first.child.wait();
+    assert!(!docker.list_run_objects(&[("drydock.run", &slow_id)]).await.unwrap().is_empty(), "leftovers exist before the restart");
+
+    let second = serve(data.path(), port).await;
+    let get = reqwest::Method::GET;
+    let interrupted = api(get.clone(), &format!("{}/v1/runs/{slow_id}", second.url), &token, None).await;
+    assert_eq!(interrupted["status"], "Error", "{interrupted}");
+    assert!(interrupted["error"].as_str().unwrap().contains("daemon restarted"), "{interrupted}");
+    let log = reqwest::Client::new()
+        .get(format!("{}/v1/runs/{slow_id}/logs", second.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("Run ID: ") && log.contains("daemon restarted"), "the log was kept: {log}");
+    assert!(docker.list_run_objects(&[("drydock.run", &slow_id)]).await.unwrap().is_empty(), "leftovers removed");
+    let mut quick_run = Value::Null;
+    for _ in 0..300 {
+        quick_run = api(get.clone(), &format!("{}/v1/runs/{quick_id}", second.url), &token, None).await;
+        if quick_run["status"] == "Succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(quick_run["status"], "Succeeded", "the queued run still ran: {quick_run}");
+}

@@ -1,0 +1,84 @@
+//! A drydock daemon started in-process on port 0, in a temporary data directory, on the real
+//! dockerd and registry.
+
+use drydock::daemon::{self, DaemonConfig};
+use std::time::Duration;
+
+/// A running daemon and an authenticated client for it.
+pub struct TestDaemon {
+    /// The daemon.
+    pub daemon: Option<daemon::Daemon>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// A valid bearer token.
+    pub token: String,
+    /// Its data directory.
+    pub data: tempfile::TempDir,
+    /// An HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl TestDaemon {
+    /// Starts a daemon with `concurrency` workers.
+    pub async fn start(concurrency: usize) -> TestDaemon {
+        let data = tempfile::tempdir().unwrap();
+        Self::start_in(data, concurrency).await
+    }
+
+    /// Starts a daemon on an existing data directory (to test restarts).
+    pub async fn start_in(data: tempfile::TempDir, concurrency: usize) -> TestDaemon {
+        let mut config = DaemonConfig::new(data.path().to_path_buf());
+        config.concurrency = concurrency;
+        config.registry = "127.0.0.1:5000".into();
+        config.shutdown_grace = Duration::from_secs(5);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let d = daemon::start(config, listener).await.expect("daemon starts");
+        let token = daemon::service::create_token(d.service.store.as_ref(), "tests").await.unwrap().token;
+        let url = format!("http://{}", d.addr);
+        TestDaemon { daemon: Some(d), url, token, data, http: reqwest::Client::new() }
+    }
+
+    /// `GET|POST|… url` with the token.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token)
+    }
+
+    /// POSTs JSON and returns the status and JSON body.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let r = self.req(reqwest::Method::POST, path).json(&body).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// GETs JSON.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        let r = self.req(reqwest::Method::GET, path).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Waits until run `id` has ended and returns its record.
+    pub async fn wait_run(&self, id: &str) -> serde_json::Value {
+        for _ in 0..1200 {
+            let (_, run) = self.get(&format!("/v1/runs/{id}")).await;
+            if !matches!(run["status"].as_str(), Some("Queued") | Some("Running")) {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("run {id} did not end");
+    }
+
+    /// Stops the daemon and waits for it.
+    pub async fn stop(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown.cancel();
+            d.wait().await;
+        }
+    }
+}
+
+/// A task that runs an inline task file with no context.
+pub fn inline_task(name: &str, task_file: &str) -> serde_json::Value {
+    serde_json::json!({"name": name, "step": {"kind": "file", "content": task_file}})
+}
