@@ -15,6 +15,9 @@ pub mod sql;
 
 pub use sql::{Dialect, SqlStore, sqlite_url};
 
+#[cfg(test)]
+mod tests;
+
 /// Opens the daemon's store: `database_url` when given (`postgres://…` to share one database
 /// between nodes, or `sqlite://…`), else `drydock.db` in `data_dir` (created if missing).
 pub async fn open(database_url: Option<&str>, data_dir: &Path) -> StoreResult<SqlStore> {
