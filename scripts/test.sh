@@ -10,6 +10,8 @@ cd "$here"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/cache/drydock-target}"
 mkdir -p "$CARGO_TARGET_DIR" 2>/dev/null || export CARGO_TARGET_DIR="$here/target"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# setup.sh installs PostgreSQL, so the store's PostgreSQL stories must run here, not skip.
+export DRYDOCK_TEST_PG="${DRYDOCK_TEST_PG:-require}"
 
 "$here/scripts/setup.sh"
 

@@ -8,7 +8,29 @@ use crate::api::{ContextInfo, RunFilter, RunType, Task, TokenInfo, Trigger};
 use crate::engine::record::{OutputImage, RunStatus, StepRecord};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
+
+pub mod sql;
+
+pub use sql::{Dialect, SqlStore, sqlite_url};
+
+#[cfg(test)]
+mod tests;
+
+/// Opens the daemon's store: `database_url` when given (`postgres://…` to share one database
+/// between nodes, or `sqlite://…`), else `drydock.db` in `data_dir` (created if missing).
+pub async fn open(database_url: Option<&str>, data_dir: &Path) -> StoreResult<SqlStore> {
+    match database_url {
+        Some(url) => SqlStore::open(url).await,
+        None => {
+            tokio::fs::create_dir_all(data_dir).await.map_err(|e| {
+                StoreError::Database(format!("cannot create the data directory {}: {e}", data_dir.display()))
+            })?;
+            SqlStore::open(&sqlite_url(data_dir)).await
+        }
+    }
+}
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]

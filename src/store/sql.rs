@@ -1,0 +1,237 @@
+//! The one `Store` implementation: SQL over sqlx's `Any` driver, for SQLite and PostgreSQL.
+//!
+//! Queries are written once in the SQL both dialects accept (`$n` placeholders, `RETURNING`,
+//! `ON CONFLICT`, integer milliseconds for time, TEXT for JSON, 0/1 for booleans). The few places
+//! where the dialects must differ branch on [`Dialect`]:
+//!
+//! - write transactions on SQLite start with `BEGIN IMMEDIATE`, so a transaction that reads before
+//!   it writes takes the write lock up front instead of failing with `SQLITE_BUSY` on upgrade;
+//! - PostgreSQL claims with `FOR UPDATE SKIP LOCKED` and locks a run row it reads before writing
+//!   (`FOR UPDATE`); SQLite needs neither because it has a single writer;
+//! - SQLite gets a writer pool of one connection (our own writers queue in the pool instead of
+//!   spinning on the file lock) beside a reader pool, PostgreSQL one pool for both;
+//! - each dialect has its own migrations (`migrations/sqlite`, `migrations/postgres`).
+
+mod codec;
+mod connect;
+mod contexts;
+mod error;
+mod kv;
+mod migrations;
+mod progress;
+mod queue;
+mod runs;
+mod tasks;
+mod tokens;
+
+pub use progress::CANCELED_BEFORE_START;
+pub use runs::{DEFAULT_TOP, MAX_TOP};
+
+use super::{Enqueued, NewRun, RunResult, RunRow, Store, StoreError, StoreResult};
+use crate::api::{ContextInfo, RunFilter, Task, TokenInfo};
+use crate::engine::record::StepRecord;
+use chrono::{DateTime, Utc};
+use sqlx::AnyPool;
+use sqlx::{Any, Transaction};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// An SQLite file (one node).
+    Sqlite,
+    /// A PostgreSQL server (any number of nodes).
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect of a database URL: `sqlite:` or `postgres:`/`postgresql:`.
+    pub fn of_url(url: &str) -> StoreResult<Dialect> {
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
+        match scheme.as_str() {
+            "sqlite" => Ok(Dialect::Sqlite),
+            "postgres" | "postgresql" => Ok(Dialect::Postgres),
+            _ => Err(StoreError::Database(format!(
+                "unsupported database URL `{}`: use sqlite://PATH or postgres://USER@HOST/DB",
+                error::redact_url(url)
+            ))),
+        }
+    }
+}
+
+/// The store over SQLite or PostgreSQL. Cheap to clone (the pools are shared).
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    dialect: Dialect,
+    /// Connections for statements that write.
+    writer: AnyPool,
+    /// Connections for plain reads (the same pool as `writer` on PostgreSQL).
+    reader: AnyPool,
+}
+
+/// The SQLite URL of the database file in a data directory (`DATA_DIR/drydock.db`).
+pub fn sqlite_url(data_dir: &Path) -> String {
+    let path = data_dir.join("drydock.db");
+    // sqlx percent-decodes the path and cuts it at `?`/`#`, so those characters must be escaped.
+    let mut escaped = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            '%' => escaped.push_str("%25"),
+            '?' => escaped.push_str("%3F"),
+            '#' => escaped.push_str("%23"),
+            c => escaped.push(c),
+        }
+    }
+    format!("sqlite://{escaped}")
+}
+
+impl SqlStore {
+    /// Opens `sqlite://PATH` (created if missing) or `postgres://…` and brings its schema up to date.
+    pub async fn open(url: &str) -> StoreResult<SqlStore> {
+        let store = connect::open(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations the database has not seen yet (`drydock migrate`). Safe to run from
+    /// several nodes at once: on PostgreSQL the migrator holds an advisory lock while it works.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        migrations::run(self.dialect, &self.writer).await
+    }
+
+    /// The database this store talks to.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Closes the pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    /// A write transaction, begun the way the dialect needs (see the module comment).
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.writer.begin().await,
+        };
+        tx.map_err(error::db("begin a transaction"))
+    }
+
+    /// `FOR UPDATE` on PostgreSQL, where it keeps a row read in a transaction from changing before
+    /// the transaction writes it; nothing on SQLite, whose `BEGIN IMMEDIATE` already excludes writers.
+    fn lock_clause(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn insert_task(&self, task: &Task) -> StoreResult<()> {
+        tasks::insert(self, task).await
+    }
+    async fn update_task(&self, task: &Task) -> StoreResult<()> {
+        tasks::update(self, task).await
+    }
+    async fn get_task(&self, name: &str) -> StoreResult<Option<Task>> {
+        tasks::get(self, name).await
+    }
+    async fn list_tasks(&self) -> StoreResult<Vec<Task>> {
+        tasks::list(self).await
+    }
+    async fn delete_task(&self, name: &str) -> StoreResult<bool> {
+        tasks::delete(self, name).await
+    }
+
+    async fn enqueue_run(&self, run: NewRun) -> StoreResult<Enqueued> {
+        runs::enqueue(self, run).await
+    }
+    async fn claim_run(
+        &self,
+        node: &str,
+        lease: Duration,
+        node_labels: &BTreeMap<String, String>,
+    ) -> StoreResult<Option<RunRow>> {
+        queue::claim(self, node, lease, node_labels).await
+    }
+    async fn renew_lease(&self, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
+        queue::renew_lease(self, id, node, lease).await
+    }
+    async fn save_step(&self, id: &str, index: usize, step: &StepRecord) -> StoreResult<()> {
+        progress::save_step(self, id, index, step).await
+    }
+    async fn set_platform(&self, id: &str, platform: &str) -> StoreResult<()> {
+        progress::set_platform(self, id, platform).await
+    }
+    async fn finish_run(&self, id: &str, result: &RunResult) -> StoreResult<()> {
+        progress::finish(self, id, result).await
+    }
+    async fn cancel_run(&self, id: &str) -> StoreResult<RunRow> {
+        progress::cancel(self, id).await
+    }
+    async fn get_run(&self, id: &str) -> StoreResult<Option<RunRow>> {
+        runs::get(self, id).await
+    }
+    async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRow>> {
+        runs::list(self, filter).await
+    }
+    async fn fail_runs_of_node(&self, node: &str, message: &str) -> StoreResult<Vec<String>> {
+        queue::fail_runs_of_node(self, node, message).await
+    }
+    async fn fail_expired_leases(&self, now: DateTime<Utc>, message: &str) -> StoreResult<Vec<(String, String)>> {
+        queue::fail_expired_leases(self, now, message).await
+    }
+
+    async fn insert_token(&self, info: &TokenInfo, hash: &str) -> StoreResult<()> {
+        tokens::insert(self, info, hash).await
+    }
+    async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>> {
+        tokens::list(self).await
+    }
+    async fn revoke_token(&self, id: &str) -> StoreResult<bool> {
+        tokens::revoke(self, id).await
+    }
+    async fn use_token(&self, hash: &str) -> StoreResult<Option<TokenInfo>> {
+        tokens::use_token(self, hash).await
+    }
+
+    async fn insert_context(&self, info: &ContextInfo, path: &str) -> StoreResult<()> {
+        contexts::insert(self, info, path).await
+    }
+    async fn get_context(&self, id: &str) -> StoreResult<Option<(ContextInfo, String)>> {
+        contexts::get(self, id).await
+    }
+
+    async fn kv_get(&self, key: &str) -> StoreResult<Option<String>> {
+        kv::get(self, key).await
+    }
+    async fn kv_put(&self, key: &str, value: &str) -> StoreResult<()> {
+        kv::put(self, key, value).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_dialect() {
+        assert_eq!(Dialect::of_url("sqlite:///tmp/x.db").unwrap(), Dialect::Sqlite);
+        assert_eq!(Dialect::of_url("postgres://u@h/db").unwrap(), Dialect::Postgres);
+        assert_eq!(Dialect::of_url("postgresql://u@h/db").unwrap(), Dialect::Postgres);
+        let err = Dialect::of_url("mysql://u:hunter2@h/db").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_url_escapes_what_sqlx_would_decode() {
+        assert_eq!(sqlite_url(Path::new("/var/lib/drydock")), "sqlite:///var/lib/drydock/drydock.db");
+        assert_eq!(sqlite_url(Path::new("/d/a?b#c%")), "sqlite:///d/a%3Fb%23c%25/drydock.db");
+    }
+}

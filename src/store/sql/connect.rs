@@ -1,0 +1,83 @@
+//! Opening the pools: an SQLite file tuned for one writer, or a PostgreSQL pool.
+
+use super::error::{describe, redact_url};
+use super::{Dialect, SqlStore};
+use crate::store::{StoreError, StoreResult};
+use sqlx::AnyConnection;
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+use std::time::Duration;
+
+/// How long an SQLite statement waits for another process's write lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
+/// Readers on SQLite: WAL lets them run beside the writer, so a few serve concurrent API calls.
+const SQLITE_READERS: u32 = 4;
+/// Connections per node to PostgreSQL: API handlers, workers' heartbeats and claims.
+const POSTGRES_CONNECTIONS: u32 = 10;
+/// How long a caller waits for a free connection before the store reports the pool exhausted.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connects to `url` without migrating.
+pub(super) async fn open(url: &str) -> StoreResult<SqlStore> {
+    sqlx::any::install_default_drivers();
+    let dialect = Dialect::of_url(url)?;
+    let opening = |e: sqlx::Error| StoreError::Database(format!("cannot open {}: {}", redact_url(url), describe(&e)));
+    match dialect {
+        Dialect::Sqlite => {
+            let url = with_create_mode(url);
+            let writer = sqlite_pool(1).connect(&url).await.map_err(opening)?;
+            // WAL is a property of the file: set once, it lets readers run while a write is under way.
+            writer.execute("PRAGMA journal_mode = WAL").await.map_err(opening)?;
+            let reader = sqlite_pool(SQLITE_READERS).connect(&url).await.map_err(opening)?;
+            Ok(SqlStore { dialect, writer, reader })
+        }
+        Dialect::Postgres => {
+            let pool = AnyPoolOptions::new()
+                .max_connections(POSTGRES_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect(url)
+                .await
+                .map_err(opening)?;
+            Ok(SqlStore { dialect, writer: pool.clone(), reader: pool })
+        }
+    }
+}
+
+/// `mode=rwc` unless the URL chose a mode: the daemon creates its database on first start.
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+fn sqlite_pool(size: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(size)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _| Box::pin(sqlite_session(conn)))
+}
+
+/// Per-connection settings (the `Any` driver takes only the URL, so they are set as pragmas).
+async fn sqlite_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"))).await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last commits only.
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_file_is_created_unless_a_mode_is_given() {
+        assert_eq!(with_create_mode("sqlite:///d/x.db"), "sqlite:///d/x.db?mode=rwc");
+        assert_eq!(with_create_mode("sqlite:///d/x.db?cache=private"), "sqlite:///d/x.db?cache=private&mode=rwc");
+        assert_eq!(with_create_mode("sqlite:///d/x.db?mode=ro"), "sqlite:///d/x.db?mode=ro");
+    }
+}

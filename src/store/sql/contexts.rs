@@ -1,0 +1,41 @@
+//! Uploaded context archives: where each is stored, its digest and size.
+
+use super::SqlStore;
+use super::codec::{col, now_ms};
+use super::error::{db, is_unique_violation};
+use crate::api::ContextInfo;
+use crate::store::{StoreError, StoreResult};
+
+pub(super) async fn insert(store: &SqlStore, info: &ContextInfo, path: &str) -> StoreResult<()> {
+    let size =
+        i64::try_from(info.size).map_err(|_| StoreError::State(format!("context size {} is too large", info.size)))?;
+    let result = sqlx::query("INSERT INTO contexts (id, digest, size, path, created_ms) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&info.id)
+        .bind(&info.digest)
+        .bind(size)
+        .bind(path)
+        .bind(now_ms())
+        .execute(&store.writer)
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict { what: "context", name: info.id.clone() }),
+        Err(e) => Err(db("record the context")(e)),
+    }
+}
+
+pub(super) async fn get(store: &SqlStore, id: &str) -> StoreResult<Option<(ContextInfo, String)>> {
+    let row = sqlx::query("SELECT id, digest, size, path FROM contexts WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db("read the context"))?;
+    let Some(row) = row else { return Ok(None) };
+    let size: i64 = col(&row, "size")?;
+    let info = ContextInfo {
+        id: col(&row, "id")?,
+        digest: col(&row, "digest")?,
+        size: u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("context {id}: size {size} < 0")))?,
+    };
+    Ok(Some((info, col(&row, "path")?)))
+}

@@ -1,0 +1,26 @@
+//! The small shared key-value area (trigger state, leader bookkeeping).
+
+use super::SqlStore;
+use super::codec::col;
+use super::error::db;
+use crate::store::StoreResult;
+
+pub(super) async fn get(store: &SqlStore, key: &str) -> StoreResult<Option<String>> {
+    let row = sqlx::query("SELECT value FROM kv WHERE key = $1")
+        .bind(key)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db("read a key"))?;
+    row.as_ref().map(|row| col(row, "value")).transpose()
+}
+
+pub(super) async fn put(store: &SqlStore, key: &str, value: &str) -> StoreResult<()> {
+    // An upsert both dialects spell the same way, so concurrent puts never conflict.
+    sqlx::query("INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(&store.writer)
+        .await
+        .map_err(db("write a key"))?;
+    Ok(())
+}

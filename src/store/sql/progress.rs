@@ -1,0 +1,173 @@
+//! A claimed run's progress and end: steps as they go, the platform, the final result, cancels.
+
+use super::SqlStore;
+use super::codec::{col, from_json, json, now_ms, run_columns, run_from_row};
+use super::error::db;
+use crate::engine::record::{OutputImage, RunStatus, StepRecord};
+use crate::store::{RunResult, RunRow, StoreError, StoreResult};
+use std::collections::BTreeSet;
+
+/// The error of a run cancelled before a node claimed it.
+pub const CANCELED_BEFORE_START: &str = "canceled before it started";
+
+fn not_found(id: &str) -> StoreError {
+    StoreError::NotFound { what: "run", name: id.to_string() }
+}
+
+/// Read-modify-write of the steps array in one transaction. Steps may start out of order (the
+/// plan is a DAG), so a gap before `index` is filled with pending placeholders (empty id) that
+/// later calls overwrite. A run that already ended keeps the steps it ended with: a worker that
+/// lost its lease must not rewrite the record the reaper closed.
+pub(super) async fn save_step(store: &SqlStore, id: &str, index: usize, step: &StepRecord) -> StoreResult<()> {
+    let mut tx = store.begin_write().await?;
+    let select = format!("SELECT status, steps FROM runs WHERE id = $1{}", store.lock_clause());
+    let row = sqlx::query(sqlx::AssertSqlSafe(select))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("read the run's steps"))?
+        .ok_or_else(|| not_found(id))?;
+    let status: String = col(&row, "status")?;
+    if RunStatus::parse(&status).is_none_or(RunStatus::is_terminal) {
+        return Ok(());
+    }
+    let mut steps: Vec<StepRecord> = from_json(&format!("run {id}: steps"), &col::<String>(&row, "steps")?)?;
+    if steps.len() <= index {
+        steps.resize(index + 1, StepRecord::pending(""));
+    }
+    steps[index] = step.clone();
+    sqlx::query("UPDATE runs SET steps = $2 WHERE id = $1")
+        .bind(id)
+        .bind(json("steps", &steps)?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("save the step"))?;
+    tx.commit().await.map_err(db("save the step"))
+}
+
+pub(super) async fn set_platform(store: &SqlStore, id: &str, platform: &str) -> StoreResult<()> {
+    let done = sqlx::query("UPDATE runs SET platform = $2 WHERE id = $1")
+        .bind(id)
+        .bind(platform)
+        .execute(&store.writer)
+        .await
+        .map_err(db("record the platform"))?;
+    if done.rows_affected() == 0 {
+        return Err(not_found(id));
+    }
+    Ok(())
+}
+
+pub(super) async fn finish(store: &SqlStore, id: &str, result: &RunResult) -> StoreResult<()> {
+    if !result.status.is_terminal() {
+        return Err(StoreError::State(format!("run {id} cannot finish as {}", result.status.as_str())));
+    }
+    let mut tx = store.begin_write().await?;
+    // Only a run still under way changes: one cancelled while queued (or reaped) keeps its end.
+    let finished = sqlx::query(
+        "UPDATE runs SET status = $2, steps = $3, output_images = $4, dependencies = $5, error = $6, \
+         finished_ms = $7, lease_until_ms = NULL WHERE id = $1 AND status IN ('Queued', 'Running') RETURNING seq",
+    )
+    .bind(id)
+    .bind(result.status.as_str())
+    .bind(json("steps", &result.steps)?)
+    .bind(json("output images", &result.output_images)?)
+    .bind(json("dependencies", &result.dependencies)?)
+    .bind(&result.error)
+    .bind(result.finished_at.timestamp_millis())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("record the run's end"))?;
+    let Some(finished) = finished else {
+        let exists = sqlx::query("SELECT seq FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db("read the run"))?;
+        return if exists.is_some() { Ok(()) } else { Err(not_found(id)) };
+    };
+    let seq: i64 = col(&finished, "seq")?;
+    for image in image_forms(&result.output_images) {
+        sqlx::query("INSERT INTO run_images (image, run_seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(image)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("index the run's images"))?;
+    }
+    tx.commit().await.map_err(db("record the run's end"))
+}
+
+/// Every name a user may filter a run's image by: `repo`, `repo:tag`, `registry/repo` and
+/// `registry/repo:tag`.
+pub(super) fn image_forms(images: &[OutputImage]) -> BTreeSet<String> {
+    let mut forms = BTreeSet::new();
+    for image in images {
+        let mut names = vec![image.repository.clone()];
+        if !image.registry.is_empty() {
+            names.push(format!("{}/{}", image.registry, image.repository));
+        }
+        for name in names {
+            if !image.tag.is_empty() {
+                forms.insert(format!("{name}:{}", image.tag));
+            }
+            forms.insert(name);
+        }
+    }
+    forms
+}
+
+/// Queued → Canceled at once; Running → `cancel_requested` for its worker; otherwise `State`.
+/// Each step is a conditional update, so a run that moves on between them (claimed, finished) is
+/// handled by the next step rather than overwritten.
+pub(super) async fn cancel(store: &SqlStore, id: &str) -> StoreResult<RunRow> {
+    let queued = sqlx::query(concat!(
+        "UPDATE runs SET status = 'Canceled', finished_ms = $2, error = $3 WHERE id = $1 AND status = 'Queued' ",
+        "RETURNING ",
+        run_columns!()
+    ))
+    .bind(id)
+    .bind(now_ms())
+    .bind(CANCELED_BEFORE_START)
+    .fetch_optional(&store.writer)
+    .await
+    .map_err(db("cancel the run"))?;
+    if let Some(row) = queued {
+        return run_from_row(&row);
+    }
+    let running = sqlx::query(concat!(
+        "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND status = 'Running' RETURNING ",
+        run_columns!()
+    ))
+    .bind(id)
+    .fetch_optional(&store.writer)
+    .await
+    .map_err(db("cancel the run"))?;
+    if let Some(row) = running {
+        return run_from_row(&row);
+    }
+    match super::runs::get(store, id).await? {
+        Some(run) => Err(StoreError::State(format!(
+            "run {id} already ended ({}); only queued or running runs can be canceled",
+            run.status.as_str()
+        ))),
+        None => Err(not_found(id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_is_found_by_every_name() {
+        let image = OutputImage {
+            registry: "reg.example:5000".into(),
+            repository: "team/app".into(),
+            tag: "v1".into(),
+            digest: None,
+        };
+        let forms: Vec<String> = image_forms(&[image]).into_iter().collect();
+        assert_eq!(forms, ["reg.example:5000/team/app", "reg.example:5000/team/app:v1", "team/app", "team/app:v1"]);
+    }
+}

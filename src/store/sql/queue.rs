@@ -1,0 +1,123 @@
+//! The run queue's side of the lifecycle: claiming with a lease, renewing it, and failing the
+//! runs of nodes that crashed or stopped renewing.
+
+use super::codec::{col, now_ms, plus, run_columns, run_from_row};
+use super::error::db;
+use super::{Dialect, SqlStore};
+use crate::store::{RunRow, StoreResult};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub(super) async fn claim(
+    store: &SqlStore,
+    node: &str,
+    lease: Duration,
+    node_labels: &BTreeMap<String, String>,
+) -> StoreResult<Option<RunRow>> {
+    let sql = claim_sql(store.dialect, node_labels.len());
+    let now = now_ms();
+    // The SQL has placeholders only; the labels are bound like every other value.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(node).bind(now).bind(plus(now, lease));
+    for (key, value) in node_labels {
+        query = query.bind(key).bind(value);
+    }
+    let row = query.fetch_optional(&store.writer).await.map_err(db("claim a run"))?;
+    row.as_ref().map(run_from_row).transpose()
+}
+
+/// One statement that picks the oldest queued run whose every required label (`run_labels`) is
+/// among the node's `labels` pairs, and makes it Running. On PostgreSQL `FOR UPDATE SKIP LOCKED`
+/// makes concurrent claimers pass over a row another one is taking, instead of waiting for it
+/// and then finding it gone; on SQLite the statement runs under the database's single write lock.
+/// Parameters: $1 node, $2 now, $3 lease end, then key/value pairs from $4.
+fn claim_sql(dialect: Dialect, labels: usize) -> String {
+    let unmet = if labels == 0 {
+        "NOT EXISTS (SELECT 1 FROM run_labels l WHERE l.run_seq = r.seq)".to_string()
+    } else {
+        let pairs: Vec<String> =
+            (0..labels).map(|i| format!("(l.key = ${} AND l.value = ${})", 4 + 2 * i, 5 + 2 * i)).collect();
+        format!("NOT EXISTS (SELECT 1 FROM run_labels l WHERE l.run_seq = r.seq AND NOT ({}))", pairs.join(" OR "))
+    };
+    let lock = match dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE OF r SKIP LOCKED",
+    };
+    format!(
+        concat!(
+            "UPDATE runs SET status = 'Running', node = $1, started_ms = $2, lease_until_ms = $3, ",
+            "cancel_requested = 0 WHERE status = 'Queued' AND seq = (SELECT r.seq FROM runs r ",
+            "WHERE r.status = 'Queued' AND {unmet} ORDER BY r.seq LIMIT 1{lock}) RETURNING ",
+            run_columns!()
+        ),
+        unmet = unmet,
+        lock = lock
+    )
+}
+
+pub(super) async fn renew_lease(store: &SqlStore, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
+    let done = sqlx::query("UPDATE runs SET lease_until_ms = $3 WHERE id = $1 AND node = $2 AND status = 'Running'")
+        .bind(id)
+        .bind(node)
+        .bind(plus(now_ms(), lease))
+        .execute(&store.writer)
+        .await
+        .map_err(db("renew the lease"))?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(super) async fn fail_runs_of_node(store: &SqlStore, node: &str, message: &str) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query(
+        "UPDATE runs SET status = 'Error', error = $2, finished_ms = $3, lease_until_ms = NULL \
+         WHERE node = $1 AND status = 'Running' RETURNING seq, id",
+    )
+    .bind(node)
+    .bind(message)
+    .bind(now_ms())
+    .fetch_all(&store.writer)
+    .await
+    .map_err(db("fail the node's runs"))?;
+    let mut failed = rows
+        .iter()
+        .map(|row| Ok((col::<i64>(row, "seq")?, col::<String>(row, "id")?)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    // RETURNING has no order; callers and logs read better oldest first.
+    failed.sort();
+    Ok(failed.into_iter().map(|(_, id)| id).collect())
+}
+
+pub(super) async fn fail_expired_leases(
+    store: &SqlStore,
+    now: DateTime<Utc>,
+    message: &str,
+) -> StoreResult<Vec<(String, String)>> {
+    let now = now.timestamp_millis();
+    let rows = sqlx::query(
+        "UPDATE runs SET status = 'Error', error = $2, finished_ms = $1, lease_until_ms = NULL \
+         WHERE status = 'Running' AND lease_until_ms < $1 RETURNING seq, id, node",
+    )
+    .bind(now)
+    .bind(message)
+    .fetch_all(&store.writer)
+    .await
+    .map_err(db("fail runs whose lease expired"))?;
+    let mut failed = rows
+        .iter()
+        .map(|row| Ok((col::<i64>(row, "seq")?, col::<String>(row, "id")?, col::<Option<String>>(row, "node")?)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    failed.sort();
+    Ok(failed.into_iter().map(|(_, id, node)| (id, node.unwrap_or_default())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claim_binds_every_label_pair_and_locks_only_on_postgres() {
+        let sql = claim_sql(Dialect::Postgres, 2);
+        assert!(sql.contains("(l.key = $4 AND l.value = $5) OR (l.key = $6 AND l.value = $7)"), "{sql}");
+        assert!(sql.contains("SKIP LOCKED"));
+        assert!(!claim_sql(Dialect::Sqlite, 0).contains("FOR UPDATE"));
+    }
+}

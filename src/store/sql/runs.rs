@@ -1,0 +1,180 @@
+//! Queuing runs, and reading them back one at a time or as a filtered, newest-first page.
+
+use super::SqlStore;
+use super::codec::{col, json, now_ms, run_columns, run_from_row, run_type_name, time, trigger_kind};
+use super::error::db;
+use crate::api::RunFilter;
+use crate::engine::record::RunStatus;
+use crate::runid::daemon_run_id;
+use crate::store::{Enqueued, NewRun, RunRow, StoreError, StoreResult};
+use sqlx::{Any, Transaction};
+
+/// Runs per page when the filter does not say (ACR's default).
+pub const DEFAULT_TOP: u32 = 15;
+/// The most runs one page may hold.
+pub const MAX_TOP: u32 = 1000;
+
+pub(super) async fn enqueue(store: &SqlStore, run: NewRun) -> StoreResult<Enqueued> {
+    let mut tx = store.begin_write().await?;
+    // A cheap look-up first, so that the usual duplicate (N schedulers firing one timer) does not
+    // consume a sequence value; the UNIQUE constraint below is what decides under a race.
+    if let Some(key) = &run.dedup_key
+        && let Some(existing) = by_dedup_key(&mut tx, key).await?
+    {
+        tx.commit().await.map_err(db("queue the run"))?;
+        return Ok(Enqueued::Existing(existing));
+    }
+    let queued_ms = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO runs (status, run_type, task, trigger_kind, trigger, request, required_labels, queued_ms, \
+         dedup_key) VALUES ('Queued', $1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING seq",
+    )
+    .bind(run_type_name(run.run_type)?)
+    .bind(&run.task)
+    .bind(trigger_kind(&run.trigger)?)
+    .bind(json("trigger", &run.trigger)?)
+    .bind(json("request", &run.request)?)
+    .bind(json("required labels", &run.required_labels)?)
+    .bind(queued_ms)
+    .bind(&run.dedup_key)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("queue the run"))?;
+    let Some(inserted) = inserted else {
+        // Another node queued the same key after our look-up; its run is the one.
+        let key = run.dedup_key.as_deref().unwrap_or_default();
+        let existing = by_dedup_key(&mut tx, key)
+            .await?
+            .ok_or_else(|| StoreError::Database("a run conflicted on its dedup key, but no run has that key".into()))?;
+        tx.commit().await.map_err(db("queue the run"))?;
+        return Ok(Enqueued::Existing(existing));
+    };
+    let seq: i64 = col(&inserted, "seq")?;
+    let id = daemon_run_id(u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("run seq {seq} < 0")))?);
+    sqlx::query("UPDATE runs SET id = $2 WHERE seq = $1")
+        .bind(seq)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("name the run"))?;
+    for (key, value) in &run.required_labels {
+        sqlx::query("INSERT INTO run_labels (run_seq, key, value) VALUES ($1, $2, $3)")
+            .bind(seq)
+            .bind(key)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("record the run's labels"))?;
+    }
+    tx.commit().await.map_err(db("queue the run"))?;
+    Ok(Enqueued::New(RunRow {
+        seq,
+        id,
+        status: RunStatus::Queued,
+        run_type: run.run_type,
+        task: run.task,
+        trigger: run.trigger,
+        request: run.request,
+        required_labels: run.required_labels,
+        queued_at: time("queued time", queued_ms)?,
+        started_at: None,
+        finished_at: None,
+        platform: None,
+        steps: Vec::new(),
+        output_images: Vec::new(),
+        dependencies: Vec::new(),
+        error: None,
+        node: None,
+        lease_until: None,
+        cancel_requested: false,
+    }))
+}
+
+async fn by_dedup_key(tx: &mut Transaction<'static, Any>, key: &str) -> StoreResult<Option<RunRow>> {
+    let row = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs WHERE dedup_key = $1"))
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db("look up the run's dedup key"))?;
+    row.as_ref().map(run_from_row).transpose()
+}
+
+pub(super) async fn get(store: &SqlStore, id: &str) -> StoreResult<Option<RunRow>> {
+    let row = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db("read the run"))?;
+    row.as_ref().map(run_from_row).transpose()
+}
+
+/// A value bound to a list query's placeholder.
+enum Param {
+    Text(String),
+    Int(i64),
+}
+
+pub(super) async fn list(store: &SqlStore, filter: &RunFilter) -> StoreResult<Vec<RunRow>> {
+    let mut params = Vec::new();
+    let mut next = |p: Param| {
+        params.push(p);
+        format!("${}", params.len())
+    };
+    // With an image filter the page is read from run_images' (image, run_seq) index backwards,
+    // which stays fast whether the image matches two runs or half of them.
+    let (mut sql, seq) = match &filter.image {
+        Some(image) => (
+            format!(
+                concat!(
+                    "SELECT ",
+                    run_columns!(),
+                    " FROM run_images i JOIN runs ON seq = i.run_seq WHERE i.image = {}"
+                ),
+                next(Param::Text(image.clone()))
+            ),
+            "i.run_seq",
+        ),
+        None => (concat!("SELECT ", run_columns!(), " FROM runs WHERE 1 = 1").to_string(), "seq"),
+    };
+    if let Some(task) = &filter.task {
+        sql += &format!(" AND task = {}", next(Param::Text(task.clone())));
+    }
+    if let Some(status) = filter.status {
+        sql += &format!(" AND status = {}", next(Param::Text(status.as_str().into())));
+    }
+    if let Some(trigger) = &filter.trigger {
+        let kind = trigger.trim().to_ascii_lowercase().replace('-', "_");
+        sql += &format!(" AND trigger_kind = {}", next(Param::Text(kind)));
+    }
+    if let Some(before) = &filter.before {
+        let before_seq = seq_of(store, before).await?;
+        sql += &format!(" AND {seq} < {}", next(Param::Int(before_seq)));
+    }
+    let top = i64::from(filter.top.unwrap_or(DEFAULT_TOP).min(MAX_TOP));
+    sql += &format!(" ORDER BY {seq} DESC LIMIT {}", next(Param::Int(top)));
+
+    // The SQL is assembled from the fixed fragments above only; every value is a bound parameter.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for p in params {
+        query = match p {
+            Param::Text(s) => query.bind(s),
+            Param::Int(i) => query.bind(i),
+        };
+    }
+    let rows = query.fetch_all(&store.reader).await.map_err(db("list runs"))?;
+    rows.iter().map(run_from_row).collect()
+}
+
+/// The seq of a run id given as a page cursor.
+async fn seq_of(store: &SqlStore, id: &str) -> StoreResult<i64> {
+    let row = sqlx::query("SELECT seq FROM runs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&store.reader)
+        .await
+        .map_err(db("read the run"))?;
+    match row {
+        Some(row) => col(&row, "seq"),
+        None => Err(StoreError::NotFound { what: "run", name: id.to_string() }),
+    }
+}

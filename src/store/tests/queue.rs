@@ -1,0 +1,111 @@
+//! The queue: claim order and label matching, many claimers at once, leases, crashed nodes.
+
+use super::{Fixture, LEASE, claimed, labels, new_run, step, stories};
+use crate::engine::record::{RunStatus, StepStatus};
+use crate::store::Store;
+use chrono::Utc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+async fn claim_takes_the_oldest_run_the_node_can_run(f: &Fixture) {
+    let s = &f.store;
+    let mut gpu = new_run(Some("train-model"));
+    gpu.required_labels = labels(&[("gpu", "true")]);
+    let mut linux = new_run(Some("build-linux"));
+    linux.required_labels = labels(&[("os", "linux")]);
+    let gpu = s.enqueue_run(gpu).await.unwrap().run().id.clone();
+    let plain = s.enqueue_run(new_run(Some("build-web"))).await.unwrap().run().id.clone();
+    let linux = s.enqueue_run(linux).await.unwrap().run().id.clone();
+    let later = s.enqueue_run(new_run(Some("build-web"))).await.unwrap().run().id.clone();
+
+    // A node without labels takes the unlabelled runs, oldest first.
+    let before = Utc::now();
+    let run = s.claim_run("node-a", LEASE, &BTreeMap::new()).await.unwrap().unwrap();
+    assert_eq!(run.id, plain);
+    assert_eq!((run.status, run.node.as_deref()), (RunStatus::Running, Some("node-a")));
+    let started = run.started_at.unwrap();
+    assert!(started >= before - chrono::Duration::milliseconds(1));
+    assert_eq!(run.lease_until, Some(started + chrono::Duration::from_std(LEASE).unwrap()));
+    assert_eq!(s.claim_run("node-a", LEASE, &BTreeMap::new()).await.unwrap().unwrap().id, later);
+    assert_eq!(s.claim_run("node-a", LEASE, &BTreeMap::new()).await.unwrap(), None);
+
+    // A wrong value does not match; extra node labels do not hurt.
+    assert_eq!(s.claim_run("node-b", LEASE, &labels(&[("gpu", "false")])).await.unwrap(), None);
+    let both = labels(&[("gpu", "true"), ("os", "linux"), ("zone", "eu")]);
+    assert_eq!(s.claim_run("node-c", LEASE, &both).await.unwrap().unwrap().id, gpu);
+    let got = s.claim_run("node-c", LEASE, &both).await.unwrap().unwrap();
+    assert_eq!((got.id.as_str(), &got.required_labels), (linux.as_str(), &labels(&[("os", "linux")])));
+    assert_eq!(s.claim_run("node-c", LEASE, &both).await.unwrap(), None);
+}
+
+/// 300 queued runs, three nodes with two workers each claiming as fast as they can: every run
+/// is claimed exactly once.
+async fn concurrent_claims_take_each_run_once(f: &Fixture) {
+    for _ in 0..300 {
+        f.store.enqueue_run(new_run(Some("build-web"))).await.unwrap();
+    }
+    let mut workers = tokio::task::JoinSet::new();
+    for n in 0..3 {
+        let node = f.node().await;
+        for w in 0..2 {
+            let (node, name) = (node.clone(), format!("node-{n}"));
+            workers.spawn(async move {
+                let mut claimed = Vec::new();
+                while let Some(run) = node.claim_run(&name, LEASE, &BTreeMap::new()).await.unwrap() {
+                    assert_eq!(run.node.as_deref(), Some(name.as_str()), "worker {w}");
+                    claimed.push(run.id);
+                }
+                claimed
+            });
+        }
+    }
+    let claims: Vec<String> = workers.join_all().await.into_iter().flatten().collect();
+    let distinct: BTreeSet<&String> = claims.iter().collect();
+    assert_eq!((claims.len(), distinct.len()), (300, 300));
+    let filter = crate::api::RunFilter { status: Some(RunStatus::Queued), ..Default::default() };
+    assert!(f.store.list_runs(&filter).await.unwrap().is_empty());
+}
+
+async fn an_expired_lease_fails_the_run(f: &Fixture) {
+    let s = &f.store;
+    let id = claimed(s, Some("build-web"), "node-a").await;
+    s.save_step(&id, 0, &step("build", StepStatus::Succeeded)).await.unwrap();
+
+    assert!(!s.renew_lease(&id, "node-b", LEASE).await.unwrap(), "only the owner renews");
+    assert!(s.renew_lease(&id, "node-a", Duration::from_secs(120)).await.unwrap());
+    assert!(s.fail_expired_leases(Utc::now(), "worker lost").await.unwrap().is_empty());
+
+    let later = Utc::now() + chrono::Duration::seconds(180);
+    let failed = s.fail_expired_leases(later, "worker lost").await.unwrap();
+    assert_eq!(failed, [(id.clone(), "node-a".to_string())]);
+    let run = s.get_run(&id).await.unwrap().unwrap();
+    assert_eq!((run.status, run.error.as_deref()), (RunStatus::Error, Some("worker lost")));
+    assert_eq!(run.finished_at, Some(super::ms(later.timestamp_millis())));
+    assert_eq!(run.steps, [step("build", StepStatus::Succeeded)], "recorded steps are kept");
+    assert!(!s.renew_lease(&id, "node-a", LEASE).await.unwrap(), "the node learns it lost the run");
+    assert!(s.fail_expired_leases(later, "worker lost").await.unwrap().is_empty());
+}
+
+async fn a_restarted_node_fails_its_runs(f: &Fixture) {
+    let s = &f.store;
+    let a1 = claimed(s, Some("build-web"), "node-a").await;
+    let b1 = claimed(s, Some("build-web"), "node-b").await;
+    let a2 = claimed(s, Some("build-api"), "node-a").await;
+    s.save_step(&a1, 0, &step("build", StepStatus::Running)).await.unwrap();
+
+    let failed = s.fail_runs_of_node("node-a", "node restarted").await.unwrap();
+    assert_eq!(failed, [a1.clone(), a2]);
+    let run = s.get_run(&a1).await.unwrap().unwrap();
+    assert_eq!((run.status, run.error.as_deref()), (RunStatus::Error, Some("node restarted")));
+    assert!(run.finished_at.is_some());
+    assert_eq!(run.steps, [step("build", StepStatus::Running)]);
+    assert_eq!(s.get_run(&b1).await.unwrap().unwrap().status, RunStatus::Running);
+    assert!(s.fail_runs_of_node("node-a", "again").await.unwrap().is_empty());
+}
+
+stories!(
+    claim_takes_the_oldest_run_the_node_can_run,
+    concurrent_claims_take_each_run_once,
+    an_expired_lease_fails_the_run,
+    a_restarted_node_fails_its_runs,
+);
