@@ -1,11 +1,11 @@
 //! The daemon in-process on port 0, talking HTTP to it: tasks, runs, live logs, cancel, auth,
 //! uploads, secrets at rest, and the OpenAPI description.
 
-use crate::helper::daemon::{inline_task, TestDaemon};
+use crate::helper::daemon::{TestDaemon, inline_task};
 use drydock::docker::DockerHost;
 use futures_util::StreamExt;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 fn unique(prefix: &str) -> String {
@@ -13,9 +13,11 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{t}")
 }
 
-async fn leftovers(run_id: &str) -> usize {
+/// Docker objects still labelled with a run (by its object key, `<instance>-<run id>`).
+async fn leftovers(d: &TestDaemon, run_id: &str) -> usize {
+    let key = d.daemon.as_ref().unwrap().service.settings.object_key(run_id);
     let docker = DockerHost::connect(None).await.unwrap();
-    docker.list_run_objects(&[("drydock.run", run_id)]).await.unwrap().len()
+    docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().len()
 }
 
 /// Follows a run's log over SSE and returns (text, final run record).
@@ -84,7 +86,7 @@ async fn create_run_and_follow_a_task_live() {
     // The text endpoint serves the same log after the run.
     let text = d.req(Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap().text().await.unwrap();
     assert_eq!(text, log);
-    assert_eq!(leftovers(&id).await, 0);
+    assert_eq!(leftovers(&d, &id).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,7 +94,8 @@ async fn list_filter_and_cancel_runs() {
     let d = TestDaemon::start(1).await;
     let quick = inline_task(&unique("quick"), "steps:\n  - cmd: busybox true\n");
     let slow = inline_task(&unique("slow"), "steps:\n  - cmd: busybox sleep 300\n");
-    let (quick_name, slow_name) = (quick["name"].as_str().unwrap().to_string(), slow["name"].as_str().unwrap().to_string());
+    let (quick_name, slow_name) =
+        (quick["name"].as_str().unwrap().to_string(), slow["name"].as_str().unwrap().to_string());
     assert_eq!(d.post("/v1/tasks", quick).await.0, 201);
     assert_eq!(d.post("/v1/tasks", slow).await.0, 201);
     let (_, q1) = d.post(&format!("/v1/tasks/{quick_name}/runs"), json!({})).await;
@@ -116,7 +119,7 @@ async fn list_filter_and_cancel_runs() {
     assert_eq!(d.post(&format!("/v1/runs/{slow_id}/cancel"), json!({})).await.0, 200);
     let ended = d.wait_run(&slow_id).await;
     assert_eq!(ended["status"], "Canceled", "{ended}");
-    assert_eq!(leftovers(&slow_id).await, 0);
+    assert_eq!(leftovers(&d, &slow_id).await, 0);
     // Cancelling a finished run says why it cannot.
     let (status, err) = d.post(&format!("/v1/runs/{slow_id}/cancel"), json!({})).await;
     assert_eq!(status, 409, "{err}");
@@ -229,7 +232,8 @@ async fn secrets_stay_out_of_logs_responses_and_the_database() {
     }
     let revealed = d.get(&format!("/v1/tasks/{name}?with_secure_properties=true")).await.1;
     assert_eq!(revealed["secret_values"]["token"], "s3cr3t-VALUE-42");
-    let (_, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({"secret_values": {"extra": "one-more-secret-3"}})).await;
+    let (_, run) =
+        d.post(&format!("/v1/tasks/{name}/runs"), json!({"secret_values": {"extra": "one-more-secret-3"}})).await;
     let id = run["id"].as_str().unwrap().to_string();
     let (log, end) = follow(&d, &id, None).await;
     assert_eq!(end["status"], "Succeeded", "{log}");
@@ -256,7 +260,11 @@ async fn every_documented_route_is_served() {
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, drydock::server::route_docs().len());
     for (path, ops) in paths {
-        let concrete = path.replace("{name}", "no-such-task").replace("{id}", "zzzz").replace("{timer}", "t").replace("{login_server}", "r");
+        let concrete = path
+            .replace("{name}", "no-such-task")
+            .replace("{id}", "zzzz")
+            .replace("{timer}", "t")
+            .replace("{login_server}", "r");
         for method in ops.as_object().unwrap().keys() {
             let m = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
             let r = d.req(m.clone(), &concrete).json(&json!({})).send().await.unwrap();
@@ -279,9 +287,8 @@ async fn invalid_tasks_are_refused_with_located_diagnostics() {
     let (status, err) = d.post("/v1/tasks", inline_task("bad", "steps: []\n")).await;
     assert_eq!(status, 400);
     assert!(err["message"].as_str().unwrap().contains("5–50"), "{err}");
-    let (status, err) = d
-        .post("/v1/tasks", inline_task(&unique("badfile"), "steps:\n  - cmd: {{ .Values.x | nosuch }}\n"))
-        .await;
+    let (status, err) =
+        d.post("/v1/tasks", inline_task(&unique("badfile"), "steps:\n  - cmd: {{ .Values.x | nosuch }}\n")).await;
     assert_eq!(status, 400, "{err}");
     assert_eq!(err["diagnostics"][0]["line"], 2, "{err}");
     let mut t = inline_task(&unique("timeout"), "steps:\n  - cmd: busybox true\n");

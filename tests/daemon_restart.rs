@@ -2,7 +2,7 @@
 //! ("daemon restarted") with its log kept, its Docker objects go, and queued runs still run.
 
 use drydock::docker::DockerHost;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -28,10 +28,11 @@ async fn serve(data: &std::path::Path, port: u16) -> Serve {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
+    // Owned by `Serve` at once, so that a failed start still kills and reaps it.
+    let serve = Serve { child, url: format!("http://127.0.0.1:{port}") };
     for _ in 0..200 {
-        if reqwest::get(format!("{url}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
-            return Serve { child, url };
+        if reqwest::get(format!("{}/readyz", serve.url)).await.is_ok_and(|r| r.status().is_success()) {
+            return serve;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -59,19 +60,38 @@ async fn kill_9_mid_run_then_restart() {
     let first = serve(data.path(), port).await;
     let url = first.url.clone();
     let post = reqwest::Method::POST;
-    for (name, file) in [("slow-task", "steps:\n  - cmd: busybox sleep 300\n"), ("quick-task", "steps:\n  - cmd: busybox echo done\n")] {
-        let t = api(post.clone(), &format!("{url}/v1/tasks"), &token, Some(json!({"name": name, "step": {"kind": "file", "content": file}}))).await;
+    for (name, file) in
+        [("slow-task", "steps:\n  - cmd: busybox sleep 300\n"), ("quick-task", "steps:\n  - cmd: busybox echo done\n")]
+    {
+        let t = api(
+            post.clone(),
+            &format!("{url}/v1/tasks"),
+            &token,
+            Some(json!({"name": name, "step": {"kind": "file", "content": file}})),
+        )
+        .await;
         assert_eq!(t["name"], name, "{t}");
     }
     let slow = api(post.clone(), &format!("{url}/v1/tasks/slow-task/runs"), &token, Some(json!({}))).await;
     let quick = api(post.clone(), &format!("{url}/v1/tasks/quick-task/runs"), &token, Some(json!({}))).await;
     let (slow_id, quick_id) = (slow["id"].as_str().unwrap().to_string(), quick["id"].as_str().unwrap().to_string());
 
-    // Wait for the slow run's step container, then kill the daemon without warning.
+    // Wait for the slow run's step container, then kill the daemon without warning. Docker
+    // objects carry `<instance>-<run id>`.
     let docker = DockerHost::connect(None).await.unwrap();
+    let suffix = format!("-{slow_id}");
+    let objects_of_slow = || async {
+        docker
+            .list_run_objects(&[])
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.run_id.ends_with(&suffix))
+            .collect::<Vec<_>>()
+    };
     let mut running = false;
     for _ in 0..300 {
-        let objects = docker.list_run_objects(&[("drydock.run", &slow_id)]).await.unwrap();
+        let objects = objects_of_slow().await;
         if objects.iter().flat_map(|o| &o.containers).any(|c| c.labels.contains_key("drydock.step")) {
             running = true;
             break;
@@ -82,7 +102,7 @@ async fn kill_9_mid_run_then_restart() {
     let mut first = first;
     Command::new("kill").args(["-9", &first.child.id().to_string()]).status().unwrap();
     let _ = first.child.wait();
-    assert!(!docker.list_run_objects(&[("drydock.run", &slow_id)]).await.unwrap().is_empty(), "leftovers exist before the restart");
+    assert!(!objects_of_slow().await.is_empty(), "leftovers exist before the restart");
 
     let second = serve(data.path(), port).await;
     let get = reqwest::Method::GET;
@@ -99,7 +119,7 @@ async fn kill_9_mid_run_then_restart() {
         .await
         .unwrap();
     assert!(log.contains("Run ID: ") && log.contains("daemon restarted"), "the log was kept: {log}");
-    assert!(docker.list_run_objects(&[("drydock.run", &slow_id)]).await.unwrap().is_empty(), "leftovers removed");
+    assert!(objects_of_slow().await.is_empty(), "leftovers removed");
     let mut quick_run = Value::Null;
     for _ in 0..300 {
         quick_run = api(get.clone(), &format!("{}/v1/runs/{quick_id}", second.url), &token, None).await;

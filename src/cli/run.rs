@@ -263,6 +263,7 @@ async fn execute(
         _ => GitInfo::default(),
     };
     let request = RunRequest {
+        object_key: run_id.clone(),
         run_id: run_id.clone(),
         workspace_volume: input.run.shared_volume.clone(),
         task: loaded.task,
@@ -383,5 +384,4 @@ mod tests {
         assert_eq!(prefix_registry("other.io/app:1", "reg.io"), "other.io/app:1");
         assert_eq!(prefix_registry("localhost:5000/app", "reg.io"), "localhost:5000/app");
     }
-
 }

@@ -108,7 +108,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
     let d = daemon::start(config, listener).await.map_err(|e| CliError::Failed(e.to_string()))?;
-    eprintln!("drydock serving on http://{} (node {}, data {})", d.addr, d.service.settings.node_id, args.store.dir().display());
+    eprintln!(
+        "drydock serving on http://{} (node {}, data {})",
+        d.addr,
+        d.service.settings.node_id,
+        args.store.dir().display()
+    );
     let shutdown = d.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -143,9 +148,8 @@ pub async fn migrate(args: StoreArgs) -> Result<(), CliError> {
 
 /// Creates a token directly in the daemon's database (for the very first token).
 pub async fn create_token_offline(args: &StoreArgs, name: &str) -> Result<crate::api::NewToken, CliError> {
-    let store = daemon::open_store(&args.dir(), args.database.as_deref())
-        .await
-        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let store =
+        daemon::open_store(&args.dir(), args.database.as_deref()).await.map_err(|e| CliError::Failed(e.to_string()))?;
     daemon::service::create_token(store.as_ref(), name).await.map_err(|e| match e {
         daemon::ServiceError::Invalid { message, .. } => CliError::Invalid(message),
         other => CliError::Failed(other.to_string()),

@@ -61,6 +61,9 @@ impl LogStore {
 
     /// Opens (or reopens, appending) the live log of a run.
     pub fn open(&self, id: &str) -> std::io::Result<Arc<LiveLog>> {
+        // Create the file and register it under one lock: a follower that saw the file but not
+        // the live log would take the log for finished and stop early.
+        let mut map = self.live.lock().map_err(|_| std::io::Error::other("log registry poisoned"))?;
         let file = std::fs::OpenOptions::new().create(true).append(true).open(self.path(id))?;
         let len = file.metadata()?.len();
         let (state, _) = watch::channel(LogState { len, done: false });
@@ -73,9 +76,7 @@ impl LogStore {
             }),
             state,
         });
-        if let Ok(mut map) = self.live.lock() {
-            map.insert(id.to_string(), live.clone());
-        }
+        map.insert(id.to_string(), live.clone());
         Ok(live)
     }
 
@@ -114,10 +115,13 @@ impl LogStore {
     /// Where a follower of run `id` stands: a receiver for a live log, or the final state of a
     /// finished one (`None` when the run has no log at all).
     pub fn watch(&self, id: &str) -> Option<watch::Receiver<LogState>> {
-        if let Some(live) = self.live.lock().ok().and_then(|m| m.get(id).cloned()) {
+        let map = self.live.lock().ok()?;
+        if let Some(live) = map.get(id) {
             return Some(live.state.subscribe());
         }
+        // Still under the lock, so the log cannot be opened between these two looks.
         let len = std::fs::metadata(self.path(id)).ok()?.len();
+        drop(map);
         let (tx, rx) = watch::channel(LogState { len, done: true });
         drop(tx);
         Some(rx)

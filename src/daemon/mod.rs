@@ -14,7 +14,7 @@ pub mod worker;
 pub use service::{Service, ServiceError};
 
 use crate::docker::DockerHost;
-use crate::engine::{janitor, ContainerNaming, Engine, EngineConfig};
+use crate::engine::{ContainerNaming, Engine, EngineConfig, janitor};
 use crate::registry::{ClientConfig, Credentials, RegistryClient};
 use crate::secrets::Cipher;
 use crate::store::Store;
@@ -82,6 +82,9 @@ impl DaemonConfig {
 pub struct DaemonSettings {
     /// This node's id (stable across restarts).
     pub node_id: String,
+    /// A short id of the database (shared by every node on it), which makes Docker object names
+    /// unique when daemons with separate databases share an engine.
+    pub instance: String,
     /// Registry for `$Registry`.
     pub registry: String,
     /// Concurrent runs.
@@ -94,6 +97,25 @@ pub struct DaemonSettings {
     pub uploads_dir: PathBuf,
     /// Upload cap.
     pub max_upload_bytes: u64,
+}
+
+impl DaemonSettings {
+    /// The Docker key of run `id`: `<instance>-<id>`.
+    pub fn object_key(&self, id: &str) -> String {
+        format!("{}-{id}", self.instance)
+    }
+}
+
+/// The database's instance id, created by the first node that starts on it.
+async fn instance_id(store: &dyn Store) -> Result<String, DaemonError> {
+    if let Some(id) = store.kv_get("instance-id").await? {
+        return Ok(id);
+    }
+    let mut raw = [0u8; 8];
+    getrandom::fill(&mut raw).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    let id = crate::runid::base36(u64::from_le_bytes(raw) % 36u64.pow(4));
+    // Another node may win the race: everyone uses what is stored.
+    Ok(store.kv_put_if_absent("instance-id", &format!("{id:0>4}")).await?)
 }
 
 /// Why the daemon could not start.
@@ -170,8 +192,10 @@ impl Daemon {
 pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> Result<Daemon, DaemonError> {
     let data_dir = config.data_dir.clone();
     let store = open_store(&data_dir, config.database_url.as_deref()).await?;
-    let cipher = Cipher::load_or_create(&data_dir.join("secret.key")).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    let cipher =
+        Cipher::load_or_create(&data_dir.join("secret.key")).map_err(|e| DaemonError::Startup(e.to_string()))?;
     let node_id = node_id(&data_dir)?;
+    let instance = instance_id(store.as_ref()).await?;
     let logs = logs::LogStore::new(data_dir.join("logs"))
         .map_err(|e| DaemonError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
     logs.spawn_flusher();
@@ -191,7 +215,11 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
     for id in &interrupted {
         tracing::warn!(run = %id, "marked Error: the daemon restarted mid-run");
         if let Ok(live) = logs.open(id) {
-            crate::engine::log::LogSink::line(live.as_ref(), None, "Error: daemon restarted while the run was in progress");
+            crate::engine::log::LogSink::line(
+                live.as_ref(),
+                None,
+                "Error: daemon restarted while the run was in progress",
+            );
             logs.close(id);
         }
     }
@@ -206,11 +234,8 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
         logins.add_login(l).map_err(|e| DaemonError::Startup(e.to_string()))?;
     }
     credentials.merge(logins);
-    let socket = if config.expose_docker_socket {
-        docker.endpoint().strip_prefix("unix://").map(str::to_string)
-    } else {
-        None
-    };
+    let socket =
+        if config.expose_docker_socket { docker.endpoint().strip_prefix("unix://").map(str::to_string) } else { None };
     let engine_config = EngineConfig {
         allow_privileged: config.allow_privileged,
         docker_socket: socket,
@@ -228,6 +253,7 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
         logs,
         settings: DaemonSettings {
             node_id,
+            instance,
             registry: config.registry.clone(),
             concurrency: config.concurrency,
             labels,

@@ -1,8 +1,8 @@
 //! From a claimed run to something the engine can execute: fetch the context (upload, git commit,
 //! none), find or write the task file, render it with the run's values and secrets.
 
-use super::spec::{map_spec_secrets, opener, RunSpec};
 use super::Service;
+use super::spec::{RunSpec, map_spec_secrets, opener};
 use crate::api::TaskStep;
 use crate::context::alias_sources::ContextAliasSources;
 use crate::context::archive::{self, ArchiveLimits};
@@ -12,7 +12,7 @@ use crate::engine::{GitInfo, RunRequest, RunSource};
 use crate::registry::{Credential, Credentials};
 use crate::secrets::{Masker, Secret};
 use crate::store::RunRow;
-use crate::taskfile::{self, synth, values, Diagnostics, LoadOptions, LoadRequest, RunVars};
+use crate::taskfile::{self, Diagnostics, LoadOptions, LoadRequest, RunVars, synth, values};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -81,7 +81,7 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
 
     let run = RunVars {
         id: row.id.clone(),
-        shared_volume: format!("drydock_ws_{}", row.id),
+        shared_volume: format!("drydock_ws_{}", svc.settings.object_key(&row.id)),
         registry: svc.settings.registry.clone(),
         date: Some(chrono::Utc::now()),
         os: engine.os.clone(),
@@ -105,7 +105,8 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
         alias_loader: &aliases,
         options: LoadOptions { image_aliases: svc.settings.image_aliases.clone(), ..LoadOptions::default() },
     };
-    let loaded = taskfile::load(&req).map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?;
+    let loaded = taskfile::load(&req)
+        .map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?;
 
     let secret_values = spec
         .secret_values
@@ -121,7 +122,8 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
     }
     let request = RunRequest {
         run_id: row.id.clone(),
-        workspace_volume: format!("drydock_ws_{}", row.id),
+        object_key: svc.settings.object_key(&row.id),
+        workspace_volume: format!("drydock_ws_{}", svc.settings.object_key(&row.id)),
         task: loaded.task,
         plan: loaded.plan,
         source: fetched.source,
@@ -151,14 +153,21 @@ fn inside(dir: &Path, rel: &str) -> Result<PathBuf, PrepareError> {
 }
 
 /// The task file's name for messages, its text, and the values file to read.
-fn task_text(svc: &Service, spec: &RunSpec, fetched: &Fetched) -> Result<(String, String, Option<String>), PrepareError> {
+fn task_text(
+    svc: &Service,
+    spec: &RunSpec,
+    fetched: &Fetched,
+) -> Result<(String, String, Option<String>), PrepareError> {
     match &spec.step {
         TaskStep::File { path, content, values_file } => {
             if let Some(text) = content {
                 return Ok(("task file".into(), text.clone(), values_file.clone()));
             }
             let rel = path.clone().unwrap_or_else(|| "acb.yaml".into());
-            let dir = fetched.dir.as_ref().ok_or_else(|| format!("task file {rel}: the run has no context to read it from"))?;
+            let dir = fetched
+                .dir
+                .as_ref()
+                .ok_or_else(|| format!("task file {rel}: the run has no context to read it from"))?;
             let text = std::fs::read_to_string(inside(dir, &rel)?)
                 .map_err(|e| format!("task file {rel} in the context: {e}"))?;
             Ok((rel, text, values_file.clone()))
@@ -200,7 +209,14 @@ fn prefix_registry(tag: &str, registry: &str) -> String {
 
 /// Brings the context to this machine.
 async fn fetch(svc: &Service, spec: &RunSpec, quick_build: bool) -> Result<Fetched, PrepareError> {
-    let none = Fetched { source: RunSource::None, dir: None, commit: None, branch: None, repository: String::new(), temp: None };
+    let none = Fetched {
+        source: RunSource::None,
+        dir: None,
+        commit: None,
+        branch: None,
+        repository: String::new(),
+        temp: None,
+    };
     let Some(ctx) = &spec.context else { return Ok(none) };
     if let Some(id) = ctx.strip_prefix("upload:") {
         let (_, path) = svc

@@ -1,10 +1,12 @@
 //! What the API does, independent of HTTP: validation, sealing secrets, queueing runs,
 //! cancelling, and tokens. Handlers in `server/` stay thin and call this.
 
-use super::logs::LogStore;
-use super::spec::{map_spec_secrets, map_task_secrets, opener, sealer, RunSpec};
 use super::DaemonSettings;
-use crate::api::{self, ContextInfo, NewToken, Run, RunRequest, RunType, Task, TaskRunRequest, TaskStep, TokenInfo, Trigger};
+use super::logs::LogStore;
+use super::spec::{RunSpec, map_spec_secrets, map_task_secrets, opener, sealer};
+use crate::api::{
+    self, ContextInfo, NewToken, Run, RunRequest, RunType, Task, TaskRunRequest, TaskStep, TokenInfo, Trigger,
+};
 use crate::engine::record::RunStatus;
 use crate::secrets::Cipher;
 use crate::store::{Enqueued, NewRun, RunRow, Store, StoreError};
@@ -118,10 +120,9 @@ impl Service {
     }
 
     async fn load_task(&self, name: &str) -> Result<Task> {
-        self.store
-            .get_task(name)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("task `{name}` not found; `drydock task list` shows the tasks")))
+        self.store.get_task(name).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!("task `{name}` not found; `drydock task list` shows the tasks"))
+        })
     }
 
     /// All tasks, redacted.
@@ -243,10 +244,17 @@ impl Service {
             source: text,
             values: serde_json::json!({}),
             secrets: BTreeMap::new(),
-            run: crate::taskfile::RunVars { id: "0000".into(), registry: self.settings.registry.clone(), ..Default::default() },
+            run: crate::taskfile::RunVars {
+                id: "0000".into(),
+                registry: self.settings.registry.clone(),
+                ..Default::default()
+            },
             now: chrono::Utc::now(),
             alias_loader: &crate::taskfile::alias::NoAliasSources,
-            options: crate::taskfile::LoadOptions { image_aliases: self.settings.image_aliases.clone(), ..Default::default() },
+            options: crate::taskfile::LoadOptions {
+                image_aliases: self.settings.image_aliases.clone(),
+                ..Default::default()
+            },
         };
         // Secrets and values are only known per run: report only structural errors here.
         match crate::taskfile::render(&req) {
@@ -289,7 +297,13 @@ impl Service {
     }
 
     /// Queues a run of a saved task.
-    pub async fn run_task(&self, name: &str, overrides: TaskRunRequest, trigger: Trigger, dedup_key: Option<String>) -> Result<Run> {
+    pub async fn run_task(
+        &self,
+        name: &str,
+        overrides: TaskRunRequest,
+        trigger: Trigger,
+        dedup_key: Option<String>,
+    ) -> Result<Run> {
         let mut task = self.load_task(name).await?;
         if task.status == api::TaskStatus::Disabled {
             return Err(ServiceError::Conflict(format!(
@@ -336,10 +350,8 @@ impl Service {
     ) -> Result<Run> {
         map_spec_secrets(&mut spec, &sealer(&self.cipher))?;
         let request = serde_json::to_value(&spec).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let queued = self
-            .store
-            .enqueue_run(NewRun { run_type, task, trigger, request, required_labels, dedup_key })
-            .await?;
+        let queued =
+            self.store.enqueue_run(NewRun { run_type, task, trigger, request, required_labels, dedup_key }).await?;
         if matches!(queued, Enqueued::New(_)) {
             self.wake.notify_waiters();
         }

@@ -67,7 +67,10 @@ pub fn map_task_secrets(task: &mut Task, f: &dyn Fn(&str) -> Result<String, Ciph
 }
 
 /// Applies `f` to every secret field of a run spec.
-pub fn map_spec_secrets(spec: &mut RunSpec, f: &dyn Fn(&str) -> Result<String, CipherError>) -> Result<(), CipherError> {
+pub fn map_spec_secrets(
+    spec: &mut RunSpec,
+    f: &dyn Fn(&str) -> Result<String, CipherError>,
+) -> Result<(), CipherError> {
     for v in spec.secret_values.values_mut() {
         *v = f(v)?;
     }

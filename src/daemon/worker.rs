@@ -1,15 +1,15 @@
 //! The run queue's consumer: claims runs up to the concurrency limit, executes them on this node's
 //! engine, keeps their lease alive, notices cancels, and records every step and the end.
 
-use super::prepare::prepare;
 use super::Service;
+use super::prepare::prepare;
 use crate::engine::log::{LogSink, RunLog};
 use crate::engine::record::{RunStatus, StepRecord, StepStatus};
 use crate::engine::{Engine, RunObserver};
 use crate::store::{RunResult, RunRow};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// How long a claim holds without renewal. A node that dies loses its runs after this.
@@ -179,12 +179,15 @@ async fn execute(svc: Arc<Service>, engine: Engine, row: RunRow, abort: Cancella
 async fn finish(svc: &Service, id: &str, status: RunStatus, steps: Vec<StepRecord>, error: Option<String>) {
     let result = RunResult {
         status,
-        steps: steps.into_iter().map(|mut s| {
-            if !s.status.is_terminal() {
-                s.status = StepStatus::Skipped;
-            }
-            s
-        }).collect(),
+        steps: steps
+            .into_iter()
+            .map(|mut s| {
+                if !s.status.is_terminal() {
+                    s.status = StepStatus::Skipped;
+                }
+                s
+            })
+            .collect(),
         output_images: Vec::new(),
         dependencies: Vec::new(),
         error,

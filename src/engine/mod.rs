@@ -90,8 +90,11 @@ pub struct GitInfo {
 
 /// One run to execute.
 pub struct RunRequest {
-    /// Run id (labels, names).
+    /// Run id, as people see it.
     pub run_id: String,
+    /// Key of the run's Docker objects (the `drydock.run` label and name suffix). It must be
+    /// unique on the engine: daemons with separate databases both have a run `0001`.
+    pub object_key: String,
     /// The validated task.
     pub task: Task,
     /// Its plan.
@@ -159,9 +162,9 @@ impl Engine {
         all
     }
 
-    /// Labels for an object of run `run_id`.
-    pub(crate) fn labels(&self, run_id: &str) -> Labels {
-        self.config.labels.iter().fold(Labels::for_run(run_id), |l, (k, v)| l.with(k.clone(), v.clone()))
+    /// Labels for an object of the run with Docker key `key`.
+    pub(crate) fn labels(&self, key: &str) -> Labels {
+        self.config.labels.iter().fold(Labels::for_run(key), |l, (k, v)| l.with(k.clone(), v.clone()))
     }
 
     /// Executes a run to the end and removes everything it created. Cancelling `cancel` stops the
@@ -227,7 +230,7 @@ impl Engine {
                 record.error = Some(e);
             }
         }
-        scaffold::teardown(self, &req.run_id, &log).await;
+        scaffold::teardown(self, &req.object_key, &log).await;
         let finished = Utc::now();
         record.finished_at = Some(finished);
         let secs = (finished - started).num_milliseconds() as f64 / 1000.0;

@@ -38,8 +38,8 @@ impl Scaffold {
     /// for `teardown`, which the caller always runs.
     pub async fn create(engine: &Engine, req: &RunRequest, log: &RunLog) -> Result<Scaffold, String> {
         let docker = engine.docker();
-        let labels = engine.labels(&req.run_id);
-        let run = &req.run_id;
+        let labels = engine.labels(&req.object_key);
+        let run = &req.object_key;
         let mut networks = BTreeMap::new();
         let mut default_network = None;
         if !req.quick_build {
@@ -156,8 +156,9 @@ fn docker_config_json(credentials: &crate::registry::Credentials) -> String {
 }
 
 /// Removes every object labelled with the run id and reports anything left behind.
-pub async fn teardown(engine: &Engine, run_id: &str, log: &RunLog) {
-    match engine.docker().remove_run_objects(run_id).await {
+pub async fn teardown(engine: &Engine, key: &str, log: &RunLog) {
+    let run_id = key;
+    match engine.docker().remove_run_objects(key).await {
         Ok(report) if report.is_clean() => {}
         Ok(report) => {
             let msg = format!("cleanup of run {run_id} left objects behind: {:?}", report.failures);

@@ -37,7 +37,7 @@ pub async fn execute(
 ) -> Outcome {
     let ctx = Arc::new(StepContext {
         engine: engine.clone(),
-        run_id: req.run_id.clone(),
+        object_key: req.object_key.clone(),
         task: req.task.clone(),
         scaffold,
         log: log.clone(),

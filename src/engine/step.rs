@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 pub struct StepContext {
     /// The engine.
     pub engine: Engine,
-    /// Run id.
-    pub run_id: String,
+    /// Key of the run's Docker objects.
+    pub object_key: String,
     /// The task.
     pub task: Task,
     /// Created objects.

@@ -98,7 +98,7 @@ pub fn container_name(ctx: &StepContext, step: &Step) -> String {
         _ => {
             let safe: String =
                 step.id.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' }).collect();
-            format!("{}-{}", safe.trim_start_matches(['_', '.', '-']), ctx.run_id)
+            format!("{}-{}", safe.trim_start_matches(['_', '.', '-']), ctx.object_key)
         }
     }
 }
@@ -142,7 +142,7 @@ pub fn mounts(ctx: &StepContext, step: &Step) -> Vec<Mount> {
 }
 
 fn spec(ctx: &StepContext, step: &Step, cmd: &CmdStep, name: &str) -> Result<ContainerSpec, String> {
-    let mut s = ContainerSpec::new(name, &cmd.image, ctx.engine.labels(&ctx.run_id).with("drydock.step", &step.id));
+    let mut s = ContainerSpec::new(name, &cmd.image, ctx.engine.labels(&ctx.object_key).with("drydock.step", &step.id));
     s.cmd = (!cmd.args.is_empty()).then(|| cmd.args.clone());
     s.entrypoint = step.entry_point.as_ref().map(|e| vec![e.clone()]);
     // ACR sets HOME first so that a step's own env can override it.

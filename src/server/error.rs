@@ -2,9 +2,9 @@
 
 use crate::api::ApiError;
 use crate::daemon::ServiceError;
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 /// An error a handler returns.
 pub struct HttpError(pub StatusCode, pub ApiError);

@@ -1,9 +1,9 @@
 //! `/healthz` (the process answers) and `/readyz` (the database and Docker answer). No auth.
 
 use crate::daemon::Service;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use std::sync::Arc;
 
 /// `GET /healthz`.

@@ -13,9 +13,9 @@ mod tokens;
 pub use error::{HttpError, HttpResult};
 
 use crate::daemon::Service;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodFilter, MethodRouter, on};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -70,10 +70,7 @@ fn doc(
 
 macro_rules! route {
     ($routes:ident, $m:ident, $path:literal, $summary:literal, $req:expr, $resp:expr, $handler:expr) => {
-        $routes = $routes.add(
-            doc(stringify!($m), $path, $summary, $req, $resp),
-            on(MethodFilter::$m, $handler),
-        );
+        $routes = $routes.add(doc(stringify!($m), $path, $summary, $req, $resp), on(MethodFilter::$m, $handler));
     };
 }
 
@@ -82,11 +79,27 @@ fn routes() -> Routes {
     route!(r, GET, "/healthz", "The process answers", None, None, health::healthz);
     route!(r, GET, "/readyz", "The database answers", None, None, health::readyz);
     route!(r, GET, "/v1/openapi.json", "This description", None, None, openapi::serve);
-    route!(r, POST, "/v1/contexts", "Upload a context archive (tar, optionally gzip)", None, Some("ContextInfo"), contexts::upload);
+    route!(
+        r,
+        POST,
+        "/v1/contexts",
+        "Upload a context archive (tar, optionally gzip)",
+        None,
+        Some("ContextInfo"),
+        contexts::upload
+    );
     route!(r, POST, "/v1/runs", "Queue a quick build or quick run", Some("RunRequest"), Some("Run"), runs::create);
     route!(r, GET, "/v1/runs", "List runs, newest first", None, Some("RunPage"), runs::list);
     route!(r, GET, "/v1/runs/{id}", "One run", None, Some("Run"), runs::show);
-    route!(r, GET, "/v1/runs/{id}/logs", "A run's log (text, or SSE with Accept: text/event-stream)", None, None, runs::logs);
+    route!(
+        r,
+        GET,
+        "/v1/runs/{id}/logs",
+        "A run's log (text, or SSE with Accept: text/event-stream)",
+        None,
+        None,
+        runs::logs
+    );
     route!(r, POST, "/v1/runs/{id}/cancel", "Cancel a run", None, Some("Run"), runs::cancel);
     route!(r, GET, "/v1/tasks", "List tasks", None, Some("Task"), tasks::list);
     route!(r, POST, "/v1/tasks", "Create a task", Some("Task"), Some("Task"), tasks::create);
@@ -98,9 +111,33 @@ fn routes() -> Routes {
     route!(r, POST, "/v1/tasks/{name}/timers", "Add a timer", Some("Timer"), Some("Timer"), tasks::add_timer);
     route!(r, PUT, "/v1/tasks/{name}/timers/{timer}", "Change a timer", Some("Timer"), Some("Timer"), tasks::put_timer);
     route!(r, DELETE, "/v1/tasks/{name}/timers/{timer}", "Remove a timer", None, None, tasks::delete_timer);
-    route!(r, GET, "/v1/tasks/{name}/credentials", "List a task's registry logins", None, Some("Credential"), tasks::list_credentials);
-    route!(r, POST, "/v1/tasks/{name}/credentials", "Add a registry login", Some("Credential"), Some("Credential"), tasks::add_credential);
-    route!(r, DELETE, "/v1/tasks/{name}/credentials/{login_server}", "Remove a registry login", None, None, tasks::delete_credential);
+    route!(
+        r,
+        GET,
+        "/v1/tasks/{name}/credentials",
+        "List a task's registry logins",
+        None,
+        Some("Credential"),
+        tasks::list_credentials
+    );
+    route!(
+        r,
+        POST,
+        "/v1/tasks/{name}/credentials",
+        "Add a registry login",
+        Some("Credential"),
+        Some("Credential"),
+        tasks::add_credential
+    );
+    route!(
+        r,
+        DELETE,
+        "/v1/tasks/{name}/credentials/{login_server}",
+        "Remove a registry login",
+        None,
+        None,
+        tasks::delete_credential
+    );
     route!(r, GET, "/v1/tokens", "List API tokens", None, Some("TokenInfo"), tokens::list);
     route!(r, POST, "/v1/tokens", "Create an API token", Some("CreateToken"), Some("NewToken"), tokens::create);
     route!(r, DELETE, "/v1/tokens/{id}", "Revoke an API token", None, None, tokens::revoke);

@@ -1,11 +1,11 @@
 //! The OpenAPI 3.1 description of the API, built from the route table and the wire types' JSON
 //! Schemas, so that it always matches what the server serves.
 
-use super::{route_docs, RouteDoc};
+use super::{RouteDoc, route_docs};
 use crate::api;
 use axum::Json;
-use schemars::{generate::SchemaSettings, JsonSchema};
-use serde_json::{json, Map, Value};
+use schemars::{JsonSchema, generate::SchemaSettings};
+use serde_json::{Map, Value, json};
 
 /// `GET /v1/openapi.json`.
 pub async fn serve() -> Json<Value> {
@@ -16,7 +16,9 @@ fn schema_of<T: JsonSchema>(defs: &mut Map<String, Value>) -> Value {
     let generator = SchemaSettings::openapi3().into_generator();
     let schema = generator.into_root_schema_for::<T>();
     let mut v = serde_json::to_value(schema).unwrap_or_default();
-    if let Some(Value::Object(d)) = v.as_object_mut().and_then(|o| o.remove("components")).and_then(|c| c.get("schemas").cloned()) {
+    if let Some(Value::Object(d)) =
+        v.as_object_mut().and_then(|o| o.remove("components")).and_then(|c| c.get("schemas").cloned())
+    {
         defs.extend(d);
     }
     if let Some(Value::Object(d)) = v.as_object_mut().and_then(|o| o.remove("$defs")) {
@@ -72,7 +74,9 @@ fn operation(r: &RouteDoc) -> Value {
         _ => "200",
     };
     let ok_body = match r.response {
-        Some(s) => json!({"description": "Success", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{s}")}}}}),
+        Some(s) => {
+            json!({"description": "Success", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{s}")}}}})
+        }
         None => json!({"description": "Success"}),
     };
     op["responses"][ok] = ok_body;

@@ -2,13 +2,13 @@
 
 use super::error::{HttpError, HttpResult};
 use crate::api::{Run, RunFilter, RunPage, RunRequest};
-use crate::daemon::logs::LogState;
 use crate::daemon::Service;
+use crate::daemon::logs::LogState;
+use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use futures_util::stream::Stream;
 use serde::Deserialize;
 use std::convert::Infallible;
@@ -61,10 +61,8 @@ pub async fn logs(
     svc.get_run(&id).await?;
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
     let offset = resume.or(q.offset).unwrap_or(0);
-    let wants_sse = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/event-stream"));
+    let wants_sse =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/event-stream"));
     if wants_sse {
         let stream = follow(svc.clone(), id, offset, shutdown);
         return Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response());
@@ -99,7 +97,12 @@ struct Follow {
 
 /// The SSE stream: `log` events whose id is the byte offset after them, then one `end` event with
 /// the final run record.
-fn follow(svc: Arc<Service>, id: String, offset: u64, shutdown: CancellationToken) -> impl Stream<Item = Result<Event, Infallible>> {
+fn follow(
+    svc: Arc<Service>,
+    id: String,
+    offset: u64,
+    shutdown: CancellationToken,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let state = Follow { svc, id, offset, rx: None, ended: false, shutdown };
     futures_util::stream::unfold(state, |mut st| async move {
         loop {
@@ -112,7 +115,9 @@ fn follow(svc: Arc<Service>, id: String, offset: u64, shutdown: CancellationToke
             let Some(rx) = st.rx.as_mut() else {
                 // No log yet: queued, or ended before it started.
                 match st.svc.get_run(&st.id).await {
-                    Ok(run) if run.status.is_terminal() => return Some((Ok(end_event(&run)), Follow { ended: true, ..st })),
+                    Ok(run) if run.status.is_terminal() => {
+                        return Some((Ok(end_event(&run)), Follow { ended: true, ..st }));
+                    }
                     Ok(_) => {
                         wait_or_shutdown(&st.shutdown, Duration::from_millis(250)).await;
                         continue;

@@ -3,9 +3,9 @@
 use super::error::{HttpError, HttpResult};
 use crate::api::{Credential, Run, Task, TaskRunRequest, Timer, Trigger};
 use crate::daemon::Service;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::Json;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -34,7 +34,11 @@ pub async fn show(State(svc): Svc, Path(name): Path<String>, Query(q): Query<Sho
 }
 
 /// `PATCH /v1/tasks/{name}`: a JSON merge patch.
-pub async fn patch(State(svc): Svc, Path(name): Path<String>, Json(patch): Json<serde_json::Value>) -> HttpResult<Json<Task>> {
+pub async fn patch(
+    State(svc): Svc,
+    Path(name): Path<String>,
+    Json(patch): Json<serde_json::Value>,
+) -> HttpResult<Json<Task>> {
     Ok(Json(svc.patch_task(&name, patch).await?))
 }
 
@@ -45,7 +49,11 @@ pub async fn delete(State(svc): Svc, Path(name): Path<String>) -> HttpResult<Sta
 }
 
 /// `POST /v1/tasks/{name}/runs`: a manual run.
-pub async fn run(State(svc): Svc, Path(name): Path<String>, body: Option<Json<TaskRunRequest>>) -> HttpResult<(StatusCode, Json<Run>)> {
+pub async fn run(
+    State(svc): Svc,
+    Path(name): Path<String>,
+    body: Option<Json<TaskRunRequest>>,
+) -> HttpResult<(StatusCode, Json<Run>)> {
     let overrides = body.map(|Json(b)| b).unwrap_or_default();
     Ok((StatusCode::CREATED, Json(svc.run_task(&name, overrides, Trigger::Manual, None).await?)))
 }
@@ -56,7 +64,11 @@ pub async fn list_timers(State(svc): Svc, Path(name): Path<String>) -> HttpResul
 }
 
 /// `POST /v1/tasks/{name}/timers`: adds a timer (its name must be new).
-pub async fn add_timer(State(svc): Svc, Path(name): Path<String>, Json(timer): Json<Timer>) -> HttpResult<(StatusCode, Json<Timer>)> {
+pub async fn add_timer(
+    State(svc): Svc,
+    Path(name): Path<String>,
+    Json(timer): Json<Timer>,
+) -> HttpResult<(StatusCode, Json<Timer>)> {
     let task = svc.get_task(&name, true).await?;
     if task.timers.iter().any(|t| t.name == timer.name) {
         return Err(HttpError::new(
@@ -133,7 +145,10 @@ pub async fn add_credential(
 }
 
 /// `DELETE /v1/tasks/{name}/credentials/{login_server}`.
-pub async fn delete_credential(State(svc): Svc, Path((name, server)): Path<(String, String)>) -> HttpResult<StatusCode> {
+pub async fn delete_credential(
+    State(svc): Svc,
+    Path((name, server)): Path<(String, String)>,
+) -> HttpResult<StatusCode> {
     let task = svc.get_task(&name, true).await?;
     let credentials: Vec<Credential> = task.credentials.iter().filter(|c| c.login_server != server).cloned().collect();
     if credentials.len() == task.credentials.len() {

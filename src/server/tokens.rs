@@ -3,9 +3,9 @@
 use super::error::HttpResult;
 use crate::api::{CreateToken, NewToken, TokenInfo};
 use crate::daemon::Service;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use std::sync::Arc;
 
 type Svc = State<Arc<Service>>;

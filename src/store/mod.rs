@@ -225,4 +225,6 @@ pub trait Store: Send + Sync + 'static {
     async fn kv_get(&self, key: &str) -> StoreResult<Option<String>>;
     /// Sets a key.
     async fn kv_put(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// Sets a key unless it is set; returns the value that is stored (the first writer's).
+    async fn kv_put_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
 }

@@ -214,6 +214,10 @@ impl Store for SqlStore {
     async fn kv_put(&self, key: &str, value: &str) -> StoreResult<()> {
         kv::put(self, key, value).await
     }
+
+    async fn kv_put_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+        kv::put_if_absent(self, key, value).await
+    }
 }
 
 #[cfg(test)]

@@ -55,7 +55,10 @@ pub fn build_task(b: &BuildTask) -> String {
     }
     words.push(".".into());
     // Folded block scalars carry any text without YAML quoting.
-    let mut s = format!("version: v1.1.0\nsteps:\n  - id: build\n    timeout: 28800\n    build: >-\n      {}\n", words.join(" "));
+    let mut s = format!(
+        "version: v1.1.0\nsteps:\n  - id: build\n    timeout: 28800\n    build: >-\n      {}\n",
+        words.join(" ")
+    );
     if !b.no_push && !b.tags.is_empty() {
         s.push_str("  - id: push\n    timeout: 3600\n    when: [build]\n    push:\n");
         for t in &b.tags {

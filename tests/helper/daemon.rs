@@ -68,14 +68,6 @@ impl TestDaemon {
         }
         panic!("run {id} did not end");
     }
-
-    /// Stops the daemon and waits for it.
-    pub async fn stop(&mut self) {
-        if let Some(d) = self.daemon.take() {
-            d.shutdown.cancel();
-            d.wait().await;
-        }
-    }
 }
 
 /// A task that runs an inline task file with no context.

@@ -12,8 +12,8 @@ pub fn drydock() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("drydock").expect("drydock binary")
 }
 
+pub mod daemon;
 pub mod docker;
 pub mod engine;
 pub mod git;
 pub mod registry;
-pub mod daemon;

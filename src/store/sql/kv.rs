@@ -24,3 +24,20 @@ pub(super) async fn put(store: &SqlStore, key: &str, value: &str) -> StoreResult
         .map_err(db("write a key"))?;
     Ok(())
 }
+
+pub(super) async fn put_if_absent(store: &SqlStore, key: &str, value: &str) -> StoreResult<String> {
+    // The primary key decides a race: the first value stays and everyone reads it back.
+    sqlx::query("INSERT INTO kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+        .bind(key)
+        .bind(value)
+        .execute(&store.writer)
+        .await
+        .map_err(db("write a key"))?;
+    // Read from the writer: a replica-style reader could lag the insert.
+    let row = sqlx::query("SELECT value FROM kv WHERE key = $1")
+        .bind(key)
+        .fetch_one(&store.writer)
+        .await
+        .map_err(db("read a key"))?;
+    col(&row, "value")
+}
