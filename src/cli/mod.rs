@@ -2,9 +2,19 @@
 //! for people; everything else returns values and errors.
 
 pub mod check;
+pub mod client;
+pub mod context_arg;
+pub mod endpoints;
+pub mod follow;
+pub mod output;
+pub mod pairs;
+pub mod progress;
 pub mod run;
 pub mod scan;
+pub mod sse;
+pub mod table;
 pub mod taskfile_args;
+pub mod watch;
 
 use crate::taskfile::Diagnostics;
 use clap::{Parser, Subcommand};
@@ -51,6 +61,17 @@ pub enum CliError {
     /// The work itself failed (a run failed, timed out, was cancelled): exit code 1.
     #[error("{0}")]
     Failed(String),
+    /// An error answer from the daemon, with the task-file diagnostics it carried (already
+    /// rendered by the daemon): exit code 2 when the daemon found the input invalid, else 1.
+    #[error("{message}")]
+    Remote {
+        /// What the daemon said.
+        message: String,
+        /// Rendered diagnostics, printed after the message.
+        diagnostics: Vec<String>,
+        /// Whether the daemon rejected the input (HTTP 400).
+        invalid: bool,
+    },
     /// Already reported; exit with this code.
     #[error("")]
     Silent(u8),
@@ -62,6 +83,13 @@ impl CliError {
         match self {
             CliError::Invalid(_) | CliError::Diagnostics(_) => 2,
             CliError::Failed(_) => 1,
+            CliError::Remote { invalid, .. } => {
+                if *invalid {
+                    2
+                } else {
+                    1
+                }
+            }
             CliError::Silent(code) => *code,
         }
     }
@@ -87,6 +115,12 @@ pub fn run(cli: Cli) -> ExitCode {
             match &e {
                 CliError::Diagnostics(d) => print_diagnostics(d),
                 CliError::Silent(_) => {}
+                CliError::Remote { message, diagnostics, .. } => {
+                    eprintln!("{} {message}", paint("error:", "31"));
+                    for d in diagnostics {
+                        eprintln!("{d}");
+                    }
+                }
                 other => eprintln!("{} {other}", paint("error:", "31")),
             }
             ExitCode::from(e.exit_code())
