@@ -4,16 +4,23 @@
 pub mod check;
 pub mod client;
 pub mod context_arg;
+pub mod credential;
 pub mod endpoints;
 pub mod follow;
 pub mod output;
 pub mod pairs;
 pub mod progress;
 pub mod run;
+pub mod runs;
 pub mod scan;
 pub mod sse;
 pub mod table;
+pub mod task;
+pub mod task_spec;
+pub mod task_view;
 pub mod taskfile_args;
+pub mod timer;
+pub mod token;
 pub mod watch;
 
 use crate::taskfile::Diagnostics;
@@ -47,6 +54,40 @@ pub enum Command {
     Run(run::RunArgs),
     /// Build a Dockerfile and push the images (ACR's quick build).
     Build(run::BuildArgs),
+    /// Saved tasks on the daemon: create, update, show, list, delete, run.
+    Task {
+        /// What to do with tasks.
+        #[command(subcommand)]
+        command: task::TaskCommand,
+    },
+    /// Cron timers of a saved task.
+    Timer {
+        /// What to do with timers.
+        #[command(subcommand)]
+        command: timer::TimerCommand,
+    },
+    /// Registry logins of a saved task.
+    Credential {
+        /// What to do with credentials.
+        #[command(subcommand)]
+        command: credential::CredentialCommand,
+    },
+    /// Runs on the daemon: list and show.
+    Runs {
+        /// What to do with runs.
+        #[command(subcommand)]
+        command: runs::RunsCommand,
+    },
+    /// Print the log of a run on the daemon (`--follow` streams it until the run ends).
+    Logs(runs::LogsArgs),
+    /// Cancel a queued or running run on the daemon.
+    Cancel(runs::CancelArgs),
+    /// API tokens of the daemon.
+    Token {
+        /// What to do with tokens.
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
 }
 
 /// Why a command did not succeed, and with which exit code.
@@ -108,6 +149,13 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Run(a) => block_on(run::run(a)),
         Command::Build(a) => block_on(run::build(a)),
+        Command::Task { command } => block_on(task::run(command)),
+        Command::Timer { command } => block_on(timer::run(command)),
+        Command::Credential { command } => block_on(credential::run(command)),
+        Command::Runs { command } => block_on(runs::run(command)),
+        Command::Logs(a) => block_on(runs::logs(a)),
+        Command::Cancel(a) => block_on(runs::cancel(a)),
+        Command::Token { command } => block_on(token::run(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
