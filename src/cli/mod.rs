@@ -10,6 +10,7 @@ pub mod follow;
 pub mod output;
 pub mod pairs;
 pub mod progress;
+pub mod remote_run;
 pub mod run;
 pub mod runs;
 pub mod scan;
