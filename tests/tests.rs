@@ -1,8 +1,11 @@
-//! The one integration-test binary: real dockerd, registry, git and PostgreSQL, no mocks.
+//! The one integration-test binary: real dockerd, registry, git and PostgreSQL. Fakes appear only
+//! to inject faults the real parts cannot produce on demand (`cli_client`: a dropped log stream).
 
 mod helper;
 
 mod bad_input;
+mod cli_client;
+mod cli_remote;
 mod corpus;
 mod daemon;
 mod daemon_restart;

@@ -2,10 +2,28 @@
 //! for people; everything else returns values and errors.
 
 pub mod check;
+pub mod client;
+pub mod context_arg;
+pub mod credential;
+pub mod endpoints;
+pub mod follow;
+pub mod output;
+pub mod pairs;
+pub mod progress;
+pub mod remote_run;
 pub mod run;
+pub mod runs;
 pub mod scan;
 pub mod serve;
+pub mod sse;
+pub mod table;
+pub mod task;
+pub mod task_spec;
+pub mod task_view;
 pub mod taskfile_args;
+pub mod timer;
+pub mod token;
+pub mod watch;
 
 use crate::taskfile::Diagnostics;
 use clap::{Parser, Subcommand};
@@ -42,6 +60,40 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Bring the daemon's database schema up to date.
     Migrate(serve::StoreArgs),
+    /// Saved tasks on the daemon: create, update, show, list, delete, run.
+    Task {
+        /// What to do with tasks.
+        #[command(subcommand)]
+        command: task::TaskCommand,
+    },
+    /// Cron timers of a saved task.
+    Timer {
+        /// What to do with timers.
+        #[command(subcommand)]
+        command: timer::TimerCommand,
+    },
+    /// Registry logins of a saved task.
+    Credential {
+        /// What to do with credentials.
+        #[command(subcommand)]
+        command: credential::CredentialCommand,
+    },
+    /// Runs on the daemon: list and show.
+    Runs {
+        /// What to do with runs.
+        #[command(subcommand)]
+        command: runs::RunsCommand,
+    },
+    /// Print the log of a run on the daemon (`--follow` streams it until the run ends).
+    Logs(runs::LogsArgs),
+    /// Cancel a queued or running run on the daemon.
+    Cancel(runs::CancelArgs),
+    /// API tokens of the daemon.
+    Token {
+        /// What to do with tokens.
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
 }
 
 /// Why a command did not succeed, and with which exit code.
@@ -56,6 +108,17 @@ pub enum CliError {
     /// The work itself failed (a run failed, timed out, was cancelled): exit code 1.
     #[error("{0}")]
     Failed(String),
+    /// An error answer from the daemon, with the task-file diagnostics it carried (already
+    /// rendered by the daemon): exit code 2 when the daemon found the input invalid, else 1.
+    #[error("{message}")]
+    Remote {
+        /// What the daemon said.
+        message: String,
+        /// Rendered diagnostics, printed after the message.
+        diagnostics: Vec<String>,
+        /// Whether the daemon rejected the input (HTTP 400).
+        invalid: bool,
+    },
     /// Already reported; exit with this code.
     #[error("")]
     Silent(u8),
@@ -67,6 +130,13 @@ impl CliError {
         match self {
             CliError::Invalid(_) | CliError::Diagnostics(_) => 2,
             CliError::Failed(_) => 1,
+            CliError::Remote { invalid, .. } => {
+                if *invalid {
+                    2
+                } else {
+                    1
+                }
+            }
             CliError::Silent(code) => *code,
         }
     }
@@ -90,6 +160,13 @@ pub fn run(cli: Cli) -> ExitCode {
             block_on(serve::serve(a))
         }
         Command::Migrate(a) => block_on(serve::migrate(a)),
+        Command::Task { command } => block_on(task::run(command)),
+        Command::Timer { command } => block_on(timer::run(command)),
+        Command::Credential { command } => block_on(credential::run(command)),
+        Command::Runs { command } => block_on(runs::run(command)),
+        Command::Logs(a) => block_on(runs::logs(a)),
+        Command::Cancel(a) => block_on(runs::cancel(a)),
+        Command::Token { command } => block_on(token::run(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +174,12 @@ pub fn run(cli: Cli) -> ExitCode {
             match &e {
                 CliError::Diagnostics(d) => print_diagnostics(d),
                 CliError::Silent(_) => {}
+                CliError::Remote { message, diagnostics, .. } => {
+                    eprintln!("{} {message}", paint("error:", "31"));
+                    for d in diagnostics {
+                        eprintln!("{d}");
+                    }
+                }
                 other => eprintln!("{} {other}", paint("error:", "31")),
             }
             ExitCode::from(e.exit_code())

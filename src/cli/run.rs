@@ -1,6 +1,8 @@
 //! `drydock run` and `drydock build` on this machine's Docker engine (`--local`): the task-file
-//! pipeline, then the engine, with the log on stderr and the run record on stdout.
+//! pipeline, then the engine, with the log on stderr and the run record on stdout. With
+//! `--server`/`DRYDOCK_SERVER` (and no `--local`) they go to a daemon instead: [`super::remote_run`].
 
+use super::remote_run::{self, RemoteArgs, daemon_for};
 use super::taskfile_args::{RunVarArgs, TaskFileArgs, TaskInput, load_input, resolve_in_context};
 use super::{CliError, paint, print_diagnostics};
 use crate::docker::DockerHost;
@@ -10,7 +12,7 @@ use crate::engine::{ContainerNaming, Engine, EngineConfig, GitInfo, NoObserver, 
 use crate::registry::{ClientConfig, Credentials, RegistryClient};
 use crate::runid;
 use crate::taskfile::{self, synth};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 /// Engine options shared by `run` and `build`.
 #[derive(Args, Debug, Clone)]
 pub struct EngineArgs {
-    /// Run on this machine's Docker engine (DOCKER_HOST or the local socket), with no daemon.
-    #[arg(long)]
+    /// Run on this machine's Docker engine (DOCKER_HOST or the local socket), with no daemon,
+    /// even when DRYDOCK_SERVER is set.
+    #[arg(long, conflicts_with = "server")]
     pub local: bool,
     /// Run timeout in seconds (ACR's default 3600; 300–28800 on ACR, any positive value here).
     #[arg(long, default_value_t = 3600)]
@@ -50,14 +53,8 @@ pub struct EngineArgs {
     pub output: RunOutput,
 }
 
-/// Output of `run` and `build`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum RunOutput {
-    /// Logs and a summary table.
-    Text,
-    /// The run record as JSON on stdout.
-    Json,
-}
+/// Output of `run` and `build`: `text` (logs and a summary) or `json` (the run record on stdout).
+pub use super::output::Format as RunOutput;
 
 /// Arguments of `drydock run`.
 #[derive(Args, Debug)]
@@ -68,6 +65,8 @@ pub struct RunArgs {
     pub vars: RunVarArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
     /// Run one command instead of a task file: `IMAGE ARGS` (ACR's `az acr run --cmd`).
     #[arg(long, conflicts_with = "file")]
     pub cmd: Option<String>,
@@ -102,14 +101,18 @@ pub struct BuildArgs {
     pub vars: RunVarArgs,
     #[command(flatten)]
     pub engine: EngineArgs,
-    /// Build context directory.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Build context: a directory (packed with .dockerignore); on a daemon also a git or tarball URL.
     #[arg(value_name = "CONTEXT", default_value = ".")]
     pub context: PathBuf,
 }
 
 /// `drydock run`.
 pub async fn run(args: RunArgs) -> Result<(), CliError> {
-    local_only(&args.engine)?;
+    if let Some(client) = daemon_for(&args.engine, &args.remote)? {
+        return remote_run::run(&args, &client).await;
+    }
     let run_id = args.vars.run_id.clone().unwrap_or_else(runid::local_run_id);
     let mut file = args.file.clone();
     let input = match &args.cmd {
@@ -129,7 +132,9 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
 
 /// `drydock build`.
 pub async fn build(args: BuildArgs) -> Result<(), CliError> {
-    local_only(&args.engine)?;
+    if let Some(client) = daemon_for(&args.engine, &args.remote)? {
+        return remote_run::build(&args, &client).await;
+    }
     if !args.context.is_dir() {
         return Err(CliError::Invalid(format!("build context {} is not a directory", args.context.display())));
     }
@@ -139,17 +144,7 @@ pub async fn build(args: BuildArgs) -> Result<(), CliError> {
     for t in &args.image {
         tags.push(if registry.is_empty() { t.clone() } else { prefix_registry(t, &registry) });
     }
-    let dockerfile = match &args.file {
-        Some(f) => {
-            let p = if Path::new(f).exists() { PathBuf::from(f) } else { resolve_in_context(&args.context, f) };
-            std::path::absolute(&p).map_err(|e| CliError::Invalid(format!("Dockerfile {f}: {e}")))?
-        }
-        None => std::path::absolute(args.context.join("Dockerfile"))
-            .map_err(|e| CliError::Invalid(format!("Dockerfile: {e}")))?,
-    };
-    if !dockerfile.is_file() {
-        return Err(CliError::Invalid(format!("Dockerfile {} not found; give it with -f", dockerfile.display())));
-    }
+    let dockerfile = resolve_dockerfile(&args)?;
     if tags.is_empty() {
         eprintln!("warning: no -t given: the image is built but not tagged or pushed");
     }
@@ -172,17 +167,25 @@ pub async fn build(args: BuildArgs) -> Result<(), CliError> {
     execute(input, &args.engine, run_id, RunSource::Dir(args.context.clone()), true).await
 }
 
-fn local_only(engine: &EngineArgs) -> Result<(), CliError> {
-    if !engine.local && std::env::var_os("DRYDOCK_SERVER").is_some() {
-        return Err(CliError::Invalid(
-            "DRYDOCK_SERVER is set but sending runs to a daemon is not available in this build; use --local".into(),
-        ));
+/// The Dockerfile of `build` as an absolute host path: `-f` relative to the current directory
+/// (it may live outside the context), else in the context; default `<context>/Dockerfile`.
+pub fn resolve_dockerfile(args: &BuildArgs) -> Result<PathBuf, CliError> {
+    let dockerfile = match &args.file {
+        Some(f) => {
+            let p = if Path::new(f).exists() { PathBuf::from(f) } else { resolve_in_context(&args.context, f) };
+            std::path::absolute(&p).map_err(|e| CliError::Invalid(format!("Dockerfile {f}: {e}")))?
+        }
+        None => std::path::absolute(args.context.join("Dockerfile"))
+            .map_err(|e| CliError::Invalid(format!("Dockerfile: {e}")))?,
+    };
+    if !dockerfile.is_file() {
+        return Err(CliError::Invalid(format!("Dockerfile {} not found; give it with -f", dockerfile.display())));
     }
-    Ok(())
+    Ok(dockerfile)
 }
 
 /// `a:1` + `reg.io` → `reg.io/a:1`; a tag with its own registry is kept.
-fn prefix_registry(tag: &str, registry: &str) -> String {
+pub fn prefix_registry(tag: &str, registry: &str) -> String {
     let first = tag.split('/').next().unwrap_or_default();
     let has_registry = tag.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     if has_registry { tag.to_string() } else { format!("{registry}/{tag}") }
