@@ -99,13 +99,19 @@ pub(super) async fn finish(store: &SqlStore, id: &str, result: &RunResult) -> St
 }
 
 /// Every name a user may filter a run's image by: `repo`, `repo:tag`, `registry/repo` and
-/// `registry/repo:tag`.
+/// `registry/repo:tag`, plus the short `name[:tag]` of an official Docker Hub image
+/// (`docker.io`, `library/name`), as people write it.
 pub(super) fn image_forms(images: &[OutputImage]) -> BTreeSet<String> {
     let mut forms = BTreeSet::new();
     for image in images {
         let mut names = vec![image.repository.clone()];
         if !image.registry.is_empty() {
             names.push(format!("{}/{}", image.registry, image.repository));
+        }
+        if image.registry == "docker.io"
+            && let Some(short) = image.repository.strip_prefix("library/")
+        {
+            names.push(short.to_string());
         }
         for name in names {
             if !image.tag.is_empty() {
@@ -169,5 +175,14 @@ mod tests {
         };
         let forms: Vec<String> = image_forms(&[image]).into_iter().collect();
         assert_eq!(forms, ["reg.example:5000/team/app", "reg.example:5000/team/app:v1", "team/app", "team/app:v1"]);
+
+        let hub = OutputImage {
+            registry: "docker.io".into(),
+            repository: "library/busybox".into(),
+            tag: "1.36".into(),
+            digest: None,
+        };
+        let forms = image_forms(&[hub]);
+        assert!(forms.contains("busybox:1.36") && forms.contains("busybox"), "{forms:?}");
     }
 }
