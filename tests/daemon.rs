@@ -299,3 +299,61 @@ async fn invalid_tasks_are_refused_with_located_diagnostics() {
     let (status, _) = d.get("/v1/tasks/no-such-task").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_runs_finish_within_the_grace_then_marks_the_rest_error() {
+    // A grace period far longer than the short run, so only the long one outlives it.
+    let mut d = TestDaemon::start_with(tempfile::tempdir().unwrap(), 2, Duration::from_secs(10)).await;
+    let short = inline_task(&unique("short"), "steps:\n  - cmd: busybox sleep 1\n");
+    let long = inline_task(&unique("long"), "steps:\n  - cmd: busybox sleep 300\n");
+    let (short_name, long_name) =
+        (short["name"].as_str().unwrap().to_string(), long["name"].as_str().unwrap().to_string());
+    d.post("/v1/tasks", short).await;
+    d.post("/v1/tasks", long).await;
+    let (_, s) = d.post(&format!("/v1/tasks/{short_name}/runs"), json!({})).await;
+    let (_, l) = d.post(&format!("/v1/tasks/{long_name}/runs"), json!({})).await;
+    let (short_id, long_id) = (s["id"].as_str().unwrap().to_string(), l["id"].as_str().unwrap().to_string());
+    for _ in 0..100 {
+        let both = d.get(&format!("/v1/runs/{short_id}")).await.1["status"] == "Running"
+            && d.get(&format!("/v1/runs/{long_id}")).await.1["status"] == "Running";
+        if both {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let daemon = d.daemon.take().unwrap();
+    let service = daemon.service.clone();
+    daemon.shutdown.cancel();
+    daemon.wait().await;
+    let get = |id: String| {
+        let store = service.store.clone();
+        async move { store.get_run(&id).await.unwrap().unwrap() }
+    };
+    let short_run = get(short_id.clone()).await;
+    assert_eq!(
+        short_run.status,
+        drydock::engine::record::RunStatus::Succeeded,
+        "finished within the grace: {:?}",
+        short_run.error
+    );
+    let long_run = get(long_id.clone()).await;
+    assert_eq!(long_run.status, drydock::engine::record::RunStatus::Error);
+    assert!(long_run.error.as_deref().unwrap_or_default().contains("shut down"), "{:?}", long_run.error);
+    let key = service.settings.object_key(&long_id);
+    let docker = DockerHost::connect(None).await.unwrap();
+    assert!(docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_json_bodies_are_refused() {
+    let d = TestDaemon::start(1).await;
+    let huge = "x".repeat(2 << 20);
+    let r = d
+        .req(Method::POST, "/v1/tasks")
+        .header("content-type", "application/json")
+        .body(format!("{{\"name\": \"{huge}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+}

@@ -140,18 +140,9 @@ pub enum DaemonError {
     Startup(String),
 }
 
-/// The SQLite URL of a data directory.
-pub fn default_database_url(data_dir: &Path) -> String {
-    crate::store::sql::sqlite_url(data_dir)
-}
-
-/// Opens the configured store (running migrations).
+/// Opens the configured store (running migrations): `url`, or SQLite in the data directory.
 pub async fn open_store(data_dir: &Path, url: Option<&str>) -> Result<Arc<dyn Store>, DaemonError> {
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| DaemonError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
-    let url = url.map(str::to_string).unwrap_or_else(|| default_database_url(data_dir));
-    let store = crate::store::sql::SqlStore::open(&url).await?;
-    Ok(Arc::new(store))
+    Ok(Arc::new(crate::store::open(url, data_dir).await?))
 }
 
 /// This node's id, kept in the data directory so that a restart recognises its own runs.

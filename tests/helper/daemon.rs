@@ -27,10 +27,15 @@ impl TestDaemon {
 
     /// Starts a daemon on an existing data directory (to test restarts).
     pub async fn start_in(data: tempfile::TempDir, concurrency: usize) -> TestDaemon {
+        Self::start_with(data, concurrency, Duration::from_secs(5)).await
+    }
+
+    /// Starts a daemon with a given shutdown grace period.
+    pub async fn start_with(data: tempfile::TempDir, concurrency: usize, grace: Duration) -> TestDaemon {
         let mut config = DaemonConfig::new(data.path().to_path_buf());
         config.concurrency = concurrency;
         config.registry = "127.0.0.1:5000".into();
-        config.shutdown_grace = Duration::from_secs(5);
+        config.shutdown_grace = grace;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let d = daemon::start(config, listener).await.expect("daemon starts");
         let token = daemon::service::create_token(d.service.store.as_ref(), "tests").await.unwrap().token;

@@ -118,6 +118,9 @@ async fn contexts_and_kv(f: &Fixture) {
     s.kv_put("base:busybox", "sha256:1").await.unwrap();
     s.kv_put("base:busybox", "sha256:2").await.unwrap();
     assert_eq!(s.kv_get("base:busybox").await.unwrap().as_deref(), Some("sha256:2"));
+    // The first writer wins, whoever asks.
+    assert_eq!(s.kv_put_if_absent("instance-id", "aaaa").await.unwrap(), "aaaa");
+    assert_eq!(s.kv_put_if_absent("instance-id", "bbbb").await.unwrap(), "aaaa");
 }
 
 stories!(
