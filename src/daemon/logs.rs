@@ -130,22 +130,45 @@ impl LogStore {
     /// Reads up to `max` bytes of run `id`'s log from `offset`, not beyond `until`, ending at a
     /// line boundary when one is in range (so events never split a line).
     pub async fn read(&self, id: &str, offset: u64, until: u64, max: usize) -> std::io::Result<Vec<u8>> {
+        let mut reader = self.reader(id).await?;
+        reader.read(offset, until, max).await
+    }
+
+    /// A reader that keeps the file open, for followers that read a log chunk by chunk.
+    pub async fn reader(&self, id: &str) -> std::io::Result<LogReader> {
+        Ok(LogReader { file: tokio::fs::File::open(self.path(id)).await?, pos: 0 })
+    }
+}
+
+/// An open log file and where the last read ended.
+pub struct LogReader {
+    file: tokio::fs::File,
+    pos: u64,
+}
+
+impl LogReader {
+    /// Reads up to `max` bytes from `offset`, not beyond `until`, cut at the last line end when
+    /// the read was limited by `max`.
+    pub async fn read(&mut self, offset: u64, until: u64, max: usize) -> std::io::Result<Vec<u8>> {
         if offset >= until {
             return Ok(Vec::new());
         }
-        let mut f = tokio::fs::File::open(self.path(id)).await?;
-        f.seek(std::io::SeekFrom::Start(offset)).await?;
+        if offset != self.pos {
+            self.file.seek(std::io::SeekFrom::Start(offset)).await?;
+            self.pos = offset;
+        }
         let want = ((until - offset) as usize).min(max);
         let mut buf = vec![0u8; want];
         let mut got = 0;
         while got < want {
-            let n = f.read(&mut buf[got..]).await?;
+            let n = self.file.read(&mut buf[got..]).await?;
             if n == 0 {
                 break;
             }
             got += n;
         }
         buf.truncate(got);
+        self.pos = offset + got as u64;
         if got == max
             && let Some(last_nl) = buf.iter().rposition(|b| *b == b'\n')
         {

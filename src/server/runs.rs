@@ -91,6 +91,7 @@ struct Follow {
     id: String,
     offset: u64,
     rx: Option<tokio::sync::watch::Receiver<LogState>>,
+    reader: Option<crate::daemon::logs::LogReader>,
     ended: bool,
     shutdown: CancellationToken,
 }
@@ -103,7 +104,7 @@ fn follow(
     offset: u64,
     shutdown: CancellationToken,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let state = Follow { svc, id, offset, rx: None, ended: false, shutdown };
+    let state = Follow { svc, id, offset, rx: None, reader: None, ended: false, shutdown };
     futures_util::stream::unfold(state, |mut st| async move {
         loop {
             if st.ended || st.shutdown.is_cancelled() {
@@ -127,7 +128,11 @@ fn follow(
             };
             let state = *rx.borrow_and_update();
             if st.offset < state.len {
-                let chunk = match st.svc.logs.read(&st.id, st.offset, state.len, CHUNK).await {
+                if st.reader.is_none() {
+                    st.reader = st.svc.logs.reader(&st.id).await.ok();
+                }
+                let Some(reader) = st.reader.as_mut() else { return None };
+                let chunk = match reader.read(st.offset, state.len, CHUNK).await {
                     Ok(c) if !c.is_empty() => c,
                     _ => return None,
                 };
