@@ -131,7 +131,7 @@ fn follow(
                 if st.reader.is_none() {
                     st.reader = st.svc.logs.reader(&st.id).await.ok();
                 }
-                let Some(reader) = st.reader.as_mut() else { return None };
+                let reader = st.reader.as_mut()?;
                 let chunk = match reader.read(st.offset, state.len, CHUNK).await {
                     Ok(c) if !c.is_empty() => c,
                     _ => return None,
