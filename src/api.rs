@@ -368,6 +368,19 @@ pub struct RunPage {
     pub next: Option<String>,
 }
 
+/// What a daemon says about itself (`GET /v1/info`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct DaemonInfo {
+    /// drydock version.
+    pub version: String,
+    /// The node that answered.
+    pub node: String,
+    /// Registry used for `$Registry` and for image names without one.
+    pub registry: String,
+    /// Labels the node advertises.
+    pub labels: BTreeMap<String, String>,
+}
+
 /// An uploaded context archive (`POST /v1/contexts`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContextInfo {

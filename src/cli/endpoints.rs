@@ -59,6 +59,11 @@ impl Client {
     }
 
     /// `POST /v1/runs`: queues a quick build or quick run.
+    /// `GET /v1/info`.
+    pub async fn info(&self) -> Result<crate::api::DaemonInfo, ClientError> {
+        self.get_json(&["info"], &[]).await
+    }
+
     pub async fn create_run(&self, request: &crate::api::RunRequest) -> Result<Run, ClientError> {
         self.send_json(Method::POST, &["runs"], request).await
     }

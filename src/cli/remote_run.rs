@@ -101,7 +101,7 @@ pub async fn run(args: &RunArgs, client: &Client) -> Result<(), CliError> {
     ];
     reject_local_only(&args.engine, &args.vars, &file_flags)?;
     let context = run_context(args)?;
-    precheck(args, &context)?;
+    precheck(args, &context, client).await?;
     let mut request = RunRequest {
         values: parse_map(&f.set, "--set")?,
         secret_values: parse_map(&f.set_secret, "--set-secret")?,
@@ -122,7 +122,7 @@ pub async fn run(args: &RunArgs, client: &Client) -> Result<(), CliError> {
 /// Checks a local task file before anything is uploaded, so that a broken file fails at once with
 /// exit 2 (the daemon would only find out after queueing the run). Secrets the daemon holds are
 /// unknown here, so a missing secret is not held against the file.
-fn precheck(args: &RunArgs, context: &ContextArg) -> Result<(), CliError> {
+async fn precheck(args: &RunArgs, context: &ContextArg, client: &Client) -> Result<(), CliError> {
     if args.cmd.is_some() || args.file.file == "-" || matches!(context, ContextArg::Remote(_)) {
         return Ok(());
     }
@@ -130,7 +130,12 @@ fn precheck(args: &RunArgs, context: &ContextArg) -> Result<(), CliError> {
     if let ContextArg::None = context {
         file.context = std::path::PathBuf::from("/dev/null");
     }
-    let input = super::taskfile_args::load_input(&file, &args.vars, "0000")?;
+    // Render with the registry the daemon will use for `$Registry`.
+    let mut vars = args.vars.clone();
+    if vars.registry.is_none() {
+        vars.registry = Some(client.info().await?.registry);
+    }
+    let input = super::taskfile_args::load_input(&file, &vars, "0000")?;
     match crate::taskfile::load(&input.request(chrono::Utc::now())) {
         Ok(_) => Ok(()),
         Err(d) if d.errors().all(|e| e.code == "missing-secret") => Ok(()),

@@ -18,3 +18,14 @@ pub async fn readyz(State(svc): State<Arc<Service>>) -> (StatusCode, Json<serde_
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"store": e.to_string()}))),
     }
 }
+
+/// `GET /v1/info`: version, node, registry and labels (clients render task files with the same
+/// `$Registry` the daemon will use).
+pub async fn info(State(svc): State<Arc<Service>>) -> Json<crate::api::DaemonInfo> {
+    Json(crate::api::DaemonInfo {
+        version: env!("CARGO_PKG_VERSION").into(),
+        node: svc.settings.node_id.clone(),
+        registry: svc.settings.registry.clone(),
+        labels: svc.settings.labels.clone(),
+    })
+}

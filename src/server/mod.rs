@@ -81,6 +81,15 @@ fn routes() -> Routes {
     route!(r, GET, "/v1/openapi.json", "This description", None, None, openapi::serve);
     route!(
         r,
+        GET,
+        "/v1/info",
+        "The daemon's version, node, registry and labels",
+        None,
+        Some("DaemonInfo"),
+        health::info
+    );
+    route!(
+        r,
         POST,
         "/v1/contexts",
         "Upload a context archive (tar, optionally gzip)",

@@ -48,6 +48,7 @@ fn components() -> Map<String, Value> {
     put("NewToken", schema_of::<api::NewToken>(&mut extra));
     put("CreateToken", schema_of::<api::CreateToken>(&mut extra));
     put("ApiError", schema_of::<api::ApiError>(&mut extra));
+    put("DaemonInfo", schema_of::<api::DaemonInfo>(&mut extra));
     for (k, v) in extra {
         defs.entry(k).or_insert(v);
     }
