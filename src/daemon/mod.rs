@@ -118,6 +118,37 @@ async fn instance_id(store: &dyn Store) -> Result<String, DaemonError> {
     Ok(store.kv_put_if_absent("instance-id", &format!("{id:0>4}")).await?)
 }
 
+/// How often the node looks for Docker objects of runs it is not executing.
+const JANITOR_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Removes this node's Docker objects that belong to no run it is executing.
+async fn sweep_leftovers(svc: &Service, docker: &DockerHost) {
+    let active: std::collections::HashSet<String> =
+        svc.running.lock().map(|m| m.keys().map(|id| svc.settings.object_key(id)).collect()).unwrap_or_default();
+    let runs = match docker.list_run_objects(&[(janitor::OWNER_LABEL, &svc.settings.node_id)]).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "janitor could not list Docker objects");
+            return;
+        }
+    };
+    for run in runs.into_iter().filter(|r| !active.contains(&r.run_id)) {
+        match docker.remove_run_objects(&run.run_id).await {
+            Ok(report) => {
+                tracing::info!(run = %run.run_id, clean = report.is_clean(), "removed leftovers of an interrupted run")
+            }
+            Err(e) => tracing::warn!(run = %run.run_id, error = %e, "janitor could not remove leftovers"),
+        }
+    }
+}
+
+async fn janitor_loop(svc: Arc<Service>, docker: DockerHost) {
+    loop {
+        tokio::time::sleep(JANITOR_INTERVAL).await;
+        sweep_leftovers(&svc, &docker).await;
+    }
+}
+
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -214,10 +245,6 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
             logs.close(id);
         }
     }
-    for run in docker.list_run_objects(&[(janitor::OWNER_LABEL, &node_id)]).await? {
-        let report = docker.remove_run_objects(&run.run_id).await?;
-        tracing::info!(run = %run.run_id, clean = report.is_clean(), "removed leftovers of an interrupted run");
-    }
 
     let mut credentials = Credentials::from_default_docker_config().unwrap_or_default();
     let mut logins = Credentials::new();
@@ -255,6 +282,11 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
         wake: Arc::new(tokio::sync::Notify::new()),
         running: Default::default(),
     });
+
+    // Nothing runs yet, so every object of this node is a leftover; the janitor keeps looking,
+    // because requests a killed daemon left in flight can still create objects after a restart.
+    sweep_leftovers(&service, engine.docker()).await;
+    tokio::spawn(janitor_loop(service.clone(), engine.docker().clone()));
 
     let shutdown = CancellationToken::new();
     let stop_claiming = shutdown.child_token();
