@@ -110,6 +110,10 @@ async fn remote_run_of_a_task_file_and_a_rejected_one() {
     let o = cli(&d, &["run", "-f", "bad.yaml", ctx.path().to_str().unwrap()]).await;
     assert_eq!(o.status.code(), Some(2), "{}", err(&o));
     assert!(err(&o).contains("negative"), "the daemon's diagnostics are shown: {}", err(&o));
+    // --no-logs waits for the end without streaming, then prints the summary and exits with it.
+    let o = cli(&d, &["run", "--no-logs", "--cmd", "busybox sh -c 'echo hidden-output; exit 4'", "/dev/null"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(!err(&o).contains("hidden-output"), "{}", err(&o));
     let o = cli(&d, &["run", "--no-wait", "-o", "json", "--cmd", "busybox echo quick", "/dev/null"]).await;
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let id = json(&o)["id"].as_str().unwrap().to_string();
