@@ -144,7 +144,12 @@ async fn fill(store: &SqlStore, n: u64) {
                 repository: "https://github.example/team/app".into(),
             },
             16..=18 => Trigger::Timer { name: "t1".into(), occurrence: chrono::Utc::now() },
-            _ => Trigger::BaseImage { image: "busybox".into(), old_digest: None, new_digest: "sha256:1".into() },
+            _ => Trigger::BaseImage {
+                image: "busybox".into(),
+                old_digest: None,
+                new_digest: "sha256:1".into(),
+                cascade_from: None,
+            },
         };
         let run = NewRun {
             run_type: if task.is_some() { RunType::AutoRun } else { RunType::QuickRun },

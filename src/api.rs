@@ -108,10 +108,151 @@ pub struct Timer {
     /// Whether it fires.
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// What to do about occurrences missed while no daemon was running.
+    #[serde(default, skip_serializing_if = "MissedPolicy::is_default")]
+    pub missed: MissedPolicy,
+    /// When it fires next (responses only; absent when disabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_fire: Option<DateTime<Utc>>,
+}
+
+/// What a timer does about occurrences that passed while no daemon was up to fire them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum MissedPolicy {
+    /// Record them as skipped and wait for the next occurrence.
+    #[default]
+    Skip,
+    /// Fire once for the latest missed occurrence; record the others as skipped.
+    RunOnce,
+}
+
+impl MissedPolicy {
+    fn is_default(&self) -> bool {
+        *self == MissedPolicy::Skip
+    }
 }
 
 fn yes() -> bool {
     true
+}
+
+/// A git event a source trigger can fire on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceEvent {
+    /// A push to a branch.
+    Commit,
+    /// A pull (merge) request opened, updated or reopened.
+    Pullrequest,
+    /// A tag pushed.
+    Tag,
+}
+
+impl SourceEvent {
+    /// The name used in run records and flags.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SourceEvent::Commit => "commit",
+            SourceEvent::Pullrequest => "pullrequest",
+            SourceEvent::Tag => "tag",
+        }
+    }
+}
+
+fn default_source_events() -> Vec<SourceEvent> {
+    vec![SourceEvent::Commit]
+}
+
+/// When pushes to the task's git context start runs (webhooks, and optionally polling).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SourceTrigger {
+    /// Whether git events start runs (only tasks with a git context have any).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Events that fire (default: commit).
+    #[serde(default = "default_source_events")]
+    pub events: Vec<SourceEvent>,
+    /// Branch filters, exact or glob (`main`, `release/*`, `**`); commits are matched by the
+    /// branch pushed to, pull requests by their target branch. Empty: the context's `#branch`,
+    /// else the repository's default branch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<String>,
+    /// Tag filters, exact or glob (default: every tag).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Path filters (globs; `!glob` excludes): fire only when a changed file matches.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// Shared secret that webhook deliveries are signed with (redacted in responses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    /// Also compare the tracked branch heads every this many seconds (catches missed webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_interval: Option<u64>,
+}
+
+impl Default for SourceTrigger {
+    fn default() -> Self {
+        SourceTrigger {
+            enabled: true,
+            events: default_source_events(),
+            branches: Vec::new(),
+            tags: Vec::new(),
+            paths: Vec::new(),
+            webhook_secret: None,
+            poll_interval: None,
+        }
+    }
+}
+
+/// Which base images of a task are watched (ACR's base-image trigger type).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum BaseImageTriggerType {
+    /// Only the final stage's base image.
+    #[default]
+    Runtime,
+    /// Every stage's base image.
+    All,
+}
+
+fn default_quiet_period() -> u64 {
+    10
+}
+
+/// Rebuilds when a base image the task built from changes digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BaseImageTrigger {
+    /// Whether base-image updates start runs.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Runtime (the default) or All.
+    #[serde(default)]
+    pub trigger_type: BaseImageTriggerType,
+    /// Changes within this many seconds of each other fire one run.
+    #[serde(default = "default_quiet_period")]
+    pub quiet_period: u64,
+}
+
+impl Default for BaseImageTrigger {
+    fn default() -> Self {
+        BaseImageTrigger {
+            enabled: true,
+            trigger_type: BaseImageTriggerType::Runtime,
+            quiet_period: default_quiet_period(),
+        }
+    }
+}
+
+/// A task's source and base-image triggers (timers are listed separately).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TaskTriggers {
+    /// Git pushes, tags and pull requests.
+    #[serde(default)]
+    pub source: SourceTrigger,
+    /// Base-image updates.
+    #[serde(default)]
+    pub base_image: BaseImageTrigger,
 }
 
 /// A saved task, as sent on create/update and returned by show/list.
@@ -151,9 +292,9 @@ pub struct Task {
     /// Timers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timers: Vec<Timer>,
-    /// Trigger settings owned by the trigger service (source, base image); opaque here.
-    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    pub triggers: serde_json::Value,
+    /// Source and base-image triggers.
+    #[serde(default)]
+    pub triggers: TaskTriggers,
     /// When it was created (responses only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<DateTime<Utc>>,
@@ -178,6 +319,9 @@ impl Task {
         }
         for c in &mut t.credentials {
             c.password = REDACTED.into();
+        }
+        if t.triggers.source.webhook_secret.is_some() {
+            t.triggers.source.webhook_secret = Some(REDACTED.into());
         }
         if let TaskStep::Docker(d) = &mut t.step {
             for v in d.secret_build_args.values_mut() {
@@ -243,6 +387,9 @@ pub enum Trigger {
         old_digest: Option<String>,
         /// Digest after.
         new_digest: String,
+        /// The drydock run that pushed the new digest, when this is a cascade.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cascade_from: Option<String>,
     },
 }
 
@@ -257,6 +404,178 @@ impl Trigger {
             Trigger::BaseImage { .. } => "Image Update",
         }
     }
+}
+
+/// What became of a webhook delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    /// Stored, not processed yet (a crash in between is recovered at start-up).
+    Received,
+    /// Runs were queued.
+    Queued,
+    /// No task wanted it; `reason` says why.
+    Ignored,
+    /// Processing failed; `reason` says why.
+    Failed,
+}
+
+impl DeliveryOutcome {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeliveryOutcome::Received => "received",
+            DeliveryOutcome::Queued => "queued",
+            DeliveryOutcome::Ignored => "ignored",
+            DeliveryOutcome::Failed => "failed",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "received" => DeliveryOutcome::Received,
+            "queued" => DeliveryOutcome::Queued,
+            "ignored" => DeliveryOutcome::Ignored,
+            "failed" => DeliveryOutcome::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A webhook delivery in the inbox (`GET /v1/deliveries`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Delivery {
+    /// `github`, `gitlab`, `gitea`, `generic`.
+    pub provider: String,
+    /// The provider's delivery id (redeliveries repeat it).
+    pub delivery_id: String,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// The task it was addressed to (generic receiver).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Repository it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The event as drydock understood it.
+    pub event: serde_json::Value,
+    /// What became of it.
+    pub outcome: DeliveryOutcome,
+    /// Why it was ignored or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Runs it queued.
+    #[serde(default)]
+    pub runs: Vec<String>,
+}
+
+/// Whether a timer occurrence fired or was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerOutcome {
+    /// A run was queued.
+    Fired,
+    /// Missed while no daemon ran, and skipped by the timer's policy.
+    Skipped,
+}
+
+/// One entry of a timer's history: a fired occurrence, or a stretch of skipped ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TimerEvent {
+    /// Task.
+    pub task: String,
+    /// Timer name.
+    pub timer: String,
+    /// The (first) occurrence.
+    pub occurrence: DateTime<Utc>,
+    /// The last occurrence of a skipped stretch (equal to `occurrence` for one).
+    pub last_occurrence: DateTime<Utc>,
+    /// Occurrences in this entry.
+    pub count: u64,
+    /// Fired or skipped.
+    pub outcome: TimerOutcome,
+    /// The run it queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// How a task's build used an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageRole {
+    /// Base of a final stage.
+    Runtime,
+    /// Base of another stage.
+    Buildtime,
+    /// Built and pushed by the task.
+    Output,
+}
+
+impl ImageRole {
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ImageRole::Runtime => "runtime",
+            ImageRole::Buildtime => "buildtime",
+            ImageRole::Output => "output",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "runtime" => ImageRole::Runtime,
+            "buildtime" => ImageRole::Buildtime,
+            "output" => ImageRole::Output,
+            _ => return None,
+        })
+    }
+}
+
+/// One image a task's last successful build used or produced, with the watcher's view of it
+/// (`GET /v1/tasks/{name}/dependencies`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ImageDependency {
+    /// `registry/repository:tag`.
+    pub image: String,
+    /// Runtime or build-time base, or output.
+    pub role: ImageRole,
+    /// The digest the build used (or pushed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The run that recorded it.
+    pub run_id: String,
+    /// When it was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// Whether a change of this image triggers the task (its trigger type and status allow it).
+    pub watched: bool,
+    /// What the tag resolved to when last checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_digest: Option<String>,
+    /// When it was last checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
+    /// When its digest last changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_at: Option<DateTime<Utc>>,
+    /// Why the last check failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A task's image dependencies (`drydock task deps`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TaskDependencies {
+    /// Task.
+    pub task: String,
+    /// Base images and outputs; empty until a build of the task succeeds.
+    pub images: Vec<ImageDependency>,
+    /// Tasks that build from an image this task pushes.
+    #[serde(default)]
+    pub dependents: Vec<String>,
 }
 
 /// A quick build or quick run sent to `POST /v1/runs`.
@@ -506,12 +825,15 @@ mod tests {
             git_token: Some("ghp_x".into()),
             credentials: vec![Credential { login_server: "r".into(), username: "u".into(), password: "p4ss".into() }],
             timers: vec![],
-            triggers: serde_json::Value::Null,
+            triggers: TaskTriggers {
+                source: SourceTrigger { webhook_secret: Some("whsec-9".into()), ..SourceTrigger::default() },
+                ..TaskTriggers::default()
+            },
             created_at: None,
             updated_at: None,
         };
         let text = serde_json::to_string(&t.redacted()).unwrap();
-        for secret in ["s3cret", "hunter2", "ghp_x", "p4ss"] {
+        for secret in ["s3cret", "hunter2", "ghp_x", "p4ss", "whsec-9"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
     }

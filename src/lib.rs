@@ -20,3 +20,4 @@ pub mod server;
 pub mod shellwords;
 pub mod store;
 pub mod taskfile;
+pub mod triggers;

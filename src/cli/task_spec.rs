@@ -216,7 +216,7 @@ pub fn parse_schedules(args: &[String]) -> Result<Vec<Timer>, CliError> {
         if timers.iter().any(|t| t.schedule == schedule) {
             return Err(CliError::Invalid(format!("the schedule `{schedule}` is given twice")));
         }
-        timers.push(Timer { name, schedule, enabled: true });
+        timers.push(Timer { name, schedule, enabled: true, missed: Default::default(), next_fire: None });
     }
     Ok(timers)
 }
@@ -281,7 +281,7 @@ pub fn task_for_create(
         git_token: spec.git_access_token.clone(),
         credentials: Vec::new(),
         timers,
-        triggers: Value::Null,
+        triggers: Default::default(),
         created_at: None,
         updated_at: None,
     })

@@ -2,7 +2,7 @@
 
 use super::output::timestamp;
 use super::table::{Cell, Table};
-use crate::api::{Task, TaskStatus, TaskStep};
+use crate::api::{SourceEvent, Task, TaskStatus, TaskStep};
 
 /// `task list`: NAME, STATUS, CONTEXT, STEP, TIMEOUT, TRIGGERS.
 pub fn task_table(tasks: &[Task]) -> Table {
@@ -58,6 +58,8 @@ pub fn task_details(t: &Task, colour: bool) -> String {
             t.credentials.iter().map(|c| format!("{} ({})", c.login_server, c.username)).collect::<Vec<_>>().join(", "),
         ),
         ("TRIGGERS", triggers(t)),
+        ("SOURCE TRIGGER", source_text(t)),
+        ("BASE IMAGE TRIGGER", base_image_text(t)),
         ("CREATED", timestamp(t.created_at)),
         ("UPDATED", timestamp(t.updated_at)),
     ];
@@ -80,22 +82,68 @@ pub fn step_summary(step: &TaskStep) -> String {
     }
 }
 
-/// The TRIGGERS column: `Timer(2)` and the names of the trigger service's settings.
+/// The TRIGGERS column: which kinds of trigger can start the task's runs.
 fn triggers(t: &Task) -> String {
     let mut names = Vec::new();
-    if !t.timers.is_empty() {
-        names.push(format!("Timer({})", t.timers.len()));
+    let source = &t.triggers.source;
+    let has_git = t.context.as_deref().is_some_and(|c| !c.starts_with("upload:"));
+    if has_git && source.enabled {
+        names.extend(source.events.iter().map(|e| match e {
+            SourceEvent::Commit => "Commit",
+            SourceEvent::Pullrequest => "Pull Request",
+            SourceEvent::Tag => "Tag",
+        }));
     }
-    // Owned by the trigger service and opaque here: show which kinds are configured.
-    if let Some(obj) = t.triggers.as_object() {
-        names.extend(obj.iter().filter(|(_, v)| !v.is_null() && **v != false).map(|(k, _)| k.clone()));
+    if t.triggers.base_image.enabled && matches!(t.step, TaskStep::Docker(_) | TaskStep::File { .. }) {
+        names.push("Image Update");
     }
-    names.join(", ")
+    let mut out: Vec<String> = names.into_iter().map(str::to_string).collect();
+    let enabled = t.timers.iter().filter(|t| t.enabled).count();
+    if enabled > 0 {
+        out.push(format!("Timer({enabled})"));
+    }
+    out.join(", ")
+}
+
+/// `task show`'s SOURCE TRIGGER line: events, filters, polling and whether a secret is set.
+fn source_text(t: &Task) -> String {
+    let s = &t.triggers.source;
+    if t.context.as_deref().is_none_or(|c| c.starts_with("upload:")) {
+        return String::new();
+    }
+    if !s.enabled {
+        return "disabled".into();
+    }
+    let mut parts = vec![s.events.iter().map(SourceEvent::as_str).collect::<Vec<_>>().join("+")];
+    if !s.branches.is_empty() {
+        parts.push(format!("branches {}", s.branches.join(" ")));
+    }
+    if !s.tags.is_empty() {
+        parts.push(format!("tags {}", s.tags.join(" ")));
+    }
+    if !s.paths.is_empty() {
+        parts.push(format!("paths {}", s.paths.join(" ")));
+    }
+    parts.push(if s.webhook_secret.is_some() { "webhook secret set".into() } else { "no webhook secret".into() });
+    if let Some(p) = s.poll_interval {
+        parts.push(format!("polled every {p}s"));
+    }
+    parts.join(", ")
+}
+
+/// `task show`'s BASE IMAGE TRIGGER line.
+fn base_image_text(t: &Task) -> String {
+    let b = &t.triggers.base_image;
+    if !b.enabled {
+        return "disabled".into();
+    }
+    format!("{:?}, quiet period {}s", b.trigger_type, b.quiet_period)
 }
 
 fn timer_text(t: &crate::api::Timer) -> String {
     let off = if t.enabled { "" } else { " (disabled)" };
-    format!("{} \"{}\"{off}", t.name, t.schedule)
+    let missed = if t.missed == crate::api::MissedPolicy::RunOnce { " run-once" } else { "" };
+    format!("{} \"{}\"{missed}{off}", t.name, t.schedule)
 }
 
 fn pairs<'a>(it: impl Iterator<Item = (&'a String, &'a String)>) -> String {

@@ -61,7 +61,13 @@ pub async fn run(command: TimerCommand) -> Result<(), CliError> {
             check(&a)?;
             let schedule =
                 a.schedule.clone().ok_or_else(|| CliError::Invalid("give the cron with --schedule".into()))?;
-            let timer = Timer { name: a.timer_name.clone(), schedule, enabled: a.enabled.unwrap_or(true) };
+            let timer = Timer {
+                name: a.timer_name.clone(),
+                schedule,
+                enabled: a.enabled.unwrap_or(true),
+                missed: Default::default(),
+                next_fire: None,
+            };
             Client::from_args(&a.server)?.add_timer(&a.task, &timer).await?;
             eprintln!("Added timer {} to task {}", a.timer_name, a.task);
             Ok(())

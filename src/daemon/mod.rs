@@ -54,6 +54,16 @@ pub struct DaemonConfig {
     pub max_upload_bytes: u64,
     /// Image aliases for `cmd` in v1.1.0 files.
     pub image_aliases: ImageAliases,
+    /// Trigger settings.
+    pub triggers: crate::triggers::TriggerConfig,
+    /// The clock trigger loops use (a manual one in tests).
+    pub clock: Arc<dyn crate::triggers::clock::Clock>,
+}
+
+impl std::fmt::Debug for dyn crate::triggers::clock::Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
 }
 
 impl DaemonConfig {
@@ -73,6 +83,8 @@ impl DaemonConfig {
             shutdown_grace: Duration::from_secs(30),
             max_upload_bytes: 2 << 30,
             image_aliases: ImageAliases::default(),
+            triggers: crate::triggers::TriggerConfig::default(),
+            clock: Arc::new(crate::triggers::clock::SystemClock),
         }
     }
 }
@@ -263,6 +275,8 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
         credentials,
     };
     let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    let registry_access =
+        crate::triggers::RegistryAccess { client: registry.clone(), credentials: engine_config.credentials.clone() };
     let engine = Engine::new(docker, registry, engine_config);
 
     let service = Arc::new(Service {
@@ -281,6 +295,7 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
         },
         wake: Arc::new(tokio::sync::Notify::new()),
         running: Default::default(),
+        triggers: crate::triggers::Hub::new(config.triggers.clone(), config.clock.clone()),
     });
 
     // Nothing runs yet, so every object of this node is a leftover; the janitor keeps looking,
@@ -291,6 +306,7 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
     let shutdown = CancellationToken::new();
     let stop_claiming = shutdown.child_token();
     let abort = CancellationToken::new();
+    crate::triggers::start(&service, registry_access, shutdown.child_token());
     let workers = tokio::spawn(worker::run_workers(service.clone(), engine, stop_claiming, abort.clone()));
     let addr = listener.local_addr().map_err(|e| DaemonError::Startup(e.to_string()))?;
     let app = crate::server::router(service.clone(), shutdown.clone());

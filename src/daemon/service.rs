@@ -79,6 +79,8 @@ pub struct Service {
     pub wake: Arc<Notify>,
     /// Cancel tokens of the runs this node is executing.
     pub running: Mutex<HashMap<String, CancellationToken>>,
+    /// What the trigger loops share with the API.
+    pub triggers: crate::triggers::Hub,
 }
 
 type Result<T> = std::result::Result<T, ServiceError>;

@@ -63,6 +63,9 @@ pub fn map_task_secrets(task: &mut Task, f: &dyn Fn(&str) -> Result<String, Ciph
     for c in &mut task.credentials {
         c.password = f(&c.password)?;
     }
+    if let Some(s) = &mut task.triggers.source.webhook_secret {
+        *s = f(s)?;
+    }
     map_step_secrets(&mut task.step, f)
 }
 

@@ -167,6 +167,7 @@ async fn execute(svc: Arc<Service>, engine: Engine, row: RunRow, abort: Cancella
             if let Err(e) = svc.store.finish_run(&id, &result).await {
                 tracing::error!(run = %id, error = %e, "recording the end of a run failed");
             }
+            crate::triggers::run_finished(&svc, &id).await;
         }
     }
     heartbeat.abort();

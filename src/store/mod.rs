@@ -4,7 +4,9 @@
 //! requests arrive already encrypted by the service layer (`secrets::Cipher`), so a database dump
 //! never holds a secret in plain text.
 
-use crate::api::{ContextInfo, RunFilter, RunType, Task, TokenInfo, Trigger};
+use crate::api::{
+    ContextInfo, Delivery, DeliveryOutcome, ImageRole, RunFilter, RunType, Task, TimerEvent, TokenInfo, Trigger,
+};
 use crate::engine::record::{OutputImage, RunStatus, StepRecord};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -161,6 +163,68 @@ pub struct RunResult {
     pub finished_at: DateTime<Utc>,
 }
 
+/// An image a task's last successful build used or produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskImage {
+    /// Task.
+    pub task: String,
+    /// Normalised `registry/repository:tag`.
+    pub image: String,
+    /// How the build used it.
+    pub role: ImageRole,
+    /// Digest used or pushed, when known.
+    pub digest: Option<String>,
+    /// Run that recorded it.
+    pub run_id: String,
+    /// When.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A change of an image's digest waiting out its quiet period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingChange {
+    /// The digest acted on before the change.
+    pub old: Option<String>,
+    /// The newest digest seen.
+    pub new: String,
+    /// When it fires unless another change comes first.
+    pub due: DateTime<Utc>,
+}
+
+/// What the base-image watcher knows about one image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageState {
+    /// Normalised `registry/repository:tag`.
+    pub image: String,
+    /// The digest last acted on (fired for, or first seen).
+    pub digest: Option<String>,
+    /// When the registry was last asked (successfully or not).
+    pub checked_at: Option<DateTime<Utc>>,
+    /// When the digest last changed.
+    pub changed_at: Option<DateTime<Utc>>,
+    /// Why the last check failed.
+    pub error: Option<String>,
+    /// A change in its quiet period.
+    pub pending: Option<PendingChange>,
+    /// When the watcher asks next.
+    pub next_check: Option<DateTime<Utc>>,
+}
+
+impl ImageState {
+    /// A state with nothing known yet.
+    pub fn new(image: &str) -> Self {
+        ImageState {
+            image: image.to_string(),
+            digest: None,
+            checked_at: None,
+            changed_at: None,
+            error: None,
+            pending: None,
+            next_check: None,
+        }
+    }
+}
+
 /// Persistence for the daemon. Every method is one transaction.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -227,4 +291,59 @@ pub trait Store: Send + Sync + 'static {
     async fn kv_put(&self, key: &str, value: &str) -> StoreResult<()>;
     /// Sets a key unless it is set; returns the value that is stored (the first writer's).
     async fn kv_put_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    // ---- webhook inbox ----------------------------------------------------------------------
+
+    /// Stores a delivery unless one with its (provider, id) exists; returns the existing one
+    /// when it does (a redelivery).
+    async fn insert_delivery(&self, delivery: &Delivery) -> StoreResult<Option<Delivery>>;
+    /// Records what became of a delivery.
+    async fn finish_delivery(
+        &self,
+        provider: &str,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+        reason: Option<&str>,
+        runs: &[String],
+    ) -> StoreResult<()>;
+    /// Deliveries, newest first; `before` (received time) pages.
+    async fn list_deliveries(&self, top: u32, before: Option<DateTime<Utc>>) -> StoreResult<Vec<Delivery>>;
+    /// Deliveries stored but never processed (a crash came in between), oldest first.
+    async fn unprocessed_deliveries(&self, limit: u32) -> StoreResult<Vec<Delivery>>;
+
+    // ---- polled git heads -------------------------------------------------------------------
+
+    /// The heads last seen in a repository, by full ref name.
+    async fn source_heads(&self, repository: &str) -> StoreResult<BTreeMap<String, String>>;
+    /// Records a head as seen.
+    async fn put_source_head(&self, repository: &str, reference: &str, commit: &str) -> StoreResult<()>;
+
+    // ---- base images ------------------------------------------------------------------------
+
+    /// Replaces what a task's builds used and produced with the images of its latest successful run.
+    async fn record_task_images(&self, task: &str, images: &[TaskImage]) -> StoreResult<()>;
+    /// A task's images.
+    async fn task_images(&self, task: &str) -> StoreResult<Vec<TaskImage>>;
+    /// Every task's use of an image.
+    async fn image_users(&self, image: &str) -> StoreResult<Vec<TaskImage>>;
+    /// Distinct images some task used as a base (runtime or build-time).
+    async fn base_images(&self) -> StoreResult<Vec<String>>;
+    /// The watcher's state of an image.
+    async fn image_state(&self, image: &str) -> StoreResult<Option<ImageState>>;
+    /// The watcher's state of every image it knows.
+    async fn image_states(&self) -> StoreResult<Vec<ImageState>>;
+    /// Writes an image's state.
+    async fn put_image_state(&self, state: &ImageState) -> StoreResult<()>;
+
+    // ---- timers -----------------------------------------------------------------------------
+
+    /// A timer's cursor, created at `start` if it has none; returns the stored cursor.
+    async fn timer_cursor(&self, task: &str, timer: &str, start: DateTime<Utc>) -> StoreResult<DateTime<Utc>>;
+    /// Moves a timer's cursor from `from` to `to`; false when another node moved it first.
+    async fn advance_timer(&self, task: &str, timer: &str, from: DateTime<Utc>, to: DateTime<Utc>)
+    -> StoreResult<bool>;
+    /// Records a fired or skipped occurrence.
+    async fn record_timer_event(&self, event: &TimerEvent) -> StoreResult<()>;
+    /// A task's timer history, newest first.
+    async fn timer_events(&self, task: &str, top: u32) -> StoreResult<Vec<TimerEvent>>;
 }

@@ -15,20 +15,23 @@
 mod codec;
 mod connect;
 mod contexts;
+mod deliveries;
 mod error;
+mod images;
 mod kv;
 mod migrations;
 mod progress;
 mod queue;
 mod runs;
 mod tasks;
+mod timers;
 mod tokens;
 
 pub use progress::CANCELED_BEFORE_START;
 pub use runs::{DEFAULT_TOP, MAX_TOP};
 
-use super::{Enqueued, NewRun, RunResult, RunRow, Store, StoreError, StoreResult};
-use crate::api::{ContextInfo, RunFilter, Task, TokenInfo};
+use super::{Enqueued, ImageState, NewRun, RunResult, RunRow, Store, StoreError, StoreResult, TaskImage};
+use crate::api::{ContextInfo, Delivery, DeliveryOutcome, RunFilter, Task, TimerEvent, TokenInfo};
 use crate::engine::record::StepRecord;
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
@@ -217,6 +220,74 @@ impl Store for SqlStore {
 
     async fn kv_put_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
         kv::put_if_absent(self, key, value).await
+    }
+
+    async fn insert_delivery(&self, delivery: &Delivery) -> StoreResult<Option<Delivery>> {
+        deliveries::insert(self, delivery).await
+    }
+    async fn finish_delivery(
+        &self,
+        provider: &str,
+        delivery_id: &str,
+        outcome: DeliveryOutcome,
+        reason: Option<&str>,
+        runs: &[String],
+    ) -> StoreResult<()> {
+        deliveries::finish(self, provider, delivery_id, outcome, reason, runs).await
+    }
+    async fn list_deliveries(&self, top: u32, before: Option<DateTime<Utc>>) -> StoreResult<Vec<Delivery>> {
+        deliveries::list(self, top, before).await
+    }
+    async fn unprocessed_deliveries(&self, limit: u32) -> StoreResult<Vec<Delivery>> {
+        deliveries::unprocessed(self, limit).await
+    }
+
+    async fn source_heads(&self, repository: &str) -> StoreResult<BTreeMap<String, String>> {
+        deliveries::heads(self, repository).await
+    }
+    async fn put_source_head(&self, repository: &str, reference: &str, commit: &str) -> StoreResult<()> {
+        deliveries::put_head(self, repository, reference, commit).await
+    }
+
+    async fn record_task_images(&self, task: &str, images: &[TaskImage]) -> StoreResult<()> {
+        images::record(self, task, images).await
+    }
+    async fn task_images(&self, task: &str) -> StoreResult<Vec<TaskImage>> {
+        images::of_task(self, task).await
+    }
+    async fn image_users(&self, image: &str) -> StoreResult<Vec<TaskImage>> {
+        images::users(self, image).await
+    }
+    async fn base_images(&self) -> StoreResult<Vec<String>> {
+        images::bases(self).await
+    }
+    async fn image_state(&self, image: &str) -> StoreResult<Option<ImageState>> {
+        images::get_state(self, image).await
+    }
+    async fn image_states(&self) -> StoreResult<Vec<ImageState>> {
+        images::states(self).await
+    }
+    async fn put_image_state(&self, state: &ImageState) -> StoreResult<()> {
+        images::put_state(self, state).await
+    }
+
+    async fn timer_cursor(&self, task: &str, timer: &str, start: DateTime<Utc>) -> StoreResult<DateTime<Utc>> {
+        timers::cursor(self, task, timer, start).await
+    }
+    async fn advance_timer(
+        &self,
+        task: &str,
+        timer: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        timers::advance(self, task, timer, from, to).await
+    }
+    async fn record_timer_event(&self, event: &TimerEvent) -> StoreResult<()> {
+        timers::record(self, event).await
+    }
+    async fn timer_events(&self, task: &str, top: u32) -> StoreResult<Vec<TimerEvent>> {
+        timers::events(self, task, top).await
     }
 }
 

@@ -120,7 +120,8 @@ mod tests {
     fn names_follow_serde() {
         assert_eq!(run_type_name(RunType::QuickBuild).unwrap(), "QuickBuild");
         assert_eq!(trigger_kind(&Trigger::Manual).unwrap(), "manual");
-        let base = Trigger::BaseImage { image: "a".into(), old_digest: None, new_digest: "d".into() };
+        let base =
+            Trigger::BaseImage { image: "a".into(), old_digest: None, new_digest: "d".into(), cascade_from: None };
         assert_eq!(trigger_kind(&base).unwrap(), "base_image");
     }
 

@@ -14,12 +14,20 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// (version, description, SQLite text, PostgreSQL text). Append only; never edit an applied one.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/sqlite/0001_initial.sql"),
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../migrations/sqlite/0001_initial.sql"),
+        include_str!("../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "triggers",
+        include_str!("../../../migrations/sqlite/0002_triggers.sql"),
+        include_str!("../../../migrations/postgres/0002_triggers.sql"),
+    ),
+];
 
 /// Brings the database's schema up to date.
 pub(super) async fn run(dialect: Dialect, pool: &AnyPool) -> StoreResult<()> {

@@ -71,10 +71,16 @@ pub(super) async fn list(store: &SqlStore) -> StoreResult<Vec<Task>> {
 }
 
 pub(super) async fn delete(store: &SqlStore, name: &str) -> StoreResult<bool> {
+    let mut tx = store.begin_write().await?;
     let done = sqlx::query("DELETE FROM tasks WHERE name = $1")
         .bind(name)
-        .execute(&store.writer)
+        .execute(&mut *tx)
         .await
         .map_err(db("delete the task"))?;
+    // Its trigger state goes with it; its runs and timer history stay, like its logs.
+    for sql in ["DELETE FROM task_images WHERE task = $1", "DELETE FROM timer_state WHERE task = $1"] {
+        sqlx::query(sql).bind(name).execute(&mut *tx).await.map_err(db("delete the task's trigger state"))?;
+    }
+    tx.commit().await.map_err(db("delete the task"))?;
     Ok(done.rows_affected() > 0)
 }

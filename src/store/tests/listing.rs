@@ -41,7 +41,12 @@ async fn filters_combine_and_pages_follow_the_cursor(f: &Fixture) {
         repository: "https://github.example/team/api".into(),
     };
     let timer = Trigger::Timer { name: "t1".into(), occurrence: super::ms(1_700_000_000_000) };
-    let base = Trigger::BaseImage { image: "busybox".into(), old_digest: None, new_digest: "sha256:2".into() };
+    let base = Trigger::BaseImage {
+        image: "busybox".into(),
+        old_digest: None,
+        new_digest: "sha256:2".into(),
+        cascade_from: None,
+    };
     let web = Some("build-web");
     let r1 = run(s, web, Trigger::Manual, RunStatus::Succeeded, vec![image("reg.example", "team/web", "v1")]).await;
     let r2 = run(s, Some("build-api"), source, RunStatus::Failed, vec![image("", "team/api", "v1")]).await;

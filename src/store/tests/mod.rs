@@ -11,6 +11,7 @@ mod queue;
 mod records;
 mod runs;
 mod tasks;
+mod triggers;
 
 use crate::api::{RunType, Trigger};
 use crate::engine::record::{OutputImage, RunStatus, StepRecord, StepStatus};

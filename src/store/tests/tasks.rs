@@ -19,7 +19,7 @@ fn task(name: &str) -> Task {
         git_token: None,
         credentials: vec![],
         timers: vec![],
-        triggers: serde_json::Value::Null,
+        triggers: Default::default(),
         created_at: None,
         updated_at: None,
     }

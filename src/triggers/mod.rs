@@ -1,0 +1,90 @@
+//! Runs that start themselves: git webhooks and polling (`source`), base-image digest changes
+//! and cascades (`base_image`), and cron timers (`timer`).
+//!
+//! Every trigger queues runs through `Service::run_task` with an idempotency key derived from
+//! the event (`timer:<task>:<timer>:<occurrence>`, `src:<task>:<ref>:<commit>`,
+//! `image:<task>:<image>:<digest>`), so an event seen twice, by two nodes, or before and after a
+//! restart, queues one run.
+
+pub mod base_image;
+pub mod clock;
+pub mod glob;
+pub mod source;
+pub mod timer;
+
+use crate::daemon::Service;
+use crate::registry::{Credentials, RegistryClient};
+use clock::Clock;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// Trigger settings of a daemon (from `drydock serve` flags).
+#[derive(Clone, Debug)]
+pub struct TriggerConfig {
+    /// How often each distinct base image is checked (each check is jittered within it).
+    pub watch_interval: Duration,
+    /// Bearer token the registry's notifications must carry; notifications are refused without one.
+    pub notification_token: Option<String>,
+    /// Whether this node runs the timer scheduler, the base-image watcher and the git poller.
+    pub run_loops: bool,
+}
+
+impl Default for TriggerConfig {
+    fn default() -> Self {
+        TriggerConfig { watch_interval: Duration::from_secs(300), notification_token: None, run_loops: true }
+    }
+}
+
+/// What the trigger loops share with the API handlers.
+pub struct Hub {
+    /// Settings.
+    pub config: TriggerConfig,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Wakes the timer scheduler when tasks or timers change.
+    pub timers_changed: Notify,
+    /// Images to check at once (registry notifications, the fast path).
+    pub recheck: mpsc::UnboundedSender<String>,
+    recheck_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
+}
+
+impl Hub {
+    /// A hub on `clock`.
+    pub fn new(config: TriggerConfig, clock: Arc<dyn Clock>) -> Self {
+        let (recheck, rx) = mpsc::unbounded_channel();
+        Hub { config, clock, timers_changed: Notify::new(), recheck, recheck_rx: Mutex::new(Some(rx)) }
+    }
+
+    /// The receiving end of `recheck`, once (for the watcher).
+    pub fn take_recheck(&self) -> Option<mpsc::UnboundedReceiver<String>> {
+        self.recheck_rx.lock().ok().and_then(|mut r| r.take())
+    }
+}
+
+/// Registry access for the base-image watcher.
+#[derive(Clone)]
+pub struct RegistryAccess {
+    /// The client (rate limit, backoff and token cache per registry).
+    pub client: RegistryClient,
+    /// Daemon-wide logins.
+    pub credentials: Credentials,
+}
+
+/// Starts the trigger loops (unless the config says this node does not run them).
+pub fn start(svc: &Arc<Service>, registry: RegistryAccess, stop: CancellationToken) {
+    if !svc.triggers.config.run_loops {
+        return;
+    }
+    tokio::spawn(timer::run(svc.clone(), stop.clone()));
+    tokio::spawn(base_image::run(svc.clone(), registry, stop.clone()));
+    tokio::spawn(source::run(svc.clone(), stop));
+}
+
+/// What the worker calls after recording a run's end: base-image bookkeeping and cascades.
+pub async fn run_finished(svc: &Arc<Service>, run_id: &str) {
+    if let Err(e) = base_image::run_finished(svc, run_id).await {
+        tracing::warn!(run = %run_id, error = %e, "recording the run's images failed");
+    }
+}
