@@ -58,12 +58,12 @@ impl Client {
         Client::json(self.send(rb).await?).await
     }
 
-    /// `POST /v1/runs`: queues a quick build or quick run.
     /// `GET /v1/info`.
     pub async fn info(&self) -> Result<crate::api::DaemonInfo, ClientError> {
         self.get_json(&["info"], &[]).await
     }
 
+    /// `POST /v1/runs`: queues a quick build or quick run.
     pub async fn create_run(&self, request: &crate::api::RunRequest) -> Result<Run, ClientError> {
         self.send_json(Method::POST, &["runs"], request).await
     }

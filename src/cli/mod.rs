@@ -23,6 +23,7 @@ pub mod task_view;
 pub mod taskfile_args;
 pub mod timer;
 pub mod token;
+pub mod trigger_args;
 pub mod watch;
 
 use crate::taskfile::Diagnostics;

@@ -198,10 +198,15 @@ async fn update(a: UpdateArgs) -> Result<(), CliError> {
     let choice = StepChoice::from_args(&a.spec)?;
     // A dry run of the mapping catches bad flags before a context is uploaded.
     let placeholder = ResolvedSource { context: a.spec.context.as_ref().map(|_| None), ..ResolvedSource::default() };
-    task_patch(&a.spec, &choice, &placeholder)?;
+    task_patch(&a.spec, &choice, &placeholder, &[])?;
     let client = Client::from_args(&a.server)?;
+    let events = if a.spec.triggers.changes_events() {
+        client.get_task(&a.name, false).await?.triggers.source.events
+    } else {
+        Vec::new()
+    };
     let source = resolve_source(&client, &a.spec, &choice, false, a.output).await?;
-    let patch = task_patch(&a.spec, &choice, &source)?;
+    let patch = task_patch(&a.spec, &choice, &source, &events)?;
     let updated = client.patch_task(&a.name, &patch).await?;
     match a.output {
         Format::Json => print_json(&updated),

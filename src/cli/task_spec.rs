@@ -4,6 +4,7 @@
 
 use super::CliError;
 use super::pairs::{parse_build_args, parse_labels, parse_map};
+use super::trigger_args::TriggerArgs;
 use crate::api::{self, DockerBuild, Task, TaskStatus, TaskStep, Timer};
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
@@ -67,6 +68,8 @@ pub struct TaskSpecArgs {
     /// Token for a private git context (redacted when shown).
     #[arg(long = "git-access-token", value_name = "TOKEN")]
     pub git_access_token: Option<String>,
+    #[command(flatten)]
+    pub triggers: TriggerArgs,
 }
 
 /// `--status`.
@@ -268,6 +271,8 @@ pub fn task_for_create(
             no_cache: spec.no_cache.unwrap_or(false),
         }),
     };
+    let mut triggers = api::TaskTriggers::default();
+    spec.triggers.apply(&mut triggers)?;
     Ok(Task {
         name: name.to_string(),
         context: source.context.clone().flatten(),
@@ -281,7 +286,7 @@ pub fn task_for_create(
         git_token: spec.git_access_token.clone(),
         credentials: Vec::new(),
         timers,
-        triggers: Default::default(),
+        triggers,
         created_at: None,
         updated_at: None,
     })
@@ -294,9 +299,18 @@ const DOCKER_KEYS: [&str; 8] =
     ["dockerfile", "images", "build_args", "secret_build_args", "target", "platform", "no_push", "no_cache"];
 
 /// The merge patch for `task update`: only what was given. Maps (`--set`, `--label`, `--arg`)
-/// merge key by key on the daemon; `-t` replaces the image list.
-pub fn task_patch(spec: &TaskSpecArgs, choice: &StepChoice, source: &ResolvedSource) -> Result<Value, CliError> {
+/// merge key by key on the daemon; `-t` replaces the image list; event flags change only the
+/// events they name in `current_events` (the task's list, fetched when an event flag is given).
+pub fn task_patch(
+    spec: &TaskSpecArgs,
+    choice: &StepChoice,
+    source: &ResolvedSource,
+    current_events: &[api::SourceEvent],
+) -> Result<Value, CliError> {
     let mut patch = Map::new();
+    if let Some(t) = spec.triggers.patch(current_events)? {
+        patch.insert("triggers".into(), t);
+    }
     if let Some(context) = &source.context {
         patch.insert("context".into(), context.clone().map_or(Value::Null, Value::String));
     }

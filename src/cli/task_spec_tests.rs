@@ -68,6 +68,20 @@ fn create_maps_every_flag() {
         "gpu=true",
         "--git-access-token",
         "ghp",
+        "--pull-request-trigger-enabled",
+        "true",
+        "--branch",
+        "main",
+        "--branch",
+        "release/*",
+        "--path",
+        "src/**",
+        "--webhook-secret",
+        "whs",
+        "--poll-interval",
+        "300",
+        "--base-image-trigger-type",
+        "all",
     ]);
     let choice = StepChoice::from_args(&s).unwrap();
     let timers = parse_schedules(&["0 3 * * *".into()]).unwrap();
@@ -82,7 +96,12 @@ fn create_maps_every_flag() {
                      "no_push": true, "no_cache": false},
             "values": {"x": "1"}, "secret_values": {"pw": "2"}, "timeout": 7200, "status": "Disabled",
             "agent_labels": {"gpu": "true"}, "platform": "linux/arm64", "git_token": "ghp",
-            "timers": [{"name": "t1", "schedule": "0 3 * * *", "enabled": true}]
+            "timers": [{"name": "t1", "schedule": "0 3 * * *", "enabled": true}],
+            "triggers": {
+                "source": {"enabled": true, "events": ["commit", "pullrequest"], "branches": ["main", "release/*"],
+                           "paths": ["src/**"], "webhook_secret": "whs", "poll_interval": 300},
+                "base_image": {"enabled": true, "trigger_type": "All", "quiet_period": 10}
+            }
         })
     );
 }
@@ -106,7 +125,7 @@ fn timeout_bounds_are_checked_client_side() {
         assert_eq!(check_timeout(bad).unwrap_err().exit_code(), 2);
     }
     let s = spec(&["--timeout", "60"]);
-    assert!(task_patch(&s, &StepChoice::Unchanged, &ResolvedSource::default()).is_err());
+    assert!(task_patch(&s, &StepChoice::Unchanged, &ResolvedSource::default(), &[]).is_err());
 }
 
 #[test]
@@ -130,16 +149,16 @@ fn schedules_take_names_or_get_t_numbers() {
 #[test]
 fn update_patches_only_what_was_given() {
     let s = spec(&["--set", "a=1", "--label", "os=linux", "--status", "Enabled"]);
-    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &ResolvedSource::default()).unwrap();
+    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &ResolvedSource::default(), &[]).unwrap();
     assert_eq!(p, json!({"values": {"a": "1"}, "agent_labels": {"os": "linux"}, "status": "Enabled"}));
     let empty = spec(&[]);
-    assert_eq!(task_patch(&empty, &StepChoice::Unchanged, &ResolvedSource::default()).unwrap_err().exit_code(), 2);
+    assert_eq!(task_patch(&empty, &StepChoice::Unchanged, &ResolvedSource::default(), &[]).unwrap_err().exit_code(), 2);
 }
 
 #[test]
 fn update_switching_step_kind_clears_the_old_kind() {
     let s = spec(&["--cmd", "busybox date"]);
-    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &ResolvedSource::default()).unwrap();
+    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &ResolvedSource::default(), &[]).unwrap();
     let step = &p["step"];
     assert_eq!(step["kind"], "cmd");
     assert_eq!(step["cmd"], "busybox date");
@@ -148,7 +167,7 @@ fn update_switching_step_kind_clears_the_old_kind() {
         assert!(step.as_object().unwrap().contains_key(*k), "{k} must be nulled, not left out");
     }
     let s = spec(&["--arg", "B=2", "--no-cache"]);
-    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &ResolvedSource::default()).unwrap();
+    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &ResolvedSource::default(), &[]).unwrap();
     assert_eq!(p["step"]["kind"], "docker");
     assert_eq!(p["step"]["build_args"], json!({"B": "2"}));
     assert_eq!(p["step"]["no_cache"], true);
@@ -159,7 +178,7 @@ fn update_switching_step_kind_clears_the_old_kind() {
 fn update_context_to_dev_null_sends_null_and_inline_content() {
     let s = spec(&["-c", "/dev/null", "-f", "job.yaml"]);
     let src = ResolvedSource { context: Some(None), content: Some("steps: []".into()), dockerfile: None };
-    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &src).unwrap();
+    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &src, &[]).unwrap();
     assert_eq!(p["context"], Value::Null);
     assert!(p.as_object().unwrap().contains_key("context"));
     assert_eq!(p["step"]["content"], "steps: []");

@@ -107,6 +107,7 @@ impl Service {
             )),
             other => other.into(),
         })?;
+        self.triggers.timers_changed.notify_waiters();
         Ok(task.redacted())
     }
 
@@ -158,12 +159,14 @@ impl Service {
         task.updated_at = Some(chrono::Utc::now());
         map_task_secrets(&mut task, &sealer(&self.cipher))?;
         self.store.update_task(&task).await?;
+        self.triggers.timers_changed.notify_waiters();
         Ok(task.redacted())
     }
 
     /// Deletes a task.
     pub async fn delete_task(&self, name: &str) -> Result<()> {
         if self.store.delete_task(name).await? {
+            self.triggers.timers_changed.notify_waiters();
             Ok(())
         } else {
             Err(ServiceError::NotFound(format!("task `{name}` not found")))
@@ -194,6 +197,7 @@ impl Service {
             }
             parse_schedule(&t.schedule)?;
         }
+        validate_triggers(&task.triggers)?;
         let mut servers = std::collections::HashSet::new();
         for c in &task.credentials {
             if c.login_server.is_empty() || !servers.insert(&c.login_server) {
@@ -457,6 +461,38 @@ pub async fn create_token(store: &dyn Store, name: &str) -> Result<NewToken> {
     };
     store.insert_token(&info, &token_hash(&token)).await?;
     Ok(NewToken { info, token })
+}
+
+/// The shortest git polling interval accepted, seconds.
+pub const MIN_POLL_INTERVAL: u64 = 30;
+/// The longest base-image quiet period accepted, seconds.
+pub const MAX_QUIET_PERIOD: u64 = 3_600;
+
+/// Checks trigger settings: filters compile, intervals are sane.
+fn validate_triggers(t: &api::TaskTriggers) -> Result<()> {
+    let s = &t.source;
+    for (what, globs) in [("branch", &s.branches), ("tag", &s.tags), ("path", &s.paths)] {
+        crate::triggers::glob::Filter::new(globs).map_err(|e| ServiceError::invalid(format!("{what} filter: {e}")))?;
+    }
+    if let Some(p) = s.poll_interval
+        && p < MIN_POLL_INTERVAL
+    {
+        return Err(ServiceError::invalid(format!(
+            "poll interval {p}s is too short; give at least {MIN_POLL_INTERVAL} seconds"
+        )));
+    }
+    if s.enabled && s.events.is_empty() {
+        return Err(ServiceError::invalid(
+            "the source trigger is enabled with no events; enable commit, pullrequest or tag, or disable it",
+        ));
+    }
+    if t.base_image.quiet_period > MAX_QUIET_PERIOD {
+        return Err(ServiceError::invalid(format!(
+            "base-image quiet period {}s is too long; give at most {MAX_QUIET_PERIOD} seconds",
+            t.base_image.quiet_period
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a timer schedule: 5-field cron in UTC, or 6 fields with seconds.
