@@ -32,10 +32,20 @@ impl TestDaemon {
 
     /// Starts a daemon with a given shutdown grace period.
     pub async fn start_with(data: tempfile::TempDir, concurrency: usize, grace: Duration) -> TestDaemon {
+        Self::start_configured(data, |config| {
+            config.concurrency = concurrency;
+            config.shutdown_grace = grace;
+        })
+        .await
+    }
+
+    /// Starts a daemon after `configure` has adjusted the test defaults (registry
+    /// `127.0.0.1:5000`, 5 s grace); for trigger settings, clocks and the like.
+    pub async fn start_configured(data: tempfile::TempDir, configure: impl FnOnce(&mut DaemonConfig)) -> TestDaemon {
         let mut config = DaemonConfig::new(data.path().to_path_buf());
-        config.concurrency = concurrency;
         config.registry = "127.0.0.1:5000".into();
-        config.shutdown_grace = grace;
+        config.shutdown_grace = Duration::from_secs(5);
+        configure(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let d = daemon::start(config, listener).await.expect("daemon starts");
         let token = daemon::service::create_token(d.service.store.as_ref(), "tests").await.unwrap().token;
