@@ -204,7 +204,13 @@ async fn attempt(
     if step.detach {
         // Detached: the step is done once the container runs; its output keeps flowing into the
         // log until the run removes it.
-        tokio::spawn(pump);
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            pump.await;
+            if let Ok(mut w) = writer.lock() {
+                w.finish();
+            }
+        });
         ctx.log.step_line(&step.id, &format!("Successfully started detached container: {name}"));
         return Attempt { ok: true, ..Attempt::default() };
     }
@@ -218,7 +224,10 @@ async fn attempt(
             return Attempt { ok: false, error: Some("stopped".into()), ..Attempt::default() };
         }
     };
-    let _ = pump.await;
+    let delivered = pump.await.unwrap_or(0);
+    if exit.is_ok() {
+        catch_up_logs(&docker, &id, delivered, &writer).await;
+    }
     if let Ok(mut w) = writer.lock() {
         w.finish();
     }
@@ -240,12 +249,15 @@ async fn attempt(
     }
 }
 
-/// Copies a container's output into the step's log until the container ends.
-async fn pump_logs(docker: DockerHost, id: String, writer: Arc<Mutex<StepWriter>>) {
+/// Copies a container's output into the step's log until the container ends; returns how many
+/// bytes it delivered.
+async fn pump_logs(docker: DockerHost, id: String, writer: Arc<Mutex<StepWriter>>) -> u64 {
+    let mut delivered = 0u64;
     let mut logs = Box::pin(docker.logs(&id, true));
     while let Some(chunk) = logs.next().await {
         match chunk {
             Ok(c) => {
+                delivered += c.bytes.len() as u64;
                 if let Ok(mut w) = writer.lock() {
                     w.write(&c.bytes);
                 }
@@ -253,7 +265,30 @@ async fn pump_logs(docker: DockerHost, id: String, writer: Arc<Mutex<StepWriter>
             Err(_) => break,
         }
     }
-    if let Ok(mut w) = writer.lock() {
-        w.finish();
+    delivered
+}
+
+/// Above this many bytes the followed stream evidently worked, and re-reading the log would cost
+/// more than it could save.
+const CATCH_UP_LIMIT: u64 = 8 << 20;
+
+/// dockerd 20.10 sometimes ends a followed log stream of a container that exits within
+/// milliseconds before sending what it printed. Once the container has exited its log file is
+/// complete, so read it again and deliver whatever the follow missed (same byte order).
+async fn catch_up_logs(docker: &DockerHost, id: &str, delivered: u64, writer: &Arc<Mutex<StepWriter>>) {
+    if delivered > CATCH_UP_LIMIT {
+        return;
+    }
+    let mut seen = 0u64;
+    let mut logs = Box::pin(docker.logs(id, false));
+    while let Some(Ok(chunk)) = logs.next().await {
+        let len = chunk.bytes.len() as u64;
+        let skip = delivered.saturating_sub(seen).min(len) as usize;
+        seen += len;
+        if skip < chunk.bytes.len() {
+            if let Ok(mut w) = writer.lock() {
+                w.write(&chunk.bytes[skip..]);
+            }
+        }
     }
 }
