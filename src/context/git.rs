@@ -166,10 +166,42 @@ fn list_remote(remote: &mut git2::Remote, auth: &Auth) -> Result<(Vec<String>, O
     Ok((names, default))
 }
 
+/// A remote's refs and where its HEAD points, as listed without fetching anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RemoteHeads {
+    /// Ref name → object id (annotated tags also appear peeled, as `refs/tags/x^{}`).
+    pub refs: Vec<(String, String)>,
+    /// The ref HEAD points to (`refs/heads/main`), when the server says.
+    pub default_branch: Option<String>,
+}
+
+/// Lists the refs of `spec.url` (the git poller's look at a repository). Blocks.
+pub fn remote_heads(spec: &GitSpec) -> Result<RemoteHeads, ContextError> {
+    let auth = Auth::new(spec);
+    let mut remote =
+        git2::Remote::create_detached(auth.clean_url.as_str()).map_err(|e| auth.error("adding the remote", e))?;
+    let connection = remote
+        .connect_auth(Direction::Fetch, Some(auth.callbacks()), None)
+        .map_err(|e| auth.error("connecting to", e))?;
+    let heads = connection.list().map_err(|e| auth.error("listing the refs of", e))?;
+    Ok(RemoteHeads {
+        refs: heads.iter().map(|h| (h.name().to_string(), h.oid().to_string())).collect(),
+        default_branch: heads.iter().find(|h| h.name() == "HEAD").and_then(|h| h.symref_target()).map(str::to_string),
+    })
+}
+
 /// All branches and tags, full history: the fallback that finds any reachable commit.
 fn fetch_everything(remote: &mut git2::Remote, auth: &Auth) -> Result<(), ContextError> {
-    fetch_specs(remote, auth, &["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"], None)
-        .map_err(|e| auth.error("fetching", e))
+    // Pull and merge request heads too (GitHub `refs/pull/N/head`, GitLab
+    // `refs/merge-requests/N/head`): a pull request's commit is often on no branch of the
+    // repository. Servers without such refs simply match nothing.
+    let specs = [
+        "+refs/heads/*:refs/remotes/origin/*",
+        "+refs/tags/*:refs/tags/*",
+        "+refs/pull/*/head:refs/drydock/pull/*",
+        "+refs/merge-requests/*/head:refs/drydock/merge-requests/*",
+    ];
+    fetch_specs(remote, auth, &specs, None).map_err(|e| auth.error("fetching", e))
 }
 
 fn fetch_specs(remote: &mut git2::Remote, auth: &Auth, specs: &[&str], depth: Option<i32>) -> Result<(), git2::Error> {

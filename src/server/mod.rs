@@ -5,6 +5,7 @@ mod auth;
 mod contexts;
 mod error;
 mod health;
+mod hooks;
 pub mod openapi;
 mod runs;
 mod tasks;
@@ -146,6 +147,20 @@ fn routes() -> Routes {
         None,
         None,
         tasks::delete_credential
+    );
+    route!(r, POST, "/hooks/github", "GitHub webhook (X-Hub-Signature-256)", None, None, hooks::github);
+    route!(r, POST, "/hooks/gitlab", "GitLab webhook (X-Gitlab-Token)", None, None, hooks::gitlab);
+    route!(r, POST, "/hooks/gitea", "Gitea webhook (X-Gitea-Signature)", None, None, hooks::gitea);
+    route!(r, POST, "/hooks/forgejo", "Forgejo webhook (X-Forgejo-Signature)", None, None, hooks::gitea);
+    route!(r, POST, "/hooks/generic/{task}", "Generic signed webhook for one task", None, None, hooks::generic);
+    route!(
+        r,
+        GET,
+        "/v1/hooks/deliveries",
+        "List webhook deliveries, newest first",
+        None,
+        Some("Delivery"),
+        hooks::deliveries
     );
     route!(r, GET, "/v1/tokens", "List API tokens", None, Some("TokenInfo"), tokens::list);
     route!(r, POST, "/v1/tokens", "Create an API token", Some("CreateToken"), Some("NewToken"), tokens::create);

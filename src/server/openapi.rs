@@ -49,6 +49,7 @@ fn components() -> Map<String, Value> {
     put("CreateToken", schema_of::<api::CreateToken>(&mut extra));
     put("ApiError", schema_of::<api::ApiError>(&mut extra));
     put("DaemonInfo", schema_of::<api::DaemonInfo>(&mut extra));
+    put("Delivery", schema_of::<api::Delivery>(&mut extra));
     for (k, v) in extra {
         defs.entry(k).or_insert(v);
     }

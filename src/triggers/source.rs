@@ -1,11 +1,596 @@
 //! Git source triggers: webhook receivers (GitHub, GitLab, Gitea/Forgejo, generic HMAC) and the
 //! poller that catches pushes no webhook reported.
+//!
+//! A delivery goes: payload read → tasks building its repository found → signature checked
+//! with each one's webhook secret → stored in the inbox (`received`) → runs queued → outcome
+//! recorded. Storing comes before any 2xx answer, so a crash between storing and queueing is
+//! repaired at start-up (`run` re-processes `received` deliveries). Runs carry the key
+//! `src:<task>:<ref>:<commit>`: a redelivery, a second delivery of the same push, or the poller
+//! seeing the same commit queue nothing new.
 
-use crate::daemon::Service;
+pub mod event;
+pub mod generic;
+pub mod gitea;
+pub mod github;
+pub mod gitlab;
+pub mod poll;
+pub mod signature;
+
+use crate::api::{Delivery, DeliveryOutcome, SourceEvent, Task, TaskStatus, Trigger};
+use crate::daemon::{Service, ServiceError};
+use crate::triggers::glob::Filter;
+use event::{GitEvent, Parsed, normalize_repository};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// The git poller and the recovery of deliveries stored but not processed.
-pub async fn run(_svc: Arc<Service>, stop: CancellationToken) {
-    stop.cancelled().await;
+/// Who sent a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    /// `POST /hooks/github`.
+    Github,
+    /// `POST /hooks/gitlab`.
+    Gitlab,
+    /// `POST /hooks/gitea` and `/hooks/forgejo`.
+    Gitea,
+    /// `POST /hooks/generic/{task}`.
+    Generic,
+}
+
+impl Provider {
+    /// The name stored with deliveries and runs.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Provider::Github => "github",
+            Provider::Gitlab => "gitlab",
+            Provider::Gitea => "gitea",
+            Provider::Generic => "generic",
+        }
+    }
+}
+
+/// A webhook request, as the HTTP layer hands it over.
+#[derive(Debug, Default)]
+pub struct Incoming {
+    /// Sender (`None` is never passed; the default is for building).
+    pub provider: Option<Provider>,
+    /// The event header (`X-GitHub-Event`, `X-Gitlab-Event`, `X-Gitea-Event`).
+    pub event: Option<String>,
+    /// The signature or token header.
+    pub signature: Option<String>,
+    /// The delivery id header.
+    pub delivery_id: Option<String>,
+    /// The task named in the path (generic receiver).
+    pub task: Option<String>,
+    /// The raw body (signatures are over these bytes).
+    pub body: bytes::Bytes,
+}
+
+/// What the receiver answers.
+#[derive(Debug, PartialEq)]
+pub enum Answer {
+    /// A signed ping: the hook is set up right.
+    Pong,
+    /// The request is malformed.
+    BadRequest(String),
+    /// No task building the repository accepted the signature.
+    Unauthorized(String),
+    /// No task builds the repository (or the generic task does not exist).
+    NotFound(String),
+    /// A delivery id seen before: its stored outcome, nothing queued.
+    Redelivered(Delivery),
+    /// Processed: queued runs or ignored, with per-task reasons.
+    Handled(Handled),
+    /// The delivery could not be stored or processed; the sender should retry.
+    Unavailable(String),
+}
+
+/// The outcome of processing one delivery.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Handled {
+    /// Queued, ignored or failed.
+    pub outcome: DeliveryOutcome,
+    /// All reasons in one line (what is stored).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why each task that did not run did not.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub reasons: BTreeMap<String, String>,
+    /// Runs queued (or found queued already for the same commit).
+    pub runs: Vec<String>,
+}
+
+/// What the inbox keeps of a delivery (its `event`): enough to process it again after a crash.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// The tasks whose webhook secret the delivery was signed with.
+    pub tasks: Vec<String>,
+    /// The event, when it is one that can start runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<GitEvent>,
+    /// Why it cannot start runs, when it cannot (a closed pull request, an issue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+}
+
+/// Webhook bodies larger than this are refused (GitHub caps payloads at 25 MB, but a push
+/// payload that large lists thousands of commits no filter needs).
+pub const MAX_HOOK_BODY: usize = 5 << 20;
+
+/// A task's git context: its repository (as written and normalised) and `#ref`.
+pub struct GitContext {
+    /// URL without the fragment.
+    pub url: String,
+    /// `normalize_repository(url)`.
+    pub key: String,
+    /// The `#ref` of the context, if any.
+    pub reference: Option<String>,
+}
+
+/// The task's git context, if it has one.
+pub fn git_context(task: &Task) -> Option<GitContext> {
+    match crate::buildargs::classify(task.context.as_deref()?) {
+        crate::buildargs::ContextSource::Git { url, reference, .. } => {
+            Some(GitContext { key: normalize_repository(&url), url, reference })
+        }
+        _ => None,
+    }
+}
+
+/// Handles one webhook request.
+pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
+    let Some(provider) = inc.provider else { return Answer::BadRequest("no provider".into()) };
+    let header = |name: &str| match &inc.event {
+        Some(e) => Ok(e.trim().to_string()),
+        None => Err(Answer::BadRequest(format!(
+            "the request has no {name} header; is this a {} webhook?",
+            provider.as_str()
+        ))),
+    };
+
+    // 1. What it is and which tasks build its repository.
+    let (parsed, candidates) = if provider == Provider::Generic {
+        let name = inc.task.clone().unwrap_or_default();
+        let task = match svc.store.get_task(&name).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                return Answer::NotFound(format!("there is no task `{name}`; the generic URL is /hooks/generic/TASK"));
+            }
+            Err(e) => return Answer::Unavailable(e.to_string()),
+        };
+        let Some(ctx) = git_context(&task) else {
+            return Answer::NotFound(format!(
+                "task `{name}` has no git context, so there is no commit to build; give it one with \
+                 `drydock task update -n {name} --context https://host/repo.git#branch`"
+            ));
+        };
+        let parsed = match generic::parse(&inc.body, &ctx.url) {
+            Ok(p) => p,
+            Err(e) => return Answer::BadRequest(e.to_string()),
+        };
+        if let Parsed::Event(e) = &parsed
+            && !e.is_repository(&ctx.key)
+        {
+            return Answer::NotFound(format!(
+                "task `{name}` builds {}, not {}; post to the task that builds it, or leave `repository` out",
+                ctx.url, e.repository
+            ));
+        }
+        (parsed, vec![task])
+    } else {
+        let event_name = match provider {
+            Provider::Github => header("X-GitHub-Event"),
+            Provider::Gitlab => header("X-Gitlab-Event"),
+            _ => header("X-Gitea-Event"),
+        };
+        let event_name = match event_name {
+            Ok(e) => e,
+            Err(answer) => return answer,
+        };
+        let parsed = match provider {
+            Provider::Github => github::parse(&event_name, &inc.body),
+            Provider::Gitlab => gitlab::parse(&event_name, &inc.body),
+            _ => gitea::parse(&event_name, &inc.body),
+        };
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(e) => return Answer::BadRequest(e.to_string()),
+        };
+        let urls = parsed.repository_urls();
+        let keys: Vec<String> = urls.iter().map(|u| normalize_repository(u)).collect();
+        let tasks = match svc.store.list_tasks().await {
+            Ok(t) => t,
+            Err(e) => return Answer::Unavailable(e.to_string()),
+        };
+        let candidates: Vec<Task> =
+            tasks.into_iter().filter(|t| git_context(t).is_some_and(|c| keys.contains(&c.key))).collect();
+        if candidates.is_empty() {
+            let repo = urls.first().cloned().unwrap_or_else(|| "(the payload names no repository)".into());
+            return Answer::NotFound(format!(
+                "no task builds the repository {repo}; point a task at it with \
+                 `drydock task create -n NAME -c {repo}#BRANCH --webhook-secret SECRET ...` \
+                 (or `task update --context`), using the secret this webhook is configured with"
+            ));
+        }
+        (parsed, candidates)
+    };
+
+    // 2. Whose secret signed it.
+    let accepted = match accepting_tasks(svc, provider, &inc, candidates) {
+        Ok(a) => a,
+        Err(answer) => return answer,
+    };
+    let stored = match parsed {
+        Parsed::Ping { .. } => return Answer::Pong,
+        Parsed::Event(e) => StoredEvent { tasks: accepted, event: Some(e), ignored: None },
+        Parsed::Ignored { reason, .. } => StoredEvent { tasks: accepted, event: None, ignored: Some(reason) },
+    };
+
+    // 3. Into the inbox before anything is answered.
+    let delivery_id = inc
+        .delivery_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("sha256:{}", hex::encode(sha2::Sha256::digest(&inc.body))));
+    let delivery = Delivery {
+        provider: provider.as_str().to_string(),
+        delivery_id: delivery_id.clone(),
+        received_at: svc.triggers.clock.now(),
+        task: inc.task.clone().filter(|_| provider == Provider::Generic),
+        repository: stored.event.as_ref().map(|e| e.repository.clone()),
+        event: serde_json::to_value(&stored).unwrap_or_default(),
+        outcome: DeliveryOutcome::Received,
+        reason: None,
+        runs: Vec::new(),
+    };
+    match svc.store.insert_delivery(&delivery).await {
+        Err(e) => return Answer::Unavailable(format!("the delivery could not be stored: {e}")),
+        // A delivery left `received` (its first processing failed or crashed) is processed
+        // again; the run keys keep that from queuing anything twice.
+        Ok(Some(existing)) if existing.outcome != DeliveryOutcome::Received => return Answer::Redelivered(existing),
+        Ok(_) => {}
+    }
+
+    // 4. Runs.
+    match process_and_record(svc, provider.as_str(), &delivery_id, &stored).await {
+        Ok(handled) => Answer::Handled(handled),
+        Err(e) => Answer::Unavailable(e),
+    }
+}
+
+/// The candidates whose webhook secret verifies the request; 401 when there are none.
+fn accepting_tasks(
+    svc: &Service,
+    provider: Provider,
+    inc: &Incoming,
+    candidates: Vec<Task>,
+) -> Result<Vec<String>, Answer> {
+    let names: Vec<String> = candidates.iter().map(|t| format!("`{}`", t.name)).collect();
+    let names = names.join(", ");
+    let Some(signature) = inc.signature.as_deref().filter(|s| !s.trim().is_empty()) else {
+        let header = match provider {
+            Provider::Github => "X-Hub-Signature-256",
+            Provider::Gitlab => "X-Gitlab-Token",
+            Provider::Gitea => "X-Gitea-Signature",
+            Provider::Generic => "X-Drydock-Signature",
+        };
+        return Err(Answer::Unauthorized(format!(
+            "the request carries no {header} header; configure the webhook with the secret of task {names}"
+        )));
+    };
+    let open = crate::daemon::spec::opener(&svc.cipher);
+    let mut accepted = Vec::new();
+    let mut with_secret = 0;
+    for task in candidates {
+        let Some(sealed) = &task.triggers.source.webhook_secret else { continue };
+        with_secret += 1;
+        let secret = match open(sealed) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(task = %task.name, error = %e, "the task's webhook secret cannot be decrypted");
+                continue;
+            }
+        };
+        let ok = match provider {
+            Provider::Gitlab => signature::verify_token(&secret, signature),
+            _ => signature::verify_hmac(&secret, &inc.body, signature),
+        };
+        if ok {
+            accepted.push(task.name);
+        }
+    }
+    if accepted.is_empty() {
+        return Err(Answer::Unauthorized(if with_secret == 0 {
+            format!(
+                "task {names} builds this repository but has no webhook secret, and a task without one \
+                 accepts no webhook; set one with `drydock task update -n NAME --webhook-secret SECRET` \
+                 and configure the same secret in the webhook"
+            )
+        } else {
+            format!(
+                "the signature matches the webhook secret of no task building this repository ({names}); \
+                 configure the webhook with the task's secret"
+            )
+        }));
+    }
+    Ok(accepted)
+}
+
+/// Processes a stored delivery and records its outcome. `Err` leaves it `received`, to be
+/// processed again by a redelivery or at the next start.
+async fn process_and_record(
+    svc: &Arc<Service>,
+    provider: &str,
+    delivery_id: &str,
+    stored: &StoredEvent,
+) -> Result<Handled, String> {
+    let handled = process(svc, provider, Some(delivery_id), stored).await?;
+    if let Err(e) = svc
+        .store
+        .finish_delivery(provider, delivery_id, handled.outcome, handled.reason.as_deref(), &handled.runs)
+        .await
+    {
+        // The runs are queued; the record says `received` until it is processed again,
+        // which queues nothing new.
+        tracing::warn!(provider, delivery = delivery_id, error = %e, "recording a delivery's outcome failed");
+    }
+    Ok(handled)
+}
+
+/// Queues the runs an event calls for.
+async fn process(
+    svc: &Arc<Service>,
+    provider: &str,
+    delivery_id: Option<&str>,
+    stored: &StoredEvent,
+) -> Result<Handled, String> {
+    let mut handled =
+        Handled { outcome: DeliveryOutcome::Ignored, reason: None, reasons: BTreeMap::new(), runs: Vec::new() };
+    let Some(event) = &stored.event else {
+        handled.reason = stored.ignored.clone().or_else(|| Some("the delivery starts no runs".into()));
+        return Ok(handled);
+    };
+    for name in &stored.tasks {
+        let task = match svc.store.get_task(name).await {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                handled.reasons.insert(name.clone(), "the task no longer exists".into());
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        if let Err(reason) = decide(&task, event) {
+            handled.reasons.insert(name.clone(), reason);
+            continue;
+        }
+        match queue(svc, name, provider, delivery_id, event).await {
+            Ok(run) => handled.runs.push(run),
+            // Disabled between the check and the queueing.
+            Err(ServiceError::Conflict(msg)) => {
+                handled.reasons.insert(name.clone(), msg);
+            }
+            Err(e) => return Err(format!("queueing a run of task `{name}`: {e}")),
+        }
+    }
+    if !handled.runs.is_empty() {
+        handled.outcome = DeliveryOutcome::Queued;
+    }
+    if !handled.reasons.is_empty() {
+        let all: Vec<String> = handled.reasons.iter().map(|(t, r)| format!("task `{t}`: {r}")).collect();
+        handled.reason = Some(all.join("; "));
+    }
+    Ok(handled)
+}
+
+/// Queues (or finds, by its key) the run of `task` for `event`; returns its id.
+async fn queue(
+    svc: &Arc<Service>,
+    task: &str,
+    provider: &str,
+    delivery_id: Option<&str>,
+    event: &GitEvent,
+) -> Result<String, ServiceError> {
+    let trigger = Trigger::Source {
+        provider: provider.to_string(),
+        event: event.kind.as_str().to_string(),
+        delivery_id: delivery_id.map(str::to_string),
+        commit: event.commit.clone(),
+        branch: event.run_branch(),
+        pull_request: event.pull_request,
+        repository: event.repository.clone(),
+    };
+    let run = svc.run_task(task, Default::default(), trigger, Some(event.dedup_key(task))).await?;
+    Ok(run.id)
+}
+
+/// Whether `task` fires for `event`; `Err` says why not.
+pub fn decide(task: &Task, event: &GitEvent) -> Result<(), String> {
+    let s = &task.triggers.source;
+    if task.status == TaskStatus::Disabled {
+        return Err("the task is disabled".into());
+    }
+    if !s.enabled {
+        return Err("its source trigger is disabled".into());
+    }
+    if !s.events.contains(&event.kind) {
+        let fires: Vec<&str> = s.events.iter().map(SourceEvent::as_str).collect();
+        return Err(format!("it does not fire on {} events (it fires on: {})", event.kind.as_str(), fires.join(", ")));
+    }
+    if event.deleted {
+        return Err(format!("`{}` was deleted", event.run_ref()));
+    }
+    match event.kind {
+        SourceEvent::Commit | SourceEvent::Pullrequest => {
+            let branch = event.branch.as_deref().unwrap_or_default();
+            if let Err(tracked) = branch_tracked(task, event, branch) {
+                return Err(match event.kind {
+                    SourceEvent::Pullrequest => format!(
+                        "pull request #{} targets branch `{branch}`, which it does not track ({tracked})",
+                        event.pull_request.unwrap_or_default()
+                    ),
+                    _ => format!("branch `{branch}` is not tracked ({tracked})"),
+                });
+            }
+        }
+        SourceEvent::Tag => {
+            let tag = event.tag.as_deref().unwrap_or_default();
+            let filter = Filter::new(&s.tags).map_err(|e| format!("tag filter: {e}"))?;
+            if !filter.allows(tag) {
+                return Err(format!("tag `{tag}` matches no tag filter ({})", s.tags.join(" ")));
+            }
+        }
+    }
+    if !s.paths.is_empty()
+        && let Some(files) = event.changed_files.as_ref().filter(|f| !f.is_empty())
+    {
+        let filter = Filter::new(&s.paths).map_err(|e| format!("path filter: {e}"))?;
+        if !files.iter().any(|f| filter.allows(f)) {
+            let shown: Vec<&str> = files.iter().take(5).map(String::as_str).collect();
+            let more = if files.len() > 5 { format!(" and {} more", files.len() - 5) } else { String::new() };
+            return Err(format!(
+                "no changed file matches the path filters ({}); changed: {}{more}",
+                s.paths.join(" "),
+                shown.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the task tracks `branch`: its branch filters; without any, the context's `#branch`;
+/// without that, the repository's default branch (any branch when that is unknown, which only
+/// the generic receiver can leave it). `Err` describes what is tracked.
+fn branch_tracked(task: &Task, event: &GitEvent, branch: &str) -> Result<(), String> {
+    let s = &task.triggers.source;
+    if !s.branches.is_empty() {
+        let filter = Filter::new(&s.branches).map_err(|e| format!("branch filter: {e}"))?;
+        return if filter.allows(branch) { Ok(()) } else { Err(format!("branches: {}", s.branches.join(" "))) };
+    }
+    let context_branch =
+        git_context(task).and_then(|c| c.reference).map(|r| r.trim_start_matches("refs/heads/").to_string());
+    match (context_branch, &event.default_branch) {
+        (Some(b), _) if b == branch => Ok(()),
+        (Some(b), _) => Err(format!("it tracks `{b}`, the branch of its context; add --branch filters for more")),
+        (None, Some(d)) if d == branch => Ok(()),
+        (None, Some(d)) => {
+            Err(format!("it tracks `{d}`, the repository's default branch; add --branch filters for more"))
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+/// Processes the deliveries a crash left stored but not processed, then polls.
+pub async fn run(svc: Arc<Service>, stop: CancellationToken) {
+    recover(&svc).await;
+    poll::run(svc, stop).await;
+}
+
+/// How many unprocessed deliveries one start-up looks at.
+const RECOVER_LIMIT: u32 = 10_000;
+
+/// Re-processes `received` deliveries (each once per start: one that fails again stays
+/// `received` for the next start or a redelivery).
+pub async fn recover(svc: &Arc<Service>) {
+    let pending = match svc.store.unprocessed_deliveries(RECOVER_LIMIT).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "listing unprocessed webhook deliveries failed");
+            return;
+        }
+    };
+    for d in pending {
+        let stored: StoredEvent = match serde_json::from_value(d.event.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                let reason = format!("the stored delivery is unreadable: {e}");
+                let _ = svc
+                    .store
+                    .finish_delivery(&d.provider, &d.delivery_id, DeliveryOutcome::Failed, Some(&reason), &[])
+                    .await;
+                continue;
+            }
+        };
+        match process_and_record(svc, &d.provider, &d.delivery_id, &stored).await {
+            Ok(h) => tracing::info!(provider = %d.provider, delivery = %d.delivery_id, outcome = h.outcome.as_str(),
+                "processed a webhook delivery left over from before the restart"),
+            Err(e) => tracing::warn!(provider = %d.provider, delivery = %d.delivery_id, error = %e,
+                "processing a left-over webhook delivery failed; it stays for the next start"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::SourceTrigger;
+
+    fn task(context: &str, source: SourceTrigger) -> Task {
+        let mut t: Task = serde_json::from_value(serde_json::json!({
+            "name": "t1", "context": context, "step": {"kind": "file", "content": "steps: []"}
+        }))
+        .unwrap();
+        t.triggers.source = source;
+        t
+    }
+
+    fn push(branch: &str, files: Option<Vec<&str>>) -> GitEvent {
+        event::Push {
+            reference: format!("refs/heads/{branch}"),
+            commit: "abc1234".into(),
+            deleted: false,
+            urls: vec!["https://h/r.git".into()],
+            default_branch: Some("main".into()),
+            changed_files: files.map(|f| f.into_iter().map(String::from).collect()),
+        }
+        .into_event()
+        .unwrap()
+    }
+
+    #[test]
+    fn branches_default_to_the_context_branch_then_the_default_branch() {
+        let with_branch = task("https://h/r.git#release", SourceTrigger::default());
+        assert!(decide(&with_branch, &push("release", None)).is_ok());
+        assert!(
+            decide(&with_branch, &push("main", None)).unwrap_err().contains("`release`, the branch of its context")
+        );
+        let plain = task("https://h/r.git", SourceTrigger::default());
+        assert!(decide(&plain, &push("main", None)).is_ok());
+        assert!(decide(&plain, &push("dev", None)).unwrap_err().contains("default branch"));
+        let globbed =
+            task("https://h/r.git", SourceTrigger { branches: vec!["feature/*".into()], ..Default::default() });
+        assert!(decide(&globbed, &push("feature/x", None)).is_ok());
+        assert!(decide(&globbed, &push("main", None)).unwrap_err().contains("branches: feature/*"));
+    }
+
+    #[test]
+    fn events_paths_status_and_deletions() {
+        let t = task("https://h/r.git", SourceTrigger { paths: vec!["src/**".into()], ..Default::default() });
+        assert!(decide(&t, &push("main", Some(vec!["src/a.rs"]))).is_ok());
+        assert!(decide(&t, &push("main", Some(vec!["docs/a.md"]))).unwrap_err().contains("path filters"));
+        assert!(decide(&t, &push("main", None)).is_ok(), "unknown files do not hold a push back");
+        let mut tag = push("main", None);
+        tag.kind = SourceEvent::Tag;
+        tag.tag = Some("v1".into());
+        assert!(decide(&t, &tag).unwrap_err().contains("does not fire on tag"));
+        let mut deleted = push("main", None);
+        deleted.deleted = true;
+        assert!(decide(&t, &deleted).unwrap_err().contains("deleted"));
+        let mut disabled = t.clone();
+        disabled.status = TaskStatus::Disabled;
+        assert!(decide(&disabled, &push("main", None)).unwrap_err().contains("disabled"));
+        let mut off = t.clone();
+        off.triggers.source.enabled = false;
+        assert!(decide(&off, &push("main", None)).unwrap_err().contains("trigger is disabled"));
+        let tags = task(
+            "https://h/r.git",
+            SourceTrigger { events: vec![SourceEvent::Tag], tags: vec!["v*".into()], ..Default::default() },
+        );
+        assert!(decide(&tags, &tag).is_ok());
+        tag.tag = Some("nightly".into());
+        assert!(decide(&tags, &tag).unwrap_err().contains("matches no tag filter"));
+    }
 }
