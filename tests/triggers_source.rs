@@ -1,0 +1,427 @@
+//! Source triggers against the in-process daemon, a real git server and the real dockerd:
+//! signed webhooks from each provider queue runs that check out the pushed commit; bad
+//! signatures, unknown repositories and filtered events say why; redeliveries and the poller
+//! never queue a commit twice; a delivery stored before a crash is processed at start-up.
+
+use crate::helper::daemon::TestDaemon;
+use crate::helper::docker::unique;
+use crate::helper::git::{GitServer, git_ok};
+use drydock::triggers::clock::ManualClock;
+use drydock::triggers::source::signature::sign;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Prints what the run checked out: the template values and a file of the commit.
+const TASK_FILE: &str =
+    "steps:\n  - cmd: busybox sh -c 'echo built {{.Run.Commit}} on {{.Run.Branch}}; cat /workspace/msg'\n";
+
+fn task(name: &str, context: &str, source: Value) -> Value {
+    json!({"name": name, "context": context, "step": {"kind": "file", "content": TASK_FILE},
+           "triggers": {"source": source}})
+}
+
+/// Commits `msg` on `branch` (created from the current HEAD if new) and pushes; returns the sha.
+fn commit(work: &Path, branch: &str, file: &str, content: &str) -> String {
+    let current = git_ok(work, &["rev-parse", "--abbrev-ref", "HEAD"]);
+    if current != branch {
+        let exists = crate::helper::git::git(work).args(["rev-parse", "--verify", "-q", branch]).status().unwrap();
+        if exists.success() {
+            git_ok(work, &["checkout", "-q", branch]);
+        } else {
+            git_ok(work, &["checkout", "-q", "-b", branch]);
+        }
+    }
+    let p = work.join(file);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, content).unwrap();
+    git_ok(work, &["add", "-A"]);
+    git_ok(work, &["commit", "-q", "-m", &format!("change {file}")]);
+    git_ok(work, &["push", "-q", "origin", branch]);
+    git_ok(work, &["rev-parse", "HEAD"])
+}
+
+fn github_push(url: &str, branch: &str, sha: &str, files: &[&str]) -> Value {
+    json!({"ref": format!("refs/heads/{branch}"), "before": "1".repeat(40), "after": sha, "deleted": false,
+           "head_commit": {"id": sha},
+           "repository": {"clone_url": url, "html_url": url.trim_end_matches(".git"), "default_branch": "main"},
+           "commits": [{"id": sha, "added": files, "modified": [], "removed": []}]})
+}
+
+/// POSTs `body` to a hook without the API token (the receivers are public).
+async fn hook(d: &TestDaemon, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, Value) {
+    let mut r = d.http.post(format!("{}{path}", d.url)).header("content-type", "application/json");
+    for (k, v) in headers {
+        r = r.header(*k, v);
+    }
+    let resp = r.body(body.to_vec()).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn github(d: &TestDaemon, secret: &str, event: &str, delivery: &str, body: &Value) -> (u16, Value) {
+    let body = body.to_string().into_bytes();
+    let headers = [
+        ("X-GitHub-Event", event.to_string()),
+        ("X-GitHub-Delivery", delivery.to_string()),
+        ("X-Hub-Signature-256", format!("sha256={}", sign(secret, &body))),
+    ];
+    hook(d, "/hooks/github", &headers, &body).await
+}
+
+async fn runs_of(d: &TestDaemon, task: &str) -> Vec<Value> {
+    let (status, page) = d.get(&format!("/v1/runs?task={task}")).await;
+    assert_eq!(status, 200, "{page}");
+    page["runs"].as_array().cloned().unwrap_or_default()
+}
+
+async fn log_of(d: &TestDaemon, id: &str) -> String {
+    d.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap().text().await.unwrap()
+}
+
+fn only_run(answer: &Value) -> String {
+    let runs = answer["runs"].as_array().unwrap_or_else(|| panic!("no runs in {answer}"));
+    assert_eq!(runs.len(), 1, "{answer}");
+    runs[0].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_github_push_runs_the_pushed_commit_once() {
+    let server = GitServer::start();
+    let (url, work) = server.repo("gh", &[("msg", "first\n")]);
+    let d = TestDaemon::start(1).await;
+    let name = unique("gh");
+    let (status, created) =
+        d.post("/v1/tasks", task(&name, &format!("{url}#main"), json!({"webhook_secret": "s3cret"}))).await;
+    assert_eq!(status, 201, "{created}");
+    let sha = commit(&work, "main", "msg", "second\n");
+
+    // A ping checks the setup.
+    let (status, pong) =
+        github(&d, "s3cret", "ping", "p-1", &json!({"zen": "x", "repository": {"clone_url": url}})).await;
+    assert_eq!((status, &pong["outcome"]), (200, &json!("pong")), "{pong}");
+
+    // Wrong or missing signature: refused, nothing stored.
+    let push = github_push(&url, "main", &sha, &["msg"]);
+    let (status, err) = github(&d, "wrong", "push", "bad-1", &push).await;
+    assert_eq!(status, 401, "{err}");
+    assert!(err["message"].as_str().unwrap().contains(&name), "{err}");
+    let (status, _) =
+        hook(&d, "/hooks/github", &[("X-GitHub-Event", "push".into())], push.to_string().as_bytes()).await;
+    assert_eq!(status, 401);
+    let (_, listed) = d.get("/v1/hooks/deliveries").await;
+    assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+
+    // Signed: queued, and the run checks out that commit.
+    let (status, queued) = github(&d, "s3cret", "push", "d-1", &push).await;
+    assert_eq!((status, &queued["outcome"]), (202, &json!("queued")), "{queued}");
+    let id = only_run(&queued);
+    let run = d.wait_run(&id).await;
+    assert_eq!(run["status"], "Succeeded", "{run}");
+    let trigger = &run["trigger"];
+    assert_eq!(trigger["kind"], "source");
+    assert_eq!(trigger["provider"], "github");
+    assert_eq!(trigger["event"], "commit");
+    assert_eq!(trigger["delivery_id"], "d-1");
+    assert_eq!(trigger["commit"], sha.as_str());
+    assert_eq!(trigger["branch"], "main");
+    let log = log_of(&d, &id).await;
+    assert!(log.contains(&format!("built {sha} on main")), "{log}");
+    assert!(log.contains("second"), "{log}");
+
+    // The same delivery again: its stored outcome, nothing new.
+    let (status, again) = github(&d, "s3cret", "push", "d-1", &push).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!((&again["outcome"], &again["redelivery"]), (&json!("queued"), &json!(true)));
+    assert_eq!(only_run(&again), id);
+    // Another delivery of the same push: the same run.
+    let (status, second) = github(&d, "s3cret", "push", "d-2", &push).await;
+    assert_eq!(status, 202, "{second}");
+    assert_eq!(only_run(&second), id);
+    assert_eq!(runs_of(&d, &name).await.len(), 1);
+
+    // Another branch: ignored, saying why.
+    let dev = commit(&work, "dev", "msg", "dev\n");
+    let (status, ignored) = github(&d, "s3cret", "push", "d-3", &github_push(&url, "dev", &dev, &["msg"])).await;
+    assert_eq!((status, &ignored["outcome"]), (202, &json!("ignored")), "{ignored}");
+    let why = ignored["reasons"][&name].as_str().unwrap();
+    assert!(why.contains("branch `dev` is not tracked") && why.contains("`main`"), "{why}");
+    // A branch deletion never fires.
+    let mut deletion = github_push(&url, "main", &"0".repeat(40), &[]);
+    deletion["deleted"] = json!(true);
+    let (_, deleted) = github(&d, "s3cret", "push", "d-4", &deletion).await;
+    assert_eq!(deleted["outcome"], "ignored", "{deleted}");
+
+    // Unknown repository: 404 naming it.
+    let other = format!("{}/nowhere.git", server.url);
+    let (status, err) = github(&d, "s3cret", "push", "d-5", &github_push(&other, "main", &sha, &[])).await;
+    assert_eq!(status, 404, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("nowhere.git"), "{err}");
+
+    // Too large.
+    let big = vec![b' '; 6 << 20];
+    let (status, _) = hook(&d, "/hooks/github", &[("X-GitHub-Event", "push".into())], &big).await;
+    assert_eq!(status, 413);
+
+    // The listing shows what happened, newest first.
+    let (status, listed) = d.get("/v1/hooks/deliveries?top=10").await;
+    assert_eq!(status, 200, "{listed}");
+    let ids: Vec<&str> = listed.as_array().unwrap().iter().map(|d| d["delivery_id"].as_str().unwrap()).collect();
+    for want in ["d-1", "d-2", "d-3", "d-4"] {
+        assert!(ids.contains(&want), "{listed}");
+    }
+    assert!(!ids.contains(&"bad-1"));
+    let d1 = listed.as_array().unwrap().iter().find(|x| x["delivery_id"] == "d-1").unwrap();
+    assert_eq!((&d1["provider"], &d1["outcome"], &d1["runs"][0]), (&json!("github"), &json!("queued"), &json!(id)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_requests_and_path_filters() {
+    let server = GitServer::start();
+    let (url, work) = server.repo("prs", &[("msg", "base\n"), ("src/a.rs", "fn a() {}\n")]);
+    let d = TestDaemon::start(1).await;
+    let name = unique("pr");
+    let source =
+        json!({"webhook_secret": "k", "events": ["commit", "pullrequest"], "branches": ["main"], "paths": ["src/**"]});
+    let (status, created) = d.post("/v1/tasks", task(&name, &url, source)).await;
+    assert_eq!(status, 201, "{created}");
+
+    let docs = commit(&work, "main", "docs/x.md", "docs\n");
+    let (_, ignored) = github(&d, "k", "push", "p-1", &github_push(&url, "main", &docs, &["docs/x.md"])).await;
+    assert_eq!(ignored["outcome"], "ignored", "{ignored}");
+    assert!(ignored["reason"].as_str().unwrap().contains("path filters"), "{ignored}");
+    let code = commit(&work, "main", "src/b.rs", "fn b() {}\n");
+    let (_, queued) = github(&d, "k", "push", "p-2", &github_push(&url, "main", &code, &["src/b.rs"])).await;
+    assert_eq!(queued["outcome"], "queued", "{queued}");
+
+    // A pull request from `topic` into main: the run builds the head commit.
+    let head = commit(&work, "topic", "msg", "from the pull request\n");
+    let pr = |action: &str| {
+        json!({"action": action, "number": 7, "repository": {"clone_url": url, "default_branch": "main"},
+               "pull_request": {"number": 7, "head": {"sha": head, "ref": "topic"}, "base": {"ref": "main"}}})
+    };
+    let (status, opened) = github(&d, "k", "pull_request", "p-3", &pr("opened")).await;
+    assert_eq!((status, &opened["outcome"]), (202, &json!("queued")), "{opened}");
+    let run = d.wait_run(&only_run(&opened)).await;
+    assert_eq!(run["status"], "Succeeded", "{run}");
+    assert_eq!((&run["trigger"]["event"], &run["trigger"]["pull_request"]), (&json!("pullrequest"), &json!(7)));
+    let log = log_of(&d, run["id"].as_str().unwrap()).await;
+    assert!(log.contains(&format!("built {head} on topic")) && log.contains("from the pull request"), "{log}");
+    let (_, closed) = github(&d, "k", "pull_request", "p-4", &pr("closed")).await;
+    assert_eq!(closed["outcome"], "ignored", "{closed}");
+    assert!(closed["reason"].as_str().unwrap().contains("`closed`"), "{closed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_gitea_and_generic_receivers() {
+    let server = GitServer::start();
+    let (url, work) = server.repo("multi", &[("msg", "one\n")]);
+    let d = TestDaemon::start(1).await;
+    let name = unique("multi");
+    let source = json!({"webhook_secret": "lab", "events": ["commit", "pullrequest", "tag"]});
+    assert_eq!(d.post("/v1/tasks", task(&name, &format!("{url}#main"), source)).await.0, 201);
+    // A task on the same repository without a secret accepts nothing.
+    let bare = unique("nosecret");
+    assert_eq!(d.post("/v1/tasks", task(&bare, &format!("{url}#main"), json!({}))).await.0, 201);
+    let project = json!({"git_http_url": url, "web_url": url.trim_end_matches(".git"), "default_branch": "main"});
+
+    // GitLab push.
+    let c1 = commit(&work, "main", "msg", "gitlab\n");
+    let body = json!({"object_kind": "push", "ref": "refs/heads/main", "after": c1, "checkout_sha": c1,
+                      "project": project, "total_commits_count": 1,
+                      "commits": [{"id": c1, "added": [], "modified": ["msg"], "removed": []}]})
+    .to_string();
+    let lab = |event: &str, token: &str, id: &str| {
+        vec![
+            ("X-Gitlab-Event", event.to_string()),
+            ("X-Gitlab-Token", token.to_string()),
+            ("Idempotency-Key", id.to_string()),
+        ]
+    };
+    let (status, err) = hook(&d, "/hooks/gitlab", &lab("Push Hook", "nope", "g-0"), body.as_bytes()).await;
+    assert_eq!(status, 401, "{err}");
+    let (status, queued) = hook(&d, "/hooks/gitlab", &lab("Push Hook", "lab", "g-1"), body.as_bytes()).await;
+    assert_eq!((status, &queued["outcome"]), (202, &json!("queued")), "{queued}");
+    let run = d.wait_run(&only_run(&queued)).await;
+    assert_eq!(run["status"], "Succeeded", "{run}");
+    assert_eq!((&run["trigger"]["provider"], &run["trigger"]["commit"]), (&json!("gitlab"), &json!(c1)));
+    assert!(log_of(&d, run["id"].as_str().unwrap()).await.contains(&format!("built {c1} on main")));
+    assert!(runs_of(&d, &bare).await.is_empty());
+
+    // GitLab merge request.
+    let head = commit(&work, "feature", "msg", "mr\n");
+    let mr = json!({"object_kind": "merge_request", "project": project, "object_attributes": {
+        "iid": 3, "action": "open", "source_branch": "feature", "target_branch": "main", "last_commit": {"id": head}}})
+    .to_string();
+    let (status, queued) = hook(&d, "/hooks/gitlab", &lab("Merge Request Hook", "lab", "g-2"), mr.as_bytes()).await;
+    assert_eq!(status, 202, "{queued}");
+    let (_, run) = d.get(&format!("/v1/runs/{}", only_run(&queued))).await;
+    assert_eq!((&run["trigger"]["event"], &run["trigger"]["pull_request"]), (&json!("pullrequest"), &json!(3)));
+
+    // Gitea push (and the Forgejo header names).
+    git_ok(&work, &["checkout", "-q", "main"]);
+    let c2 = commit(&work, "main", "msg", "gitea\n");
+    let body =
+        json!({"ref": "refs/heads/main", "after": c2, "repository": {"clone_url": url, "default_branch": "main"},
+                      "commits": [{"id": c2, "added": [], "modified": ["msg"], "removed": []}]})
+        .to_string();
+    let headers = [
+        ("X-Forgejo-Event", "push".to_string()),
+        ("X-Forgejo-Delivery", "f-1".to_string()),
+        ("X-Forgejo-Signature", sign("lab", body.as_bytes())),
+    ];
+    let (status, queued) = hook(&d, "/hooks/forgejo", &headers, body.as_bytes()).await;
+    assert_eq!(status, 202, "{queued}");
+    let (_, run) = d.get(&format!("/v1/runs/{}", only_run(&queued))).await;
+    assert_eq!((&run["trigger"]["provider"], &run["trigger"]["commit"]), (&json!("gitea"), &json!(c2)));
+
+    // Generic, addressed to the task.
+    let c3 = commit(&work, "main", "msg", "generic\n");
+    let body = json!({"ref": "refs/heads/main", "commit": c3, "repository": url, "event": "commit"}).to_string();
+    let generic = |sig: String| vec![("X-Drydock-Signature", sig), ("X-Drydock-Delivery", "x-1".to_string())];
+    let (status, err) =
+        hook(&d, &format!("/hooks/generic/{name}"), &generic("sha256=00".into()), body.as_bytes()).await;
+    assert_eq!(status, 401, "{err}");
+    let sig = format!("sha256={}", sign("lab", body.as_bytes()));
+    let (status, queued) = hook(&d, &format!("/hooks/generic/{name}"), &generic(sig.clone()), body.as_bytes()).await;
+    assert_eq!(status, 202, "{queued}");
+    let run = d.wait_run(&only_run(&queued)).await;
+    assert_eq!((&run["trigger"]["provider"], &run["status"]), (&json!("generic"), &json!("Succeeded")), "{run}");
+    assert!(log_of(&d, run["id"].as_str().unwrap()).await.contains("generic"));
+    let (status, _) = hook(&d, "/hooks/generic/no-such-task", &generic(sig), body.as_bytes()).await;
+    assert_eq!(status, 404);
+    // The task without a secret says why it accepts nothing.
+    let (status, err) = hook(
+        &d,
+        &format!("/hooks/generic/{bare}"),
+        &generic(format!("sha256={}", sign("", body.as_bytes()))),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(err["message"].as_str().unwrap().contains("no webhook secret"), "{err}");
+}
+
+async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..300 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
+    let server = GitServer::start();
+    let (url, work) = server.repo("polled", &[("msg", "one\n")]);
+    let start = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let clock = Arc::new(ManualClock::new(start));
+    let c = clock.clone();
+    let d = TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |config| {
+        config.concurrency = 1;
+        config.clock = c;
+    })
+    .await;
+    let store = d.daemon.as_ref().unwrap().service.store.clone();
+    let key = drydock::triggers::source::poll::heads_key(&url);
+    let name = unique("poll");
+    let source = json!({"webhook_secret": "p", "poll_interval": 30});
+    assert_eq!(d.post("/v1/tasks", task(&name, &format!("{url}#main"), source)).await.0, 201);
+    let initial = git_ok(&work, &["rev-parse", "HEAD"]);
+
+    // First look: heads recorded, nothing run.
+    clock.advance(Duration::from_secs(31));
+    wait_for("the first look", || async {
+        store.source_heads(&key).await.unwrap().get("refs/heads/main") == Some(&initial)
+    })
+    .await;
+    assert!(runs_of(&d, &name).await.is_empty());
+
+    // A new commit: one run, by the poller.
+    let c1 = commit(&work, "main", "msg", "polled\n");
+    clock.advance(Duration::from_secs(40));
+    wait_for("the new head", || async { store.source_heads(&key).await.unwrap().get("refs/heads/main") == Some(&c1) })
+        .await;
+    let runs = runs_of(&d, &name).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!((&runs[0]["trigger"]["provider"], &runs[0]["trigger"]["commit"]), (&json!("poll"), &json!(c1)));
+    let run = d.wait_run(runs[0]["id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "Succeeded", "{run}");
+    assert!(log_of(&d, run["id"].as_str().unwrap()).await.contains(&format!("built {c1} on main")));
+
+    // A commit a webhook reported first: the poller finds its run and queues nothing.
+    let c2 = commit(&work, "main", "msg", "hooked\n");
+    let (_, queued) = github(&d, "p", "push", "w-1", &github_push(&url, "main", &c2, &["msg"])).await;
+    assert_eq!(queued["outcome"], "queued", "{queued}");
+    clock.advance(Duration::from_secs(40));
+    wait_for("the hooked head", || async {
+        store.source_heads(&key).await.unwrap().get("refs/heads/main") == Some(&c2)
+    })
+    .await;
+    let runs = runs_of(&d, &name).await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[0]["trigger"]["provider"], "github");
+    // The listing worked, so no poll error is kept.
+    assert_eq!(store.kv_get(&drydock::triggers::source::poll::error_key(&key)).await.unwrap(), None);
+    d.wait_run(&only_run(&queued)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_stored_but_not_processed_is_processed_at_start_up() {
+    let server = GitServer::start();
+    let (url, work) = server.repo("crash", &[("msg", "before the crash\n")]);
+    let sha = git_ok(&work, &["rev-parse", "HEAD"]);
+    let data = tempfile::tempdir().unwrap();
+    let name = unique("crash");
+    {
+        // What a daemon that died between storing and queueing leaves behind.
+        let store = drydock::daemon::open_store(data.path(), None).await.unwrap();
+        let t: drydock::api::Task = serde_json::from_value(task(&name, &format!("{url}#main"), json!({}))).unwrap();
+        store.insert_task(&t).await.unwrap();
+        let event = drydock::triggers::source::event::Push {
+            reference: "refs/heads/main".into(),
+            commit: sha.clone(),
+            deleted: false,
+            urls: vec![url.clone()],
+            default_branch: Some("main".into()),
+            changed_files: None,
+        }
+        .into_event()
+        .unwrap();
+        let stored =
+            drydock::triggers::source::StoredEvent { tasks: vec![name.clone()], event: Some(event), ignored: None };
+        let delivery = drydock::api::Delivery {
+            provider: "github".into(),
+            delivery_id: "left-over".into(),
+            received_at: chrono::Utc::now(),
+            task: None,
+            repository: Some(url.clone()),
+            event: serde_json::to_value(&stored).unwrap(),
+            outcome: drydock::api::DeliveryOutcome::Received,
+            reason: None,
+            runs: Vec::new(),
+        };
+        assert!(store.insert_delivery(&delivery).await.unwrap().is_none());
+    }
+    let d = TestDaemon::start_in(data, 1).await;
+    let mut listed = Value::Null;
+    for _ in 0..300 {
+        listed = d.get("/v1/hooks/deliveries").await.1;
+        if listed[0]["outcome"] == "queued" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(listed[0]["outcome"], "queued", "{listed}");
+    let run = d.wait_run(listed[0]["runs"][0].as_str().unwrap()).await;
+    assert_eq!(run["status"], "Succeeded", "{run}");
+    assert_eq!((&run["trigger"]["delivery_id"], &run["trigger"]["commit"]), (&json!("left-over"), &json!(sha)));
+    assert!(log_of(&d, run["id"].as_str().unwrap()).await.contains("before the crash"));
+}
