@@ -174,6 +174,36 @@ async fn a_signed_github_push_runs_the_pushed_commit_once() {
     assert!(!ids.contains(&"bad-1"));
     let d1 = listed.as_array().unwrap().iter().find(|x| x["delivery_id"] == "d-1").unwrap();
     assert_eq!((&d1["provider"], &d1["outcome"], &d1["runs"][0]), (&json!("github"), &json!("queued"), &json!(id)));
+
+    // The CLI shows the same, and the URLs to configure.
+    let listed = cli(&d, &["hook", "deliveries", "--top", "10", "--output", "json"]).await;
+    assert_eq!(serde_json::from_slice::<Value>(&listed.stdout).unwrap().as_array().unwrap().len(), ids.len());
+    let table = String::from_utf8_lossy(&cli(&d, &["hook", "deliveries"]).await.stdout).into_owned();
+    assert!(table.contains("OUTCOME") && table.contains("d-3") && table.contains("not tracked"), "{table}");
+    let urls = cli(&d, &["hook", "url", "-n", &name]).await;
+    let text = String::from_utf8_lossy(&urls.stdout).into_owned();
+    assert!(
+        text.contains(&format!("{}/hooks/github", d.url)) && text.contains(&format!("/hooks/generic/{name}")),
+        "{text}"
+    );
+}
+
+async fn cli(d: &TestDaemon, args: &[&str]) -> std::process::Output {
+    let (url, token) = (d.url.clone(), d.token.clone());
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let out = crate::helper::drydock()
+            .env("DRYDOCK_SERVER", url)
+            .env("DRYDOCK_TOKEN", token)
+            .env("NO_COLOR", "1")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "drydock {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    })
+    .await
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

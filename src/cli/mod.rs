@@ -7,6 +7,7 @@ pub mod context_arg;
 pub mod credential;
 pub mod endpoints;
 pub mod follow;
+pub mod hooks;
 pub mod output;
 pub mod pairs;
 pub mod progress;
@@ -89,6 +90,12 @@ pub enum Command {
     Logs(runs::LogsArgs),
     /// Cancel a queued or running run on the daemon.
     Cancel(runs::CancelArgs),
+    /// Webhooks: received deliveries, and the URLs to configure on the git server.
+    Hook {
+        /// What to do with webhooks.
+        #[command(subcommand)]
+        command: hooks::HookCommand,
+    },
     /// API tokens of the daemon.
     Token {
         /// What to do with tokens.
@@ -168,6 +175,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Logs(a) => block_on(runs::logs(a)),
         Command::Cancel(a) => block_on(runs::cancel(a)),
         Command::Token { command } => block_on(token::run(command)),
+        Command::Hook { command } => block_on(hooks::run(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
