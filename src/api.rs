@@ -443,7 +443,7 @@ impl DeliveryOutcome {
     }
 }
 
-/// A webhook delivery in the inbox (`GET /v1/deliveries`).
+/// A webhook delivery in the inbox (`GET /v1/hooks/deliveries`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Delivery {
     /// `github`, `gitlab`, `gitea`, `generic`.

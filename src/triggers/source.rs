@@ -269,8 +269,8 @@ fn accepting_tasks(
     inc: &Incoming,
     candidates: Vec<Task>,
 ) -> Result<Vec<String>, Answer> {
-    let names: Vec<String> = candidates.iter().map(|t| format!("`{}`", t.name)).collect();
-    let names = names.join(", ");
+    // The receivers are public: refusals do not name the tasks (the deliveries listing and the
+    // daemon's log, both behind authentication, do).
     let Some(signature) = inc.signature.as_deref().filter(|s| !s.trim().is_empty()) else {
         let header = match provider {
             Provider::Github => "X-Hub-Signature-256",
@@ -279,9 +279,10 @@ fn accepting_tasks(
             Provider::Generic => "X-Drydock-Signature",
         };
         return Err(Answer::Unauthorized(format!(
-            "the request carries no {header} header; configure the webhook with the secret of task {names}"
+            "the request carries no {header} header; configure the webhook with the task's webhook secret"
         )));
     };
+    let names: Vec<String> = candidates.iter().map(|t| t.name.clone()).collect();
     let open = crate::daemon::spec::opener(&svc.cipher);
     let mut accepted = Vec::new();
     let mut with_secret = 0;
@@ -304,17 +305,16 @@ fn accepting_tasks(
         }
     }
     if accepted.is_empty() {
+        tracing::info!(provider = provider.as_str(), tasks = ?names, with_secret, "no task's webhook secret verifies the delivery");
         return Err(Answer::Unauthorized(if with_secret == 0 {
-            format!(
-                "task {names} builds this repository but has no webhook secret, and a task without one \
-                 accepts no webhook; set one with `drydock task update -n NAME --webhook-secret SECRET` \
-                 and configure the same secret in the webhook"
-            )
+            "the tasks building this repository have no webhook secret, and a task without one accepts \
+             no webhook; set one with `drydock task update -n NAME --webhook-secret SECRET` and configure \
+             the same secret in the webhook"
+                .to_string()
         } else {
-            format!(
-                "the signature matches the webhook secret of no task building this repository ({names}); \
-                 configure the webhook with the task's secret"
-            )
+            "the signature matches the webhook secret of no task building this repository; configure \
+             the webhook with the task's secret (`drydock hook url -n NAME` shows whether one is set)"
+                .to_string()
         }));
     }
     Ok(accepted)
