@@ -478,6 +478,8 @@ pub enum TimerOutcome {
     Fired,
     /// Missed while no daemon ran, and skipped by the timer's policy.
     Skipped,
+    /// Due, but the run could not be queued (the daemon's log says why).
+    Failed,
 }
 
 /// One entry of a timer's history: a fired occurrence, or a stretch of skipped ones.

@@ -72,6 +72,32 @@ impl TestDaemon {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Runs the CLI against this daemon (off the async runtime: it is a separate process).
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let (url, token) = (self.url.clone(), self.token.clone());
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            super::drydock()
+                .env("DRYDOCK_SERVER", url)
+                .env("DRYDOCK_TOKEN", token)
+                .env("NO_COLOR", "1")
+                .args(&args)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Stops the daemon gracefully and hands back its data directory (to start another on it).
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown.cancel();
+            d.wait().await;
+        }
+        self.data
+    }
+
     /// Waits until run `id` has ended and returns its record.
     pub async fn wait_run(&self, id: &str) -> serde_json::Value {
         for _ in 0..1200 {
