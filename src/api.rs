@@ -700,6 +700,10 @@ pub struct DaemonInfo {
     pub registry: String,
     /// Labels the node advertises.
     pub labels: BTreeMap<String, String>,
+    /// The cluster-wide roles this node performs now (`base-image-watcher`, `git-poller`): one
+    /// node at a time holds each.
+    #[serde(default)]
+    pub leads: Vec<String>,
 }
 
 /// An uploaded context archive (`POST /v1/contexts`).

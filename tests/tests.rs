@@ -12,6 +12,7 @@ mod daemon_restart;
 mod docker_engine;
 mod engine;
 mod engine_features;
+mod scale_out;
 mod schema;
 mod snapshots;
 mod taskfile_cli;

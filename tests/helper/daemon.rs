@@ -95,7 +95,7 @@ impl TestDaemon {
             d.shutdown.cancel();
             d.wait().await;
         }
-        self.data
+        std::mem::replace(&mut self.data, tempfile::tempdir().unwrap())
     }
 
     /// Waits until run `id` has ended and returns its record.
@@ -108,6 +108,30 @@ impl TestDaemon {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("run {id} did not end");
+    }
+}
+
+impl Drop for TestDaemon {
+    /// A test that ends (or panics) with runs in flight drops the daemon with its runtime, before
+    /// it could clean up; remove what it left on the shared engine, so tests do not pile up
+    /// networks (Docker's address pools are finite) or containers.
+    fn drop(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown.cancel();
+            let owner = format!("label=drydock.owner={}", d.service.settings.node_id);
+            for (list, remove) in [
+                (vec!["ps", "-aq", "--filter"], vec!["rm", "-f"]),
+                (vec!["network", "ls", "-q", "--filter"], vec!["network", "rm"]),
+                (vec!["volume", "ls", "-q", "--filter"], vec!["volume", "rm", "-f"]),
+            ] {
+                let Ok(out) = std::process::Command::new("docker").args(&list).arg(&owner).output() else { return };
+                let ids: Vec<String> =
+                    String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+                if !ids.is_empty() {
+                    let _ = std::process::Command::new("docker").args(&remove).args(&ids).output();
+                }
+            }
+        }
     }
 }
 
