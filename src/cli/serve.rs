@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// Image alias for `cmd` in v1.1.0 files, `name=image`; repeatable.
     #[arg(long = "image-alias", value_name = "NAME=IMAGE")]
     pub image_alias: Vec<String>,
+    /// Seconds a claimed run stays this node's without a heartbeat. When a node dies, another
+    /// node marks its runs Error ("worker lost") this long after its last heartbeat.
+    #[arg(long = "lease", value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=3600))]
+    pub lease: u64,
 }
 
 /// `drydock serve`.
@@ -102,6 +106,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
         image_aliases,
+        lease: Duration::from_secs(args.lease),
         ..DaemonConfig::new(args.store.dir())
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
