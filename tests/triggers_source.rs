@@ -6,7 +6,7 @@
 use crate::helper::daemon::TestDaemon;
 use crate::helper::docker::unique;
 use crate::helper::git::{GitServer, git_ok};
-use drydock::triggers::clock::ManualClock;
+use drydock::triggers::clock::{Clock, ManualClock};
 use drydock::triggers::source::signature::sign;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -401,6 +401,50 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     // The listing worked, so no poll error is kept.
     assert_eq!(store.kv_get(&drydock::triggers::source::poll::error_key(&key)).await.unwrap(), None);
     d.wait_run(&only_run(&queued)).await;
+
+    // A delivery another node stored and died before processing is taken over once it is stale.
+    let stored = stored_delivery(&name, &url, &initial, "stale-1", clock.now());
+    assert!(store.insert_delivery(&stored).await.unwrap().is_none());
+    clock.advance(Duration::from_secs(70));
+    wait_for("the stale delivery", || async { runs_of(&d, &name).await.len() == 3 }).await;
+    let runs = runs_of(&d, &name).await;
+    assert_eq!(
+        (&runs[0]["trigger"]["delivery_id"], &runs[0]["trigger"]["commit"]),
+        (&json!("stale-1"), &json!(initial))
+    );
+}
+
+/// A GitHub push delivery as the inbox keeps it, stored but not processed.
+fn stored_delivery(
+    task: &str,
+    url: &str,
+    sha: &str,
+    id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> drydock::api::Delivery {
+    let event = drydock::triggers::source::event::Push {
+        reference: "refs/heads/main".into(),
+        commit: sha.to_string(),
+        deleted: false,
+        urls: vec![url.to_string()],
+        default_branch: Some("main".into()),
+        changed_files: None,
+    }
+    .into_event()
+    .unwrap();
+    let stored =
+        drydock::triggers::source::StoredEvent { tasks: vec![task.to_string()], event: Some(event), ignored: None };
+    drydock::api::Delivery {
+        provider: "github".into(),
+        delivery_id: id.into(),
+        received_at: at,
+        task: None,
+        repository: Some(url.to_string()),
+        event: serde_json::to_value(&stored).unwrap(),
+        outcome: drydock::api::DeliveryOutcome::Received,
+        reason: None,
+        runs: Vec::new(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,29 +459,7 @@ async fn a_delivery_stored_but_not_processed_is_processed_at_start_up() {
         let store = drydock::daemon::open_store(data.path(), None).await.unwrap();
         let t: drydock::api::Task = serde_json::from_value(task(&name, &format!("{url}#main"), json!({}))).unwrap();
         store.insert_task(&t).await.unwrap();
-        let event = drydock::triggers::source::event::Push {
-            reference: "refs/heads/main".into(),
-            commit: sha.clone(),
-            deleted: false,
-            urls: vec![url.clone()],
-            default_branch: Some("main".into()),
-            changed_files: None,
-        }
-        .into_event()
-        .unwrap();
-        let stored =
-            drydock::triggers::source::StoredEvent { tasks: vec![name.clone()], event: Some(event), ignored: None };
-        let delivery = drydock::api::Delivery {
-            provider: "github".into(),
-            delivery_id: "left-over".into(),
-            received_at: chrono::Utc::now(),
-            task: None,
-            repository: Some(url.clone()),
-            event: serde_json::to_value(&stored).unwrap(),
-            outcome: drydock::api::DeliveryOutcome::Received,
-            reason: None,
-            runs: Vec::new(),
-        };
+        let delivery = stored_delivery(&name, &url, &sha, "left-over", chrono::Utc::now());
         assert!(store.insert_delivery(&delivery).await.unwrap().is_none());
     }
     let d = TestDaemon::start_in(data, 1).await;

@@ -485,16 +485,20 @@ fn branch_tracked(task: &Task, event: &GitEvent, branch: &str) -> Result<(), Str
 
 /// Processes the deliveries a crash left stored but not processed, then polls.
 pub async fn run(svc: Arc<Service>, stop: CancellationToken) {
-    recover(&svc).await;
+    recover(&svc, None).await;
     poll::run(svc, stop).await;
 }
+
+/// A delivery still `received` this long after it arrived was left by a node that died while
+/// processing it (processing takes milliseconds); the node running the poller takes it over.
+pub const STALE_DELIVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How many unprocessed deliveries one start-up looks at.
 const RECOVER_LIMIT: u32 = 10_000;
 
-/// Re-processes `received` deliveries (each once per start: one that fails again stays
-/// `received` for the next start or a redelivery).
-pub async fn recover(svc: &Arc<Service>) {
+/// Re-processes `received` deliveries: all of them at start-up, later those received before
+/// `older_than` (another node's, left by its crash). One that fails again stays `received`.
+pub async fn recover(svc: &Arc<Service>, older_than: Option<chrono::DateTime<chrono::Utc>>) {
     let pending = match svc.store.unprocessed_deliveries(RECOVER_LIMIT).await {
         Ok(p) => p,
         Err(e) => {
@@ -502,7 +506,7 @@ pub async fn recover(svc: &Arc<Service>) {
             return;
         }
     };
-    for d in pending {
+    for d in pending.into_iter().filter(|d| older_than.is_none_or(|t| d.received_at < t)) {
         let stored: StoredEvent = match serde_json::from_value(d.event.clone()) {
             Ok(s) => s,
             Err(e) => {
@@ -516,7 +520,7 @@ pub async fn recover(svc: &Arc<Service>) {
         };
         match process_and_record(svc, &d.provider, &d.delivery_id, &stored).await {
             Ok(h) => tracing::info!(provider = %d.provider, delivery = %d.delivery_id, outcome = h.outcome.as_str(),
-                "processed a webhook delivery left over from before the restart"),
+                "processed a webhook delivery left over by a stopped daemon"),
             Err(e) => tracing::warn!(provider = %d.provider, delivery = %d.delivery_id, error = %e,
                 "processing a left-over webhook delivery failed; it stays for the next start"),
         }

@@ -2,7 +2,8 @@
 //! repository's refs every interval (jittered, so many tasks do not poll in step) and queues a
 //! run for each tracked ref whose commit changed. The first look at a repository only records
 //! its heads. Runs carry the key a webhook for the same commit would, so a push reported by
-//! both queues one run.
+//! both queues one run. Every `RESCAN` the loop also takes over deliveries another node stored
+//! but did not process (it died in between).
 
 use super::event::{GitEvent, is_zero_commit, normalize_repository};
 use super::{decide, git_context, queue};
@@ -43,8 +44,14 @@ pub async fn run(svc: Arc<Service>, stop: CancellationToken) {
     let mut due: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut failing: HashMap<String, bool> = HashMap::new();
     let jitter = std::collections::hash_map::RandomState::new();
+    let mut swept = clock.now();
     loop {
         let now = clock.now();
+        if now - swept >= chrono::Duration::from_std(RESCAN).unwrap_or_default() {
+            swept = now;
+            let stale = chrono::Duration::from_std(super::STALE_DELIVERY).unwrap_or_default();
+            super::recover(&svc, Some(now - stale)).await;
+        }
         let targets = targets(&svc).await;
         due.retain(|k, _| targets.contains_key(k));
         for (key, target) in &targets {
