@@ -70,7 +70,8 @@ pub async fn run(command: HookCommand) -> Result<(), CliError> {
                 Client::json(client.send(client.call(Method::GET, client.url(&["tasks", &a.name]))).await?).await?;
             let base = a.public_url.clone().unwrap_or_else(|| client.base().to_string());
             let urls = hook_urls(&base, &task.name);
-            let repository = crate::triggers::source::git_context(&task).map(|c| c.url);
+            let repository =
+                crate::triggers::source::git_context(&task).map(|c| crate::context::error::redact_url(&c.url));
             let secret = task.triggers.source.webhook_secret.is_some();
             match a.output {
                 Format::Json => print_json(&json!({

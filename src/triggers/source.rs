@@ -166,7 +166,10 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
                  `drydock task update -n {name} --context https://host/repo.git#branch`"
             ));
         };
-        let parsed = match generic::parse(&inc.body, &ctx.url) {
+        // Deliveries and run records are shown to API users, and this answer to anyone: never
+        // the credentials a context URL may carry.
+        let shown_url = crate::context::error::redact_url(&ctx.url);
+        let parsed = match generic::parse(&inc.body, &shown_url) {
             Ok(p) => p,
             Err(e) => return Answer::BadRequest(e.to_string()),
         };
@@ -175,7 +178,7 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
         {
             return Answer::NotFound(format!(
                 "task `{name}` builds {}, not {}; post to the task that builds it, or leave `repository` out",
-                ctx.url, e.repository
+                shown_url, e.repository
             ));
         }
         (parsed, vec![task])

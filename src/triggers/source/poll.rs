@@ -191,7 +191,8 @@ async fn fire(
         head_branch: None,
         pull_request: None,
         commit: commit.to_string(),
-        repository: target.url.clone(),
+        // Run records are shown to API users: never the credentials a context URL may carry.
+        repository: crate::context::error::redact_url(&target.url),
         repository_urls: Vec::new(),
         default_branch,
         // Listing refs says nothing about files: path filters do not hold polled commits back.
