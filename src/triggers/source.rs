@@ -221,7 +221,7 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
     };
 
     // 2. Whose secret signed it.
-    let accepted = match accepting_tasks(svc, provider, &inc, candidates) {
+    let accepted = match accepting_tasks(svc, provider, &inc, &candidates) {
         Ok(a) => a,
         Err(answer) => return answer,
     };
@@ -259,7 +259,7 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
     }
 
     // 4. Runs.
-    match process_and_record(svc, provider.as_str(), &delivery_id, &stored).await {
+    match process_and_record(svc, provider.as_str(), &delivery_id, &stored, &candidates).await {
         Ok(handled) => Answer::Handled(handled),
         Err(e) => Answer::Unavailable(e),
     }
@@ -270,7 +270,7 @@ fn accepting_tasks(
     svc: &Service,
     provider: Provider,
     inc: &Incoming,
-    candidates: Vec<Task>,
+    candidates: &[Task],
 ) -> Result<Vec<String>, Answer> {
     // The receivers are public: refusals do not name the tasks (the deliveries listing and the
     // daemon's log, both behind authentication, do).
@@ -304,7 +304,7 @@ fn accepting_tasks(
             _ => signature::verify_hmac(&secret, &inc.body, signature),
         };
         if ok {
-            accepted.push(task.name);
+            accepted.push(task.name.clone());
         }
     }
     if accepted.is_empty() {
@@ -330,8 +330,9 @@ async fn process_and_record(
     provider: &str,
     delivery_id: &str,
     stored: &StoredEvent,
+    loaded: &[Task],
 ) -> Result<Handled, String> {
-    let handled = process(svc, provider, Some(delivery_id), stored).await?;
+    let handled = process(svc, provider, Some(delivery_id), stored, loaded).await?;
     if let Err(e) = svc
         .store
         .finish_delivery(provider, delivery_id, handled.outcome, handled.reason.as_deref(), &handled.runs)
@@ -350,6 +351,7 @@ async fn process(
     provider: &str,
     delivery_id: Option<&str>,
     stored: &StoredEvent,
+    loaded: &[Task],
 ) -> Result<Handled, String> {
     let mut handled =
         Handled { outcome: DeliveryOutcome::Ignored, reason: None, reasons: BTreeMap::new(), runs: Vec::new() };
@@ -358,7 +360,12 @@ async fn process(
         return Ok(handled);
     };
     for name in &stored.tasks {
-        let task = match svc.store.get_task(name).await {
+        // The receiver has just read the tasks; recovery reads them now.
+        let found = match loaded.iter().find(|t| &t.name == name) {
+            Some(t) => Ok(Some(t.clone())),
+            None => svc.store.get_task(name).await,
+        };
+        let task = match found {
             Ok(Some(t)) => t,
             Ok(None) => {
                 handled.reasons.insert(name.clone(), "the task no longer exists".into());
@@ -521,7 +528,7 @@ pub async fn recover(svc: &Arc<Service>, older_than: Option<chrono::DateTime<chr
                 continue;
             }
         };
-        match process_and_record(svc, &d.provider, &d.delivery_id, &stored).await {
+        match process_and_record(svc, &d.provider, &d.delivery_id, &stored, &[]).await {
             Ok(h) => tracing::info!(provider = %d.provider, delivery = %d.delivery_id, outcome = h.outcome.as_str(),
                 "processed a webhook delivery left over by a stopped daemon"),
             Err(e) => tracing::warn!(provider = %d.provider, delivery = %d.delivery_id, error = %e,
