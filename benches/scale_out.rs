@@ -39,6 +39,7 @@ async fn nodes(db: &str, n: usize) -> (Vec<Node>, String) {
         config.registry = "127.0.0.1:5000".into();
         config.database_url = Some(db.to_string());
         config.concurrency = 4;
+        config.secret_key_file = Some(std::env::temp_dir().join(format!("drydock-bench-{}.key", std::process::id())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let d = daemon::start(config, listener).await.unwrap();
         let url = format!("http://{}", d.addr);

@@ -54,13 +54,7 @@ async fn kill_9_mid_run_then_restart() {
     // The whole key: other tests' daemons on this engine have runs with the same short ids.
     let key = format!("{instance}-{slow_id}");
     let objects_of_slow = || async {
-        docker
-            .list_run_objects(&[])
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|o| o.run_id == key)
-            .collect::<Vec<_>>()
+        docker.list_run_objects(&[]).await.unwrap().into_iter().filter(|o| o.run_id == key).collect::<Vec<_>>()
     };
     let mut running = false;
     for _ in 0..300 {
