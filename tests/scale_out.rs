@@ -64,6 +64,33 @@ async fn three_nodes_run_300_queued_runs_exactly_once() {
     }
     assert_eq!(by_node.values().sum::<usize>(), 300);
     assert_eq!(by_node.len(), 3, "every node took a share: {by_node:?}");
+
+    // A run's log can be read, and followed, through any node: the others relay it from the
+    // node that ran it.
+    let mine = nodes[0].daemon.as_ref().unwrap().service.settings.node_id.clone();
+    let mut elsewhere = None;
+    for id in &ids {
+        let (_, run) = nodes[0].get(&format!("/v1/runs/{id}")).await;
+        if run["node"] != mine.as_str() {
+            elsewhere = Some(id.clone());
+            break;
+        }
+    }
+    let id = elsewhere.expect("a run of another node");
+    let text = nodes[0].req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap();
+    assert_eq!(text.status(), 200);
+    let text = text.text().await.unwrap();
+    assert!(text.contains("Successfully executed container"), "{text}");
+    let sse = nodes[0]
+        .req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert!(sse.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let events =
+        tokio::time::timeout(Duration::from_secs(30), sse.text()).await.expect("the relayed follow ends").unwrap();
+    assert!(events.contains("Successfully executed container"), "{events}");
     for d in nodes {
         d.stop().await;
     }

@@ -85,6 +85,10 @@ pub struct ServeArgs {
     /// Every node of a shared database needs the same key.
     #[arg(long, value_name = "PATH", env = "DRYDOCK_SECRET_KEY_FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
+    /// The URL other nodes reach this one at, to relay the logs of runs it executes (default
+    /// http://LISTEN; set it when listening on 0.0.0.0 or behind NAT).
+    #[arg(long, value_name = "URL")]
+    pub advertise_url: Option<String>,
 }
 
 /// `drydock serve`.
@@ -112,6 +116,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         image_aliases,
         lease: Duration::from_secs(args.lease),
         secret_key_file: args.secret_key_file.clone(),
+        advertise_url: args.advertise_url.clone(),
         ..DaemonConfig::new(args.store.dir())
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)

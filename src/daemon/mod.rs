@@ -63,6 +63,8 @@ pub struct DaemonConfig {
     /// The key secrets are sealed with (default `DATA_DIR/secret.key`); every node of a database
     /// needs the same one.
     pub secret_key_file: Option<PathBuf>,
+    /// The URL other nodes reach this one at (default `http://<listen address>`).
+    pub advertise_url: Option<String>,
 }
 
 impl std::fmt::Debug for dyn crate::triggers::clock::Clock {
@@ -92,6 +94,7 @@ impl DaemonConfig {
             clock: Arc::new(crate::triggers::clock::SystemClock),
             lease: worker::LEASE,
             secret_key_file: None,
+            advertise_url: None,
         }
     }
 }
@@ -385,6 +388,12 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
     crate::triggers::start(&service, registry_access, shutdown.child_token());
     let workers = tokio::spawn(worker::run_workers(service.clone(), engine, stop_claiming, abort.clone()));
     let addr = listener.local_addr().map_err(|e| DaemonError::Startup(e.to_string()))?;
+    // Where other nodes reach this one (to relay the logs of runs it executes).
+    let advertised = config.advertise_url.clone().unwrap_or_else(|| {
+        let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+        format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+    });
+    service.store.kv_put(&format!("node-url:{}", service.settings.node_id), &advertised).await?;
     let app = crate::server::router(service.clone(), shutdown.clone());
     let server_shutdown = shutdown.clone();
     let grace = config.shutdown_grace;
