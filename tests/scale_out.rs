@@ -14,10 +14,18 @@ use std::time::Duration;
 
 const LEASE_SECS: u64 = 6;
 
+/// The secret key every node of a test's database shares (a node with another key refuses to start).
+fn key_file(url: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("drydock-test-keys");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(url.rsplit('/').next().unwrap())
+}
+
 async fn node(url: &str, concurrency: usize, clock: Option<Arc<ManualClock>>) -> TestDaemon {
-    let url = url.to_string();
+    let (url, key) = (url.to_string(), key_file(url));
     TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
         c.database_url = Some(url);
+        c.secret_key_file = Some(key);
         c.concurrency = concurrency;
         c.lease = Duration::from_secs(LEASE_SECS);
         if let Some(clock) = clock {
@@ -37,7 +45,10 @@ async fn queue(d: &TestDaemon, task: &str) -> String {
 async fn three_nodes_run_300_queued_runs_exactly_once() {
     let Some(url) = postgres_database().await else { return };
     let nodes = [node(&url, 3, None).await, node(&url, 3, None).await, node(&url, 3, None).await];
-    let (status, task) = nodes[0].post("/v1/tasks", inline_task("fan-out", "steps:\n  - cmd: busybox true\n")).await;
+    // A secret sealed by one node is opened by every node that runs the task.
+    let mut task = inline_task("fan-out", "steps:\n  - cmd: busybox true\n");
+    task["secret_values"] = json!({"token": "sealed-by-node-0"});
+    let (status, task) = nodes[0].post("/v1/tasks", task).await;
     assert_eq!(status, 201, "{task}");
     // Queued through every node's API.
     let mut ids = Vec::new();
@@ -53,6 +64,33 @@ async fn three_nodes_run_300_queued_runs_exactly_once() {
     }
     assert_eq!(by_node.values().sum::<usize>(), 300);
     assert_eq!(by_node.len(), 3, "every node took a share: {by_node:?}");
+
+    // A run's log can be read, and followed, through any node: the others relay it from the
+    // node that ran it.
+    let mine = nodes[0].daemon.as_ref().unwrap().service.settings.node_id.clone();
+    let mut elsewhere = None;
+    for id in &ids {
+        let (_, run) = nodes[0].get(&format!("/v1/runs/{id}")).await;
+        if run["node"] != mine.as_str() {
+            elsewhere = Some(id.clone());
+            break;
+        }
+    }
+    let id = elsewhere.expect("a run of another node");
+    let text = nodes[0].req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap();
+    assert_eq!(text.status(), 200);
+    let text = text.text().await.unwrap();
+    assert!(text.contains("Successfully executed container"), "{text}");
+    let sse = nodes[0]
+        .req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs"))
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert!(sse.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let events =
+        tokio::time::timeout(Duration::from_secs(30), sse.text()).await.expect("the relayed follow ends").unwrap();
+    assert!(events.contains("Successfully executed container"), "{events}");
     for d in nodes {
         d.stop().await;
     }
@@ -99,7 +137,20 @@ async fn a_timer_fires_once_per_occurrence_with_three_nodes() {
 /// `drydock serve` as its own process (so that it can be killed with -9), labelled `role=victim`.
 async fn serve_process(url: &str, data: &std::path::Path) -> (Serve, String) {
     let lease = LEASE_SECS.to_string();
-    let args = ["--concurrency", "1", "--label", "role=victim", "--lease", &lease, "--database", url];
+    let key = key_file(url);
+    let key = key.to_str().unwrap();
+    let args = [
+        "--concurrency",
+        "1",
+        "--label",
+        "role=victim",
+        "--lease",
+        &lease,
+        "--database",
+        url,
+        "--secret-key-file",
+        key,
+    ];
     let s = serve(data, free_port(), &args).await;
     let base = s.url.clone();
     (s, base)
@@ -181,4 +232,18 @@ async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
     })
     .await;
     survivor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_another_secret_key_refuses_to_start() {
+    let Some(url) = postgres_database().await else { return };
+    let first = node(&url, 1, None).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = drydock::daemon::DaemonConfig::new(data.path().to_path_buf());
+    config.database_url = Some(url);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let Err(e) = drydock::daemon::start(config, listener).await else { panic!("a node with its own key started") };
+    let message = e.to_string();
+    assert!(message.contains("secret key") && message.contains("--secret-key-file"), "{message}");
+    first.stop().await;
 }

@@ -81,6 +81,14 @@ pub struct ServeArgs {
     /// node marks its runs Error ("worker lost") this long after its last heartbeat.
     #[arg(long = "lease", value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=3600))]
     pub lease: u64,
+    /// The key secrets are sealed with (default DATA_DIR/secret.key, created on first start).
+    /// Every node of a shared database needs the same key.
+    #[arg(long, value_name = "PATH", env = "DRYDOCK_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
+    /// The URL other nodes reach this one at, to relay the logs of runs it executes (default
+    /// http://LISTEN; set it when listening on 0.0.0.0 or behind NAT).
+    #[arg(long, value_name = "URL")]
+    pub advertise_url: Option<String>,
 }
 
 /// `drydock serve`.
@@ -107,6 +115,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
         image_aliases,
         lease: Duration::from_secs(args.lease),
+        secret_key_file: args.secret_key_file.clone(),
+        advertise_url: args.advertise_url.clone(),
         ..DaemonConfig::new(args.store.dir())
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)

@@ -60,6 +60,11 @@ pub struct DaemonConfig {
     pub clock: Arc<dyn crate::triggers::clock::Clock>,
     /// How long a claimed run stays this node's without a heartbeat.
     pub lease: Duration,
+    /// The key secrets are sealed with (default `DATA_DIR/secret.key`); every node of a database
+    /// needs the same one.
+    pub secret_key_file: Option<PathBuf>,
+    /// The URL other nodes reach this one at (default `http://<listen address>`).
+    pub advertise_url: Option<String>,
 }
 
 impl std::fmt::Debug for dyn crate::triggers::clock::Clock {
@@ -88,6 +93,8 @@ impl DaemonConfig {
             triggers: crate::triggers::TriggerConfig::default(),
             clock: Arc::new(crate::triggers::clock::SystemClock),
             lease: worker::LEASE,
+            secret_key_file: None,
+            advertise_url: None,
         }
     }
 }
@@ -284,8 +291,17 @@ impl Daemon {
 pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> Result<Daemon, DaemonError> {
     let data_dir = config.data_dir.clone();
     let store = open_store(&data_dir, config.database_url.as_deref()).await?;
-    let cipher =
-        Cipher::load_or_create(&data_dir.join("secret.key")).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    let key_path = config.secret_key_file.clone().unwrap_or_else(|| data_dir.join("secret.key"));
+    let cipher = Cipher::load_or_create(&key_path).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    // Every node of a database must open the secrets any node sealed.
+    let expected = store.kv_put_if_absent("secret-key-fingerprint", cipher.fingerprint()).await?;
+    if expected != cipher.fingerprint() {
+        return Err(DaemonError::Startup(format!(
+            "the secret key {} is not the one this database's secrets were sealed with; every node of a \
+             database needs the same key: copy secret.key from the first node, or point --secret-key-file at it",
+            key_path.display()
+        )));
+    }
     let node_id = node_id(&data_dir)?;
     let instance = instance_id(store.as_ref()).await?;
     let logs = logs::LogStore::new(data_dir.join("logs"))
@@ -372,6 +388,12 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
     crate::triggers::start(&service, registry_access, shutdown.child_token());
     let workers = tokio::spawn(worker::run_workers(service.clone(), engine, stop_claiming, abort.clone()));
     let addr = listener.local_addr().map_err(|e| DaemonError::Startup(e.to_string()))?;
+    // Where other nodes reach this one (to relay the logs of runs it executes).
+    let advertised = config.advertise_url.clone().unwrap_or_else(|| {
+        let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+        format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+    });
+    service.store.kv_put(&format!("node-url:{}", service.settings.node_id), &advertised).await?;
     let app = crate::server::router(service.clone(), shutdown.clone());
     let server_shutdown = shutdown.clone();
     let grace = config.shutdown_grace;

@@ -6,7 +6,7 @@ use crate::daemon::Service;
 use crate::daemon::logs::LogState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::Stream;
@@ -58,7 +58,11 @@ pub async fn logs(
     headers: HeaderMap,
 ) -> HttpResult<Response> {
     // 404 for an unknown run, before anything is streamed.
-    svc.get_run(&id).await?;
+    let run = svc.get_run(&id).await?;
+    // Logs are files on the node that ran the run; another node relays them.
+    if let Some(owner) = run.node.filter(|n| *n != svc.settings.node_id) {
+        return relay_logs(&svc, &owner, &id, q.offset, &headers).await;
+    }
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
     let offset = resume.or(q.offset).unwrap_or(0);
     let wants_sse =
@@ -79,6 +83,50 @@ pub async fn logs(
         body.extend_from_slice(&chunk);
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+}
+
+/// Forwards a log request to the node that ran the run, streaming its answer back as it comes.
+async fn relay_logs(
+    svc: &Service,
+    owner: &str,
+    id: &str,
+    offset: Option<u64>,
+    headers: &HeaderMap,
+) -> HttpResult<Response> {
+    let gone = |why: String| HttpError::new(StatusCode::BAD_GATEWAY, "log_unavailable", why);
+    let Some(base) = svc.store.kv_get(&format!("node-url:{owner}")).await.map_err(crate::daemon::ServiceError::from)?
+    else {
+        return Err(gone(format!("run {id} ran on node {owner}, which never advertised an address")));
+    };
+    let mut url = format!("{base}/v1/runs/{id}/logs");
+    if let Some(o) = offset {
+        url += &format!("?offset={o}");
+    }
+    let mut req = relay_client().get(&url);
+    for name in [header::AUTHORIZATION, header::ACCEPT, HeaderName::from_static("last-event-id")] {
+        if let Some(v) = headers.get(&name) {
+            req = req.header(name.as_str(), v.as_bytes());
+        }
+    }
+    let resp = req.send().await.map_err(|e| {
+        gone(format!("run {id}'s log is on node {owner} ({base}), which does not answer: {e}; it is readable again once that node is back"))
+    })?;
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).map(|v| v.as_bytes().to_vec());
+    let mut out = Response::builder().status(status);
+    if let Some(ct) = content_type {
+        out = out.header(header::CONTENT_TYPE, ct);
+    }
+    out.body(axum::body::Body::from_stream(resp.bytes_stream()))
+        .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+}
+
+/// One client for relaying (connection reuse between nodes); no overall timeout, since a
+/// followed log stays open for as long as the run goes on.
+fn relay_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap_or_default())
 }
 
 fn io_error(e: std::io::Error) -> HttpError {
