@@ -77,6 +77,29 @@ pub struct ServeArgs {
     /// Image alias for `cmd` in v1.1.0 files, `name=image`; repeatable.
     #[arg(long = "image-alias", value_name = "NAME=IMAGE")]
     pub image_alias: Vec<String>,
+    /// How often each distinct base image is asked of its registry, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub base_image_interval: u64,
+    /// File holding the bearer token registries must send to `POST /hooks/registry`
+    /// (or set DRYDOCK_NOTIFICATION_TOKEN); without one, notifications are refused.
+    #[arg(long, value_name = "PATH")]
+    pub notification_token_file: Option<PathBuf>,
+}
+
+/// The registry notification token: from the file, else the environment; never a flag value,
+/// which `ps` would show.
+fn notification_token(file: Option<&std::path::Path>) -> Result<Option<String>, CliError> {
+    let token = match file {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            CliError::Invalid(format!("--notification-token-file {}: cannot read it: {e}", path.display()))
+        })?,
+        None => std::env::var("DRYDOCK_NOTIFICATION_TOKEN").unwrap_or_default(),
+    };
+    let token = token.trim().to_string();
+    if file.is_some() && token.is_empty() {
+        return Err(CliError::Invalid("--notification-token-file: the file is empty; put the token in it".into()));
+    }
+    Ok((!token.is_empty()).then_some(token))
 }
 
 /// `drydock serve`.
@@ -102,6 +125,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
         image_aliases,
+        triggers: crate::triggers::TriggerConfig {
+            watch_interval: Duration::from_secs(args.base_image_interval.max(1)),
+            notification_token: notification_token(args.notification_token_file.as_deref())?,
+            ..Default::default()
+        },
         ..DaemonConfig::new(args.store.dir())
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
