@@ -15,3 +15,4 @@ mod engine_features;
 mod schema;
 mod snapshots;
 mod taskfile_cli;
+mod triggers_base_image;

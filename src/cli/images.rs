@@ -53,7 +53,7 @@ pub async fn deps(a: DepsArgs) -> Result<(), CliError> {
     let name = a.name.or(a.name_flag).unwrap_or_default();
     check_name(&name)?;
     let client = Client::from_args(&a.server)?;
-    let deps: TaskDependencies = get(&client, &["v1", "tasks", &name, "dependencies"]).await?;
+    let deps: TaskDependencies = get(&client, &["tasks", &name, "dependencies"]).await?;
     match a.output {
         Format::Json => print_json(&deps),
         Format::Text => {
@@ -75,7 +75,7 @@ pub async fn run(command: ImageCommand) -> Result<(), CliError> {
     match command {
         ImageCommand::List(a) => {
             let client = Client::from_args(&a.server)?;
-            let images: Vec<WatchedImage> = get(&client, &["v1", "images"]).await?;
+            let images: Vec<WatchedImage> = get(&client, &["images"]).await?;
             match a.output {
                 Format::Json => print_json(&images),
                 Format::Text => {

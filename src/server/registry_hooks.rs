@@ -23,8 +23,9 @@ pub async fn notify(
         (status, Json(crate::api::ApiError { code: code.into(), message: message.into(), diagnostics: Vec::new() }))
     };
     let Some(expected) = svc.triggers.config.notification_token.as_deref() else {
+        // 403 rather than 404: the route exists, it is switched off.
         return Err(err(
-            StatusCode::NOT_FOUND,
+            StatusCode::FORBIDDEN,
             "notifications-disabled",
             "registry notifications are not enabled on this daemon; start `drydock serve` with \
              --notification-token-file PATH (or DRYDOCK_NOTIFICATION_TOKEN) and configure the registry \
