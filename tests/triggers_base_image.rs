@@ -222,20 +222,27 @@ async fn a_push_by_drydock_cascades_base_then_mid_then_app_once_each() {
     assert!(text.contains(&format!("Tasks building from its outputs: {ta}")), "{text}");
 }
 
+/// A task building from a fresh `<u>-root` image in the shared registry (quiet period 300 s),
+/// run once so its base is recorded and scheduled: returns (root image, task, root digest).
+async fn watched_root(d: &TestDaemon, prefix: &str) -> (String, String, String) {
+    let u = unique(prefix);
+    let root = format!("{REGISTRY}/{u}-root:latest");
+    let r1 = push_new_image(&root).await;
+    let task = format!("{u}-t");
+    build_task(d, &task, &root, &format!("{REGISTRY}/{u}-out:latest"), json!({"quiet_period": 300})).await;
+    run_task(d, &task).await;
+    eventually("the watcher to schedule the image", || async {
+        watched(d, &root).await.filter(|w| !w["next_check"].is_null())
+    })
+    .await;
+    (root, task, r1)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_watcher_fires_once_for_an_outside_push_and_once_for_a_burst() {
     let clock = manual_clock();
     let d = start(&clock, 60, None).await;
-    let u = unique("watch");
-    let root = format!("{REGISTRY}/{u}-root:latest");
-    let r1 = push_new_image(&root).await;
-    let task = format!("{u}-t");
-    build_task(&d, &task, &root, &format!("{REGISTRY}/{u}-out:latest"), json!({"quiet_period": 300})).await;
-    run_task(&d, &task).await;
-    eventually("the watcher to schedule the image", || async {
-        watched(&d, &root).await.filter(|w| !w["next_check"].is_null())
-    })
-    .await;
+    let (root, task, r1) = watched_root(&d, "watch").await;
 
     // Pushed outside drydock: found at the next check, fired after the quiet period, once.
     let r2 = push_new_image(&root).await;
@@ -401,4 +408,60 @@ async fn registry_notifications_recheck_at_once() {
     assert_eq!(run["trigger"], json!({"kind": "base_image", "image": root, "old_digest": r1, "new_digest": r2}));
     d.wait_run(run["id"].as_str().unwrap()).await;
     assert_eq!(image_runs(&d, &task).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_in_its_quiet_period_fires_after_a_restart() {
+    let clock = manual_clock();
+    let mut d = start(&clock, 60, None).await;
+    let (root, task, r1) = watched_root(&d, "restart").await;
+    let r2 = push_new_image(&root).await;
+    clock.advance(Duration::from_secs(61));
+    eventually("the change to be seen", || async { watched(&d, &root).await.filter(|w| !w["pending"].is_null()) })
+        .await;
+
+    // Stopped in the middle of the quiet period; the pending change is in the database.
+    let daemon = d.daemon.take().unwrap();
+    daemon.shutdown.cancel();
+    daemon.wait().await;
+    let data = std::mem::replace(&mut d.data, tempfile::tempdir().unwrap());
+    let c = clock.clone();
+    let d = TestDaemon::start_configured(data, move |config| {
+        config.clock = c;
+        config.triggers.watch_interval = Duration::from_secs(60);
+    })
+    .await;
+    clock.advance(Duration::from_secs(301));
+    let run =
+        eventually("the run after the restart", || async { image_runs(&d, &task).await.into_iter().next() }).await;
+    assert_eq!(run["trigger"], json!({"kind": "base_image", "image": root, "old_digest": r1, "new_digest": r2}));
+    d.wait_run(run["id"].as_str().unwrap()).await;
+    assert_eq!(image_runs(&d, &task).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_pushing_its_own_base_does_not_trigger_itself() {
+    let clock = manual_clock();
+    let d = start(&clock, 60, None).await;
+    let u = unique("selfbase");
+    let image = format!("{REGISTRY}/{u}-img:latest");
+    push_new_image(&image).await;
+    let task = format!("{u}-t");
+    build_task(&d, &task, &image, &image, json!({"quiet_period": 0})).await;
+    let run = run_task(&d, &task).await;
+    let pushed = pushed_digest(&run);
+    let w = eventually("the watcher to schedule the image", || async {
+        watched(&d, &image).await.filter(|w| !w["next_check"].is_null())
+    })
+    .await;
+    // The push is known as the image's digest, so neither the cascade nor the watcher fires.
+    assert_eq!(w["digest"], pushed.as_str(), "{w}");
+    clock.advance(Duration::from_secs(61));
+    eventually("a check", || async { watched(&d, &image).await.filter(|w| !w["checked_at"].is_null()) }).await;
+    clock.advance(Duration::from_secs(61));
+    eventually("a second check", || async {
+        watched(&d, &image).await.filter(|w| w["checked_at"] != w["changed_at"] && w["pending"].is_null())
+    })
+    .await;
+    assert_eq!(runs_of(&d, &task).await.len(), 1, "only the manual run");
 }

@@ -12,6 +12,7 @@ use crate::registry::{Credential, Credentials, RegistryError};
 use crate::store::{ImageState, StoreResult};
 use crate::triggers::RegistryAccess;
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -54,6 +55,10 @@ pub async fn run(svc: Arc<Service>, registry: RegistryAccess, stop: Cancellation
     }
 }
 
+/// Checks run at once in one pass: a registry that hangs until its timeout holds up only its
+/// own images (each registry host also has its own rate limit in the client).
+const PARALLEL_CHECKS: usize = 8;
+
 /// One pass: schedules new images, checks the due ones (and `now`, when the registry said it
 /// changed), and fires changes whose quiet period is over. Returns the next moment something is
 /// due.
@@ -67,48 +72,69 @@ pub async fn pass(
         svc.store.base_images().await?.into_iter().filter(|i| refs::trackable(i).is_some()).collect();
     let mut states: HashMap<String, ImageState> =
         svc.store.image_states().await?.into_iter().map(|s| (s.image.clone(), s)).collect();
+    let clock_now = svc.triggers.clock.now();
+    let mut work = Vec::new();
     let mut next: Option<DateTime<Utc>> = None;
     for image in images {
         let mut state = states.remove(&image).unwrap_or_else(|| ImageState::new(&image));
-        let clock_now = svc.triggers.clock.now();
         let forced = now == Some(image.as_str());
-        let due_check = state.next_check.is_some_and(|t| t <= clock_now);
         if state.next_check.is_none() && !forced {
             // A new image: spread first checks over the interval so that many new images do
             // not all hit their registries at once.
             state.next_check = Some(clock_now + offset(&image, interval, 1.0));
             svc.store.put_image_state(&state).await?;
-        } else if due_check || forced {
-            check(svc, registry, &mut state).await?;
         }
-        fire_if_due(svc, &image, &mut state).await?;
-        for t in [state.next_check, state.pending.as_ref().map(|p| p.due)].into_iter().flatten() {
-            next = Some(next.map_or(t, |n| n.min(t)));
+        let due_check = forced || state.next_check.is_some_and(|t| t <= clock_now);
+        let due_fire = state.pending.as_ref().is_some_and(|p| p.due <= clock_now);
+        if due_check || due_fire {
+            work.push((image, due_check));
+        } else {
+            next = earliest(next, &state);
         }
+    }
+    let mut results = futures_util::stream::iter(work)
+        .map(|(image, due_check)| async move {
+            if due_check {
+                check(svc, registry, &image).await?;
+            }
+            fire_if_due(svc, &image).await
+        })
+        .buffer_unordered(PARALLEL_CHECKS);
+    while let Some(state) = results.next().await {
+        next = earliest(next, &state?);
     }
     Ok(next)
 }
 
+fn earliest(next: Option<DateTime<Utc>>, state: &ImageState) -> Option<DateTime<Utc>> {
+    [state.next_check, state.pending.as_ref().map(|p| p.due)]
+        .into_iter()
+        .flatten()
+        .fold(next, |n, t| Some(n.map_or(t, |n| n.min(t))))
+}
+
 /// Asks the registry and records the answer. A failure (server error, exhausted retries on 429,
 /// timeout, refused credentials) is recorded as the image's `error` and never fires.
-async fn check(svc: &Arc<Service>, registry: &RegistryAccess, state: &mut ImageState) -> StoreResult<()> {
+async fn check(svc: &Arc<Service>, registry: &RegistryAccess, image: &str) -> StoreResult<()> {
     let interval = svc.triggers.config.watch_interval.max(Duration::from_secs(1));
-    let Some((host, repository, tag)) = refs::trackable(&state.image) else { return Ok(()) };
-    let deps = Dependents::load(svc, &state.image).await?;
+    let Some((host, repository, tag)) = refs::trackable(image) else { return Ok(()) };
+    let deps = Dependents::load(svc, image).await?;
     let credential = credential_for(svc, registry, &host, &deps);
     let answer = registry.client.manifest_digest(&host, &repository, &tag, credential.as_ref()).await;
     let now = svc.triggers.clock.now();
-    state.next_check = Some(now + offset(&state.image, interval, 0.1) + chrono_of(interval.mul_f64(0.9)));
+    // Read after the answer: a cascade may have recorded a push while the request was out.
+    let mut state = svc.store.image_state(image).await?.unwrap_or_else(|| ImageState::new(image));
+    state.next_check = Some(now + offset(image, interval, 0.1) + chrono_of(interval.mul_f64(0.9)));
     match answer {
         Ok(answer) => {
             let used = deps.used_digest();
-            let observed = change::observe(state, &answer.digest, used.as_deref(), now, deps.quiet_period());
+            let observed = change::observe(&mut state, &answer.digest, used.as_deref(), now, deps.quiet_period());
             if observed != Observed::Unchanged {
-                tracing::info!(image = %state.image, digest = %answer.digest, ?observed, "base image checked");
+                tracing::info!(image, digest = %answer.digest, ?observed, "base image checked");
             }
         }
         Err(e) => {
-            tracing::warn!(image = %state.image, error = %e, "base image check failed");
+            tracing::warn!(image, error = %e, "base image check failed");
             if let RegistryError::RateLimited { retry_after: Some(wait) } = &e {
                 state.next_check = Some(now + chrono_of(*wait).max(chrono_of(interval)));
             }
@@ -116,20 +142,22 @@ async fn check(svc: &Arc<Service>, registry: &RegistryAccess, state: &mut ImageS
             state.error = Some(e.to_string());
         }
     }
-    svc.store.put_image_state(state).await
+    svc.store.put_image_state(&state).await
 }
 
-/// Queues the dependents of a change whose quiet period is over, once.
-async fn fire_if_due(svc: &Arc<Service>, image: &str, state: &mut ImageState) -> StoreResult<()> {
-    let Some(change) = change::take_due(state, svc.triggers.clock.now()) else { return Ok(()) };
-    // The state is written first: a crash in between loses at most runs whose keys would have
-    // deduplicated anyway, instead of firing twice.
-    svc.store.put_image_state(state).await?;
+/// Queues the dependents of a change whose quiet period is over, once; returns the image's
+/// state as it is now.
+async fn fire_if_due(svc: &Arc<Service>, image: &str) -> StoreResult<ImageState> {
+    let mut state = svc.store.image_state(image).await?.unwrap_or_else(|| ImageState::new(image));
+    let Some(change) = change::take_due(&mut state, svc.triggers.clock.now()) else { return Ok(state) };
+    // Queued before the state is written: after a crash in between, the change fires again
+    // and the runs' idempotency keys make it queue nothing twice.
     let deps = Dependents::load(svc, image).await?;
     let queued =
         change::queue_dependents(svc, image, &deps, change.old.as_deref(), &change.new, None, &HashSet::new()).await;
+    svc.store.put_image_state(&state).await?;
     tracing::info!(image, digest = %change.new, runs = queued.len(), "base image change fired");
-    Ok(())
+    Ok(state)
 }
 
 /// The daemon-wide login for `host`, else the first login of a dependent task for it.
