@@ -5,7 +5,7 @@ use crate::api::{BaseImageTriggerType, ImageRole, Task, TaskStatus, Trigger};
 use crate::daemon::Service;
 use crate::store::{ImageState, PendingChange, StoreResult, TaskImage};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -91,8 +91,18 @@ pub struct Dependents {
 }
 
 impl Dependents {
-    /// Loads the users of `image`.
+    /// Loads the users of `image`, each task read on its own (for one image at a time).
     pub async fn load(svc: &Service, image: &str) -> StoreResult<Dependents> {
+        Self::load_with(svc, image, None).await
+    }
+
+    /// Loads the users of `image`, taking the tasks from `known` (all tasks, read once for a
+    /// whole watcher pass) when given.
+    pub async fn load_with(
+        svc: &Service,
+        image: &str,
+        known: Option<&HashMap<String, Task>>,
+    ) -> StoreResult<Dependents> {
         let mut tasks: BTreeMap<String, (Task, Vec<TaskImage>)> = BTreeMap::new();
         for u in svc.store.image_users(image).await? {
             if u.role == ImageRole::Output {
@@ -102,7 +112,11 @@ impl Dependents {
                 uses.push(u);
                 continue;
             }
-            if let Some(task) = svc.store.get_task(&u.task).await? {
+            let task = match known {
+                Some(known) => known.get(&u.task).cloned(),
+                None => svc.store.get_task(&u.task).await?,
+            };
+            if let Some(task) = task {
                 tasks.insert(u.task.clone(), (task, vec![u]));
             }
         }

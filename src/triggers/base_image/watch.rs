@@ -7,6 +7,7 @@
 
 use super::change::{self, Dependents, Observed};
 use super::refs;
+use crate::api::Task;
 use crate::daemon::Service;
 use crate::registry::{Credential, Credentials, RegistryError};
 use crate::store::{ImageState, StoreResult};
@@ -92,12 +93,18 @@ pub async fn pass(
             next = earliest(next, &state);
         }
     }
+    if work.is_empty() {
+        return Ok(next);
+    }
+    // One read of every task for the whole pass instead of one per user of each image.
+    let tasks: HashMap<String, Task> = svc.store.list_tasks().await?.into_iter().map(|t| (t.name.clone(), t)).collect();
+    let tasks = &tasks;
     let mut results = futures_util::stream::iter(work)
         .map(|(image, due_check)| async move {
             if due_check {
-                check(svc, registry, &image).await?;
+                check(svc, registry, &image, tasks).await?;
             }
-            fire_if_due(svc, &image).await
+            fire_if_due(svc, &image, tasks).await
         })
         .buffer_unordered(PARALLEL_CHECKS);
     while let Some(state) = results.next().await {
@@ -115,10 +122,15 @@ fn earliest(next: Option<DateTime<Utc>>, state: &ImageState) -> Option<DateTime<
 
 /// Asks the registry and records the answer. A failure (server error, exhausted retries on 429,
 /// timeout, refused credentials) is recorded as the image's `error` and never fires.
-async fn check(svc: &Arc<Service>, registry: &RegistryAccess, image: &str) -> StoreResult<()> {
+async fn check(
+    svc: &Arc<Service>,
+    registry: &RegistryAccess,
+    image: &str,
+    tasks: &HashMap<String, Task>,
+) -> StoreResult<()> {
     let interval = svc.triggers.config.watch_interval.max(Duration::from_secs(1));
     let Some((host, repository, tag)) = refs::trackable(image) else { return Ok(()) };
-    let deps = Dependents::load(svc, image).await?;
+    let deps = Dependents::load_with(svc, image, Some(tasks)).await?;
     let credential = credential_for(svc, registry, &host, &deps);
     let answer = registry.client.manifest_digest(&host, &repository, &tag, credential.as_ref()).await;
     let now = svc.triggers.clock.now();
@@ -147,12 +159,12 @@ async fn check(svc: &Arc<Service>, registry: &RegistryAccess, image: &str) -> St
 
 /// Queues the dependents of a change whose quiet period is over, once; returns the image's
 /// state as it is now.
-async fn fire_if_due(svc: &Arc<Service>, image: &str) -> StoreResult<ImageState> {
+async fn fire_if_due(svc: &Arc<Service>, image: &str, tasks: &HashMap<String, Task>) -> StoreResult<ImageState> {
     let mut state = svc.store.image_state(image).await?.unwrap_or_else(|| ImageState::new(image));
     let Some(change) = change::take_due(&mut state, svc.triggers.clock.now()) else { return Ok(state) };
     // Queued before the state is written: after a crash in between, the change fires again
     // and the runs' idempotency keys make it queue nothing twice.
-    let deps = Dependents::load(svc, image).await?;
+    let deps = Dependents::load_with(svc, image, Some(tasks)).await?;
     let queued =
         change::queue_dependents(svc, image, &deps, change.old.as_deref(), &change.new, None, &HashSet::new()).await;
     svc.store.put_image_state(&state).await?;
