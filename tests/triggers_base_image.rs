@@ -204,22 +204,33 @@ async fn a_push_by_drydock_cascades_base_then_mid_then_app_once_each() {
     assert_eq!(state["users"], json!([{"task": tm, "role": "runtime", "digest": base2, "watched": true}]));
 
     // The CLI shows the same.
-    let (url, token, task) = (d.url.clone(), d.token.clone(), tm.clone());
+    let text = cli(&d, &["task", "deps", &tm]).await;
+    assert!(text.contains(&base) && text.contains("runtime") && text.contains(&base2[..19]), "{text}");
+    assert!(text.contains(&format!("Tasks building from its outputs: {ta}")), "{text}");
+    let listed: Value = serde_json::from_str(&cli(&d, &["image", "list", "--output", "json"]).await).unwrap();
+    let mid_entry = listed.as_array().unwrap().iter().find(|i| i["image"] == mid.as_str()).unwrap();
+    assert_eq!(mid_entry["users"][0]["task"], ta.as_str(), "{mid_entry}");
+    let table = cli(&d, &["image", "list"]).await;
+    assert!(table.contains(&format!("{ta} (runtime)")), "{table}");
+}
+
+/// Runs the CLI against the daemon and returns its stdout; panics when it fails.
+async fn cli(d: &TestDaemon, args: &[&str]) -> String {
+    let (url, token) = (d.url.clone(), d.token.clone());
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let out = tokio::task::spawn_blocking(move || {
         drydock()
             .env("DRYDOCK_SERVER", url)
             .env("DRYDOCK_TOKEN", token)
             .env("NO_COLOR", "1")
-            .args(["task", "deps", &task])
+            .args(&args)
             .output()
             .unwrap()
     })
     .await
     .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains(&base) && text.contains("runtime") && text.contains(&base2[..19]), "{text}");
-    assert!(text.contains(&format!("Tasks building from its outputs: {ta}")), "{text}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A task building from a fresh `<u>-root` image in the shared registry (quiet period 300 s),

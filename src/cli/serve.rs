@@ -183,3 +183,26 @@ pub async fn create_token_offline(args: &StoreArgs, name: &str) -> Result<crate:
         other => CliError::Failed(other.to_string()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::notification_token;
+
+    #[test]
+    fn the_notification_token_comes_from_a_file_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        assert_eq!(notification_token(Some(&path)).unwrap().as_deref(), Some("s3cret"));
+        std::fs::write(&path, "  \n").unwrap();
+        assert!(notification_token(Some(&path)).unwrap_err().to_string().contains("empty"));
+        let missing = dir.path().join("missing");
+        assert!(notification_token(Some(&missing)).unwrap_err().to_string().contains("cannot read"));
+    }
+
+    #[test]
+    fn the_configuration_never_shows_the_token() {
+        let config = crate::triggers::TriggerConfig { notification_token: Some("s3cret".into()), ..Default::default() };
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}

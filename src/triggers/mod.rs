@@ -21,7 +21,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// Trigger settings of a daemon (from `drydock serve` flags).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TriggerConfig {
     /// How often each distinct base image is checked (each check is jittered within it).
     pub watch_interval: Duration,
@@ -29,6 +29,17 @@ pub struct TriggerConfig {
     pub notification_token: Option<String>,
     /// Whether this node runs the timer scheduler, the base-image watcher and the git poller.
     pub run_loops: bool,
+}
+
+// Hand-written so that a logged configuration cannot show the notification token.
+impl std::fmt::Debug for TriggerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TriggerConfig")
+            .field("watch_interval", &self.watch_interval)
+            .field("notification_token", &self.notification_token.as_ref().map(|_| "<redacted>"))
+            .field("run_loops", &self.run_loops)
+            .finish()
+    }
 }
 
 impl Default for TriggerConfig {
