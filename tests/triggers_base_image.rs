@@ -74,11 +74,23 @@ async fn build_task(d: &TestDaemon, name: &str, from: &str, image: &str, base_im
     assert_eq!(status, 201, "{body}");
 }
 
+async fn patch(d: &TestDaemon, name: &str, patch: Value) {
+    let r = d.req(reqwest::Method::PATCH, &format!("/v1/tasks/{name}")).json(&patch).send().await.unwrap();
+    let status = r.status();
+    assert_eq!(status, 200, "{}", r.text().await.unwrap_or_default());
+}
+
 async fn run_task(d: &TestDaemon, name: &str) -> Value {
     let (status, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
     assert_eq!(status, 201, "{run}");
     let run = d.wait_run(run["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "Succeeded", "{run}");
+    // The images are recorded just after the run's end becomes visible.
+    eventually("the run's images to be recorded", || async {
+        let (_, deps) = d.get(&format!("/v1/tasks/{name}/dependencies")).await;
+        deps["images"].as_array().filter(|i| i.iter().any(|i| i["run_id"] == run["id"])).map(drop)
+    })
+    .await;
     run
 }
 
@@ -475,4 +487,64 @@ async fn a_task_pushing_its_own_base_does_not_trigger_itself() {
     })
     .await;
     assert_eq!(runs_of(&d, &task).await.len(), 1, "only the manual run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tasks_building_from_each_other_do_not_loop() {
+    let clock = manual_clock();
+    let d = start(&clock, 3600, None).await;
+    let u = unique("cycle");
+    let (a_img, b_img) = (format!("{REGISTRY}/{u}-a:latest"), format!("{REGISTRY}/{u}-b:latest"));
+    push_new_image(&a_img).await;
+    push_new_image(&b_img).await;
+    let (a, b) = (format!("{u}-ta"), format!("{u}-tb"));
+    build_task(&d, &a, &b_img, &a_img, json!({})).await;
+    build_task(&d, &b, &a_img, &b_img, json!({})).await;
+    run_task(&d, &a).await;
+    // b's push cascades into a (which built from the old b); a's push would cascade into b,
+    // which started this chain, so it stops there.
+    let b_run = run_task(&d, &b).await;
+    let a_run = eventually("a's cascade run", || async { image_runs(&d, &a).await.into_iter().next() }).await;
+    assert_eq!(a_run["trigger"]["cascade_from"], b_run["id"]);
+    let a_run = d.wait_run(a_run["id"].as_str().unwrap()).await;
+    assert_eq!(a_run["status"], "Succeeded", "{a_run}");
+    // a's run has finished (and its push was handled) once b's record shows the new a digest is
+    // known to the watcher.
+    eventually("a's push to be recorded", || async {
+        watched(&d, &a_img).await.filter(|w| w["digest"] == pushed_digest(&a_run).as_str())
+    })
+    .await;
+    assert_eq!(runs_of(&d, &b).await.len(), 1, "b is not queued again");
+    assert_eq!(runs_of(&d, &a).await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_logs_in_with_the_tasks_credentials() {
+    let password = unique("pw");
+    let reg = crate::helper::registry::AuthRegistry::start("ci", &password);
+    let clock = manual_clock();
+    let d = start(&clock, 60, None).await;
+    let u = unique("private");
+    let root = format!("{}/{u}/root:latest", reg.host);
+    let login = json!([{"login_server": reg.host, "username": "ci", "password": password}]);
+    // One task publishes the private base, another builds from it; both carry the login.
+    let publisher = format!("{u}-p");
+    build_task(&d, &publisher, "busybox:latest", &root, json!({})).await;
+    patch(&d, &publisher, json!({"credentials": login})).await;
+    let r1 = pushed_digest(&run_task(&d, &publisher).await);
+    let task = format!("{u}-t");
+    build_task(&d, &task, &root, &format!("{REGISTRY}/{u}-out:latest"), json!({})).await;
+    patch(&d, &task, json!({"credentials": login})).await;
+    run_task(&d, &task).await;
+    eventually("the watcher to schedule the image", || async {
+        watched(&d, &root).await.filter(|w| !w["next_check"].is_null())
+    })
+    .await;
+    clock.advance(Duration::from_secs(61));
+    let w = eventually("the check", || async { watched(&d, &root).await.filter(|w| !w["checked_at"].is_null()) }).await;
+    assert!(w["error"].is_null(), "the registry refused the watcher: {w}");
+    assert_eq!(w["digest"], r1.as_str());
+    assert!(w["pending"].is_null());
+    let (_, deps) = d.get(&format!("/v1/tasks/{task}/dependencies")).await;
+    assert!(!deps.to_string().contains(&password) && !w.to_string().contains(&password));
 }
