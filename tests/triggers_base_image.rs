@@ -1,6 +1,6 @@
 //! Base-image triggers against the real dockerd and registries: recording the digests builds
 //! used, cascades base → mid → app, the watcher finding a push made outside drydock (on a manual
-//! clock), a burst within the quiet period, a registry answering 503, and registry
+//! clock), a burst within the quiet period, registries answering 503 or 429, and registry
 //! notifications from a second docker-registry configured to call the daemon.
 
 use crate::helper::daemon::TestDaemon;
@@ -313,15 +313,15 @@ async fn the_watcher_fires_once_for_an_outside_push_and_once_for_a_burst() {
     assert_eq!(image_runs(&d, &task).await.len(), 2);
 }
 
-/// A registry that answers 503 to everything, counting requests.
-async fn failing_registry() -> (String, Arc<AtomicUsize>) {
+/// A registry that answers `status` to everything, counting requests.
+async fn failing_registry(status: axum::http::StatusCode) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let app = axum::Router::new().fallback(move || {
         let counter = counter.clone();
         async move {
             counter.fetch_add(1, Ordering::SeqCst);
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "down for maintenance")
+            (status, "not today")
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -331,40 +331,53 @@ async fn failing_registry() -> (String, Arc<AtomicUsize>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_registry_answering_503_records_the_error_and_never_fires() {
+async fn registries_answering_503_or_429_record_the_error_and_never_fire() {
+    use axum::http::StatusCode;
     let clock = manual_clock();
     let d = start(&clock, 60, None).await;
-    let (host, hits) = failing_registry().await;
+    let (down, down_hits) = failing_registry(StatusCode::SERVICE_UNAVAILABLE).await;
+    let (busy, busy_hits) = failing_registry(StatusCode::TOO_MANY_REQUESTS).await;
     let task = unique("flaky");
     let (status, body) =
         d.post("/v1/tasks", crate::helper::daemon::inline_task(&task, "steps:\n  - cmd: busybox true\n")).await;
     assert_eq!(status, 201, "{body}");
     // No build can pull from a registry that is down, so the record a build would leave is
     // written directly.
-    let image = format!("{host}/flaky/base:latest");
+    let images = [format!("{down}/flaky/base:latest"), format!("{busy}/flaky/base:latest")];
     let svc = d.daemon.as_ref().unwrap().service.clone();
-    let used = TaskImage {
-        task: task.clone(),
-        image: image.clone(),
-        role: ImageRole::Runtime,
-        digest: Some(format!("sha256:{}", "a".repeat(64))),
-        run_id: "0000".into(),
-        recorded_at: chrono::Utc::now(),
-    };
-    svc.store.record_task_images(&task, &[used]).await.unwrap();
-    eventually("the watcher to schedule the image", || async {
-        watched(&d, &image).await.filter(|w| !w["next_check"].is_null())
-    })
-    .await;
+    let used: Vec<TaskImage> = images
+        .iter()
+        .map(|image| TaskImage {
+            task: task.clone(),
+            image: image.clone(),
+            role: ImageRole::Runtime,
+            digest: Some(format!("sha256:{}", "a".repeat(64))),
+            run_id: "0000".into(),
+            recorded_at: chrono::Utc::now(),
+        })
+        .collect();
+    svc.store.record_task_images(&task, &used).await.unwrap();
+    for image in &images {
+        eventually("the watcher to schedule the image", || async {
+            watched(&d, image).await.filter(|w| !w["next_check"].is_null())
+        })
+        .await;
+    }
     clock.advance(Duration::from_secs(61));
-    let w =
-        eventually("the failed check", || async { watched(&d, &image).await.filter(|w| !w["error"].is_null()) }).await;
-    assert!(w["error"].as_str().unwrap().contains("503"), "{w}");
-    assert!(w["pending"].is_null());
-    assert!(hits.load(Ordering::SeqCst) >= 2, "the client retries a 503");
+    let mut errors = Vec::new();
+    for image in &images {
+        let w = eventually("the failed check", || async { watched(&d, image).await.filter(|w| !w["error"].is_null()) })
+            .await;
+        assert!(w["pending"].is_null(), "{w}");
+        errors.push(w["error"].as_str().unwrap().to_string());
+    }
+    assert!(errors[0].contains("503"), "{errors:?}");
+    assert!(errors[1].contains("rate limited"), "{errors:?}");
+    assert!(down_hits.load(Ordering::SeqCst) >= 2, "the client retries a 503");
+    assert!(busy_hits.load(Ordering::SeqCst) >= 2, "the client retries a 429");
     clock.advance(Duration::from_secs(3600));
     let (_, deps) = d.get(&format!("/v1/tasks/{task}/dependencies")).await;
-    assert!(deps["images"][0]["error"].as_str().unwrap().contains("503"), "{deps}");
+    assert!(deps["images"][0]["error"].is_string(), "{deps}");
     assert!(runs_of(&d, &task).await.is_empty(), "a failing registry never fires");
 
     // This daemon has no notification token: the endpoint says how to enable it.
