@@ -41,8 +41,11 @@ $SUDO mkdir -p "$STATE_DIR"
 # --- dockerd ----------------------------------------------------------------------------------
 if ! $DOCKER info >/dev/null 2>&1; then
   log "starting dockerd"
-  # Started detached (setsid) so it outlives this script and the CI step that ran it.
-  $SUDO setsid /usr/sbin/dockerd >"$STATE_DIR/dockerd.log" 2>&1 < /dev/null &
+  # Started detached (setsid) so it outlives this script and the CI step that ran it. Every run
+  # gets its own network; Docker's default pools hold about 30 bridge networks, too few for
+  # several nodes running at once, so runs get /24s out of a /16 of their own (256 networks).
+  $SUDO setsid /usr/sbin/dockerd --default-address-pool base=10.213.0.0/16,size=24 \
+    >"$STATE_DIR/dockerd.log" 2>&1 < /dev/null &
   for _ in $(seq 1 60); do
     $DOCKER info >/dev/null 2>&1 && break
     sleep 0.5

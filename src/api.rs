@@ -478,6 +478,8 @@ pub enum TimerOutcome {
     Fired,
     /// Missed while no daemon ran, and skipped by the timer's policy.
     Skipped,
+    /// Due, but the run could not be queued (the daemon's log says why).
+    Failed,
 }
 
 /// One entry of a timer's history: a fired occurrence, or a stretch of skipped ones.
@@ -753,6 +755,10 @@ pub struct DaemonInfo {
     pub registry: String,
     /// Labels the node advertises.
     pub labels: BTreeMap<String, String>,
+    /// The cluster-wide roles this node performs now (`base-image-watcher`, `git-poller`): one
+    /// node at a time holds each.
+    #[serde(default)]
+    pub leads: Vec<String>,
 }
 
 /// An uploaded context archive (`POST /v1/contexts`).

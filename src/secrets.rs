@@ -126,6 +126,7 @@ pub enum CipherError {
 #[derive(Clone)]
 pub struct Cipher {
     aead: ChaCha20Poly1305,
+    fingerprint: String,
 }
 
 impl fmt::Debug for Cipher {
@@ -149,12 +150,27 @@ impl Cipher {
         };
         let key = Key::<ChaCha20Poly1305>::try_from(bytes.as_slice())
             .map_err(|_| err(format!("expected 32 bytes, found {}", bytes.len())))?;
-        Ok(Cipher { aead: ChaCha20Poly1305::new(&key) })
+        Ok(Cipher::from_key(&key))
+    }
+
+    fn from_key(key: &Key<ChaCha20Poly1305>) -> Cipher {
+        // A one-way tag of the key, so that nodes can tell whether they share it without
+        // revealing it (the database keeps the first node's).
+        let mut tag = <sha2::Sha256 as sha2::Digest>::new();
+        sha2::Digest::update(&mut tag, b"drydock secret-key check\0");
+        sha2::Digest::update(&mut tag, key.as_slice());
+        let fingerprint = hex::encode(&sha2::Digest::finalize(tag)[..12]);
+        Cipher { aead: ChaCha20Poly1305::new(key), fingerprint }
+    }
+
+    /// A tag that identifies the key without revealing it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// A cipher with a fresh random key (tests).
     pub fn ephemeral() -> Cipher {
-        Cipher { aead: ChaCha20Poly1305::new(&Key::<ChaCha20Poly1305>::generate()) }
+        Cipher::from_key(&Key::<ChaCha20Poly1305>::generate())
     }
 
     /// Encrypts a value for storage.

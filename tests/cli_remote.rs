@@ -8,21 +8,9 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
 
-/// Runs the CLI against the daemon (off the async runtime: it is a separate process).
+/// Runs the CLI against the daemon.
 async fn cli(d: &TestDaemon, args: &[&str]) -> Output {
-    let (url, token) = (d.url.clone(), d.token.clone());
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    tokio::task::spawn_blocking(move || {
-        drydock()
-            .env("DRYDOCK_SERVER", url)
-            .env("DRYDOCK_TOKEN", token)
-            .env("NO_COLOR", "1")
-            .args(&args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    d.cli(args).await
 }
 
 fn out(o: &Output) -> String {

@@ -1,43 +1,11 @@
 //! Kill the daemon with -9 mid-run and start it again: the interrupted run becomes Error
 //! ("daemon restarted") with its log kept, its Docker objects go, and queued runs still run.
 
+use crate::helper::serve::serve;
 use drydock::docker::DockerHost;
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
-
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn serve(data: &std::path::Path, port: u16) -> Serve {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("drydock"))
-        .args(["serve", "--concurrency", "1", "--registry", "127.0.0.1:5000", "--listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--data-dir")
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Owned by `Serve` at once, so that a failed start still kills and reaps it.
-    let serve = Serve { child, url: format!("http://127.0.0.1:{port}") };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/readyz", serve.url)).await.is_ok_and(|r| r.status().is_success()) {
-            return serve;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("drydock serve did not become ready");
-}
 
 async fn api(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> Value {
     let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
@@ -56,8 +24,8 @@ async fn kill_9_mid_run_then_restart() {
         let store = drydock::daemon::open_store(data.path(), None).await.unwrap();
         drydock::daemon::service::create_token(store.as_ref(), "restart").await.unwrap().token
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let first = serve(data.path(), port).await;
+    let port = crate::helper::serve::free_port();
+    let first = serve(data.path(), port, &["--concurrency", "1"]).await;
     let url = first.url.clone();
     let post = reqwest::Method::POST;
     for (name, file) in
@@ -79,15 +47,14 @@ async fn kill_9_mid_run_then_restart() {
     // Wait for the slow run's step container, then kill the daemon without warning. Docker
     // objects carry `<instance>-<run id>`.
     let docker = DockerHost::connect(None).await.unwrap();
-    let suffix = format!("-{slow_id}");
+    let instance = {
+        let store = drydock::daemon::open_store(data.path(), None).await.unwrap();
+        store.kv_get("instance-id").await.unwrap().expect("the daemon named its database")
+    };
+    // The whole key: other tests' daemons on this engine have runs with the same short ids.
+    let key = format!("{instance}-{slow_id}");
     let objects_of_slow = || async {
-        docker
-            .list_run_objects(&[])
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|o| o.run_id.ends_with(&suffix))
-            .collect::<Vec<_>>()
+        docker.list_run_objects(&[]).await.unwrap().into_iter().filter(|o| o.run_id == key).collect::<Vec<_>>()
     };
     let mut running = false;
     for _ in 0..300 {
@@ -124,7 +91,7 @@ async fn kill_9_mid_run_then_restart() {
     let _ = first.child.wait();
     assert!(!objects_of_slow().await.is_empty(), "leftovers exist before the restart");
 
-    let second = serve(data.path(), port).await;
+    let second = serve(data.path(), port, &["--concurrency", "1"]).await;
     let get = reqwest::Method::GET;
     let interrupted = api(get.clone(), &format!("{}/v1/runs/{slow_id}", second.url), &token, None).await;
     assert_eq!(interrupted["status"], "Error", "{interrupted}");

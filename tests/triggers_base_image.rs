@@ -5,7 +5,6 @@
 
 use crate::helper::daemon::TestDaemon;
 use crate::helper::docker::unique;
-use crate::helper::drydock;
 use drydock::api::ImageRole;
 use drydock::store::TaskImage;
 use drydock::triggers::clock::ManualClock;
@@ -228,19 +227,7 @@ async fn a_push_by_drydock_cascades_base_then_mid_then_app_once_each() {
 
 /// Runs the CLI against the daemon and returns its stdout; panics when it fails.
 async fn cli(d: &TestDaemon, args: &[&str]) -> String {
-    let (url, token) = (d.url.clone(), d.token.clone());
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let out = tokio::task::spawn_blocking(move || {
-        drydock()
-            .env("DRYDOCK_SERVER", url)
-            .env("DRYDOCK_TOKEN", token)
-            .env("NO_COLOR", "1")
-            .args(&args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = d.cli(args).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -440,7 +427,15 @@ async fn registry_notifications_recheck_at_once() {
     // A push to the registry: it notifies the daemon, which asks the registry and fires (quiet
     // period 0) without the clock moving.
     let r2 = push_new_image(&root).await;
-    let run = eventually("the notified run", || async { image_runs(&d, &task).await.into_iter().next() }).await;
+    let mut run = None;
+    for _ in 0..600 {
+        run = image_runs(&d, &task).await.into_iter().next();
+        if run.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(run) = run else { panic!("no notified run; the watcher saw {:?}", watched(&d, &root).await) };
     assert_eq!(run["trigger"], json!({"kind": "base_image", "image": root, "old_digest": r1, "new_digest": r2}));
     d.wait_run(run["id"].as_str().unwrap()).await;
     assert_eq!(image_runs(&d, &task).await.len(), 1);
@@ -449,7 +444,7 @@ async fn registry_notifications_recheck_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_in_its_quiet_period_fires_after_a_restart() {
     let clock = manual_clock();
-    let mut d = start(&clock, 60, None).await;
+    let d = start(&clock, 60, None).await;
     let (root, task, r1) = watched_root(&d, "restart").await;
     let r2 = push_new_image(&root).await;
     clock.advance(Duration::from_secs(61));
@@ -457,10 +452,7 @@ async fn a_change_in_its_quiet_period_fires_after_a_restart() {
         .await;
 
     // Stopped in the middle of the quiet period; the pending change is in the database.
-    let daemon = d.daemon.take().unwrap();
-    daemon.shutdown.cancel();
-    daemon.wait().await;
-    let data = std::mem::replace(&mut d.data, tempfile::tempdir().unwrap());
+    let data = d.stop().await;
     let c = clock.clone();
     let d = TestDaemon::start_configured(data, move |config| {
         config.clock = c;

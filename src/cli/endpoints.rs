@@ -162,6 +162,11 @@ impl Client {
         self.send_ignoring_body(Method::PUT, &["tasks", task, "timers", &timer.name], timer).await
     }
 
+    /// `GET /v1/tasks/{name}/timer-events`.
+    pub async fn timer_events(&self, task: &str, top: u32) -> Result<Vec<crate::api::TimerEvent>, ClientError> {
+        self.get_json(&["tasks", task, "timer-events"], &[("top", top.to_string())]).await
+    }
+
     /// `DELETE /v1/tasks/{name}/timers/{timer}`.
     pub async fn remove_timer(&self, task: &str, timer: &str) -> Result<(), ClientError> {
         self.delete(&["tasks", task, "timers", timer]).await

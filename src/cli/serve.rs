@@ -77,6 +77,14 @@ pub struct ServeArgs {
     /// Image alias for `cmd` in v1.1.0 files, `name=image`; repeatable.
     #[arg(long = "image-alias", value_name = "NAME=IMAGE")]
     pub image_alias: Vec<String>,
+    /// Seconds a claimed run stays this node's without a heartbeat. When a node dies, another
+    /// node marks its runs Error ("worker lost") this long after its last heartbeat.
+    #[arg(long = "lease", value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(5..=3600))]
+    pub lease: u64,
+    /// The key secrets are sealed with (default DATA_DIR/secret.key, created on first start).
+    /// Every node of a shared database needs the same key.
+    #[arg(long, value_name = "PATH", env = "DRYDOCK_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
     /// How often each distinct base image is asked of its registry, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub base_image_interval: u64,
@@ -125,6 +133,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
         image_aliases,
+        lease: Duration::from_secs(args.lease),
+        secret_key_file: args.secret_key_file.clone(),
         triggers: crate::triggers::TriggerConfig {
             watch_interval: Duration::from_secs(args.base_image_interval.max(1)),
             notification_token: notification_token(args.notification_token_file.as_deref())?,

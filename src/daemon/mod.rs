@@ -58,6 +58,11 @@ pub struct DaemonConfig {
     pub triggers: crate::triggers::TriggerConfig,
     /// The clock trigger loops use (a manual one in tests).
     pub clock: Arc<dyn crate::triggers::clock::Clock>,
+    /// How long a claimed run stays this node's without a heartbeat.
+    pub lease: Duration,
+    /// The key secrets are sealed with (default `DATA_DIR/secret.key`); every node of a database
+    /// needs the same one.
+    pub secret_key_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for dyn crate::triggers::clock::Clock {
@@ -85,6 +90,8 @@ impl DaemonConfig {
             image_aliases: ImageAliases::default(),
             triggers: crate::triggers::TriggerConfig::default(),
             clock: Arc::new(crate::triggers::clock::SystemClock),
+            lease: worker::LEASE,
+            secret_key_file: None,
         }
     }
 }
@@ -109,6 +116,8 @@ pub struct DaemonSettings {
     pub uploads_dir: PathBuf,
     /// Upload cap.
     pub max_upload_bytes: u64,
+    /// How long a claim holds without a heartbeat.
+    pub lease: Duration,
 }
 
 impl DaemonSettings {
@@ -144,7 +153,8 @@ async fn sweep_leftovers(svc: &Service, docker: &DockerHost) {
             return;
         }
     };
-    for run in runs.into_iter().filter(|r| !active.contains(&r.run_id)) {
+    let foreign = sweep_of_lost_nodes(svc, docker).await;
+    for run in runs.into_iter().filter(|r| !active.contains(&r.run_id)).chain(foreign) {
         match docker.remove_run_objects(&run.run_id).await {
             Ok(report) => {
                 tracing::info!(run = %run.run_id, clean = report.is_clean(), "removed leftovers of an interrupted run")
@@ -154,10 +164,62 @@ async fn sweep_leftovers(svc: &Service, docker: &DockerHost) {
     }
 }
 
+/// Objects on this engine that another node of this database created for runs that are over:
+/// that node died (its runs became Error "worker lost") and the engine is shared, so nobody
+/// else would remove them until it comes back.
+async fn sweep_of_lost_nodes(svc: &Service, docker: &DockerHost) -> Vec<crate::docker::RunObjects> {
+    let Ok(all) = docker.list_run_objects(&[]).await else { return Vec::new() };
+    let prefix = format!("{}-", svc.settings.instance);
+    let mut over = Vec::new();
+    for objects in all {
+        let owner = objects.labels.get(janitor::OWNER_LABEL).map(String::as_str).unwrap_or_default();
+        let Some(id) = objects.run_id.strip_prefix(&prefix) else { continue };
+        if owner.is_empty() || owner == svc.settings.node_id {
+            continue;
+        }
+        if let Ok(Some(row)) = svc.store.get_run(id).await
+            && row.status.is_terminal()
+        {
+            over.push(objects);
+        }
+    }
+    over
+}
+
 async fn janitor_loop(svc: Arc<Service>, docker: DockerHost) {
     loop {
         tokio::time::sleep(JANITOR_INTERVAL).await;
         sweep_leftovers(&svc, &docker).await;
+    }
+}
+
+/// Marks Error the runs whose node stopped renewing their lease (killed, cut off, its engine
+/// hung), so that no run stays Running forever. Every node does it; the update is one statement,
+/// so a run is failed once.
+async fn lease_reaper(svc: Arc<Service>, stop: CancellationToken) {
+    let every = (svc.settings.lease / 3).max(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let message =
+            "worker lost: its node stopped renewing the run's lease (killed, cut off from the database, or hung)";
+        match svc.store.fail_expired_leases(chrono::Utc::now(), message).await {
+            Ok(failed) => {
+                for (id, node) in failed {
+                    tracing::warn!(run = %id, %node, "marked Error: worker lost");
+                    // The log file lives on the lost node when it is another one; note it here if it is ours.
+                    if node == svc.settings.node_id
+                        && let Ok(live) = svc.logs.open(&id)
+                    {
+                        crate::engine::log::LogSink::line(live.as_ref(), None, &format!("Error: {message}"));
+                        svc.logs.close(&id);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "looking for lost workers failed"),
+        }
     }
 }
 
@@ -226,8 +288,17 @@ impl Daemon {
 pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> Result<Daemon, DaemonError> {
     let data_dir = config.data_dir.clone();
     let store = open_store(&data_dir, config.database_url.as_deref()).await?;
-    let cipher =
-        Cipher::load_or_create(&data_dir.join("secret.key")).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    let key_path = config.secret_key_file.clone().unwrap_or_else(|| data_dir.join("secret.key"));
+    let cipher = Cipher::load_or_create(&key_path).map_err(|e| DaemonError::Startup(e.to_string()))?;
+    // Every node of a database must open the secrets any node sealed.
+    let expected = store.kv_put_if_absent("secret-key-fingerprint", cipher.fingerprint()).await?;
+    if expected != cipher.fingerprint() {
+        return Err(DaemonError::Startup(format!(
+            "the secret key {} is not the one this database's secrets were sealed with; every node of a \
+             database needs the same key: copy secret.key from the first node, or point --secret-key-file at it",
+            key_path.display()
+        )));
+    }
     let node_id = node_id(&data_dir)?;
     let instance = instance_id(store.as_ref()).await?;
     let logs = logs::LogStore::new(data_dir.join("logs"))
@@ -292,6 +363,7 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
             image_aliases: config.image_aliases.clone(),
             uploads_dir,
             max_upload_bytes: config.max_upload_bytes,
+            lease: config.lease,
         },
         wake: Arc::new(tokio::sync::Notify::new()),
         running: Default::default(),
@@ -306,6 +378,10 @@ pub async fn start(config: DaemonConfig, listener: tokio::net::TcpListener) -> R
     let shutdown = CancellationToken::new();
     let stop_claiming = shutdown.child_token();
     let abort = CancellationToken::new();
+    // Other nodes' queued runs wake this node's idle workers (PostgreSQL); polling backs it up.
+    let (store, wake, stop) = (service.store.clone(), service.wake.clone(), shutdown.child_token());
+    tokio::spawn(async move { store.listen_queue(wake, stop).await });
+    tokio::spawn(lease_reaper(service.clone(), shutdown.child_token()));
     crate::triggers::start(&service, registry_access, shutdown.child_token());
     let workers = tokio::spawn(worker::run_workers(service.clone(), engine, stop_claiming, abort.clone()));
     let addr = listener.local_addr().map_err(|e| DaemonError::Startup(e.to_string()))?;

@@ -96,6 +96,7 @@ impl Service {
     /// Validates and stores a new task; returns it redacted.
     pub async fn create_task(&self, mut task: Task) -> Result<Task> {
         self.validate_task(&task).await?;
+        forget_next_fire(&mut task);
         let now = chrono::Utc::now();
         task.created_at = Some(now);
         task.updated_at = Some(now);
@@ -107,19 +108,27 @@ impl Service {
             )),
             other => other.into(),
         })?;
-        self.triggers.timers_changed.notify_waiters();
-        Ok(task.redacted())
+        self.triggers.timers_changed.notify_one();
+        Ok(self.response(&task))
     }
 
     /// A task, with secrets revealed only when asked.
     pub async fn get_task(&self, name: &str, reveal: bool) -> Result<Task> {
         let mut task = self.load_task(name).await?;
+        crate::triggers::timer::fill_next_fire(&mut task, self.triggers.clock.now());
         if reveal {
             map_task_secrets(&mut task, &opener(&self.cipher))?;
             Ok(task)
         } else {
             Ok(task.redacted())
         }
+    }
+
+    /// A stored task as the API shows it: redacted, with its timers' next fire times.
+    fn response(&self, task: &Task) -> Task {
+        let mut out = task.redacted();
+        crate::triggers::timer::fill_next_fire(&mut out, self.triggers.clock.now());
+        out
     }
 
     async fn load_task(&self, name: &str) -> Result<Task> {
@@ -130,7 +139,12 @@ impl Service {
 
     /// All tasks, redacted.
     pub async fn list_tasks(&self) -> Result<Vec<Task>> {
-        Ok(self.store.list_tasks().await?.iter().map(Task::redacted).collect())
+        let now = self.triggers.clock.now();
+        let mut tasks: Vec<Task> = self.store.list_tasks().await?.iter().map(Task::redacted).collect();
+        for t in &mut tasks {
+            crate::triggers::timer::fill_next_fire(t, now);
+        }
+        Ok(tasks)
     }
 
     /// Applies a JSON merge patch (RFC 7386) to a task. Secrets that the patch does not mention
@@ -146,7 +160,7 @@ impl Service {
         }
         self.replace_task(task.clone(), current.created_at).await?;
         task.updated_at = Some(chrono::Utc::now());
-        Ok(task.redacted())
+        Ok(self.response(&task))
     }
 
     /// Replaces a task with a full new definition.
@@ -157,16 +171,17 @@ impl Service {
         self.validate_task(&check).await?;
         task.created_at = created;
         task.updated_at = Some(chrono::Utc::now());
+        forget_next_fire(&mut task);
         map_task_secrets(&mut task, &sealer(&self.cipher))?;
         self.store.update_task(&task).await?;
-        self.triggers.timers_changed.notify_waiters();
-        Ok(task.redacted())
+        self.triggers.timers_changed.notify_one();
+        Ok(self.response(&task))
     }
 
     /// Deletes a task.
     pub async fn delete_task(&self, name: &str) -> Result<()> {
         if self.store.delete_task(name).await? {
-            self.triggers.timers_changed.notify_waiters();
+            self.triggers.timers_changed.notify_one();
             Ok(())
         } else {
             Err(ServiceError::NotFound(format!("task `{name}` not found")))
@@ -493,6 +508,13 @@ fn validate_triggers(t: &api::TaskTriggers) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// `next_fire` is computed for responses; a client that sends it back does not get it stored.
+fn forget_next_fire(task: &mut Task) {
+    for t in &mut task.timers {
+        t.next_fire = None;
+    }
 }
 
 /// Checks a timer schedule: 5-field cron in UTC, or 6 fields with seconds.

@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How long a claim holds without renewal. A node that dies loses its runs after this.
 pub const LEASE: Duration = Duration::from_secs(30);
-/// How often a running run's lease is renewed and its cancel flag checked.
+/// How often a running run's lease is renewed and its cancel flag checked (more often with a
+/// lease short enough to need it: at least four renewals per lease).
 const HEARTBEAT: Duration = Duration::from_secs(2);
 /// How often an idle worker looks for work when nothing woke it.
 const POLL: Duration = Duration::from_secs(2);
@@ -58,7 +59,7 @@ async fn next_run(svc: &Service) -> RunRow {
         tokio::pin!(notified);
         // Register interest before claiming, so a run queued in between still wakes us.
         notified.as_mut().enable();
-        match svc.store.claim_run(&svc.settings.node_id, LEASE, &svc.settings.labels).await {
+        match svc.store.claim_run(&svc.settings.node_id, svc.settings.lease, &svc.settings.labels).await {
             Ok(Some(row)) => return row,
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "claiming a run failed"),
@@ -211,14 +212,14 @@ async fn heartbeat(
     let node = svc.settings.node_id.clone();
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(HEARTBEAT) => {}
+            _ = tokio::time::sleep(HEARTBEAT.min(svc.settings.lease / 4)) => {}
             _ = abort.cancelled() => {
                 if let Ok(mut r) = reason.lock() { *r = StopReason::Shutdown; }
                 cancel.cancel();
                 return;
             }
         }
-        match svc.store.renew_lease(&id, &node, LEASE).await {
+        match svc.store.renew_lease(&id, &node, svc.settings.lease).await {
             Ok(true) => {}
             Ok(false) => {
                 if let Ok(mut r) = reason.lock() {

@@ -226,7 +226,7 @@ async fn attempt(
     };
     let delivered = pump.await.unwrap_or(0);
     if exit.is_ok() {
-        catch_up_logs(&docker, &id, delivered, &writer).await;
+        catch_up_logs(docker, &id, delivered, &writer).await;
     }
     if let Ok(mut w) = writer.lock() {
         w.finish();
@@ -285,10 +285,10 @@ async fn catch_up_logs(docker: &DockerHost, id: &str, delivered: u64, writer: &A
         let len = chunk.bytes.len() as u64;
         let skip = delivered.saturating_sub(seen).min(len) as usize;
         seen += len;
-        if skip < chunk.bytes.len() {
-            if let Ok(mut w) = writer.lock() {
-                w.write(&chunk.bytes[skip..]);
-            }
+        if skip < chunk.bytes.len()
+            && let Ok(mut w) = writer.lock()
+        {
+            w.write(&chunk.bytes[skip..]);
         }
     }
 }

@@ -27,5 +27,6 @@ pub async fn info(State(svc): State<Arc<Service>>) -> Json<crate::api::DaemonInf
         node: svc.settings.node_id.clone(),
         registry: svc.settings.registry.clone(),
         labels: svc.settings.labels.clone(),
+        leads: svc.triggers.leading(),
     })
 }

@@ -125,6 +125,15 @@ fn routes() -> Routes {
     route!(
         r,
         GET,
+        "/v1/tasks/{name}/timer-events",
+        "A task's timer history: fired, skipped and failed occurrences",
+        None,
+        Some("TimerEvent"),
+        tasks::timer_events
+    );
+    route!(
+        r,
+        GET,
         "/v1/tasks/{name}/credentials",
         "List a task's registry logins",
         None,

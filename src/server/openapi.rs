@@ -42,6 +42,7 @@ fn components() -> Map<String, Value> {
     put("RunRequest", schema_of::<api::RunRequest>(&mut extra));
     put("TaskRunRequest", schema_of::<api::TaskRunRequest>(&mut extra));
     put("Timer", schema_of::<api::Timer>(&mut extra));
+    put("TimerEvent", schema_of::<api::TimerEvent>(&mut extra));
     put("Credential", schema_of::<api::Credential>(&mut extra));
     put("ContextInfo", schema_of::<api::ContextInfo>(&mut extra));
     put("TokenInfo", schema_of::<api::TokenInfo>(&mut extra));

@@ -5,6 +5,7 @@
 
 use crate::daemon::Service;
 use crate::registry::parse_notification;
+use crate::store::ImageState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -59,12 +60,31 @@ pub async fn notify(
             continue;
         };
         if tracked.contains(&image) && rechecks.insert(image.clone()) {
-            // The watcher may not run on this node (or at all); then the regular interval applies.
-            let _ = svc.triggers.recheck.send(image);
+            due_now(&svc, &image).await;
+            // Wakes the watcher at once when it runs on this node; the digest tells it when its
+            // rechecks have seen the push.
+            let _ = svc.triggers.recheck.send(format!("{image}@{}", e.digest));
         }
     }
     tracing::info!(events = events.len(), rechecks = rechecks.len(), "registry notification");
     Ok(Json(serde_json::json!({ "events": events.len(), "rechecks": rechecks })))
+}
+
+/// Makes the image due for a check now, in the database: the watcher may run on another node
+/// (it rescans every 2 s), and a recheck that fails on this one is not lost.
+async fn due_now(svc: &Service, image: &str) {
+    let now = svc.triggers.clock.now();
+    let result = async {
+        let mut state = svc.store.image_state(image).await?.unwrap_or_else(|| ImageState::new(image));
+        if state.next_check.is_none_or(|t| t > now) {
+            state.next_check = Some(now);
+            svc.store.put_image_state(&state).await?;
+        }
+        Ok::<_, crate::store::StoreError>(())
+    };
+    if let Err(e) = result.await {
+        tracing::warn!(image, error = %e, "registry notification: cannot mark the image for a recheck");
+    }
 }
 
 /// Constant-time comparison (of equal-length hashes, so the length does not leak either).

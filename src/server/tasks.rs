@@ -80,7 +80,7 @@ pub async fn add_timer(
     let mut timers = task.timers.clone();
     timers.push(timer.clone());
     set_timers(&svc, task, timers).await?;
-    Ok((StatusCode::CREATED, Json(timer)))
+    Ok((StatusCode::CREATED, Json(stored_timer(&svc, &name, timer).await?)))
 }
 
 /// `PUT /v1/tasks/{name}/timers/{timer}`: replaces a timer's schedule and state.
@@ -97,7 +97,30 @@ pub async fn put_timer(
         None => return Err(not_found("timer", &timer_name, &name)),
     }
     set_timers(&svc, task, timers).await?;
-    Ok(Json(timer))
+    Ok(Json(stored_timer(&svc, &name, timer).await?))
+}
+
+/// A timer as stored, with its next fire time.
+async fn stored_timer(svc: &Service, task: &str, timer: Timer) -> HttpResult<Timer> {
+    let task = svc.get_task(task, false).await?;
+    Ok(task.timers.into_iter().find(|t| t.name == timer.name).unwrap_or(timer))
+}
+
+/// `?top=` of the timer history.
+#[derive(serde::Deserialize)]
+pub struct HistoryQuery {
+    top: Option<u32>,
+}
+
+/// `GET /v1/tasks/{name}/timer-events`: fired, skipped and failed occurrences, newest first.
+pub async fn timer_events(
+    State(svc): Svc,
+    Path(name): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> HttpResult<Json<Vec<crate::api::TimerEvent>>> {
+    svc.get_task(&name, false).await?;
+    let top = q.top.unwrap_or(50).clamp(1, 1000);
+    Ok(Json(svc.store.timer_events(&name, top).await.map_err(crate::daemon::ServiceError::from)?))
 }
 
 /// `DELETE /v1/tasks/{name}/timers/{timer}`.

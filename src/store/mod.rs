@@ -346,4 +346,35 @@ pub trait Store: Send + Sync + 'static {
     async fn record_timer_event(&self, event: &TimerEvent) -> StoreResult<()>;
     /// A task's timer history, newest first.
     async fn timer_events(&self, task: &str, top: u32) -> StoreResult<Vec<TimerEvent>>;
+
+    // ---- several nodes ----------------------------------------------------------------------
+
+    /// Wakes `wake` whenever any node queues a run, until `stop`. Returns at once where the
+    /// database has no notification channel (SQLite serves one node, whose own wake-up suffices).
+    async fn listen_queue(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio_util::sync::CancellationToken);
+    /// Tries to become the one node that performs `role`; `None` when another node holds it.
+    async fn try_lead(&self, role: &str) -> StoreResult<Option<Leadership>>;
+}
+
+/// Being the node that performs a role. Dropping it gives the role up.
+pub struct Leadership {
+    lost: tokio_util::sync::CancellationToken,
+    release: tokio_util::sync::CancellationToken,
+}
+
+impl Leadership {
+    pub(crate) fn new(lost: tokio_util::sync::CancellationToken, release: tokio_util::sync::CancellationToken) -> Self {
+        Leadership { lost, release }
+    }
+
+    /// Fires when the role was lost without being given up (the database connection died).
+    pub fn lost(&self) -> tokio_util::sync::CancellationToken {
+        self.lost.clone()
+    }
+}
+
+impl Drop for Leadership {
+    fn drop(&mut self) {
+        self.release.cancel();
+    }
 }

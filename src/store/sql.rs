@@ -12,6 +12,7 @@
 //!   spinning on the file lock) beside a reader pool, PostgreSQL one pool for both;
 //! - each dialect has its own migrations (`migrations/sqlite`, `migrations/postgres`).
 
+mod cluster;
 mod codec;
 mod connect;
 mod contexts;
@@ -72,6 +73,8 @@ pub struct SqlStore {
     writer: AnyPool,
     /// Connections for plain reads (the same pool as `writer` on PostgreSQL).
     reader: AnyPool,
+    /// Where it connects (for connections outside the pools: the queue listener, leader locks).
+    url: String,
 }
 
 /// The SQLite URL of the database file in a data directory (`DATA_DIR/drydock.db`).
@@ -136,6 +139,14 @@ impl SqlStore {
 
 #[async_trait::async_trait]
 impl Store for SqlStore {
+    async fn listen_queue(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio_util::sync::CancellationToken) {
+        cluster::listen_queue(self, wake, stop).await
+    }
+
+    async fn try_lead(&self, role: &str) -> StoreResult<Option<crate::store::Leadership>> {
+        cluster::try_lead(self, role).await
+    }
+
     async fn insert_task(&self, task: &Task) -> StoreResult<()> {
         tasks::insert(self, task).await
     }

@@ -56,21 +56,53 @@ pub struct Hub {
     pub clock: Arc<dyn Clock>,
     /// Wakes the timer scheduler when tasks or timers change.
     pub timers_changed: Notify,
-    /// Images to check at once (registry notifications, the fast path).
+    /// Images to check at once (registry notifications, the fast path): `image@digest`, with
+    /// the digest the notification named, or a bare image.
     pub recheck: mpsc::UnboundedSender<String>,
     recheck_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
+    leading: Mutex<std::collections::BTreeSet<&'static str>>,
 }
 
 impl Hub {
     /// A hub on `clock`.
     pub fn new(config: TriggerConfig, clock: Arc<dyn Clock>) -> Self {
         let (recheck, rx) = mpsc::unbounded_channel();
-        Hub { config, clock, timers_changed: Notify::new(), recheck, recheck_rx: Mutex::new(Some(rx)) }
+        Hub {
+            config,
+            clock,
+            timers_changed: Notify::new(),
+            recheck,
+            recheck_rx: Mutex::new(Some(rx)),
+            leading: Mutex::new(Default::default()),
+        }
+    }
+
+    /// The roles this node leads now.
+    pub fn leading(&self) -> Vec<String> {
+        self.leading.lock().map(|l| l.iter().map(|r| r.to_string()).collect()).unwrap_or_default()
+    }
+
+    fn set_leading(&self, role: &'static str, leads: bool) {
+        if let Ok(mut l) = self.leading.lock() {
+            if leads {
+                l.insert(role);
+            } else {
+                l.remove(role);
+            }
+        }
     }
 
     /// The receiving end of `recheck`, once (for the watcher).
     pub fn take_recheck(&self) -> Option<mpsc::UnboundedReceiver<String>> {
         self.recheck_rx.lock().ok().and_then(|mut r| r.take())
+    }
+
+    /// Gives the receiving end back when the watcher stops (this node lost the role), so that
+    /// the watcher started when it leads again still hears notifications.
+    pub fn return_recheck(&self, rx: mpsc::UnboundedReceiver<String>) {
+        if let Ok(mut r) = self.recheck_rx.lock() {
+            *r = Some(rx);
+        }
     }
 }
 
@@ -88,9 +120,56 @@ pub fn start(svc: &Arc<Service>, registry: RegistryAccess, stop: CancellationTok
     if !svc.triggers.config.run_loops {
         return;
     }
+    // Timers run on every node: their cursors make each occurrence fire once anyway, and no
+    // node has to take over when another dies.
     tokio::spawn(timer::run(svc.clone(), stop.clone()));
-    tokio::spawn(base_image::run(svc.clone(), registry, stop.clone()));
-    tokio::spawn(source::run(svc.clone(), stop));
+    // The watcher and the poller talk to outside services; one node at a time does that.
+    let s = svc.clone();
+    tokio::spawn(lead(svc.clone(), WATCHER_ROLE, stop.clone(), move |token| {
+        base_image::run(s.clone(), registry.clone(), token)
+    }));
+    let s = svc.clone();
+    tokio::spawn(lead(svc.clone(), POLLER_ROLE, stop, move |token| source::run(s.clone(), token)));
+}
+
+/// The role of the node that runs the base-image watcher.
+pub const WATCHER_ROLE: &str = "base-image-watcher";
+/// The role of the node that polls git repositories and replays stored deliveries.
+pub const POLLER_ROLE: &str = "git-poller";
+/// How often a node that does not lead a role tries to take it.
+const LEAD_RETRY: Duration = Duration::from_secs(2);
+
+/// Runs `work` while this node holds `role` (a database lock; see `Store::try_lead`), and tries
+/// to take the role again whenever it is free, until `stop`. When the leader dies its lock goes
+/// with its database session, and another node's next try takes over.
+async fn lead<F, Fut>(svc: Arc<Service>, role: &'static str, stop: CancellationToken, work: F)
+where
+    F: Fn(CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    loop {
+        match svc.store.try_lead(role).await {
+            Ok(Some(leadership)) => {
+                tracing::info!(role, "this node took the role");
+                svc.triggers.set_leading(role, true);
+                let token = stop.child_token();
+                let lost = leadership.lost();
+                tokio::select! {
+                    _ = work(token.clone()) => {}
+                    _ = lost.cancelled() => tracing::warn!(role, "the role was lost; trying to take it again"),
+                }
+                token.cancel();
+                svc.triggers.set_leading(role, false);
+                drop(leadership);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(role, error = %e, "cannot take the role"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(LEAD_RETRY) => {}
+        }
+    }
 }
 
 /// What the worker calls after recording a run's end: base-image bookkeeping and cascades.

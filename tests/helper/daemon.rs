@@ -72,6 +72,32 @@ impl TestDaemon {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Runs the CLI against this daemon (off the async runtime: it is a separate process).
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let (url, token) = (self.url.clone(), self.token.clone());
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            super::drydock()
+                .env("DRYDOCK_SERVER", url)
+                .env("DRYDOCK_TOKEN", token)
+                .env("NO_COLOR", "1")
+                .args(&args)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Stops the daemon gracefully and hands back its data directory (to start another on it).
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown.cancel();
+            d.wait().await;
+        }
+        std::mem::replace(&mut self.data, tempfile::tempdir().unwrap())
+    }
+
     /// Waits until run `id` has ended and returns its record.
     pub async fn wait_run(&self, id: &str) -> serde_json::Value {
         for _ in 0..1200 {
@@ -82,6 +108,30 @@ impl TestDaemon {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("run {id} did not end");
+    }
+}
+
+impl Drop for TestDaemon {
+    /// A test that ends (or panics) with runs in flight drops the daemon with its runtime, before
+    /// it could clean up; remove what it left on the shared engine, so tests do not pile up
+    /// networks (Docker's address pools are finite) or containers.
+    fn drop(&mut self) {
+        if let Some(d) = self.daemon.take() {
+            d.shutdown.cancel();
+            let owner = format!("label=drydock.owner={}", d.service.settings.node_id);
+            for (list, remove) in [
+                (vec!["ps", "-aq", "--filter"], vec!["rm", "-f"]),
+                (vec!["network", "ls", "-q", "--filter"], vec!["network", "rm"]),
+                (vec!["volume", "ls", "-q", "--filter"], vec!["volume", "rm", "-f"]),
+            ] {
+                let Ok(out) = std::process::Command::new("docker").args(&list).arg(&owner).output() else { return };
+                let ids: Vec<String> =
+                    String::from_utf8_lossy(&out.stdout).split_whitespace().map(String::from).collect();
+                if !ids.is_empty() {
+                    let _ = std::process::Command::new("docker").args(&remove).args(&ids).output();
+                }
+            }
+        }
     }
 }
 

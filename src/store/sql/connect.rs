@@ -29,7 +29,7 @@ pub(super) async fn open(url: &str) -> StoreResult<SqlStore> {
             // WAL is a property of the file: set once, it lets readers run while a write is under way.
             writer.execute("PRAGMA journal_mode = WAL").await.map_err(opening)?;
             let reader = sqlite_pool(SQLITE_READERS).connect(&url).await.map_err(opening)?;
-            Ok(SqlStore { dialect, writer, reader })
+            Ok(SqlStore { dialect, writer, reader, url: url.to_string() })
         }
         Dialect::Postgres => {
             let pool = AnyPoolOptions::new()
@@ -38,7 +38,7 @@ pub(super) async fn open(url: &str) -> StoreResult<SqlStore> {
                 .connect(url)
                 .await
                 .map_err(opening)?;
-            Ok(SqlStore { dialect, writer: pool.clone(), reader: pool })
+            Ok(SqlStore { dialect, writer: pool.clone(), reader: pool, url: url.to_string() })
         }
     }
 }

@@ -58,6 +58,7 @@ pub(super) async fn enqueue(store: &SqlStore, run: NewRun) -> StoreResult<Enqueu
         .execute(&mut *tx)
         .await
         .map_err(db("name the run"))?;
+    super::cluster::notify_queued(store, &mut tx).await?;
     for (key, value) in &run.required_labels {
         sqlx::query("INSERT INTO run_labels (run_seq, key, value) VALUES ($1, $2, $3)")
             .bind(seq)

@@ -55,6 +55,7 @@ pub(super) async fn record(store: &SqlStore, e: &TimerEvent) -> StoreResult<()> 
     let outcome = match e.outcome {
         TimerOutcome::Fired => "fired",
         TimerOutcome::Skipped => "skipped",
+        TimerOutcome::Failed => "failed",
     };
     sqlx::query(
         "INSERT INTO timer_events (task, timer, occurrence_ms, last_ms, count, outcome, run_id, recorded_ms) \
@@ -86,6 +87,7 @@ fn event(row: &AnyRow) -> StoreResult<TimerEvent> {
         outcome: match outcome.as_str() {
             "fired" => TimerOutcome::Fired,
             "skipped" => TimerOutcome::Skipped,
+            "failed" => TimerOutcome::Failed,
             other => return Err(StoreError::Corrupt(format!("timer event: unknown outcome `{other}`"))),
         },
         run_id: col(row, "run_id")?,

@@ -103,7 +103,53 @@ async fn a_restarted_node_fails_its_runs(f: &Fixture) {
     assert!(s.fail_runs_of_node("node-a", "again").await.unwrap().is_empty());
 }
 
+/// Another node's queued run wakes this node's listener (PostgreSQL); one node at a time leads a
+/// role, and the role is free again once its holder gives it up.
+async fn nodes_hear_of_queued_runs_and_one_leads(f: &Fixture) {
+    let other = f.node().await;
+    let first = f.store.try_lead("watcher").await.unwrap().expect("a free role is taken");
+    let pg = f.store.dialect() == crate::store::Dialect::Postgres;
+    if !pg {
+        // One node per SQLite database: it always leads, and there is nothing to listen to.
+        assert!(other.try_lead("watcher").await.unwrap().is_some());
+        return;
+    }
+    assert!(other.try_lead("watcher").await.unwrap().is_none(), "a held role is not taken twice");
+    assert!(other.try_lead("poller").await.unwrap().is_some(), "roles are independent");
+    drop(first);
+    let mut taken = None;
+    for _ in 0..100 {
+        taken = other.try_lead("watcher").await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(taken.is_some(), "a given-up role is free again");
+
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let listener = tokio::spawn({
+        let (wake, stop) = (wake.clone(), stop.clone());
+        async move { other.listen_queue(wake, stop).await }
+    });
+    // Keep queuing until the listener (connecting in the background) hears one.
+    let heard = async {
+        loop {
+            let notified = wake.notified();
+            f.store.enqueue_run(new_run(Some("from-another-node"))).await.unwrap();
+            if tokio::time::timeout(Duration::from_millis(500), notified).await.is_ok() {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), heard).await.expect("the listener hears queued runs");
+    stop.cancel();
+    listener.await.unwrap();
+}
+
 stories!(
+    nodes_hear_of_queued_runs_and_one_leads,
     claim_takes_the_oldest_run_the_node_can_run,
     concurrent_claims_take_each_run_once,
     an_expired_lease_fails_the_run,

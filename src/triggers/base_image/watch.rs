@@ -24,12 +24,24 @@ use tokio_util::sync::CancellationToken;
 /// images that new builds recorded. Real time, not the hub's clock: it is only a database read.
 const RESCAN: Duration = Duration::from_secs(2);
 
-/// The watcher loop.
+/// The watcher loop (while this node leads the watcher role).
 pub async fn run(svc: Arc<Service>, registry: RegistryAccess, stop: CancellationToken) {
     let mut recheck = svc.triggers.take_recheck();
+    watch(&svc, &registry, &stop, &mut recheck).await;
+    if let Some(rx) = recheck {
+        svc.triggers.return_recheck(rx);
+    }
+}
+
+async fn watch(
+    svc: &Arc<Service>,
+    registry: &RegistryAccess,
+    stop: &CancellationToken,
+    recheck: &mut Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
+) {
     let interval = svc.triggers.config.watch_interval.max(Duration::from_secs(1));
     loop {
-        let next = match pass(&svc, &registry, None).await {
+        let next = match pass(svc, registry, None).await {
             Ok(next) => next,
             Err(e) => {
                 tracing::warn!(error = %e, "base-image watcher pass failed; retrying");
@@ -48,12 +60,49 @@ pub async fn run(svc: Arc<Service>, registry: RegistryAccess, stop: Cancellation
                     None => std::future::pending().await,
                 }
             } => {
-                if let Err(e) = pass(&svc, &registry, Some(&image)).await {
-                    tracing::warn!(image, error = %e, "recheck after a registry notification failed");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = recheck_until_seen(svc, registry, &image) => {}
                 }
             }
         }
     }
+}
+
+/// Waits between rechecks of a notified image whose registry still answers the old digest.
+const RECHECK_DELAYS: [Duration; 5] = [
+    Duration::ZERO,
+    Duration::from_millis(250),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+];
+
+/// Rechecks a notified image (`image@digest`, the digest the notification named) until the
+/// registry answers that digest or the retries are used up. A registry sends its push event
+/// before it moves the tag, so the first answer can still be the old digest; the digest that
+/// counts is always the registry's answer.
+async fn recheck_until_seen(svc: &Arc<Service>, registry: &RegistryAccess, hint: &str) {
+    let (image, digest) = match hint.split_once('@') {
+        Some((image, digest)) => (image, Some(digest)),
+        None => (hint, None),
+    };
+    for delay in RECHECK_DELAYS {
+        tokio::time::sleep(delay).await;
+        if let Err(e) = pass(svc, registry, Some(image)).await {
+            tracing::warn!(image, error = %e, "recheck after a registry notification failed");
+            continue;
+        }
+        let Some(digest) = digest else { return };
+        let seen = match svc.store.image_state(image).await {
+            Ok(Some(s)) => s.digest.as_deref() == Some(digest) || s.pending.is_some_and(|p| p.new == digest),
+            _ => false,
+        };
+        if seen {
+            return;
+        }
+    }
+    tracing::info!(image, "the registry never answered the notified digest; the regular checks go on");
 }
 
 /// Checks run at once in one pass: a registry that hangs until its timeout holds up only its

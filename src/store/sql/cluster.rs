@@ -1,0 +1,119 @@
+//! What several nodes on one PostgreSQL database need beyond rows: a wake-up when any node
+//! queues a run (LISTEN/NOTIFY), and one node chosen for a role (session advisory locks).
+//!
+//! Both use a connection of their own, outside the pools: a LISTEN and a session lock belong to
+//! one connection for as long as it lives, and a pooled connection would be handed to others.
+
+use super::error::db;
+use super::{Dialect, SqlStore};
+use crate::store::{Leadership, StoreResult};
+use sqlx::{Any, Connection, Transaction};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// The channel queued runs are announced on.
+const QUEUE_CHANNEL: &str = "drydock_queue";
+/// How often a leader checks that its lock's connection is alive.
+const LEADER_PING: Duration = Duration::from_secs(2);
+/// How long a lost listener waits before connecting again.
+const RECONNECT: Duration = Duration::from_secs(1);
+
+/// Announces a queued run to every node's listener; delivered when `tx` commits.
+pub(super) async fn notify_queued(store: &SqlStore, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+    if store.dialect == Dialect::Postgres {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_notify('{QUEUE_CHANNEL}', '')")))
+            .execute(&mut **tx)
+            .await
+            .map_err(db("announce the queued run"))?;
+    }
+    Ok(())
+}
+
+/// Wakes `wake` on every announcement until `stop`. On SQLite (one node) it returns at once:
+/// the in-process wake-up already covers it.
+pub(super) async fn listen_queue(store: &SqlStore, wake: Arc<Notify>, stop: CancellationToken) {
+    if store.dialect != Dialect::Postgres {
+        return;
+    }
+    while !stop.is_cancelled() {
+        let mut listener = match sqlx::postgres::PgListener::connect(&store.url).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for queued runs; idle workers poll meanwhile");
+                tokio::select! { _ = stop.cancelled() => return, _ = tokio::time::sleep(RECONNECT) => continue }
+            }
+        };
+        if let Err(e) = listener.listen(QUEUE_CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN failed; idle workers poll meanwhile");
+            tokio::select! { _ = stop.cancelled() => return, _ = tokio::time::sleep(RECONNECT) => continue }
+        }
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                n = listener.recv() => match n {
+                    Ok(_) => wake.notify_waiters(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the queue listener lost its connection; reconnecting");
+                        // Runs queued while we were away are found by the workers' polling.
+                        wake.notify_waiters();
+                        break;
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// Tries to take the lock of `role`. On PostgreSQL the lock is a session advisory lock held by a
+/// connection that a background task keeps alive; if that connection dies, the database releases
+/// the lock (another node can take it) and the leadership reports itself lost. On SQLite, a
+/// single-node database, the caller always leads.
+pub(super) async fn try_lead(store: &SqlStore, role: &str) -> StoreResult<Option<Leadership>> {
+    if store.dialect != Dialect::Postgres {
+        return Ok(Some(Leadership::new(CancellationToken::new(), CancellationToken::new())));
+    }
+    let mut conn = sqlx::AnyConnection::connect(&store.url).await.map_err(db("connect for a leader lock"))?;
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(role_key(role))
+        .fetch_one(&mut conn)
+        .await
+        .map_err(db("take a leader lock"))?;
+    if !got {
+        let _ = conn.close().await;
+        return Ok(None);
+    }
+    let (lost, release) = (CancellationToken::new(), CancellationToken::new());
+    let (lost2, release2) = (lost.clone(), release.clone());
+    let role = role.to_string();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = release2.cancelled() => {
+                    // Closing the session releases its advisory locks.
+                    let _ = conn.close().await;
+                    return;
+                }
+                _ = tokio::time::sleep(LEADER_PING) => {
+                    if let Err(e) = sqlx::query("SELECT 1").execute(&mut conn).await {
+                        tracing::warn!(%role, error = %e, "the leader lock's connection died; leadership lost");
+                        lost2.cancel();
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    Ok(Some(Leadership::new(lost, release)))
+}
+
+/// A stable 64-bit key for a role name (FNV-1a), in a space drydock owns by its prefix.
+fn role_key(role: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "drydock:".bytes().chain(role.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}

@@ -1,0 +1,222 @@
+//! Several drydock nodes on one PostgreSQL database and one dockerd: the queue is shared and
+//! each run executes once, a killed node's run becomes Error "worker lost" while the others keep
+//! draining, its containers are removed, its roles (the base-image watcher, the git poller) move
+//! to a live node, and a timer fires once per occurrence with three schedulers running.
+
+use crate::helper::daemon::{TestDaemon, inline_task};
+use crate::helper::postgres_database;
+use crate::helper::serve::{Serve, free_port, serve};
+use drydock::triggers::clock::ManualClock;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const LEASE_SECS: u64 = 6;
+
+/// The secret key every node of a test's database shares (a node with another key refuses to start).
+fn key_file(url: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("drydock-test-keys");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(url.rsplit('/').next().unwrap())
+}
+
+async fn node(url: &str, concurrency: usize, clock: Option<Arc<ManualClock>>) -> TestDaemon {
+    let (url, key) = (url.to_string(), key_file(url));
+    TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
+        c.database_url = Some(url);
+        c.secret_key_file = Some(key);
+        c.concurrency = concurrency;
+        c.lease = Duration::from_secs(LEASE_SECS);
+        if let Some(clock) = clock {
+            c.clock = clock;
+        }
+    })
+    .await
+}
+
+async fn queue(d: &TestDaemon, task: &str) -> String {
+    let (status, run) = d.post(&format!("/v1/tasks/{task}/runs"), json!({})).await;
+    assert_eq!(status, 201, "{run}");
+    run["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_run_300_queued_runs_exactly_once() {
+    let Some(url) = postgres_database().await else { return };
+    let nodes = [node(&url, 3, None).await, node(&url, 3, None).await, node(&url, 3, None).await];
+    // A secret sealed by one node is opened by every node that runs the task.
+    let mut task = inline_task("fan-out", "steps:\n  - cmd: busybox true\n");
+    task["secret_values"] = json!({"token": "sealed-by-node-0"});
+    let (status, task) = nodes[0].post("/v1/tasks", task).await;
+    assert_eq!(status, 201, "{task}");
+    // Queued through every node's API.
+    let mut ids = Vec::new();
+    for i in 0..300 {
+        ids.push(queue(&nodes[i % 3], "fan-out").await);
+    }
+    let mut by_node: BTreeMap<String, usize> = BTreeMap::new();
+    for id in &ids {
+        let run = nodes[0].wait_run(id).await;
+        assert_eq!(run["status"], "Succeeded", "{run}");
+        assert_eq!(run["steps"][0]["attempts"], 1, "{run}");
+        *by_node.entry(run["node"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    assert_eq!(by_node.values().sum::<usize>(), 300);
+    assert_eq!(by_node.len(), 3, "every node took a share: {by_node:?}");
+    for d in nodes {
+        d.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timer_fires_once_per_occurrence_with_three_nodes() {
+    let Some(url) = postgres_database().await else { return };
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
+    let clock = Arc::new(ManualClock::new(at("2026-04-01T05:59:50Z")));
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        nodes.push(node(&url, 1, Some(clock.clone())).await);
+    }
+    let mut task = inline_task("shared-timer", "steps:\n  - cmd: busybox true\n");
+    task["timers"] = json!([{"name": "t1", "schedule": "0 6 * * *"}]);
+    assert_eq!(nodes[1].post("/v1/tasks", task).await.0, 201);
+    for d in &nodes {
+        drydock::triggers::timer::pass(&d.daemon.as_ref().unwrap().service).await.unwrap();
+    }
+    clock.set(at("2026-04-01T06:00:01Z"));
+    // Every node's scheduler looks at the same occurrence, at once.
+    let passes: Vec<_> = nodes
+        .iter()
+        .map(|d| {
+            let svc = d.daemon.as_ref().unwrap().service.clone();
+            tokio::spawn(async move { drydock::triggers::timer::pass(&svc).await.unwrap() })
+        })
+        .collect();
+    for p in passes {
+        p.await.unwrap();
+    }
+    let (_, page) = nodes[2].get("/v1/runs?task=shared-timer").await;
+    let runs = page["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{page}");
+    let (_, history) = nodes[0].get("/v1/tasks/shared-timer/timer-events").await;
+    assert_eq!(history.as_array().unwrap().len(), 1, "one node recorded it: {history}");
+    nodes[0].wait_run(runs[0]["id"].as_str().unwrap()).await;
+    for d in nodes {
+        d.stop().await;
+    }
+}
+
+/// `drydock serve` as its own process (so that it can be killed with -9), labelled `role=victim`.
+async fn serve_process(url: &str, data: &std::path::Path) -> (Serve, String) {
+    let lease = LEASE_SECS.to_string();
+    let key = key_file(url);
+    let key = key.to_str().unwrap();
+    let args = [
+        "--concurrency",
+        "1",
+        "--label",
+        "role=victim",
+        "--lease",
+        &lease,
+        "--database",
+        url,
+        "--secret-key-file",
+        key,
+    ];
+    let s = serve(data, free_port(), &args).await;
+    let base = s.url.clone();
+    (s, base)
+}
+
+async fn info(base: &str, token: &str) -> Value {
+    let r = reqwest::Client::new().get(format!("{base}/v1/info")).bearer_auth(token).send().await.unwrap();
+    r.json().await.unwrap()
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within a minute");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
+    let Some(url) = postgres_database().await else { return };
+    let victim_data = tempfile::tempdir().unwrap();
+    // The victim starts first, so it takes the cluster-wide roles.
+    let (mut victim, victim_url) = serve_process(&url, victim_data.path()).await;
+    let survivor = node(&url, 2, None).await;
+    let victim_info = info(&victim_url, &survivor.token).await;
+    eventually("the victim leading", || async {
+        info(&victim_url, &survivor.token).await["leads"].as_array().is_some_and(|l| l.len() == 2)
+    })
+    .await;
+
+    let mut long = inline_task("victim-only", "steps:\n  - cmd: busybox sleep 300\n");
+    long["agent_labels"] = json!({"role": "victim"});
+    assert_eq!(survivor.post("/v1/tasks", long).await.0, 201);
+    assert_eq!(survivor.post("/v1/tasks", inline_task("anywhere", "steps:\n  - cmd: busybox true\n")).await.0, 201);
+    let doomed = queue(&survivor, "victim-only").await;
+    eventually("the victim running the long run", || async {
+        survivor.get(&format!("/v1/runs/{doomed}")).await.1["status"] == "Running"
+    })
+    .await;
+    let (_, running) = survivor.get(&format!("/v1/runs/{doomed}")).await;
+    assert_eq!(running["node"], victim_info["node"], "{running}");
+    // Its container runs on the shared engine: something the survivor must clean up.
+    let docker = drydock::docker::DockerHost::connect(None).await.unwrap();
+    let key = survivor.daemon.as_ref().unwrap().service.settings.object_key(&doomed);
+    eventually("the victim's container running", || async {
+        docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().iter().any(|o| !o.containers.is_empty())
+    })
+    .await;
+
+    victim.child.kill().unwrap(); // SIGKILL
+    victim.child.wait().unwrap();
+    let others: Vec<String> = {
+        let mut v = Vec::new();
+        for _ in 0..5 {
+            v.push(queue(&survivor, "anywhere").await);
+        }
+        v
+    };
+    let lost = survivor.wait_run(&doomed).await;
+    assert_eq!(lost["status"], "Error", "{lost}");
+    assert!(lost["error"].as_str().unwrap_or_default().contains("worker lost"), "{lost}");
+    for id in &others {
+        assert_eq!(survivor.wait_run(id).await["status"], "Succeeded");
+    }
+    // The survivor takes over the roles, and removes the dead node's container from the shared engine.
+    eventually("the survivor taking the roles", || async {
+        survivor.get("/v1/info").await.1["leads"].as_array().is_some_and(|l| l.len() == 2)
+    })
+    .await;
+    eventually("the dead node's objects removed", || async {
+        docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().is_empty()
+    })
+    .await;
+    survivor.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_another_secret_key_refuses_to_start() {
+    let Some(url) = postgres_database().await else { return };
+    let first = node(&url, 1, None).await;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = drydock::daemon::DaemonConfig::new(data.path().to_path_buf());
+    config.database_url = Some(url);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let Err(e) = drydock::daemon::start(config, listener).await else { panic!("a node with its own key started") };
+    let message = e.to_string();
+    assert!(message.contains("secret key") && message.contains("--secret-key-file"), "{message}");
+    first.stop().await;
+}
