@@ -10,8 +10,8 @@
 //!   they stay queued and only the queuing is measured.
 //!
 //! Measured on the 2-core development machine (dev profile, SQLite): 10 requests in each of 3
-//! passes; 100 dependents queued 0.49 s after the clock passed the check, 0.48–0.58 s (median
-//! 0.56 s) after a notification, which itself was answered in about 3 ms.
+//! passes; 100 dependents queued 0.32–0.49 s after the clock passed the check, 0.34–0.58 s
+//! (median 0.44–0.56 s over two runs) after a notification, which was answered in about 3 ms.
 
 use drydock::api::ImageRole;
 use drydock::daemon::{self, DaemonConfig};
