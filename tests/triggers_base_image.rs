@@ -553,3 +553,57 @@ async fn the_watcher_logs_in_with_the_tasks_credentials() {
     let (_, deps) = d.get(&format!("/v1/tasks/{task}/dependencies")).await;
     assert!(!deps.to_string().contains(&password) && !w.to_string().contains(&password));
 }
+
+/// Whether `d` runs the base-image watcher now (`GET /v1/info`).
+async fn leads_watcher(d: &TestDaemon) -> bool {
+    let (_, info) = d.get("/v1/info").await;
+    info["leads"].as_array().is_some_and(|l| l.iter().any(|r| r == "base-image-watcher"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_notification_to_any_node_reaches_the_watcher() {
+    let Some(url) = crate::helper::postgres_database().await else { return };
+    let key = std::env::temp_dir().join(format!("drydock-base-image-key-{}", unique("k")));
+    let clock = manual_clock();
+    let token = "pg-notify-token";
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let (url, key, clock) = (url.clone(), key.clone(), clock.clone());
+        nodes.push(
+            TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
+                c.database_url = Some(url);
+                c.secret_key_file = Some(key);
+                c.clock = clock;
+                c.triggers.watch_interval = Duration::from_secs(86_400);
+                c.triggers.notification_token = Some(token.into());
+            })
+            .await,
+        );
+    }
+    // The registry notifies the node that does not run the watcher.
+    let follower = eventually("a watcher leader", || async {
+        let (a, b) = (leads_watcher(&nodes[0]).await, leads_watcher(&nodes[1]).await);
+        match (a, b) {
+            (true, false) => Some(1),
+            (false, true) => Some(0),
+            _ => None,
+        }
+    })
+    .await;
+    let d = &nodes[follower];
+    let registry = NotifyingRegistry::start(&format!("{}/hooks/registry", d.url), token);
+    let u = unique("pgnotify");
+    let root = format!("{}/{u}/root:latest", registry.host);
+    let r1 = push_new_image(&root).await;
+    let task = format!("{u}-t");
+    build_task(d, &task, &root, &format!("{REGISTRY}/{u}-out:latest"), json!({"quiet_period": 0})).await;
+    run_task(d, &task).await;
+
+    let r2 = push_new_image(&root).await;
+    let run =
+        eventually("the run fired by the leader", || async { image_runs(d, &task).await.into_iter().next() }).await;
+    assert_eq!(run["trigger"], json!({"kind": "base_image", "image": root, "old_digest": r1, "new_digest": r2}));
+    d.wait_run(run["id"].as_str().unwrap()).await;
+    assert_eq!(image_runs(d, &task).await.len(), 1);
+    let _ = std::fs::remove_file(&key);
+}
