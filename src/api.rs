@@ -557,6 +557,14 @@ pub struct ImageDependency {
     /// What the tag resolved to when last checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current_digest: Option<String>,
+    /// The watcher's checks of the image.
+    #[serde(flatten)]
+    pub check: ImageCheck,
+}
+
+/// What the base-image watcher knows of an image's tag.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ImageCheck {
     /// When it was last checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<DateTime<Utc>>,
@@ -566,6 +574,53 @@ pub struct ImageDependency {
     /// Why the last check failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A change waiting out its quiet period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingImageChange>,
+    /// When the watcher asks the registry next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_check: Option<DateTime<Utc>>,
+}
+
+/// A digest change of a base image that fires when its quiet period is over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PendingImageChange {
+    /// The digest before the first change of the burst.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_digest: Option<String>,
+    /// The newest digest seen.
+    pub new_digest: String,
+    /// When dependents are queued unless another change comes first.
+    pub due: DateTime<Utc>,
+}
+
+/// One task's use of a watched image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ImageUser {
+    /// Task.
+    pub task: String,
+    /// Runtime or build-time base.
+    pub role: ImageRole,
+    /// The digest the task's last successful build used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Whether a change of the image triggers the task.
+    pub watched: bool,
+}
+
+/// A base image the watcher tracks, with the tasks that build from it (`GET /v1/images`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct WatchedImage {
+    /// `registry/repository:tag`.
+    pub image: String,
+    /// Tasks building from it.
+    pub users: Vec<ImageUser>,
+    /// The digest last acted on (fired for, pushed by drydock, or first seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// The watcher's checks of the image.
+    #[serde(flatten)]
+    pub check: ImageCheck,
 }
 
 /// A task's image dependencies (`drydock task deps`).

@@ -16,5 +16,6 @@ mod scale_out;
 mod schema;
 mod snapshots;
 mod taskfile_cli;
+mod triggers_base_image;
 mod triggers_source;
 mod triggers_timer;

@@ -8,6 +8,7 @@ pub mod credential;
 pub mod endpoints;
 pub mod follow;
 pub mod hooks;
+pub mod images;
 pub mod output;
 pub mod pairs;
 pub mod progress;
@@ -73,6 +74,12 @@ pub enum Command {
         /// What to do with timers.
         #[command(subcommand)]
         command: timer::TimerCommand,
+    },
+    /// Base images the daemon watches, and the tasks building from them.
+    Image {
+        /// What to do with images.
+        #[command(subcommand)]
+        command: images::ImageCommand,
     },
     /// Registry logins of a saved task.
     Credential {
@@ -171,6 +178,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Task { command } => block_on(task::run(command)),
         Command::Timer { command } => block_on(timer::run(command)),
         Command::Credential { command } => block_on(credential::run(command)),
+        Command::Image { command } => block_on(images::run(command)),
         Command::Runs { command } => block_on(runs::run(command)),
         Command::Logs(a) => block_on(runs::logs(a)),
         Command::Cancel(a) => block_on(runs::cancel(a)),

@@ -89,6 +89,29 @@ pub struct ServeArgs {
     /// http://LISTEN; set it when listening on 0.0.0.0 or behind NAT).
     #[arg(long, value_name = "URL")]
     pub advertise_url: Option<String>,
+    /// How often each distinct base image is asked of its registry, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub base_image_interval: u64,
+    /// File holding the bearer token registries must send to `POST /hooks/registry`
+    /// (or set DRYDOCK_NOTIFICATION_TOKEN); without one, notifications are refused.
+    #[arg(long, value_name = "PATH")]
+    pub notification_token_file: Option<PathBuf>,
+}
+
+/// The registry notification token: from the file, else the environment; never a flag value,
+/// which `ps` would show.
+fn notification_token(file: Option<&std::path::Path>) -> Result<Option<String>, CliError> {
+    let token = match file {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            CliError::Invalid(format!("--notification-token-file {}: cannot read it: {e}", path.display()))
+        })?,
+        None => std::env::var("DRYDOCK_NOTIFICATION_TOKEN").unwrap_or_default(),
+    };
+    let token = token.trim().to_string();
+    if file.is_some() && token.is_empty() {
+        return Err(CliError::Invalid("--notification-token-file: the file is empty; put the token in it".into()));
+    }
+    Ok((!token.is_empty()).then_some(token))
 }
 
 /// `drydock serve`.
@@ -117,6 +140,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         lease: Duration::from_secs(args.lease),
         secret_key_file: args.secret_key_file.clone(),
         advertise_url: args.advertise_url.clone(),
+        triggers: crate::triggers::TriggerConfig {
+            watch_interval: Duration::from_secs(args.base_image_interval.max(1)),
+            notification_token: notification_token(args.notification_token_file.as_deref())?,
+            ..Default::default()
+        },
         ..DaemonConfig::new(args.store.dir())
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -169,4 +197,27 @@ pub async fn create_token_offline(args: &StoreArgs, name: &str) -> Result<crate:
         daemon::ServiceError::Invalid { message, .. } => CliError::Invalid(message),
         other => CliError::Failed(other.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::notification_token;
+
+    #[test]
+    fn the_notification_token_comes_from_a_file_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cret\n").unwrap();
+        assert_eq!(notification_token(Some(&path)).unwrap().as_deref(), Some("s3cret"));
+        std::fs::write(&path, "  \n").unwrap();
+        assert!(notification_token(Some(&path)).unwrap_err().to_string().contains("empty"));
+        let missing = dir.path().join("missing");
+        assert!(notification_token(Some(&missing)).unwrap_err().to_string().contains("cannot read"));
+    }
+
+    #[test]
+    fn the_configuration_never_shows_the_token() {
+        let config = crate::triggers::TriggerConfig { notification_token: Some("s3cret".into()), ..Default::default() };
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
 }

@@ -31,6 +31,9 @@ pub enum TaskCommand {
     Delete(NameArgs),
     /// Run a task now, with per-run values, and stream its log.
     Run(TaskRunArgs),
+    /// The images a task's last successful build used and pushed, with the digests, and what
+    /// the base-image watcher sees of them.
+    Deps(super::images::DepsArgs),
 }
 
 /// `task create`.
@@ -155,6 +158,7 @@ pub async fn run(command: TaskCommand) -> Result<(), CliError> {
             eprintln!("Deleted task {}", a.name);
             Ok(())
         }
+        TaskCommand::Deps(a) => super::images::deps(a).await,
         TaskCommand::Run(a) => {
             check_name(&a.name)?;
             let request = TaskRunRequest {

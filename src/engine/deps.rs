@@ -54,19 +54,35 @@ async fn base_digest(engine: &Engine, r: &ImageRef, cache: &mut HashMap<String, 
     if let Some(hit) = cache.get(&key) {
         return hit.clone();
     }
-    let mut found = None;
+    let mut local: Vec<String> = Vec::new();
     if let Ok(info) = engine.docker().inspect_image(&key).await {
-        found = info.repo_digests.iter().find_map(|d| {
-            let (name, digest) = d.split_once('@')?;
-            let matches = ImageRef::parse(name).is_ok_and(|n| n.registry == r.registry && n.repository == r.repository);
-            matches.then(|| digest.to_string())
-        });
+        local = info
+            .repo_digests
+            .iter()
+            .filter_map(|d| {
+                let (name, digest) = d.split_once('@')?;
+                let matches =
+                    ImageRef::parse(name).is_ok_and(|n| n.registry == r.registry && n.repository == r.repository);
+                matches.then(|| digest.to_string())
+            })
+            .collect();
     }
-    if found.is_none() {
-        let tag = r.tag.clone().unwrap_or_else(|| "latest".into());
-        let cred = engine.config().credentials.get(&r.registry).ok().flatten();
-        found = engine.lookup.manifest_digest(&r.registry, &r.repository, &tag, cred).await.ok().map(|a| a.digest);
-    }
+    // One local digest is the one used. Several (the image was pulled as a multi-arch index and
+    // pushed again as a single manifest, say) are told apart by what the tag points at now;
+    // none (imported or never pulled) leaves only the registry to ask.
+    let found = match local.as_slice() {
+        [one] => Some(one.clone()),
+        _ => {
+            let tag = r.tag.clone().unwrap_or_else(|| "latest".into());
+            let cred = engine.config().credentials.get(&r.registry).ok().flatten();
+            let remote =
+                engine.lookup.manifest_digest(&r.registry, &r.repository, &tag, cred).await.ok().map(|a| a.digest);
+            match remote {
+                Some(d) if local.is_empty() || local.contains(&d) => Some(d),
+                _ => local.into_iter().next(),
+            }
+        }
+    };
     cache.insert(key, found.clone());
     found
 }

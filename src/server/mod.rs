@@ -6,7 +6,9 @@ mod contexts;
 mod error;
 mod health;
 mod hooks;
+mod images;
 pub mod openapi;
+mod registry_hooks;
 mod runs;
 mod tasks;
 mod tokens;
@@ -170,6 +172,33 @@ fn routes() -> Routes {
         None,
         Some("Delivery"),
         hooks::deliveries
+    );
+    route!(
+        r,
+        GET,
+        "/v1/tasks/{name}/dependencies",
+        "A task's base images and outputs, with the watcher's state",
+        None,
+        Some("TaskDependencies"),
+        images::task_dependencies
+    );
+    route!(
+        r,
+        GET,
+        "/v1/images",
+        "Watched base images and the tasks that use them",
+        None,
+        Some("WatchedImage"),
+        images::list
+    );
+    route!(
+        r,
+        POST,
+        "/hooks/registry",
+        "Registry push notifications (bearer notification token)",
+        None,
+        None,
+        registry_hooks::notify
     );
     route!(r, GET, "/v1/tokens", "List API tokens", None, Some("TokenInfo"), tokens::list);
     route!(r, POST, "/v1/tokens", "Create an API token", Some("CreateToken"), Some("NewToken"), tokens::create);

@@ -1,17 +1,25 @@
 //! Base-image triggers: recording what builds used, the watcher, registry notifications and
 //! cascades.
+//!
+//! - `record`: after each successful run, the images it built from and pushed (with the digests
+//!   actually used) replace the task's previous record, and the tasks building from what it
+//!   pushed are queued at once (the cascade).
+//! - `watch`: every distinct base image is asked of its registry once per interval, however many
+//!   tasks use it; a digest change waits out the quiet period (`change`) and then queues the
+//!   dependents.
+//! - `view`: what `task deps` and `image list` show.
+//!
+//! All of them queue through `change::queue_dependents`, whose idempotency key
+//! `image:<task>:<image>:<digest>` makes the watcher, a notification and a cascade that see the
+//! same new digest queue one run.
 
-use crate::daemon::Service;
-use crate::store::StoreResult;
-use std::sync::Arc;
-use tokio_util::sync::CancellationToken;
+mod change;
+mod record;
+mod refs;
+mod view;
+mod watch;
 
-/// The watcher loop.
-pub async fn run(_svc: Arc<Service>, _registry: super::RegistryAccess, stop: CancellationToken) {
-    stop.cancelled().await;
-}
-
-/// Records a finished run's images and queues dependents of what it pushed.
-pub async fn run_finished(_svc: &Arc<Service>, _run_id: &str) -> StoreResult<()> {
-    Ok(())
-}
+pub use record::run_finished;
+pub use refs::canonical;
+pub use view::{task_dependencies, watched_images};
+pub use watch::run;

@@ -21,7 +21,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// Trigger settings of a daemon (from `drydock serve` flags).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TriggerConfig {
     /// How often each distinct base image is checked (each check is jittered within it).
     pub watch_interval: Duration,
@@ -29,6 +29,17 @@ pub struct TriggerConfig {
     pub notification_token: Option<String>,
     /// Whether this node runs the timer scheduler, the base-image watcher and the git poller.
     pub run_loops: bool,
+}
+
+// Hand-written so that a logged configuration cannot show the notification token.
+impl std::fmt::Debug for TriggerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TriggerConfig")
+            .field("watch_interval", &self.watch_interval)
+            .field("notification_token", &self.notification_token.as_ref().map(|_| "<redacted>"))
+            .field("run_loops", &self.run_loops)
+            .finish()
+    }
 }
 
 impl Default for TriggerConfig {
@@ -45,7 +56,8 @@ pub struct Hub {
     pub clock: Arc<dyn Clock>,
     /// Wakes the timer scheduler when tasks or timers change.
     pub timers_changed: Notify,
-    /// Images to check at once (registry notifications, the fast path).
+    /// Images to check at once (registry notifications, the fast path): `image@digest`, with
+    /// the digest the notification named, or a bare image.
     pub recheck: mpsc::UnboundedSender<String>,
     recheck_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
     leading: Mutex<std::collections::BTreeSet<&'static str>>,
@@ -83,6 +95,14 @@ impl Hub {
     /// The receiving end of `recheck`, once (for the watcher).
     pub fn take_recheck(&self) -> Option<mpsc::UnboundedReceiver<String>> {
         self.recheck_rx.lock().ok().and_then(|mut r| r.take())
+    }
+
+    /// Gives the receiving end back when the watcher stops (this node lost the role), so that
+    /// the watcher started when it leads again still hears notifications.
+    pub fn return_recheck(&self, rx: mpsc::UnboundedReceiver<String>) {
+        if let Ok(mut r) = self.recheck_rx.lock() {
+            *r = Some(rx);
+        }
     }
 }
 
