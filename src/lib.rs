@@ -20,4 +20,5 @@ pub mod server;
 pub mod shellwords;
 pub mod store;
 pub mod taskfile;
+pub mod transfer;
 pub mod triggers;

@@ -247,3 +247,55 @@ async fn a_node_with_another_secret_key_refuses_to_start() {
     assert!(message.contains("secret key") && message.contains("--secret-key-file"), "{message}");
     first.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_node_moves_from_sqlite_to_postgres_with_export_and_import() {
+    let Some(url) = postgres_database().await else { return };
+    // A single SQLite node with a task whose secret is sealed, and two finished runs.
+    let d = TestDaemon::start(2).await;
+    let mut task = inline_task("moving-task", "steps:\n  - cmd: busybox echo moved {{.Values.greeting}}\n");
+    task["values"] = json!({"greeting": "hello"});
+    task["secret_values"] = json!({"token": "sealed-in-sqlite"});
+    assert_eq!(d.post("/v1/tasks", task).await.0, 201);
+    let first = queue(&d, "moving-task").await;
+    let second = queue(&d, "moving-task").await;
+    for id in [&first, &second] {
+        assert_eq!(d.wait_run(id).await["status"], "Succeeded");
+    }
+    let old = d.stop().await;
+    let archive = old.path().join("export.tar.gz");
+    let run =
+        |args: Vec<String>| tokio::task::spawn_blocking(move || crate::helper::drydock().args(&args).output().unwrap());
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let o =
+        run(vec!["export".into(), "--data-dir".into(), path(old.path()), "-o".into(), path(&archive)]).await.unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("exported 1 tasks, 2 runs and 2 logs"));
+
+    // A new machine: its own data directory with the old key, PostgreSQL as the database.
+    let new = tempfile::tempdir().unwrap();
+    std::fs::copy(old.path().join("secret.key"), new.path().join("secret.key")).unwrap();
+    let import = |dir: &std::path::Path| {
+        vec!["import".into(), "--data-dir".into(), path(dir), "--database".into(), url.clone(), path(&archive)]
+    };
+    let o = run(import(new.path())).await.unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // Importing twice would clash: refused, with what to do.
+    let o = run(import(new.path())).await.unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("empty database"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let url2 = url.clone();
+    let d = TestDaemon::start_configured(new, move |c| c.database_url = Some(url2)).await;
+    let (_, page) = d.get("/v1/runs?task=moving-task").await;
+    let ids: Vec<&str> = page["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![second.as_str(), first.as_str()], "{page}");
+    let log =
+        d.req(reqwest::Method::GET, &format!("/v1/runs/{first}/logs")).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("moved hello"), "{log}");
+    // The task runs on PostgreSQL, its sealed secret opens, and new ids continue after the old ones.
+    let third = queue(&d, "moving-task").await;
+    assert!(third.len() >= second.len() && third > second, "{third} after {second}");
+    assert_eq!(d.wait_run(&third).await["status"], "Succeeded");
+    d.stop().await;
+}

@@ -25,6 +25,7 @@ pub mod task_view;
 pub mod taskfile_args;
 pub mod timer;
 pub mod token;
+pub mod transfer;
 pub mod trigger_args;
 pub mod watch;
 
@@ -63,6 +64,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Bring the daemon's database schema up to date.
     Migrate(serve::StoreArgs),
+    /// Write the database's tasks, runs and run logs to an archive (to move to another database).
+    Export(transfer::ExportArgs),
+    /// Load an archive from `drydock export` into an empty database (e.g. SQLite → PostgreSQL).
+    Import(transfer::ImportArgs),
     /// Saved tasks on the daemon: create, update, show, list, delete, run.
     Task {
         /// What to do with tasks.
@@ -175,6 +180,8 @@ pub fn run(cli: Cli) -> ExitCode {
             block_on(serve::serve(a))
         }
         Command::Migrate(a) => block_on(serve::migrate(a)),
+        Command::Export(a) => block_on(transfer::export(a)),
+        Command::Import(a) => block_on(transfer::import(a)),
         Command::Task { command } => block_on(task::run(command)),
         Command::Timer { command } => block_on(timer::run(command)),
         Command::Credential { command } => block_on(credential::run(command)),

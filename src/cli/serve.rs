@@ -31,7 +31,7 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    fn dir(&self) -> PathBuf {
+    pub fn dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(default_data_dir)
     }
 }

@@ -59,8 +59,9 @@ pub async fn logs(
 ) -> HttpResult<Response> {
     // 404 for an unknown run, before anything is streamed.
     let run = svc.get_run(&id).await?;
-    // Logs are files on the node that ran the run; another node relays them.
-    if let Some(owner) = run.node.filter(|n| *n != svc.settings.node_id) {
+    // Logs are files on the node that ran the run; another node relays them (unless the file is
+    // here anyway: runs imported from another database bring their logs along).
+    if let Some(owner) = run.node.filter(|n| *n != svc.settings.node_id && !svc.logs.path(&id).exists()) {
         return relay_logs(&svc, &owner, &id, q.offset, &headers).await;
     }
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());

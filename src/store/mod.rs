@@ -68,7 +68,7 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A run as stored.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunRow {
     /// Allocation order; run ids are derived from it.
     pub seq: i64,
@@ -346,6 +346,13 @@ pub trait Store: Send + Sync + 'static {
     async fn record_timer_event(&self, event: &TimerEvent) -> StoreResult<()>;
     /// A task's timer history, newest first.
     async fn timer_events(&self, task: &str, top: u32) -> StoreResult<Vec<TimerEvent>>;
+
+    // ---- moving between databases ----------------------------------------------------------
+
+    /// Inserts a run exported from another database, keeping its sequence number, id and times.
+    async fn import_run(&self, run: &RunRow) -> StoreResult<()>;
+    /// Called once after importing runs (moves PostgreSQL's run sequence past them).
+    async fn finish_import(&self) -> StoreResult<()>;
 
     // ---- several nodes ----------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ mod runs;
 mod tasks;
 mod timers;
 mod tokens;
+mod transfer;
 
 pub use progress::CANCELED_BEFORE_START;
 pub use runs::{DEFAULT_TOP, MAX_TOP};
@@ -139,6 +140,14 @@ impl SqlStore {
 
 #[async_trait::async_trait]
 impl Store for SqlStore {
+    async fn import_run(&self, run: &RunRow) -> StoreResult<()> {
+        transfer::import_run(self, run).await
+    }
+
+    async fn finish_import(&self) -> StoreResult<()> {
+        transfer::finish_import(self).await
+    }
+
     async fn listen_queue(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio_util::sync::CancellationToken) {
         cluster::listen_queue(self, wake, stop).await
     }
