@@ -190,6 +190,10 @@ pub struct SourceTrigger {
     /// Also compare the tracked branch heads every this many seconds (catches missed webhooks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poll_interval: Option<u64>,
+    /// Why the last look at the repository failed, with when (responses only; absent once a
+    /// look succeeds again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_poll_error: Option<String>,
 }
 
 impl Default for SourceTrigger {
@@ -202,6 +206,7 @@ impl Default for SourceTrigger {
             paths: Vec::new(),
             webhook_secret: None,
             poll_interval: None,
+            last_poll_error: None,
         }
     }
 }

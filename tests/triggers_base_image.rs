@@ -495,6 +495,26 @@ async fn a_task_pushing_its_own_base_does_not_trigger_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_run_ending_late_does_not_replace_the_newer_record() {
+    let clock = manual_clock();
+    let d = start(&clock, 3600, None).await;
+    let u = unique("late");
+    let image = format!("{REGISTRY}/{u}-img:latest");
+    let base = format!("{REGISTRY}/{u}-base:latest");
+    push_new_image(&base).await;
+    let task = format!("{u}-t");
+    build_task(&d, &task, &base, &image, json!({})).await;
+    let older = run_task(&d, &task).await;
+    let newer = run_task(&d, &task).await;
+    // The older run's end is processed again, as if it had finished last.
+    let svc = d.daemon.as_ref().unwrap().service.clone();
+    drydock::triggers::run_finished(&svc, older["id"].as_str().unwrap()).await;
+    let (_, deps) = d.get(&format!("/v1/tasks/{task}/dependencies")).await;
+    let images = deps["images"].as_array().unwrap();
+    assert!(!images.is_empty() && images.iter().all(|i| i["run_id"] == newer["id"]), "{deps}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tasks_building_from_each_other_do_not_loop() {
     let clock = manual_clock();
     let d = start(&clock, 3600, None).await;

@@ -363,7 +363,7 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     let key = drydock::triggers::source::poll::heads_key(&url);
     let name = unique("poll");
     let source = json!({"webhook_secret": "p", "poll_interval": 30});
-    assert_eq!(d.post("/v1/tasks", task(&name, &format!("{url}#main"), source)).await.0, 201);
+    assert_eq!(d.post("/v1/tasks", task(&name, &format!("{url}#main"), source.clone())).await.0, 201);
     let initial = git_ok(&work, &["rev-parse", "HEAD"]);
 
     // First look: heads recorded, nothing run.
@@ -411,6 +411,23 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     assert_eq!(
         (&runs[0]["trigger"]["delivery_id"], &runs[0]["trigger"]["commit"]),
         (&json!("stale-1"), &json!(initial))
+    );
+
+    // A repository that cannot be listed: no run, and the task says why.
+    let missing = unique("missing");
+    let gone = url.replace("polled", "no-such-repository");
+    assert_eq!(d.post("/v1/tasks", task(&missing, &format!("{gone}#main"), source)).await.0, 201);
+    clock.advance(Duration::from_secs(40));
+    wait_for("the poll error", || async {
+        d.get(&format!("/v1/tasks/{missing}")).await.1["triggers"]["source"]["last_poll_error"].is_string()
+    })
+    .await;
+    assert!(runs_of(&d, &missing).await.is_empty());
+    let o = d.cli(&["task", "show", "-n", &missing]).await;
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("last poll FAILED at"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
     );
 }
 

@@ -128,6 +128,9 @@ fn source_text(t: &Task) -> String {
     if let Some(p) = s.poll_interval {
         parts.push(format!("polled every {p}s"));
     }
+    if let Some(e) = &s.last_poll_error {
+        parts.push(format!("last poll FAILED at {e}"));
+    }
     parts.join(", ")
 }
 

@@ -116,11 +116,26 @@ impl Service {
     pub async fn get_task(&self, name: &str, reveal: bool) -> Result<Task> {
         let mut task = self.load_task(name).await?;
         crate::triggers::timer::fill_next_fire(&mut task, self.triggers.clock.now());
+        self.fill_poll_error(&mut task).await;
         if reveal {
             map_task_secrets(&mut task, &opener(&self.cipher))?;
             Ok(task)
         } else {
             Ok(task.redacted())
+        }
+    }
+
+    /// The poller's last error for the task's repository, when it polls one that is failing.
+    async fn fill_poll_error(&self, task: &mut Task) {
+        if task.triggers.source.poll_interval.is_none() {
+            return;
+        }
+        let Some(ctx) = crate::triggers::source::git_context(task) else { return };
+        let key = crate::triggers::source::poll::error_key(&ctx.key);
+        let Ok(Some(stored)) = self.store.kv_get(&key).await else { return };
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&stored) else { return };
+        if let (Some(at), Some(error)) = (v["at"].as_str(), v["error"].as_str()) {
+            task.triggers.source.last_poll_error = Some(format!("{at}: {error}"));
         }
     }
 
@@ -143,6 +158,7 @@ impl Service {
         let mut tasks: Vec<Task> = self.store.list_tasks().await?.iter().map(Task::redacted).collect();
         for t in &mut tasks {
             crate::triggers::timer::fill_next_fire(t, now);
+            self.fill_poll_error(t).await;
         }
         Ok(tasks)
     }
@@ -515,6 +531,7 @@ fn forget_next_fire(task: &mut Task) {
     for t in &mut task.timers {
         t.next_fire = None;
     }
+    task.triggers.source.last_poll_error = None;
 }
 
 /// Checks a timer schedule: 5-field cron in UTC, or 6 fields with seconds.

@@ -35,7 +35,11 @@ pub async fn run_finished(svc: &Arc<Service>, run_id: &str) -> StoreResult<()> {
             recorded_at: now,
         })
         .collect();
-    svc.store.record_task_images(&task, &rows).await?;
+    // Runs may end out of order (a slow one queued first); what a task "uses" is what its newest
+    // successful run used, so an older run ending late does not replace a newer run's record.
+    if !recorded_by_newer_run(svc, &task, &run).await? {
+        svc.store.record_task_images(&task, &rows).await?;
+    }
     let pushed: Vec<&UsedImage> = used.iter().filter(|u| u.role == ImageRole::Output).collect();
     if pushed.is_empty() {
         return Ok(());
@@ -52,6 +56,13 @@ pub async fn run_finished(svc: &Arc<Service>, run_id: &str) -> StoreResult<()> {
         change::queue_dependents(svc, &out.image, &deps, old.as_deref(), digest, Some(&run.id), &chain).await;
     }
     Ok(())
+}
+
+/// Whether the task's recorded images come from a run queued after `run`.
+async fn recorded_by_newer_run(svc: &Service, task: &str, run: &RunRow) -> StoreResult<bool> {
+    let recorded = svc.store.task_images(task).await?;
+    let Some(by) = recorded.iter().map(|i| &i.run_id).find(|id| **id != run.id) else { return Ok(false) };
+    Ok(svc.store.get_run(by).await?.is_some_and(|r| r.seq > run.seq))
 }
 
 /// The tasks of the cascade that led to `run`, `run`'s own task included: none of them may be
