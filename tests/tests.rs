@@ -9,6 +9,7 @@ mod cli_remote;
 mod corpus;
 mod daemon;
 mod daemon_restart;
+mod dashboard;
 mod docker_engine;
 mod engine;
 mod engine_features;

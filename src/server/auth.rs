@@ -1,4 +1,5 @@
-//! Bearer-token authentication for everything under `/v1`.
+//! Token authentication for everything under `/v1`: the bearer header, or the dashboard's
+//! session cookie.
 
 use super::error::HttpError;
 use crate::daemon::Service;
@@ -10,16 +11,18 @@ use std::sync::Arc;
 
 /// Lets the request through only with a valid, unrevoked token.
 pub async fn require_token(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
-    let token = req
+    let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .map(|t| t.trim().to_string());
+    // The dashboard's session cookie (SameSite=Strict: other sites' pages cannot send it).
+    let token = bearer.or_else(|| super::dashboard::session_token(req.headers()));
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return unauthorized("missing bearer token: send `Authorization: Bearer <token>` (DRYDOCK_TOKEN for the CLI)");
     };
-    match svc.authenticate(token).await {
+    match svc.authenticate(&token).await {
         Ok(true) => next.run(req).await,
         Ok(false) => unauthorized("unknown or revoked token; create one with `drydock token create`"),
         Err(e) => HttpError::from(e).into_response(),

@@ -3,6 +3,7 @@
 
 mod auth;
 mod contexts;
+pub mod dashboard;
 mod error;
 mod health;
 mod hooks;
@@ -79,6 +80,11 @@ macro_rules! route {
 
 fn routes() -> Routes {
     let mut r = Routes { api: Router::new(), public: Router::new(), docs: Vec::new() };
+    route!(r, GET, "/", "The web dashboard", None, None, dashboard::index);
+    route!(r, GET, "/ui/app.js", "The dashboard's script", None, None, dashboard::script);
+    route!(r, GET, "/ui/app.css", "The dashboard's style sheet", None, None, dashboard::style);
+    route!(r, POST, "/ui/login", "Dashboard login: a token in, a session cookie out", None, None, dashboard::login);
+    route!(r, POST, "/ui/logout", "Dashboard logout", None, None, dashboard::logout);
     route!(r, GET, "/healthz", "The process answers", None, None, health::healthz);
     route!(r, GET, "/readyz", "The database answers", None, None, health::readyz);
     route!(r, GET, "/v1/openapi.json", "This description", None, None, openapi::serve);
