@@ -21,8 +21,10 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # --- packages ---------------------------------------------------------------------------------
 # docker.io gives dockerd 20.10 (API 1.41); docker-registry a real distribution registry;
 # busybox-static the offline base image; apache2-utils htpasswd for an authenticated registry;
-# libssl-dev/pkg-config for git2's https transport.
-PACKAGES=(docker.io docker-registry busybox-static apache2-utils git libssl-dev pkg-config libsqlite3-dev ca-certificates curl)
+# libssl-dev/pkg-config for git2's https transport; chromium and chromium-driver for the
+# dashboard's browser tests.
+PACKAGES=(docker.io docker-registry busybox-static apache2-utils git libssl-dev pkg-config libsqlite3-dev ca-certificates curl
+  chromium chromium-driver)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,10 @@
-//! The dashboard's server side: embedded assets, token login to an HttpOnly session cookie that
-//! `/v1` accepts, logout, and revocation. (Browser tests are still to come; see ARCHITECTURE.md.)
+//! The dashboard: its server side (embedded assets, token login to an HttpOnly session cookie
+//! that `/v1` accepts, logout, revocation), and the pages in headless Chromium: log in, run a
+//! task and watch its steps turn green as the log streams, cancel a run. Screenshots are saved
+//! under `$CARGO_TARGET_DIR/browser-screenshots/`.
 
-use crate::helper::daemon::TestDaemon;
+use crate::helper::browser::Browser;
+use crate::helper::daemon::{TestDaemon, inline_task};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,4 +50,50 @@ async fn the_dashboard_is_served_and_a_login_cookie_authenticates_the_api() {
     assert!(r.status().is_success());
     let after = http.get(format!("{}/v1/tasks", d.url)).header("cookie", &session).send().await.unwrap();
     assert_eq!(after.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
+    let Some(browser) = Browser::start().await else { return };
+    let d = TestDaemon::start(2).await;
+    let streaming = "steps:\n  - id: count\n    cmd: busybox sh -c 'for i in 1 2 3; do echo line $i; sleep 1; done'\n  - id: after\n    cmd: busybox echo all done\n";
+    assert_eq!(d.post("/v1/tasks", inline_task("browser-task", streaming)).await.0, 201);
+    assert_eq!(d.post("/v1/tasks", inline_task("slow-task", "steps:\n  - cmd: busybox sleep 300\n")).await.0, 201);
+
+    // Log in through the form.
+    browser.open(&format!("{}/", d.url)).await;
+    browser.wait_for("the login form", "return document.getElementById('token')").await;
+    browser.type_into("#token", &d.token).await;
+    browser.click("#login-form button[type=submit]").await;
+    browser.wait_for("the tasks page", "return document.querySelector('button[data-run=\"browser-task\"]')").await;
+    browser.screenshot("tasks").await;
+
+    // Run the task from its row; the run page follows it live.
+    browser.click("button[data-run=\"browser-task\"]").await;
+    browser.wait_for("the first log line", "return document.getElementById('log')?.innerText.includes('line 1')").await;
+    // The step table fills in once the run is planned, and is refreshed while it goes on.
+    browser.wait_for("the step table", "return document.getElementById('steps').innerText.includes('count')").await;
+    browser
+        .wait_for(
+            "every step green",
+            "const s=[...document.querySelectorAll('#steps .status')]; \
+             return s.length === 2 && s.every(e => e.classList.contains('Succeeded'))",
+        )
+        .await;
+    let log = browser.eval("return document.getElementById('log').innerText", json!([])).await;
+    assert!(log.as_str().unwrap().contains("line 3") && log.as_str().unwrap().contains("all done"), "{log}");
+    browser.wait_for("the run's end", "return document.getElementById('facts').innerText.includes('Succeeded')").await;
+    browser.screenshot("run-succeeded").await;
+
+    // Cancel a running run from its page.
+    let (_, slow) = d.post("/v1/tasks/slow-task/runs", json!({})).await;
+    let id = slow["id"].as_str().unwrap().to_string();
+    browser.open(&format!("{}/#/run/{id}", d.url)).await;
+    browser.wait_for("the run running", "return document.getElementById('facts')?.innerText.includes('Running')").await;
+    browser.click("#cancel").await;
+    browser
+        .wait_for("the run canceled", "return document.getElementById('facts').innerText.includes('Canceled')")
+        .await;
+    browser.screenshot("run-canceled").await;
+    assert_eq!(d.wait_run(&id).await["status"], "Canceled");
 }

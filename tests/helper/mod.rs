@@ -12,6 +12,7 @@ pub fn drydock() -> assert_cmd::Command {
     assert_cmd::Command::cargo_bin("drydock").expect("drydock binary")
 }
 
+pub mod browser;
 pub mod daemon;
 pub mod docker;
 pub mod engine;
