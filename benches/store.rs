@@ -181,6 +181,7 @@ async fn fill(store: &SqlStore, n: u64) {
                 started_at: Some(chrono::Utc::now()),
                 finished_at: Some(chrono::Utc::now()),
                 error: None,
+                needs: Vec::new(),
             }],
             output_images: vec![OutputImage {
                 registry: "reg.example:5000".into(),

@@ -179,6 +179,33 @@ function ansi(line) {
   return open ? out + "</span>" : out;
 }
 
+// The run's step graph as SVG: a column per depth (a step sits right of everything it needs),
+// boxes coloured by status, edges from each need to its dependent.
+function dag(steps) {
+  const index = new Map(steps.map((s, i) => [s.id, i]));
+  const depth = [];
+  const depthOf = (i, seen = new Set()) => {
+    if (depth[i] !== undefined) return depth[i];
+    if (seen.has(i)) return 0;
+    seen.add(i);
+    const needs = (steps[i].needs || []).filter((n) => index.has(n)).map((n) => depthOf(index.get(n), seen));
+    return (depth[i] = needs.length ? Math.max(...needs) + 1 : 0);
+  };
+  steps.forEach((_, i) => depthOf(i));
+  const rows = [];
+  const pos = steps.map((_, i) => { const d = depth[i]; rows[d] = (rows[d] || 0) + 1; return { x: 10 + d * 190, y: 10 + (rows[d] - 1) * 56 }; });
+  const W = 10 + (Math.max(0, ...depth) + 1) * 190, H = 10 + Math.max(1, ...rows.map((r) => r || 0)) * 56;
+  const edges = steps.flatMap((s, i) => (s.needs || []).filter((n) => index.has(n)).map((n) => {
+    const a = pos[index.get(n)], b = pos[i];
+    const x1 = a.x + 150, y1 = a.y + 18, x2 = b.x, y2 = b.y + 18, mx = (x1 + x2) / 2;
+    return `<path d="M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}"/>`;
+  }));
+  const nodes = steps.map((s, i) => `<g class="${esc(s.status)}" transform="translate(${pos[i].x},${pos[i].y})">
+    <title>${esc(s.id)}: ${esc(s.status)}</title><rect width="150" height="36" rx="6"/>
+    <text x="10" y="23">${esc(s.id.length > 18 ? s.id.slice(0, 17) + "…" : s.id)}</text></g>`);
+  return `<svg class="dag" role="img" aria-label="Step graph" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${edges.join("")}${nodes.join("")}</svg>`;
+}
+
 async function runPage(id) {
   const run = await api("GET", `/v1/runs/${encodeURIComponent(id)}`);
   const steps = (r) => r.steps.map((s) => `<tr><td>${esc(s.id)}</td><td>${status(s.status)}</td><td>${esc(s.attempts)}</td>
@@ -190,6 +217,7 @@ async function runPage(id) {
   main.innerHTML = `<h1>Run ${esc(run.id)}</h1>
     <p><button class="danger" id="cancel" ${["Queued", "Running"].includes(run.status) ? "" : "hidden"}>Cancel</button></p>
     <dl class="facts" id="facts">${facts(run)}</dl>
+    <h2>Graph</h2><div class="table-wrap" id="dag">${dag(run.steps)}</div>
     <h2>Steps</h2><div class="table-wrap"><table><thead><tr><th>Step</th><th>Status</th><th>Attempts</th><th>Exit</th><th class="hide-narrow">Started</th></tr></thead>
     <tbody id="steps">${steps(run)}</tbody></table></div>
     <h2>Log</h2><label>Step <select id="step-filter"><option value="">all</option>
@@ -231,6 +259,7 @@ async function runPage(id) {
     const r = JSON.parse(e.data);
     document.getElementById("facts").innerHTML = facts(r);
     document.getElementById("steps").innerHTML = steps(r);
+    document.getElementById("dag").innerHTML = dag(r.steps);
     document.getElementById("cancel").hidden = true;
     say(`Run ${r.id} ${r.status}`);
   });
@@ -239,6 +268,7 @@ async function runPage(id) {
     const r = await api("GET", `/v1/runs/${encodeURIComponent(id)}`).catch(() => null);
     if (!r) return;
     document.getElementById("steps").innerHTML = steps(r);
+    document.getElementById("dag").innerHTML = dag(r.steps);
     document.getElementById("facts").innerHTML = facts(r);
     if (!["Queued", "Running"].includes(r.status)) { clearInterval(timer); timer = null; }
   }, 1000);

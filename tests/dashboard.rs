@@ -80,6 +80,15 @@ async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
              return s.length === 2 && s.every(e => e.classList.contains('Succeeded'))",
         )
         .await;
+    // The graph: two boxes, one edge (`after` needs `count`), both green.
+    browser
+        .wait_for(
+            "the graph green",
+            "const g=[...document.querySelectorAll('#dag svg g')]; \
+             return g.length === 2 && g.every(e => e.classList.contains('Succeeded')) \
+               && document.querySelectorAll('#dag svg path').length === 1",
+        )
+        .await;
     let log = browser.eval("return document.getElementById('log').innerText", json!([])).await;
     assert!(log.as_str().unwrap().contains("line 3") && log.as_str().unwrap().contains("all done"), "{log}");
     browser.wait_for("the run's end", "return document.getElementById('facts').innerText.includes('Succeeded')").await;

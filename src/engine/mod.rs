@@ -177,7 +177,16 @@ impl Engine {
         cancel: CancellationToken,
     ) -> RunRecord {
         let started = Utc::now();
-        let steps: Vec<StepRecord> = req.task.steps.iter().map(|s| StepRecord::pending(&s.id)).collect();
+        let steps: Vec<StepRecord> = req
+            .task
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepRecord {
+                needs: req.plan.dependencies(i).into_iter().map(|d| req.task.steps[d].id.clone()).collect(),
+                ..StepRecord::pending(&s.id)
+            })
+            .collect();
         let mut record = RunRecord {
             id: req.run_id.clone(),
             status: RunStatus::Running,

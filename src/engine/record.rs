@@ -102,6 +102,9 @@ pub struct StepRecord {
     /// Why it failed, for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Ids of the steps it waited for (the plan's edges, so that a run can be drawn as its graph).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
 }
 
 impl StepRecord {
@@ -115,6 +118,7 @@ impl StepRecord {
             started_at: None,
             finished_at: None,
             error: None,
+            needs: Vec::new(),
         }
     }
 }

@@ -107,6 +107,7 @@ pub fn step(id: &str, status: StepStatus) -> StepRecord {
         started_at: Some(ms(1_700_000_000_000)),
         finished_at: Some(ms(1_700_000_001_000)),
         error: None,
+        needs: Vec::new(),
     }
 }
 
