@@ -8,65 +8,13 @@
 //! - `idle`: RSS of an idle `drydock serve`; target under 50 MB.
 
 use drydock::api::{RunType, Trigger};
-use drydock::daemon::{self, DaemonConfig};
+#[path = "support/mod.rs"]
+mod support;
+
 use drydock::store::NewRun;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-struct Bench {
-    d: daemon::Daemon,
-    url: String,
-    token: String,
-    http: reqwest::Client,
-    _data: tempfile::TempDir,
-}
-
-async fn start(concurrency: usize) -> Bench {
-    let data = tempfile::tempdir().unwrap();
-    let mut config = DaemonConfig::new(data.path().to_path_buf());
-    config.concurrency = concurrency;
-    config.registry = "127.0.0.1:5000".into();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = daemon::start(config, listener).await.unwrap();
-    let token = daemon::service::create_token(d.service.store.as_ref(), "bench").await.unwrap().token;
-    let url = format!("http://{}", d.addr);
-    Bench { d, url, token, http: reqwest::Client::new(), _data: data }
-}
-
-impl Bench {
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.http
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-    async fn get(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-    async fn wait(&self, id: &str) -> Value {
-        loop {
-            let r = self.get(&format!("/v1/runs/{id}")).await;
-            if !matches!(r["status"].as_str(), Some("Queued") | Some("Running")) {
-                return r;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
+use support::start;
 
 fn pct(mut v: Vec<Duration>, p: f64) -> f64 {
     v.sort();

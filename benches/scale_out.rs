@@ -10,9 +10,12 @@
 #[allow(dead_code)]
 mod postgres;
 
-use drydock::daemon::{self, DaemonConfig};
+#[path = "support/mod.rs"]
+mod support;
+
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use support::Bench;
 
 const RUNS: usize = 120;
 
@@ -25,43 +28,29 @@ async fn main() {
     claim_latency(&server.new_database().await.unwrap()).await;
 }
 
-struct Node {
-    d: daemon::Daemon,
-    url: String,
-    _data: tempfile::TempDir,
-}
-
-async fn nodes(db: &str, n: usize) -> (Vec<Node>, String) {
+/// `n` nodes on database `db`, 4 workers each, sharing one secret key.
+async fn nodes(db: &str, n: usize) -> Vec<Bench> {
+    let key = std::env::temp_dir().join(format!("drydock-bench-{}.key", std::process::id()));
     let mut out = Vec::new();
     for _ in 0..n {
-        let data = tempfile::tempdir().unwrap();
-        let mut config = DaemonConfig::new(data.path().to_path_buf());
-        config.registry = "127.0.0.1:5000".into();
-        config.database_url = Some(db.to_string());
-        config.concurrency = 4;
-        config.secret_key_file = Some(std::env::temp_dir().join(format!("drydock-bench-{}.key", std::process::id())));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let d = daemon::start(config, listener).await.unwrap();
-        let url = format!("http://{}", d.addr);
-        out.push(Node { d, url, _data: data });
+        let (db, key) = (db.to_string(), key.clone());
+        out.push(
+            support::start_with(4, move |c| {
+                c.database_url = Some(db);
+                c.secret_key_file = Some(key);
+            })
+            .await,
+        );
     }
-    let token = daemon::service::create_token(out[0].d.service.store.as_ref(), "bench").await.unwrap().token;
-    (out, token)
+    out
 }
 
-async fn call(method: reqwest::Method, url: String, token: &str, body: Option<Value>) -> Value {
-    let mut r = reqwest::Client::new().request(method, url).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    r.send().await.unwrap().json().await.unwrap()
-}
-
-async fn wait_all(node: &Node, token: &str, ids: &[String]) -> Vec<Value> {
+/// Waits for each run (polling every 50 ms) and checks it succeeded.
+async fn wait_all(node: &Bench, ids: &[String]) -> Vec<Value> {
     let mut out = Vec::new();
     for id in ids {
         loop {
-            let run = call(reqwest::Method::GET, format!("{}/v1/runs/{id}", node.url), token, None).await;
+            let run = node.get(&format!("/v1/runs/{id}")).await;
             if !matches!(run["status"].as_str(), Some("Queued" | "Running")) {
                 assert_eq!(run["status"], "Succeeded", "{run}");
                 out.push(run);
@@ -73,39 +62,36 @@ async fn wait_all(node: &Node, token: &str, ids: &[String]) -> Vec<Value> {
     out
 }
 
+fn trivial_task() -> Value {
+    json!({"name": "trivial", "step": {"kind": "file", "content": "steps:\n  - cmd: busybox true\n"}})
+}
+
 async fn throughput(db: &str, n: usize) -> f64 {
-    let (nodes, token) = nodes(db, n).await;
-    let task = json!({"name": "trivial", "step": {"kind": "file", "content": "steps:\n  - cmd: busybox true\n"}});
-    call(reqwest::Method::POST, format!("{}/v1/tasks", nodes[0].url), &token, Some(task)).await;
+    let nodes = nodes(db, n).await;
+    nodes[0].create_task(trivial_task()).await;
     let started = Instant::now();
     let mut ids = Vec::new();
     for i in 0..RUNS {
-        let run =
-            call(reqwest::Method::POST, format!("{}/v1/tasks/trivial/runs", nodes[i % n].url), &token, Some(json!({})))
-                .await;
+        let run = nodes[i % n].post("/v1/tasks/trivial/runs", json!({})).await;
         ids.push(run["id"].as_str().unwrap().to_string());
     }
-    wait_all(&nodes[0], &token, &ids).await;
+    wait_all(&nodes[0], &ids).await;
     let rate = RUNS as f64 / started.elapsed().as_secs_f64();
     for node in nodes {
-        node.d.shutdown.cancel();
-        node.d.wait().await;
+        node.stop().await;
     }
     rate
 }
 
 async fn claim_latency(db: &str) {
-    let (nodes, token) = nodes(db, 3).await;
-    let task = json!({"name": "trivial", "step": {"kind": "file", "content": "steps:\n  - cmd: busybox true\n"}});
-    call(reqwest::Method::POST, format!("{}/v1/tasks", nodes[0].url), &token, Some(task)).await;
+    let nodes = nodes(db, 3).await;
+    nodes[0].create_task(trivial_task()).await;
     let mut waits = Vec::new();
     for i in 0..40 {
         // Queued on one node, claimed by whichever idle node hears of it first.
-        let run =
-            call(reqwest::Method::POST, format!("{}/v1/tasks/trivial/runs", nodes[i % 3].url), &token, Some(json!({})))
-                .await;
+        let run = nodes[i % 3].post("/v1/tasks/trivial/runs", json!({})).await;
         let id = run["id"].as_str().unwrap().to_string();
-        let done = wait_all(&nodes[0], &token, &[id]).await;
+        let done = wait_all(&nodes[0], &[id]).await;
         let q = chrono::DateTime::parse_from_rfc3339(done[0]["queued_at"].as_str().unwrap()).unwrap();
         let s = chrono::DateTime::parse_from_rfc3339(done[0]["started_at"].as_str().unwrap()).unwrap();
         waits.push((s - q).num_microseconds().unwrap_or(0) as f64 / 1000.0);
@@ -118,7 +104,6 @@ async fn claim_latency(db: &str) {
         waits[waits.len() - 1]
     );
     for node in nodes {
-        node.d.shutdown.cancel();
-        node.d.wait().await;
+        node.stop().await;
     }
 }

@@ -5,7 +5,10 @@
 //! The tasks require an agent label no node has, so their runs stay queued: the figure is the
 //! scheduler's, not Docker's. Target: under 1 s late; never two runs for one occurrence.
 
-use drydock::daemon::{self, DaemonConfig};
+#[path = "support/mod.rs"]
+mod support;
+
+use drydock::daemon;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -18,14 +21,7 @@ async fn main() {
 }
 
 async fn measure(tasks: usize, window: Duration) {
-    let data = tempfile::tempdir().unwrap();
-    let mut config = DaemonConfig::new(data.path().to_path_buf());
-    config.registry = "127.0.0.1:5000".into();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = daemon::start(config, listener).await.unwrap();
-    let token = daemon::service::create_token(d.service.store.as_ref(), "bench").await.unwrap().token;
-    let url = format!("http://{}", d.addr);
-    let http = reqwest::Client::new();
+    let b = support::start(4).await;
     for i in 0..tasks {
         let task = json!({
             "name": format!("tick-{i:04}"),
@@ -33,12 +29,10 @@ async fn measure(tasks: usize, window: Duration) {
             "agent_labels": {"bench": "no-such-node"},
             "timers": [{"name": "s", "schedule": "* * * * * *"}],
         });
-        let r = http.post(format!("{url}/v1/tasks")).bearer_auth(&token).json(&task).send().await.unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+        b.create_task(task).await;
     }
     tokio::time::sleep(window).await;
-    d.shutdown.cancel();
-    d.wait().await;
+    let data = b.stop().await;
 
     // Read every run back from the store (the API pages at 1000).
     let store = daemon::open_store(data.path(), None).await.unwrap();

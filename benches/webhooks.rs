@@ -15,41 +15,17 @@
 //! 1.4–3.5 ms, p99 26–41 ms, stored deliveries and queued runs exactly as expected. With the
 //! machine overloaded (load average 8.7) the burst reached 844/s, still with no loss.
 
-use drydock::daemon::{self, DaemonConfig};
+#[path = "support/mod.rs"]
+mod support;
+
 use drydock::triggers::source::signature::sign;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-struct Bench {
-    d: daemon::Daemon,
-    url: String,
-    token: String,
-    http: reqwest::Client,
-    _data: tempfile::TempDir,
-}
-
-async fn start(concurrency: usize) -> Bench {
-    let data = tempfile::tempdir().unwrap();
-    let mut config = DaemonConfig::new(data.path().to_path_buf());
-    config.concurrency = concurrency;
-    config.registry = "127.0.0.1:5000".into();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = daemon::start(config, listener).await.unwrap();
-    let token = daemon::service::create_token(d.service.store.as_ref(), "bench").await.unwrap().token;
-    let url = format!("http://{}", d.addr);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
-    Bench { d, url, token, http, _data: data }
-}
+use support::{Bench, start};
 
 impl Bench {
-    async fn create_task(&self, task: Value) {
-        let r =
-            self.http.post(format!("{}/v1/tasks", self.url)).bearer_auth(&self.token).json(&task).send().await.unwrap();
-        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
-    }
-
     async fn push(&self, secret: &str, delivery: &str, body: &[u8]) -> (u16, Value) {
         let r = self
             .http
@@ -66,17 +42,7 @@ impl Bench {
     }
 
     async fn run_status(&self, id: &str) -> String {
-        let r: Value = self
-            .http
-            .get(format!("{}/v1/runs/{id}", self.url))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r["status"].as_str().unwrap_or_default().to_string()
+        self.get(&format!("/v1/runs/{id}")).await["status"].as_str().unwrap_or_default().to_string()
     }
 }
 

@@ -4,7 +4,7 @@
 //! to a live node, and a timer fires once per occurrence with three schedulers running.
 
 use crate::helper::daemon::{TestDaemon, inline_task};
-use crate::helper::postgres_database;
+use crate::helper::postgres;
 use crate::helper::serve::{Serve, free_port, serve};
 use drydock::triggers::clock::ManualClock;
 use serde_json::{Value, json};
@@ -43,7 +43,7 @@ async fn queue(d: &TestDaemon, task: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_run_300_queued_runs_exactly_once() {
-    let Some(url) = postgres_database().await else { return };
+    let Some(url) = postgres::database().await else { return };
     let nodes = [node(&url, 3, None).await, node(&url, 3, None).await, node(&url, 3, None).await];
     // A secret sealed by one node is opened by every node that runs the task.
     let mut task = inline_task("fan-out", "steps:\n  - cmd: busybox true\n");
@@ -98,7 +98,7 @@ async fn three_nodes_run_300_queued_runs_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_fires_once_per_occurrence_with_three_nodes() {
-    let Some(url) = postgres_database().await else { return };
+    let Some(url) = postgres::database().await else { return };
     let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&chrono::Utc);
     let clock = Arc::new(ManualClock::new(at("2026-04-01T05:59:50Z")));
     let mut nodes = Vec::new();
@@ -177,7 +177,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
-    let Some(url) = postgres_database().await else { return };
+    let Some(url) = postgres::database().await else { return };
     let victim_data = tempfile::tempdir().unwrap();
     // The victim starts first, so it takes the cluster-wide roles.
     let (mut victim, victim_url) = serve_process(&url, victim_data.path()).await;
@@ -236,7 +236,7 @@ async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_with_another_secret_key_refuses_to_start() {
-    let Some(url) = postgres_database().await else { return };
+    let Some(url) = postgres::database().await else { return };
     let first = node(&url, 1, None).await;
     let data = tempfile::tempdir().unwrap();
     let mut config = drydock::daemon::DaemonConfig::new(data.path().to_path_buf());
@@ -250,7 +250,7 @@ async fn a_node_with_another_secret_key_refuses_to_start() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_node_moves_from_sqlite_to_postgres_with_export_and_import() {
-    let Some(url) = postgres_database().await else { return };
+    let Some(url) = postgres::database().await else { return };
     // A single SQLite node with a task whose secret is sealed, and two finished runs.
     let d = TestDaemon::start(2).await;
     let mut task = inline_task("moving-task", "steps:\n  - cmd: busybox echo moved {{.Values.greeting}}\n");

@@ -582,7 +582,7 @@ async fn leads_watcher(d: &TestDaemon) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgresql_a_notification_to_any_node_reaches_the_watcher() {
-    let Some(url) = crate::helper::postgres_database().await else { return };
+    let Some(url) = crate::helper::postgres::database().await else { return };
     let key = std::env::temp_dir().join(format!("drydock-base-image-key-{}", unique("k")));
     let clock = manual_clock();
     let token = "pg-notify-token";

@@ -149,15 +149,23 @@ const JANITOR_INTERVAL: Duration = Duration::from_secs(10);
 async fn sweep_leftovers(svc: &Service, docker: &DockerHost) {
     let active: std::collections::HashSet<String> =
         svc.running.lock().map(|m| m.keys().map(|id| svc.settings.object_key(id)).collect()).unwrap_or_default();
-    let runs = match docker.list_run_objects(&[(janitor::OWNER_LABEL, &svc.settings.node_id)]).await {
+    // One listing serves both sweeps: this node's leftovers and lost nodes' finished runs.
+    let all = match docker.list_run_objects(&[]).await {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "janitor could not list Docker objects");
             return;
         }
     };
-    let foreign = sweep_of_lost_nodes(svc, docker).await;
-    for run in runs.into_iter().filter(|r| !active.contains(&r.run_id)).chain(foreign) {
+    let mut leftovers = Vec::new();
+    for run in all {
+        let owner = run.labels.get(janitor::OWNER_LABEL).map(String::as_str).unwrap_or_default();
+        let ours = owner == svc.settings.node_id;
+        if (ours && !active.contains(&run.run_id)) || (!ours && of_lost_node(svc, owner, &run.run_id).await) {
+            leftovers.push(run);
+        }
+    }
+    for run in leftovers {
         match docker.remove_run_objects(&run.run_id).await {
             Ok(report) => {
                 tracing::info!(run = %run.run_id, clean = report.is_clean(), "removed leftovers of an interrupted run")
@@ -167,26 +175,15 @@ async fn sweep_leftovers(svc: &Service, docker: &DockerHost) {
     }
 }
 
-/// Objects on this engine that another node of this database created for runs that are over:
-/// that node died (its runs became Error "worker lost") and the engine is shared, so nobody
-/// else would remove them until it comes back.
-async fn sweep_of_lost_nodes(svc: &Service, docker: &DockerHost) -> Vec<crate::docker::RunObjects> {
-    let Ok(all) = docker.list_run_objects(&[]).await else { return Vec::new() };
-    let prefix = format!("{}-", svc.settings.instance);
-    let mut over = Vec::new();
-    for objects in all {
-        let owner = objects.labels.get(janitor::OWNER_LABEL).map(String::as_str).unwrap_or_default();
-        let Some(id) = objects.run_id.strip_prefix(&prefix) else { continue };
-        if owner.is_empty() || owner == svc.settings.node_id {
-            continue;
-        }
-        if let Ok(Some(row)) = svc.store.get_run(id).await
-            && row.status.is_terminal()
-        {
-            over.push(objects);
-        }
+/// Whether objects another node of this database created belong to a run that is over: that
+/// node died (its runs became Error "worker lost") and the engine is shared, so nobody else
+/// would remove them until it comes back.
+async fn of_lost_node(svc: &Service, owner: &str, key: &str) -> bool {
+    let Some(id) = key.strip_prefix(&format!("{}-", svc.settings.instance)) else { return false };
+    if owner.is_empty() {
+        return false;
     }
-    over
+    matches!(svc.store.get_run(id).await, Ok(Some(row)) if row.status.is_terminal())
 }
 
 async fn janitor_loop(svc: Arc<Service>, docker: DockerHost) {

@@ -114,15 +114,21 @@ impl Service {
 
     /// A task, with secrets revealed only when asked.
     pub async fn get_task(&self, name: &str, reveal: bool) -> Result<Task> {
-        let mut task = self.load_task(name).await?;
-        crate::triggers::timer::fill_next_fire(&mut task, self.triggers.clock.now());
-        self.fill_poll_error(&mut task).await;
+        let task = self.load_task(name).await?;
+        self.shown(task, reveal).await
+    }
+
+    /// A stored task as reads show it: secrets redacted (or opened, when asked), with its timers'
+    /// next fire times and the poller's last error.
+    async fn shown(&self, mut task: Task, reveal: bool) -> Result<Task> {
         if reveal {
             map_task_secrets(&mut task, &opener(&self.cipher))?;
-            Ok(task)
         } else {
-            Ok(task.redacted())
+            task = task.redacted();
         }
+        crate::triggers::timer::fill_next_fire(&mut task, self.triggers.clock.now());
+        self.fill_poll_error(&mut task).await;
+        Ok(task)
     }
 
     /// The poller's last error for the task's repository, when it polls one that is failing.
@@ -154,11 +160,9 @@ impl Service {
 
     /// All tasks, redacted.
     pub async fn list_tasks(&self) -> Result<Vec<Task>> {
-        let now = self.triggers.clock.now();
-        let mut tasks: Vec<Task> = self.store.list_tasks().await?.iter().map(Task::redacted).collect();
-        for t in &mut tasks {
-            crate::triggers::timer::fill_next_fire(t, now);
-            self.fill_poll_error(t).await;
+        let mut tasks = Vec::new();
+        for t in self.store.list_tasks().await? {
+            tasks.push(self.shown(t, false).await?);
         }
         Ok(tasks)
     }

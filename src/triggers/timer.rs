@@ -64,7 +64,7 @@ pub async fn pass(svc: &Service) -> Result<Option<DateTime<Utc>>, crate::store::
             let plan = Plan::new(&cron, cursor, now);
             if let Some(last) = plan.last() {
                 if live {
-                    handle(svc, &task, timer, cursor, &plan).await?;
+                    handle(svc, &task, timer, &cron, cursor, &plan).await?;
                 } else {
                     // A disabled timer lets its occurrences pass; enabling it later must not
                     // count them as missed.
@@ -127,6 +127,7 @@ async fn handle(
     svc: &Service,
     task: &Task,
     timer: &Timer,
+    cron: &croner::Cron,
     cursor: DateTime<Utc>,
     plan: &Plan,
 ) -> Result<(), crate::store::StoreError> {
@@ -137,7 +138,7 @@ async fn handle(
         && plan.due.is_empty()
         && let Some((first, last, n)) = plan.missed
     {
-        skipped = (n > 1).then(|| (first, previous(&timer.schedule, last).unwrap_or(first), n - 1));
+        skipped = (n > 1).then(|| (first, previous(cron, last).unwrap_or(first), n - 1));
         events.push(fire(svc, task, timer, last).await);
     }
     for &o in &plan.due {
@@ -203,8 +204,7 @@ fn grace(cron: &croner::Cron, from: DateTime<Utc>) -> Duration {
 }
 
 /// The occurrence before `at`.
-fn previous(schedule: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let cron = parse_schedule(schedule).ok()?;
+fn previous(cron: &croner::Cron, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     cron.iter_from(at, croner::Direction::Backward).find(|o| *o < at)
 }
 
@@ -266,7 +266,8 @@ mod tests {
 
     #[test]
     fn previous_occurrence_and_next_fire() {
-        assert_eq!(previous("0 * * * *", at("2026-01-01T09:00:00Z")), Some(at("2026-01-01T08:00:00Z")));
+        let hourly = parse_schedule("0 * * * *").unwrap();
+        assert_eq!(previous(&hourly, at("2026-01-01T09:00:00Z")), Some(at("2026-01-01T08:00:00Z")));
         let mut task: Task = serde_json::from_value(serde_json::json!({
             "name": "nightly", "step": {"kind": "file", "content": "steps: []"}, "timers": [
                 {"name": "t1", "schedule": "0 3 * * *"},

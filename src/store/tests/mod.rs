@@ -38,19 +38,8 @@ impl Fixture {
 
     /// A fresh PostgreSQL database, or `None` (after saying why) when there is no server.
     pub async fn postgres() -> Option<Fixture> {
-        let required = std::env::var("DRYDOCK_TEST_PG").is_ok_and(|v| v == "require");
-        let url = match postgres::server() {
-            Ok(server) => server.new_database().await,
-            Err(why) => Err(why.to_string()),
-        };
-        match url {
-            Ok(url) => Some(Fixture { store: SqlStore::open(&url).await.unwrap(), url, _dir: None }),
-            Err(why) if required => panic!("PostgreSQL is required (DRYDOCK_TEST_PG=require) but: {why}"),
-            Err(why) => {
-                eprintln!("skipping the PostgreSQL half: {why}");
-                None
-            }
-        }
+        let url = postgres::database().await?;
+        Some(Fixture { store: SqlStore::open(&url).await.unwrap(), url, _dir: None })
     }
 
     /// Another store on the same database, as a second node (its own pools) would have.

@@ -25,6 +25,24 @@ pub struct PgServer {
 static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
 static NEXT_DATABASE: AtomicUsize = AtomicUsize::new(0);
 
+/// A new empty database on the process's server, or `None` (after saying why) when no server
+/// can be started, unless `DRYDOCK_TEST_PG=require` (set by scripts/test.sh) makes that a failure.
+pub async fn database() -> Option<String> {
+    let required = std::env::var("DRYDOCK_TEST_PG").is_ok_and(|v| v == "require");
+    let url = match server() {
+        Ok(server) => server.new_database().await,
+        Err(why) => Err(why.to_string()),
+    };
+    match url {
+        Ok(url) => Some(url),
+        Err(why) if required => panic!("PostgreSQL is required (DRYDOCK_TEST_PG=require) but: {why}"),
+        Err(why) => {
+            eprintln!("skipping the PostgreSQL part: {why}");
+            None
+        }
+    }
+}
+
 /// The process's server, started on first use; `Err` says why there is none.
 pub fn server() -> Result<&'static PgServer, &'static str> {
     SERVER.get_or_init(PgServer::start).as_ref().map_err(String::as_str)
