@@ -16,6 +16,8 @@ const duration = (r) => {
   const ms = (r.finished_at ? new Date(r.finished_at) : new Date()) - new Date(r.started_at);
   return `${(ms / 1000).toFixed(1)}s`;
 };
+const short = (d) => (d ? esc(d.slice(0, 19)) : "");
+const runLink = (id) => `<a href="#/run/${encodeURIComponent(id)}">${esc(id)}</a>`;
 const trigger = (t) => {
   if (!t) return "";
   switch (t.kind) {
@@ -23,6 +25,20 @@ const trigger = (t) => {
     case "source": return `${t.event === "pullrequest" ? "Pull Request" : "Commit"} ${esc((t.commit || "").slice(0, 8))}`;
     case "base_image": return `Image Update ${esc(t.image)}`;
     default: return "Manual";
+  }
+};
+// The trigger's details for a run's facts: what fired, from where, for which commit or digest.
+const triggerFacts = (t) => {
+  const row = (k, v) => (v ? `<dt>${k}</dt><dd>${v}</dd>` : "");
+  switch (t && t.kind) {
+    case "timer": return row("Timer", esc(t.name)) + row("Occurrence", esc(when(t.occurrence)));
+    case "source": return row("Event", `${esc(t.event)} via ${esc(t.provider)}`) + row("Repository", esc(t.repository))
+      + row("Branch", esc(t.branch)) + row("Commit", `<code>${esc(t.commit)}</code>`)
+      + row("Pull request", t.pull_request ? `#${esc(t.pull_request)}` : "") + row("Delivery", esc(t.delivery_id));
+    case "base_image": return row("Image", esc(t.image))
+      + row("Digest", `<code>${short(t.old_digest) || "(none)"}</code> → <code>${short(t.new_digest)}</code>`)
+      + row("Cascade from", t.cascade_from ? `run ${runLink(t.cascade_from)}` : "");
+    default: return "";
   }
 };
 
@@ -61,7 +77,11 @@ function login(error) {
   });
 }
 
+// Each page names itself in the document title, which screen readers announce on navigation.
+const titled = (name) => { document.title = `${name} · drydock`; };
+
 async function tasksPage() {
+  titled("Tasks");
   const tasks = await api("GET", "/v1/tasks");
   const rows = await Promise.all(tasks.map(async (t) => {
     const page = await api("GET", `/v1/runs?task=${encodeURIComponent(t.name)}&top=1`);
@@ -77,10 +97,11 @@ async function tasksPage() {
       <td class="hide-narrow">${esc(triggers.join(", "))}</td>
       <td>${last ? `<a href="#/run/${esc(last.id)}">${esc(last.id)}</a> ${status(last.status)}` : ""}</td>
       <td class="hide-narrow">${esc(when(next))}</td>
-      <td><button data-run="${esc(t.name)}">Run</button></td></tr>`;
+      <td><button data-run="${esc(t.name)}" aria-label="Run ${esc(t.name)}">Run</button></td></tr>`;
   }));
-  main.innerHTML = `<h1>Tasks</h1><div class="table-wrap"><table>
-    <thead><tr><th>Name</th><th>Status</th><th class="hide-narrow">Triggers</th><th>Last run</th><th class="hide-narrow">Next timer</th><th></th></tr></thead>
+  main.innerHTML = `<h1>Tasks</h1>${tasks.length ? "" : "<p>No tasks yet: <code>drydock task create NAME …</code> adds one.</p>"}
+    <div class="table-wrap"><table><caption class="visually-hidden">Tasks</caption>
+    <thead><tr><th>Name</th><th>Status</th><th class="hide-narrow">Triggers</th><th>Last run</th><th class="hide-narrow">Next timer</th><th><span class="visually-hidden">Action</span></th></tr></thead>
     <tbody>${rows.join("")}</tbody></table></div>`;
   main.querySelectorAll("button[data-run]").forEach((b) => b.addEventListener("click", async () => {
     const run = await api("POST", `/v1/tasks/${encodeURIComponent(b.dataset.run)}/runs`, {});
@@ -90,73 +111,136 @@ async function tasksPage() {
 }
 
 async function taskPage(name) {
+  titled(name);
   const t = await api("GET", `/v1/tasks/${encodeURIComponent(name)}`);
   const runs = await api("GET", `/v1/runs?task=${encodeURIComponent(name)}&top=20`);
-  let deps = { images: [] };
+  let deps = { images: [], dependents: [] };
   try { deps = await api("GET", `/v1/tasks/${encodeURIComponent(name)}/dependencies`); } catch (_) { /* older daemon */ }
   const enabled = (t.status || "Enabled") === "Enabled";
+  const src = t.triggers?.source, base = t.triggers?.base_image;
   main.innerHTML = `<h1>${esc(t.name)} ${status(t.status || "Enabled")}</h1>
     <p><button class="primary" id="run">Run</button>
        <button id="toggle">${enabled ? "Disable" : "Enable"}</button></p>
-    <h2>Timers</h2><div class="table-wrap"><table><thead><tr><th>Name</th><th>Schedule</th><th>Status</th><th>Next fire</th><th></th></tr></thead><tbody>
+    <h2>Triggers</h2><dl class="facts">
+      <dt>Commit</dt><dd>${src?.enabled && t.context && !t.context.startsWith("upload:")
+        ? `${esc(t.context)} (${esc((src.events || []).join(", "))}${src.branches?.length ? `; branches ${esc(src.branches.join(", "))}` : ""}${src.poll_interval ? `; polled every ${esc(src.poll_interval)}s` : ""})` : "off"}
+        ${src?.last_poll_error ? `<span class="error">last poll failed: ${esc(src.last_poll_error)}</span>` : ""}</dd>
+      <dt>Image update</dt><dd>${base?.enabled ? esc(base.trigger_type || "Runtime") : "off"}</dd>
+      <dt>Timers</dt><dd>${(t.timers || []).length}</dd></dl>
+    <h2>Timers</h2><div class="table-wrap"><table><caption class="visually-hidden">Timers</caption>
+    <thead><tr><th>Name</th><th>Schedule</th><th>Status</th><th>Next fire</th><th><span class="visually-hidden">Action</span></th></tr></thead><tbody>
     ${(t.timers || []).map((x) => `<tr><td>${esc(x.name)}</td><td><code>${esc(x.schedule)}</code></td>
       <td>${status(x.enabled ? "Enabled" : "Disabled")}</td><td>${esc(when(x.next_fire))}</td>
-      <td><button data-timer="${esc(x.name)}">${x.enabled ? "Disable" : "Enable"}</button></td></tr>`).join("")}
+      <td><button data-timer="${esc(x.name)}" aria-label="${x.enabled ? "Disable" : "Enable"} timer ${esc(x.name)}">${x.enabled ? "Disable" : "Enable"}</button></td></tr>`).join("")}
     </tbody></table></div>
-    <h2>Base images</h2><div class="table-wrap"><table><thead><tr><th>Image</th><th>Role</th><th>Digest used</th><th class="hide-narrow">Last checked</th></tr></thead><tbody>
-    ${(deps.images || []).map((i) => `<tr><td>${esc(i.image)}</td><td>${esc(i.role)}</td><td><code>${esc((i.digest || "").slice(0, 19))}</code></td>
-      <td class="hide-narrow">${esc(when(i.check && i.check.checked_at))}</td></tr>`).join("")}
+    <h2>Base images</h2>${deps.images.length ? "" : "<p>Recorded after the task's first successful build.</p>"}
+    <div class="table-wrap"><table><caption class="visually-hidden">Base images and outputs</caption>
+    <thead><tr><th>Image</th><th>Role</th><th>Digest used</th><th>Current digest</th><th class="hide-narrow">Last checked</th><th class="hide-narrow">Last changed</th></tr></thead><tbody>
+    ${deps.images.map((i) => `<tr><td>${esc(i.image)}${i.role !== "output" && !i.watched ? " <small>(not watched)</small>" : ""}</td><td>${esc(i.role)}</td>
+      <td><code>${short(i.digest)}</code></td><td><code>${short(i.current_digest)}</code>${i.error ? ` <span class="error">${esc(i.error)}</span>` : ""}</td>
+      <td class="hide-narrow">${esc(when(i.checked_at))}</td><td class="hide-narrow">${esc(when(i.changed_at))}</td></tr>`).join("")}
     </tbody></table></div>
-    <h2>Runs</h2>${runsTable(runs.runs)}
-    <h2>Definition</h2><pre class="log">${esc(JSON.stringify(t, null, 2))}</pre>`;
+    ${(deps.dependents || []).length ? `<p>Builds from its images: ${deps.dependents.map((d) => `<a href="#/task/${encodeURIComponent(d)}">${esc(d)}</a>`).join(", ")}</p>` : ""}
+    <h2>Runs</h2>${runsTable(runs.runs, false)}
+    <h2>Definition</h2><pre class="log" tabindex="0" aria-label="Task definition">${esc(JSON.stringify(t, null, 2))}</pre>`;
   document.getElementById("run").addEventListener("click", async () => {
     const run = await api("POST", `/v1/tasks/${encodeURIComponent(name)}/runs`, {});
+    say(`Run ${run.id} queued`);
     location.hash = `#/run/${run.id}`;
   });
   document.getElementById("toggle").addEventListener("click", async () => {
     await api("PATCH", `/v1/tasks/${encodeURIComponent(name)}`, { status: enabled ? "Disabled" : "Enabled" });
     say(`Task ${name} ${enabled ? "disabled" : "enabled"}`);
-    taskPage(name);
+    await taskPage(name);
+    document.getElementById("toggle").focus();
   });
   main.querySelectorAll("button[data-timer]").forEach((b) => b.addEventListener("click", async () => {
     const timer = t.timers.find((x) => x.name === b.dataset.timer);
     await api("PUT", `/v1/tasks/${encodeURIComponent(name)}/timers/${encodeURIComponent(timer.name)}`,
       { name: timer.name, schedule: timer.schedule, enabled: !timer.enabled, missed: timer.missed });
-    taskPage(name);
+    say(`Timer ${timer.name} ${timer.enabled ? "disabled" : "enabled"}`);
+    await taskPage(name);
+    main.querySelector(`button[data-timer="${CSS.escape(timer.name)}"]`)?.focus();
   }));
 }
 
-function runsTable(runs) {
-  return `<div class="table-wrap"><table><thead><tr><th>Run</th><th>Task</th><th>Status</th><th>Trigger</th><th class="hide-narrow">Started</th><th>Duration</th></tr></thead><tbody>
-    ${runs.map((r) => `<tr><td><a href="#/run/${esc(r.id)}">${esc(r.id)}</a></td><td>${esc(r.task || "")}</td>
+function runsTable(runs, withTask = true) {
+  return `<div class="table-wrap"><table><caption class="visually-hidden">Runs, newest first</caption>
+    <thead><tr><th>Run</th>${withTask ? "<th>Task</th>" : ""}<th>Status</th><th>Trigger</th><th class="hide-narrow">Started</th><th>Duration</th></tr></thead><tbody>
+    ${runs.map((r) => `<tr><td>${runLink(r.id)}</td>${withTask ? `<td>${r.task ? `<a href="#/task/${encodeURIComponent(r.task)}">${esc(r.task)}</a>` : ""}</td>` : ""}
       <td>${status(r.status)}</td><td>${trigger(r.trigger)}</td><td class="hide-narrow">${esc(when(r.started_at))}</td><td>${duration(r)}</td></tr>`).join("")}
     </tbody></table></div>`;
 }
 
+const TRIGGERS = [["manual", "Manual"], ["source", "Commit or pull request"], ["timer", "Timer"], ["base_image", "Image update"]];
+const STATUSES = ["Queued", "Running", "Succeeded", "Failed", "Canceled", "Error", "Timeout"];
+
 async function runsPage(params) {
+  titled("Runs");
   const q = new URLSearchParams(params);
+  if (!q.get("top")) q.set("top", "25");
+  const newest = new URLSearchParams(q);
+  newest.delete("before");
   const draw = async () => {
     const page = await api("GET", `/v1/runs?${q.toString()}`);
     const list = document.getElementById("runs-list");
-    if (list) list.innerHTML = runsTable(page.runs) +
-      (page.next ? `<p><a href="#/runs?${new URLSearchParams({ ...Object.fromEntries(q), before: page.next })}">Older runs</a></p>` : "");
+    if (!list) return;
+    const links = [];
+    if (q.get("before")) links.push(`<a href="#/runs?${newest}">Newest runs</a>`);
+    if (page.next) { const older = new URLSearchParams(q); older.set("before", page.next); links.push(`<a id="older" href="#/runs?${older}">Older runs</a>`); }
+    list.innerHTML = (page.runs.length ? runsTable(page.runs) : "<p>No runs match.</p>")
+      + `<nav class="pager" aria-label="Pages">${links.join(" ")}</nav>`;
   };
   main.innerHTML = `<h1>Runs</h1>
     <form class="filters" id="filters">
       <label>Status <select name="status"><option value="">any</option>
-        ${["Queued", "Running", "Succeeded", "Failed", "Canceled", "Error", "Timeout"].map((s) => `<option ${q.get("status") === s ? "selected" : ""}>${s}</option>`).join("")}</select></label>
+        ${STATUSES.map((s) => `<option ${q.get("status") === s ? "selected" : ""}>${s}</option>`).join("")}</select></label>
       <label>Task <input name="task" value="${esc(q.get("task") || "")}"></label>
       <label>Trigger <select name="trigger"><option value="">any</option>
-        ${["Manual", "Commit", "Timer", "Image Update"].map((s) => `<option ${q.get("trigger") === s ? "selected" : ""}>${s}</option>`).join("")}</select></label>
+        ${TRIGGERS.map(([v, l]) => `<option value="${v}" ${q.get("trigger") === v ? "selected" : ""}>${l}</option>`).join("")}</select></label>
       <button type="submit">Filter</button>
-    </form><div id="runs-list" aria-live="polite"></div>`;
+    </form><div id="runs-list"></div>`;
   document.getElementById("filters").addEventListener("submit", (e) => {
     e.preventDefault();
     const f = new URLSearchParams([...new FormData(e.target)].filter(([, v]) => v));
     location.hash = `#/runs?${f}`;
   });
   await draw();
-  timer = setInterval(() => draw().catch(() => {}), 2000);
+  // The newest page follows new runs; older pages stay put while being read.
+  if (!q.get("before")) timer = setInterval(() => draw().catch(() => {}), 2000);
+}
+
+// Base images: which tasks build from which images (and which task pushes each), and the runs
+// that image updates queued, each cascade under the run whose push started it.
+async function imagesPage() {
+  titled("Base images");
+  const [images, updates] = await Promise.all([api("GET", "/v1/images"), api("GET", "/v1/runs?trigger=base_image&top=100")]);
+  const byId = new Map(updates.runs.map((r) => [r.id, r]));
+  const depth = (r, seen = 0) => {
+    const parent = byId.get(r.trigger.cascade_from);
+    return parent && seen < 20 ? 1 + depth(parent, seen + 1) : 0;
+  };
+  const users = (i) => i.users.map((u) => `<a href="#/task/${encodeURIComponent(u.task)}">${esc(u.task)}</a> <small>(${esc(u.role)}${u.watched ? "" : ", not watched"})</small>`).join(", ");
+  const state = (i) => (i.error ? `<span class="error">check failed: ${esc(i.error)}</span>`
+    : i.pending ? `change to <code>${short(i.pending.new_digest)}</code> fires at ${esc(when(i.pending.due))}` : "");
+  main.innerHTML = `<h1>Base images</h1>
+    <div class="table-wrap"><table><caption class="visually-hidden">Watched images</caption>
+    <thead><tr><th>Image</th><th>Built by</th><th>Used by</th><th>Digest</th><th class="hide-narrow">Last checked</th><th class="hide-narrow">Last changed</th><th>State</th></tr></thead><tbody>
+    ${images.map((i) => `<tr><td>${esc(i.image)}</td>
+      <td>${i.producers?.length ? i.producers.map((p) => `<a href="#/task/${encodeURIComponent(p)}">${esc(p)}</a>`).join(", ") : "<small>outside drydock</small>"}</td>
+      <td>${users(i)}</td><td><code>${short(i.digest)}</code></td><td class="hide-narrow">${esc(when(i.checked_at))}</td>
+      <td class="hide-narrow">${esc(when(i.changed_at))}</td><td>${state(i)}</td></tr>`).join("")}
+    </tbody></table></div>
+    ${images.length ? "" : "<p>No images yet: they are recorded when a task's build succeeds.</p>"}
+    <h2>Image updates</h2>
+    <div class="table-wrap"><table><caption class="visually-hidden">Runs queued by image updates, newest first</caption>
+    <thead><tr><th>Queued</th><th>Image</th><th>Digest</th><th>Task</th><th>Run</th><th>Cause</th></tr></thead><tbody>
+    ${updates.runs.map((r) => `<tr class="cascade-${Math.min(depth(r), 5)}"><td>${esc(when(r.queued_at))}</td><td>${esc(r.trigger.image)}</td>
+      <td><code>${short(r.trigger.old_digest) || "(none)"}</code> → <code>${short(r.trigger.new_digest)}</code></td>
+      <td><a href="#/task/${encodeURIComponent(r.task || "")}">${esc(r.task)}</a></td><td>${runLink(r.id)} ${status(r.status)}</td>
+      <td>${r.trigger.cascade_from ? `push by run ${runLink(r.trigger.cascade_from)}` : "registry change"}</td></tr>`).join("")}
+    </tbody></table></div>
+    ${updates.runs.length ? "" : "<p>No image updates have queued runs yet.</p>"}`;
 }
 
 // ANSI SGR colours → spans (the 8 basic colours and bold; everything else is dropped).
@@ -181,7 +265,7 @@ function ansi(line) {
 
 // The run's step graph as SVG: a column per depth (a step sits right of everything it needs),
 // boxes coloured by status, edges from each need to its dependent.
-function dag(steps) {
+function dag(steps, label) {
   const index = new Map(steps.map((s, i) => [s.id, i]));
   const depth = [];
   const depthOf = (i, seen = new Set()) => {
@@ -203,28 +287,62 @@ function dag(steps) {
   const nodes = steps.map((s, i) => `<g class="${esc(s.status)}" transform="translate(${pos[i].x},${pos[i].y})">
     <title>${esc(s.id)}: ${esc(s.status)}</title><rect width="150" height="36" rx="6"/>
     <text x="10" y="23">${esc(s.id.length > 18 ? s.id.slice(0, 17) + "…" : s.id)}</text></g>`);
-  return `<svg class="dag" role="img" aria-label="Step graph" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${edges.join("")}${nodes.join("")}</svg>`;
+  return `<svg class="dag" role="img" aria-label="${esc(label)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${edges.join("")}${nodes.join("")}</svg>`;
+}
+
+// A log chunk as HTML: one block span per line, tagged with the step that printed it (the
+// `[step]` prefix) so the step filter can hide the rest. Built as one string and inserted once:
+// a 10,000-line log is a handful of chunks, not 10,000 DOM insertions.
+function logHtml(lines, only) {
+  let html = "";
+  for (const line of lines) {
+    const m = /^\[([^\]]+)\]/.exec(line);
+    const step = m ? m[1] : "";
+    html += `<span class="line" data-step="${esc(step)}"${only && step !== only ? " hidden" : ""}>${ansi(line)}</span>`;
+  }
+  return html;
 }
 
 async function runPage(id) {
+  titled(`Run ${id}`);
   const run = await api("GET", `/v1/runs/${encodeURIComponent(id)}`);
+  const stepDuration = (s) => (s.started_at ? duration(s) : "");
   const steps = (r) => r.steps.map((s) => `<tr><td>${esc(s.id)}</td><td>${status(s.status)}</td><td>${esc(s.attempts)}</td>
-    <td>${s.exit_code ?? ""}</td><td class="hide-narrow">${esc(when(s.started_at))}</td></tr>`).join("");
-  const facts = (r) => `<dt>Status</dt><dd>${status(r.status)}</dd><dt>Task</dt><dd>${esc(r.task || "(quick run)")}</dd>
-    <dt>Trigger</dt><dd>${trigger(r.trigger)}</dd><dt>Queued</dt><dd>${esc(when(r.queued_at))}</dd>
-    <dt>Started</dt><dd>${esc(when(r.started_at))}</dd><dt>Duration</dt><dd>${duration(r)}</dd>
+    <td>${s.exit_code ?? ""}</td><td class="hide-narrow">${esc(when(s.started_at))}</td><td>${stepDuration(s)}</td></tr>`).join("");
+  const facts = (r) => `<dt>Status</dt><dd>${status(r.status)}</dd>
+    <dt>Task</dt><dd>${r.task ? `<a href="#/task/${encodeURIComponent(r.task)}">${esc(r.task)}</a>` : "(quick run)"} <small>${esc(r.run_type)}</small></dd>
+    <dt>Trigger</dt><dd>${trigger(r.trigger)}</dd>${triggerFacts(r.trigger)}
+    <dt>Queued</dt><dd>${esc(when(r.queued_at))}</dd>
+    <dt>Started</dt><dd>${esc(when(r.started_at))}</dd>
+    ${r.finished_at ? `<dt>Finished</dt><dd>${esc(when(r.finished_at))}</dd>` : ""}
+    <dt>Duration</dt><dd>${duration(r)}</dd>
+    ${r.node ? `<dt>Node</dt><dd>${esc(r.node)}${r.platform ? ` <small>${esc(r.platform)}</small>` : ""}</dd>` : ""}
     ${r.error ? `<dt>Error</dt><dd class="error">${esc(r.error)}</dd>` : ""}`;
+  const graph = (r) => {
+    const done = r.steps.filter((s) => s.status === "Succeeded").length;
+    return dag(r.steps, `Step graph: ${r.steps.length} steps, ${done} succeeded; the step table below lists each`);
+  };
+  const images = (r) => (r.output_images || []).map((i) => `<li><code>${esc(i.registry)}/${esc(i.repository)}:${esc(i.tag)}</code> <code>${esc(i.digest || "")}</code></li>`).join("");
   main.innerHTML = `<h1>Run ${esc(run.id)}</h1>
-    <p><button class="danger" id="cancel" ${["Queued", "Running"].includes(run.status) ? "" : "hidden"}>Cancel</button></p>
+    <p><button class="danger" id="cancel" ${["Queued", "Running"].includes(run.status) ? "" : "hidden"}>Cancel run</button></p>
     <dl class="facts" id="facts">${facts(run)}</dl>
-    <h2>Graph</h2><div class="table-wrap" id="dag">${dag(run.steps)}</div>
-    <h2>Steps</h2><div class="table-wrap"><table><thead><tr><th>Step</th><th>Status</th><th>Attempts</th><th>Exit</th><th class="hide-narrow">Started</th></tr></thead>
+    <h2>Graph</h2><div class="table-wrap" id="dag">${graph(run)}</div>
+    <h2>Steps</h2><div class="table-wrap"><table><caption class="visually-hidden">Steps</caption>
+    <thead><tr><th>Step</th><th>Status</th><th>Attempts</th><th>Exit</th><th class="hide-narrow">Started</th><th>Duration</th></tr></thead>
     <tbody id="steps">${steps(run)}</tbody></table></div>
     <h2>Log</h2><label>Step <select id="step-filter"><option value="">all</option>
       ${run.steps.map((s) => `<option>${esc(s.id)}</option>`).join("")}</select></label>
     <pre class="log" id="log" tabindex="0" aria-label="Run log"></pre>
-    <h2>Output images</h2><ul id="images">${(run.output_images || []).map((i) => `<li><code>${esc(i.registry)}/${esc(i.repository)}:${esc(i.tag)} ${esc(i.digest || "")}</code></li>`).join("")}</ul>
-    <h2>Dependencies</h2><pre class="log" id="deps">${esc(JSON.stringify(run.dependencies || [], null, 2))}</pre>`;
+    <h2>Output images</h2><ul id="images">${images(run)}</ul>
+    <h2>Dependencies</h2><pre class="log" id="deps" tabindex="0" aria-label="Dependency JSON">${esc(JSON.stringify(run.dependencies || [], null, 2))}</pre>`;
+  const show = (r) => {
+    document.getElementById("facts").innerHTML = facts(r);
+    document.getElementById("steps").innerHTML = steps(r);
+    document.getElementById("dag").innerHTML = graph(r);
+    document.getElementById("images").innerHTML = images(r);
+    document.getElementById("deps").textContent = JSON.stringify(r.dependencies || [], null, 2);
+    document.getElementById("cancel").hidden = !["Queued", "Running"].includes(r.status);
+  };
   document.getElementById("cancel").addEventListener("click", async () => {
     await api("POST", `/v1/runs/${encodeURIComponent(id)}/cancel`);
     say(`Run ${id} canceled`);
@@ -232,59 +350,65 @@ async function runPage(id) {
   const log = document.getElementById("log");
   const filter = document.getElementById("step-filter");
   filter.addEventListener("change", () => {
-    for (const l of log.children) l.hidden = filter.value && l.dataset.step !== filter.value;
+    for (const l of log.children) l.hidden = Boolean(filter.value) && l.dataset.step !== filter.value;
   });
-  let partial = "";
+  // Every event holds whole lines (the daemon cuts chunks at line ends). Events that arrive
+  // within one frame are drawn together: each insertion makes the browser lay the log out
+  // again, and a long log arrives as many events at once.
+  let pending = "", frame = 0;
+  const flush = () => {
+    cancelAnimationFrame(frame);
+    frame = 0;
+    if (!pending) return;
+    const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.insertAdjacentHTML("beforeend", pending);
+    pending = "";
+    if (atEnd) log.scrollTop = log.scrollHeight;
+  };
   source = new EventSource(`/v1/runs/${encodeURIComponent(id)}/logs`);
   source.addEventListener("log", (e) => {
-    const text = partial + e.data + "\n";
-    const lines = text.split("\n");
-    partial = lines.pop();
-    const frag = document.createDocumentFragment();
-    for (const line of lines) {
-      const span = document.createElement("span");
-      span.className = "line";
-      const m = /^\[([^\]]+)\]/.exec(line);
-      span.dataset.step = m ? m[1] : "";
-      span.innerHTML = ansi(line);
-      if (filter.value && span.dataset.step !== filter.value) span.hidden = true;
-      frag.appendChild(span);
-    }
-    const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.appendChild(frag);
-    if (atEnd) log.scrollTop = log.scrollHeight;
+    pending += logHtml(e.data.split("\n"), filter.value);
+    if (!frame) frame = requestAnimationFrame(flush);
   });
   source.addEventListener("end", (e) => {
+    flush();
     source.close();
+    source = null;
+    // The end event carries the finished run record.
     const r = JSON.parse(e.data);
-    document.getElementById("facts").innerHTML = facts(r);
-    document.getElementById("steps").innerHTML = steps(r);
-    document.getElementById("dag").innerHTML = dag(r.steps);
-    document.getElementById("cancel").hidden = true;
+    show(r);
+    log.dataset.complete = "true";
     say(`Run ${r.id} ${r.status}`);
   });
   // Step colours change while the log streams.
-  timer = setInterval(async () => {
-    const r = await api("GET", `/v1/runs/${encodeURIComponent(id)}`).catch(() => null);
-    if (!r) return;
-    document.getElementById("steps").innerHTML = steps(r);
-    document.getElementById("dag").innerHTML = dag(r.steps);
-    document.getElementById("facts").innerHTML = facts(r);
-    if (!["Queued", "Running"].includes(r.status)) { clearInterval(timer); timer = null; }
-  }, 1000);
+  if (["Queued", "Running"].includes(run.status)) {
+    timer = setInterval(async () => {
+      const r = await api("GET", `/v1/runs/${encodeURIComponent(id)}`).catch(() => null);
+      if (!r || !document.getElementById("facts")) return;
+      show(r);
+      if (!["Queued", "Running"].includes(r.status)) { clearInterval(timer); timer = null; }
+    }, 1000);
+  }
 }
 
-async function route() {
+// `focus`: after a navigation the focus moves to the new content (screen readers then read it);
+// on the first load it stays at the top of the document, where the skip link is.
+async function route(focus = true) {
   stop();
   document.getElementById("logout").hidden = false;
   const [path, query] = (location.hash.slice(1) || "/tasks").split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const section = { task: "tasks", run: "runs" }[parts[0]] || parts[0] || "tasks";
+  document.querySelectorAll(".bar nav a").forEach((a) => {
+    if (a.getAttribute("href") === `#/${section}`) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  });
   try {
     if (parts[0] === "task" && parts[1]) await taskPage(parts[1]);
     else if (parts[0] === "runs") await runsPage(query || "");
     else if (parts[0] === "run" && parts[1]) await runPage(parts[1]);
+    else if (parts[0] === "images") await imagesPage();
     else await tasksPage();
-    main.focus();
+    if (focus) main.focus();
   } catch (e) {
     if (e.message !== "not logged in") main.innerHTML = `<p class="error" role="alert">${esc(e.message)}</p>`;
   }
@@ -296,11 +420,13 @@ document.getElementById("theme").addEventListener("click", () => {
   root.dataset.theme = dark ? "light" : "dark";
   localStorage.setItem("drydock-theme", root.dataset.theme);
 });
+// The skip link moves the focus without touching the hash, which holds the page's route.
+document.querySelector(".skip").addEventListener("click", (e) => { e.preventDefault(); main.focus(); });
 document.getElementById("logout").addEventListener("click", async () => {
   await fetch("/ui/logout", { method: "POST", credentials: "same-origin" });
   login();
 });
 const saved = localStorage.getItem("drydock-theme");
 if (saved) document.documentElement.dataset.theme = saved;
-window.addEventListener("hashchange", route);
-route();
+window.addEventListener("hashchange", () => route());
+route(false);

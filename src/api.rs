@@ -620,6 +620,9 @@ pub struct WatchedImage {
     pub image: String,
     /// Tasks building from it.
     pub users: Vec<ImageUser>,
+    /// Tasks whose last successful run pushed it (a push by one of them cascades to the users).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub producers: Vec<String>,
     /// The digest last acted on (fired for, pushed by drydock, or first seen).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,

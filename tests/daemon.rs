@@ -136,6 +136,14 @@ async fn list_filter_and_cancel_runs() {
     assert_eq!(page["runs"].as_array().unwrap().len(), 2);
     let (_, next) = d.get(&format!("/v1/runs?top=2&before={}", page["next"].as_str().unwrap())).await;
     assert_eq!(next["runs"][0]["id"], ids[2]);
+    // The trigger filter takes the kind or the label listings show; anything else is refused.
+    let (_, manual) = d.get("/v1/runs?trigger=Manual").await;
+    assert_eq!(manual["runs"].as_array().unwrap().len(), 3);
+    let (_, commits) = d.get("/v1/runs?trigger=Commit").await;
+    assert_eq!(commits["runs"], json!([]));
+    let (status, err) = d.get("/v1/runs?trigger=cron").await;
+    assert_eq!(status, 400, "{err}");
+    assert!(err["message"].as_str().unwrap().contains("unknown trigger `cron`"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

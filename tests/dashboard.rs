@@ -1,11 +1,14 @@
 //! The dashboard: its server side (embedded assets, token login to an HttpOnly session cookie
 //! that `/v1` accepts, logout, revocation), and the pages in headless Chromium: log in, run a
-//! task and watch its steps turn green as the log streams, cancel a run. Screenshots are saved
-//! under `$CARGO_TARGET_DIR/browser-screenshots/`.
+//! task and watch its steps turn green as the log streams, cancel a run, the base-images page
+//! with a real cascade, keyboard use, an accessibility audit of every page, and every page at
+//! phone width. Screenshots are saved under `$CARGO_TARGET_DIR/browser-screenshots/`.
 
-use crate::helper::browser::Browser;
+use crate::helper::browser::{Browser, ENTER, TAB};
 use crate::helper::daemon::{TestDaemon, inline_task};
-use serde_json::json;
+use crate::helper::docker::unique;
+use crate::triggers_base_image::{REGISTRY, build_task, eventually, push_new_image, run_task};
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_is_served_and_a_login_cookie_authenticates_the_api() {
@@ -60,11 +63,7 @@ async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
     assert_eq!(d.post("/v1/tasks", inline_task("browser-task", streaming)).await.0, 201);
     assert_eq!(d.post("/v1/tasks", inline_task("slow-task", "steps:\n  - cmd: busybox sleep 300\n")).await.0, 201);
 
-    // Log in through the form.
-    browser.open(&format!("{}/", d.url)).await;
-    browser.wait_for("the login form", "return document.getElementById('token')").await;
-    browser.type_into("#token", &d.token).await;
-    browser.click("#login-form button[type=submit]").await;
+    log_in(&browser, &d).await;
     browser.wait_for("the tasks page", "return document.querySelector('button[data-run=\"browser-task\"]')").await;
     browser.screenshot("tasks").await;
 
@@ -105,4 +104,194 @@ async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
         .await;
     browser.screenshot("run-canceled").await;
     assert_eq!(d.wait_run(&id).await["status"], "Canceled");
+}
+
+/// Logs in through the form, as a person would.
+async fn log_in(browser: &Browser, d: &TestDaemon) {
+    browser.open(&format!("{}/", d.url)).await;
+    browser.wait_for("the login form", "return document.getElementById('token')").await;
+    browser.type_into("#token", &d.token).await;
+    browser.click("#login-form button[type=submit]").await;
+    browser
+        .wait_for("the first page after login", "return document.querySelector('main h1')?.innerText === 'Tasks'")
+        .await;
+}
+
+/// Checks the basics a screen reader and a keyboard depend on, on the page shown: every control
+/// has a name, every field a label, the graph a text alternative, one h1 and no skipped heading
+/// levels, tables with header cells, unique ids, a language and a title. The problems found.
+const AUDIT: &str = r#"
+const problems = [];
+const named = (e) => (e.getAttribute('aria-label') || e.textContent || e.getAttribute('title') || '').trim();
+for (const e of document.querySelectorAll('button, a[href]'))
+  if (e.getClientRects().length && !named(e)) problems.push('a control without a name: ' + e.outerHTML.slice(0, 80));
+for (const e of document.querySelectorAll('input, select, textarea'))
+  if (!(e.labels && e.labels.length) && !e.getAttribute('aria-label')) problems.push('a field without a label: ' + e.outerHTML.slice(0, 80));
+for (const e of document.querySelectorAll('svg'))
+  if (e.getAttribute('role') !== 'img' || !e.getAttribute('aria-label')) problems.push('a graphic without a text alternative');
+const h1 = document.querySelectorAll('h1').length;
+if (h1 !== 1) problems.push(h1 + ' h1 headings');
+let level = 1;
+for (const h of document.querySelectorAll('main h1, main h2, main h3, main h4')) {
+  const l = Number(h.tagName[1]);
+  if (l > level + 1) problems.push('heading ' + h.tagName + ' skips a level: ' + h.textContent);
+  level = l;
+}
+for (const t of document.querySelectorAll('table')) if (!t.querySelector('th')) problems.push('a table without header cells');
+const ids = [...document.querySelectorAll('[id]')].map((e) => e.id);
+if (new Set(ids).size !== ids.length) problems.push('duplicate ids');
+if (!document.documentElement.lang) problems.push('no page language');
+if (!/drydock/.test(document.title)) problems.push('no page title');
+if (!document.querySelector('[role=status][aria-live]')) problems.push('no live status region');
+return problems;
+"#;
+
+/// The elements that stick out of the page on the right (and so make it scroll sideways), when
+/// it does; wide content inside a scrolling box does not count.
+const WIDER_THAN_THE_SCREEN: &str = "
+const root = document.documentElement;
+if (root.scrollWidth <= root.clientWidth && window.innerWidth <= screen.width) return [];
+return [...document.querySelectorAll('body *')]
+  .filter((e) => e.getBoundingClientRect().right > root.clientWidth && !e.closest('.table-wrap, pre'))
+  .map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}px`);
+";
+
+/// The pages every check visits, by route, with what shows they are drawn.
+fn pages(task: &str, run: &str) -> Vec<(String, String, String)> {
+    let drawn = |text: &str| format!("return document.querySelector('main h1')?.innerText.startsWith({text:?})");
+    vec![
+        ("tasks".into(), "#/tasks".into(), drawn("Tasks")),
+        ("task".into(), format!("#/task/{task}"), drawn(task)),
+        ("runs".into(), "#/runs".into(), format!("{} && document.querySelector('#runs-list table')", drawn("Runs"))),
+        (
+            "run".into(),
+            format!("#/run/{run}"),
+            format!("{} && document.getElementById('log').dataset.complete", drawn("Run")),
+        ),
+        ("images".into(), "#/images".into(), drawn("Base images")),
+    ]
+}
+
+/// Loads the page at `route` afresh (not as a same-document hash change) and waits until `drawn`.
+async fn show(browser: &Browser, d: &TestDaemon, route: &str, drawn: &str) {
+    browser.open("about:blank").await;
+    browser.open(&format!("{}/{route}", d.url)).await;
+    browser.wait_for(route, drawn).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_base_images_show_who_builds_from_what_and_what_cascaded_and_every_page_works_by_keyboard_and_on_a_phone()
+ {
+    let Some(browser) = Browser::start().await else { return };
+    let d = TestDaemon::start(2).await;
+    // base is built by task b from root (pushed outside drydock); mid by task m from base.
+    let u = unique("dash");
+    let (root, base, mid) = (
+        format!("{REGISTRY}/{u}-root:latest"),
+        format!("{REGISTRY}/{u}-base:latest"),
+        format!("{REGISTRY}/{u}-mid:latest"),
+    );
+    push_new_image(&root).await;
+    let (tb, tm) = (format!("{u}-b"), format!("{u}-m"));
+    build_task(&d, &tb, &root, &base, json!({})).await;
+    build_task(&d, &tm, &base, &mid, json!({})).await;
+    run_task(&d, &tb).await;
+    run_task(&d, &tm).await;
+    // A new base from b cascades into m.
+    let b_run = run_task(&d, &tb).await;
+    let b_id = b_run["id"].as_str().unwrap().to_string();
+    let m_run: Value = eventually("m's cascade run", || async {
+        let (_, page) = d.get(&format!("/v1/runs?task={tm}&trigger=Image%20Update")).await;
+        page["runs"].as_array().and_then(|r| r.first().cloned()).filter(|r| r["status"] == "Succeeded")
+    })
+    .await;
+    let m_id = m_run["id"].as_str().unwrap().to_string();
+
+    log_in(&browser, &d).await;
+    show(&browser, &d, "#/images", "return document.querySelector('main h1')?.innerText === 'Base images'").await;
+    let rows = browser
+        .eval("return [...document.querySelectorAll('main table')[0].tBodies[0].rows].map(r => r.innerText)", json!([]))
+        .await;
+    let row_of = |image: &str| {
+        rows.as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_string()).find(|r| r.starts_with(image))
+    };
+    let base_row = row_of(&base).unwrap_or_else(|| panic!("no row for {base}: {rows}"));
+    assert!(base_row.contains(&tb) && base_row.contains(&format!("{tm} (runtime)")), "{base_row}");
+    let root_row = row_of(&root).unwrap_or_else(|| panic!("no row for {root}: {rows}"));
+    assert!(root_row.contains("outside drydock") && root_row.contains(&tb), "{root_row}");
+    // The update: m's run, caused by b's push, old → new digest.
+    let updates =
+        browser.eval("return document.querySelectorAll('main table')[1].tBodies[0].innerText", json!([])).await;
+    let updates = updates.as_str().unwrap();
+    assert!(updates.contains(&m_id) && updates.contains(&format!("push by run {b_id}")), "{updates}");
+    assert!(updates.contains(&base) && updates.contains(" → "), "{updates}");
+    browser.screenshot("images").await;
+
+    // The runs page's trigger filter, chosen as a user would.
+    show(&browser, &d, "#/runs", "return document.querySelector('#runs-list table')").await;
+    browser.eval("document.querySelector('select[name=trigger]').value = 'base_image'", json!([])).await;
+    browser.click("#filters button[type=submit]").await;
+    browser
+        .wait_for(
+            "only image-update runs",
+            "const rows = [...document.querySelectorAll('#runs-list tbody tr')]; \
+             return location.hash.includes('trigger=base_image') && rows.length > 0 \
+               && rows.every(r => r.innerText.includes('Image Update'))",
+        )
+        .await;
+
+    // The run page tells what triggered it: the image, the digests, the run that pushed it.
+    show(&browser, &d, &format!("#/run/{m_id}"), "return document.getElementById('log')?.dataset.complete").await;
+    let facts = browser.eval("return document.getElementById('facts').innerText", json!([])).await;
+    assert!(facts.as_str().unwrap().contains(&format!("run {b_id}")), "{facts}");
+
+    // By keyboard alone: the first Tab reaches the skip link, Enter moves the focus to the
+    // content without leaving the page; Tabs then reach task b's Run button, and Enter runs it.
+    show(&browser, &d, "#/tasks", &format!("return document.querySelector('button[data-run=\"{tb}\"]')")).await;
+    browser.keys(&[TAB]).await;
+    let focused = browser.eval("return document.activeElement.className", json!([])).await;
+    assert_eq!(focused, "skip");
+    browser.keys(&[ENTER]).await;
+    let focused = browser.eval("return [document.activeElement.id, location.hash]", json!([])).await;
+    assert_eq!(focused, json!(["main", "#/tasks"]));
+    let mut reached = false;
+    for _ in 0..40 {
+        browser.keys(&[TAB]).await;
+        let on = browser.eval("return document.activeElement.dataset?.run || ''", json!([])).await;
+        if on == tb.as_str() {
+            reached = true;
+            break;
+        }
+    }
+    assert!(reached, "Tab never reached the Run button of {tb}");
+    browser.keys(&[ENTER]).await;
+    let hash =
+        browser.wait_for("the new run's page", "return location.hash.startsWith('#/run/') && location.hash").await;
+    let new_run = hash.as_str().unwrap().trim_start_matches("#/run/").to_string();
+    assert_eq!(d.wait_run(&new_run).await["status"], "Succeeded");
+
+    // Every page passes the audit, in the light and the dark theme.
+    for (name, route, drawn) in pages(&tb, &b_id) {
+        show(&browser, &d, &route, &drawn).await;
+        let problems = browser.eval(AUDIT, json!([])).await;
+        assert_eq!(problems, json!([]), "the {name} page");
+        browser.screenshot(&format!("desktop-{name}")).await;
+    }
+    browser.click("#theme").await;
+    browser.screenshot("run-dark").await;
+    browser.click("#theme").await;
+    drop(browser);
+
+    // At phone width (390 px) every page fits: the page itself never scrolls sideways (wide
+    // tables scroll inside their own box), and each is saved as a screenshot.
+    let phone = Browser::start_phone(390, 844).await.expect("chromedriver, as above");
+    log_in(&phone, &d).await;
+    let width = phone.eval("return [window.innerWidth, navigator.userAgent]", json!([])).await;
+    assert_eq!(width[0], 390, "{width}");
+    for (name, route, drawn) in pages(&tb, &b_id) {
+        show(&phone, &d, &route, &drawn).await;
+        let overflow = phone.eval(WIDER_THAN_THE_SCREEN, json!([])).await;
+        assert_eq!(overflow, json!([]), "the {name} page scrolls sideways at 390 px");
+        phone.screenshot(&format!("phone-{name}")).await;
+    }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-const REGISTRY: &str = "127.0.0.1:5000";
+pub(crate) const REGISTRY: &str = "127.0.0.1:5000";
 
 /// Runs the docker CLI and returns its stdout; panics with its stderr when it fails.
 async fn docker(args: &[&str], stdin: Option<&str>) -> String {
@@ -34,7 +34,7 @@ async fn docker(args: &[&str], stdin: Option<&str>) -> String {
 
 /// Builds a new image (busybox plus a unique file), pushes it as `reference` with the docker CLI
 /// (outside drydock) and returns the pushed digest.
-async fn push_new_image(reference: &str) -> String {
+pub(crate) async fn push_new_image(reference: &str) -> String {
     let dockerfile = format!("FROM busybox:latest\nRUN echo {} > /nonce\n", unique("n"));
     docker(&["build", "-q", "-t", reference, "-"], Some(&dockerfile)).await;
     let out = docker(&["push", reference], None).await;
@@ -61,7 +61,7 @@ async fn upload(d: &TestDaemon, dockerfile: &str) -> String {
 
 /// Creates a Dockerfile task `FROM from` that pushes `image` (built without the layer cache, so
 /// every run pushes a new digest).
-async fn build_task(d: &TestDaemon, name: &str, from: &str, image: &str, base_image: Value) {
+pub(crate) async fn build_task(d: &TestDaemon, name: &str, from: &str, image: &str, base_image: Value) {
     let context = upload(d, &format!("FROM {from}\nRUN echo {name} > /built-by\n")).await;
     let task = json!({
         "name": name,
@@ -79,7 +79,7 @@ async fn patch(d: &TestDaemon, name: &str, patch: Value) {
     assert_eq!(status, 200, "{}", r.text().await.unwrap_or_default());
 }
 
-async fn run_task(d: &TestDaemon, name: &str) -> Value {
+pub(crate) async fn run_task(d: &TestDaemon, name: &str) -> Value {
     let (status, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
     assert_eq!(status, 201, "{run}");
     let run = d.wait_run(run["id"].as_str().unwrap()).await;
@@ -107,7 +107,10 @@ async fn image_runs(d: &TestDaemon, task: &str) -> Vec<Value> {
 }
 
 /// Polls `probe` until it gives something (the daemon works in the background).
-async fn eventually<T, F: std::future::Future<Output = Option<T>>>(what: &str, mut probe: impl FnMut() -> F) -> T {
+pub(crate) async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut probe: impl FnMut() -> F,
+) -> T {
     for _ in 0..600 {
         if let Some(v) = probe().await {
             return v;
@@ -213,6 +216,7 @@ async fn a_push_by_drydock_cascades_base_then_mid_then_app_once_each() {
     let state = watched(&d, &base).await.unwrap();
     assert_eq!(state["digest"], base2.as_str(), "{state}");
     assert_eq!(state["users"], json!([{"task": tm, "role": "runtime", "digest": base2, "watched": true}]));
+    assert_eq!(state["producers"], json!([tb]), "base is built by its task: {state}");
 
     // The CLI shows the same.
     let text = cli(&d, &["task", "deps", &tm]).await;

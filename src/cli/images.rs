@@ -135,9 +135,9 @@ pub fn deps_table(deps: &TaskDependencies) -> Table {
     t
 }
 
-/// IMAGE, TASKS, DIGEST, CHECKED, STATE.
+/// IMAGE, BUILT BY, TASKS, DIGEST, CHECKED, STATE.
 pub fn image_table(images: &[WatchedImage]) -> Table {
-    let mut t = Table::new(&["IMAGE", "TASKS", "DIGEST", "CHECKED", "STATE"]);
+    let mut t = Table::new(&["IMAGE", "BUILT BY", "TASKS", "DIGEST", "CHECKED", "STATE"]);
     for i in images {
         let users: Vec<String> = i
             .users
@@ -147,8 +147,10 @@ pub fn image_table(images: &[WatchedImage]) -> Table {
                 format!("{} ({}){mark}", u.task, role(u.role))
             })
             .collect();
+        let producers = if i.producers.is_empty() { "-".to_string() } else { i.producers.join(", ") };
         t.row(vec![
             i.image.clone().into(),
+            producers.into(),
             users.join(", ").into(),
             short(i.digest.as_deref()).into(),
             timestamp(i.check.checked_at).into(),

@@ -42,6 +42,23 @@ pub enum ServiceError {
     Internal(String),
 }
 
+/// The trigger kind a `trigger` filter names: the serde kind (`source`) or the label ACR shows
+/// in the TRIGGER column (`Commit`, `Image Update`), so a filter copied from a listing works.
+fn trigger_kind(given: &str) -> Result<String> {
+    let key = given.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+    let kind = match key.as_str() {
+        "manual" | "timer" | "source" | "base_image" => key.as_str(),
+        "commit" | "pull_request" | "pullrequest" | "tag" => "source",
+        "image_update" | "baseimage" => "base_image",
+        _ => {
+            return Err(ServiceError::invalid(format!(
+                "unknown trigger `{given}`: use manual, source, timer or base_image"
+            )));
+        }
+    };
+    Ok(kind.to_string())
+}
+
 impl ServiceError {
     /// Bad input without diagnostics.
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -413,6 +430,7 @@ impl Service {
         let top = filter.top.unwrap_or(15).clamp(1, 1000);
         let mut f = filter.clone();
         f.top = Some(top);
+        f.trigger = f.trigger.as_deref().map(trigger_kind).transpose()?;
         let rows = self.store.list_runs(&f).await?;
         let next = (rows.len() == top as usize).then(|| rows.last().map(|r| r.id.clone())).flatten();
         let runs = rows
@@ -612,5 +630,22 @@ mod tests {
         assert!(parse_schedule("0 30 9 * * 1-5").is_ok());
         assert!(parse_schedule("* * *").is_err());
         assert!(parse_schedule("61 * * * *").is_err());
+    }
+
+    #[test]
+    fn trigger_filters_take_kinds_or_the_labels_listings_show() {
+        for (given, kind) in [
+            ("source", "source"),
+            ("Commit", "source"),
+            ("Pull Request", "source"),
+            ("Image Update", "base_image"),
+            ("base-image", "base_image"),
+            ("Timer", "timer"),
+            ("MANUAL", "manual"),
+        ] {
+            assert_eq!(trigger_kind(given).unwrap(), kind, "{given}");
+        }
+        let err = trigger_kind("cron").unwrap_err().to_string();
+        assert!(err.contains("unknown trigger `cron`") && err.contains("base_image"), "{err}");
     }
 }

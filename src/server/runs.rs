@@ -187,7 +187,11 @@ fn follow(
                 };
                 st.offset += chunk.len() as u64;
                 let text = String::from_utf8_lossy(&chunk);
-                let event = Event::default().event("log").id(st.offset.to_string()).data(text.trim_end_matches('\n'));
+                // Whole lines less the final line end (blank lines in the log survive).
+                let event = Event::default()
+                    .event("log")
+                    .id(st.offset.to_string())
+                    .data(text.strip_suffix('\n').unwrap_or(&text));
                 return Some((Ok(event), st));
             }
             if state.done {

@@ -1,9 +1,15 @@
 //! Headless Chromium driven through chromedriver's WebDriver HTTP API (the W3C protocol, spoken
-//! with reqwest: no browser-automation crate needed for the few commands the tests use).
+//! with reqwest: no browser-automation crate needed for the few commands the tests use). Shared
+//! with `benches/dashboard.rs` through `#[path]`, so it depends on nothing else in `helper`.
 
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// The WebDriver key code of Tab.
+pub const TAB: &str = "\u{E004}";
+/// The WebDriver key code of Enter.
+pub const ENTER: &str = "\u{E007}";
 
 /// A browser session; dropping it ends the session and stops chromedriver.
 pub struct Browser {
@@ -37,12 +43,32 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium at 1280×900, or `None` (after saying why)
     /// when they are not installed, unless `CI` is set, where scripts/setup.sh installs them.
     pub async fn start() -> Option<Browser> {
+        Browser::launch(json!({"args": Browser::args("1280,900")})).await
+    }
+
+    /// Like [`Browser::start`], with a phone's viewport: `width`×`height` CSS pixels at twice
+    /// the density, touch and a mobile user agent, as Chromium's device emulation gives them.
+    pub async fn start_phone(width: u32, height: u32) -> Option<Browser> {
+        let device = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 2.0, "touch": true}});
+        Browser::launch(json!({"args": Browser::args(&format!("{width},{height}")), "mobileEmulation": device})).await
+    }
+
+    fn args(size: &str) -> Vec<String> {
+        // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
+        ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+            .into_iter()
+            .map(String::from)
+            .chain([format!("--window-size={size}")])
+            .collect()
+    }
+
+    async fn launch(chrome_options: Value) -> Option<Browser> {
         if Command::new("chromedriver").arg("--version").output().is_err() {
             assert!(std::env::var("CI").is_err(), "chromedriver is missing; scripts/setup.sh installs it");
             eprintln!("skipping: no chromedriver (apt-get install chromium chromium-driver)");
             return None;
         }
-        let port = super::serve::free_port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -56,10 +82,7 @@ impl Browser {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
-            // --no-sandbox: CI runs as root, where Chromium's sandbox cannot start.
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"]
-        }}}});
+        let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": chrome_options}}});
         let session = b.call(reqwest::Method::POST, "/session", caps).await;
         let id = session["sessionId"].as_str().expect("a WebDriver session").to_string();
         b.base = format!("{}/session/{id}", b.base);
@@ -103,6 +126,29 @@ impl Browser {
     /// Runs `script` (a function body; `arguments` holds `args`) in the page and returns its value.
     pub async fn eval(&self, script: &str, args: Value) -> Value {
         self.call(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": args})).await
+    }
+
+    /// Runs `script` (a function body whose last argument is the callback to call with the
+    /// result) and waits for the callback, up to 60 s.
+    #[allow(dead_code)] // the dashboard bench times page loads with it
+    pub async fn eval_async(&self, script: &str, args: Value) -> Value {
+        self.call(reqwest::Method::POST, "/timeouts", json!({"script": 60_000})).await;
+        self.call(reqwest::Method::POST, "/execute/async", json!({"script": script, "args": args})).await
+    }
+
+    /// Presses and releases each key in turn, as a keyboard does, into whatever has the focus.
+    /// Keys are WebDriver key codes: [`TAB`] and [`ENTER`] or plain characters.
+    pub async fn keys(&self, keys: &[&str]) {
+        let actions: Vec<Value> = keys
+            .iter()
+            .flat_map(|k| [json!({"type": "keyDown", "value": k}), json!({"type": "keyUp", "value": k})])
+            .collect();
+        self.call(
+            reqwest::Method::POST,
+            "/actions",
+            json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]}),
+        )
+        .await;
     }
 
     /// Waits until `script` returns something truthy; panics with `what` after 60 s.

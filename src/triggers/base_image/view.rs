@@ -60,12 +60,13 @@ pub async fn watched_images(svc: &Service) -> Result<Vec<WatchedImage>, ServiceE
         svc.store.image_states().await?.into_iter().map(|s| (s.image.clone(), s)).collect();
     let mut out = Vec::new();
     for image in svc.store.base_images().await? {
-        let users = svc
-            .store
-            .image_users(&image)
-            .await?
+        let (outputs, bases): (Vec<_>, Vec<_>) =
+            svc.store.image_users(&image).await?.into_iter().partition(|u| u.role == ImageRole::Output);
+        let mut producers: Vec<String> = outputs.into_iter().map(|u| u.task).collect();
+        producers.sort();
+        producers.dedup();
+        let users = bases
             .into_iter()
-            .filter(|u| u.role != ImageRole::Output)
             .map(|u| ImageUser {
                 watched: tasks.get(&u.task).is_some_and(|t| watches(t, u.role)),
                 task: u.task,
@@ -74,7 +75,7 @@ pub async fn watched_images(svc: &Service) -> Result<Vec<WatchedImage>, ServiceE
             })
             .collect();
         let state = states.get(&image).cloned().unwrap_or_else(|| ImageState::new(&image));
-        out.push(WatchedImage { image, users, digest: state.digest.clone(), check: check(&state) });
+        out.push(WatchedImage { image, users, producers, digest: state.digest.clone(), check: check(&state) });
     }
     Ok(out)
 }
