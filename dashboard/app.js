@@ -9,7 +9,8 @@ let timer = null;          // the current page's refresh
 let source = null;         // the current page's log stream
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const when = (t) => (t ? new Date(t).toISOString().replace(".000Z", "Z") : "");
+// Times in UTC to the second, as the CLI shows them.
+const when = (t) => (t ? new Date(t).toISOString().slice(0, 19).replace("T", " ") + "Z" : "");
 const status = (s) => `<span class="status ${esc(s)}">${esc(s)}</span>`;
 const duration = (r) => {
   if (!r.started_at) return "";
@@ -127,14 +128,15 @@ async function taskPage(name) {
         ${src?.last_poll_error ? `<span class="error">last poll failed: ${esc(src.last_poll_error)}</span>` : ""}</dd>
       <dt>Image update</dt><dd>${base?.enabled ? esc(base.trigger_type || "Runtime") : "off"}</dd>
       <dt>Timers</dt><dd>${(t.timers || []).length}</dd></dl>
-    <h2>Timers</h2><div class="table-wrap"><table><caption class="visually-hidden">Timers</caption>
+    <h2>Timers</h2>${(t.timers || []).length ? "" : "<p>None: <code>drydock timer add</code> adds one.</p>"}
+    <div class="table-wrap" ${(t.timers || []).length ? "" : "hidden"}><table><caption class="visually-hidden">Timers</caption>
     <thead><tr><th>Name</th><th>Schedule</th><th>Status</th><th>Next fire</th><th><span class="visually-hidden">Action</span></th></tr></thead><tbody>
     ${(t.timers || []).map((x) => `<tr><td>${esc(x.name)}</td><td><code>${esc(x.schedule)}</code></td>
       <td>${status(x.enabled ? "Enabled" : "Disabled")}</td><td>${esc(when(x.next_fire))}</td>
       <td><button data-timer="${esc(x.name)}" aria-label="${x.enabled ? "Disable" : "Enable"} timer ${esc(x.name)}">${x.enabled ? "Disable" : "Enable"}</button></td></tr>`).join("")}
     </tbody></table></div>
     <h2>Base images</h2>${deps.images.length ? "" : "<p>Recorded after the task's first successful build.</p>"}
-    <div class="table-wrap"><table><caption class="visually-hidden">Base images and outputs</caption>
+    <div class="table-wrap" ${deps.images.length ? "" : "hidden"}><table><caption class="visually-hidden">Base images and outputs</caption>
     <thead><tr><th>Image</th><th>Role</th><th>Digest used</th><th>Current digest</th><th class="hide-narrow">Last checked</th><th class="hide-narrow">Last changed</th></tr></thead><tbody>
     ${deps.images.map((i) => `<tr><td>${esc(i.image)}${i.role !== "output" && !i.watched ? " <small>(not watched)</small>" : ""}</td><td>${esc(i.role)}</td>
       <td><code>${short(i.digest)}</code></td><td><code>${short(i.current_digest)}</code>${i.error ? ` <span class="error">${esc(i.error)}</span>` : ""}</td>
@@ -142,7 +144,7 @@ async function taskPage(name) {
     </tbody></table></div>
     ${(deps.dependents || []).length ? `<p>Builds from its images: ${deps.dependents.map((d) => `<a href="#/task/${encodeURIComponent(d)}">${esc(d)}</a>`).join(", ")}</p>` : ""}
     <h2>Runs</h2>${runsTable(runs.runs, false)}
-    <h2>Definition</h2><pre class="log" tabindex="0" aria-label="Task definition">${esc(JSON.stringify(t, null, 2))}</pre>`;
+    <h2>Definition</h2>${definition(t)}`;
   document.getElementById("run").addEventListener("click", async () => {
     const run = await api("POST", `/v1/tasks/${encodeURIComponent(name)}/runs`, {});
     say(`Run ${run.id} queued`);
@@ -162,6 +164,34 @@ async function taskPage(name) {
     await taskPage(name);
     main.querySelector(`button[data-timer="${CSS.escape(timer.name)}"]`)?.focus();
   }));
+}
+
+// A task's definition as a reader wants it: what it runs (the task file's own text, the
+// command, or the build), where from, and with what; the full JSON underneath.
+function definition(t) {
+  const pairs = (m) => Object.entries(m || {}).map(([k, v]) => `<code>${esc(k)}=${esc(v)}</code>`).join(" ");
+  const sealed = (m) => Object.keys(m || {}).map((k) => `<code>${esc(k)}</code>`).join(" ");
+  const row = (k, v) => (v ? `<dt>${k}</dt><dd>${v}</dd>` : "");
+  const s = t.step || {};
+  let what = "";
+  if (s.kind === "file") {
+    what = row("Task file", s.content ? "inline" : `<code>${esc(s.path || "acb.yaml")}</code> in the context`)
+      + row("Values file", s.values_file ? `<code>${esc(s.values_file)}</code>` : "");
+  } else if (s.kind === "cmd") {
+    what = row("Command", `<code>${esc(s.cmd)}</code>`);
+  } else if (s.kind === "docker") {
+    what = row("Dockerfile", `<code>${esc(s.dockerfile || "Dockerfile")}</code>${s.target ? ` (stage ${esc(s.target)})` : ""}`)
+      + row("Images", (s.images || []).map((i) => `<code>${esc(i)}</code>`).join(" ") + (s.no_push ? " (not pushed)" : ""))
+      + row("Build arguments", pairs(s.build_args)) + row("Secret build arguments", sealed(s.secret_build_args))
+      + row("Cache", s.no_cache ? "off" : "");
+  }
+  return `<dl class="facts">${row("Context", t.context ? `<code>${esc(t.context)}</code>` : "none")}${what}
+    ${row("Values", pairs(t.values))}${row("Secret values", sealed(t.secret_values))}
+    ${row("Registry logins", (t.credentials || []).map((c) => `<code>${esc(c.username)}@${esc(c.login_server)}</code>`).join(" "))}
+    ${row("Platform", esc(t.platform))}${row("Agent labels", pairs(t.agent_labels))}${row("Timeout", t.timeout ? `${esc(t.timeout)} s` : "")}
+    ${row("Updated", esc(when(t.updated_at)))}</dl>
+    ${s.content ? `<pre class="log" tabindex="0" aria-label="Task file">${esc(s.content)}</pre>` : ""}
+    <details><summary>JSON</summary><pre class="log" tabindex="0" aria-label="Task as JSON">${esc(JSON.stringify(t, null, 2))}</pre></details>`;
 }
 
 function runsTable(runs, withTask = true) {
@@ -207,7 +237,7 @@ async function runsPage(params) {
   });
   await draw();
   // The newest page follows new runs; older pages stay put while being read.
-  if (!q.get("before")) timer = setInterval(() => draw().catch(() => {}), 2000);
+  if (!q.get("before")) timer = setInterval(() => { if (!document.hidden) draw().catch(() => {}); }, 2000);
 }
 
 // Base images: which tasks build from which images (and which task pushes each), and the runs

@@ -93,6 +93,35 @@ async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
     browser.wait_for("the run's end", "return document.getElementById('facts').innerText.includes('Succeeded')").await;
     browser.screenshot("run-succeeded").await;
 
+    // Disable and enable the task, and disable its timer, from the task page.
+    let (status, timer) =
+        d.post("/v1/tasks/browser-task/timers", json!({"name": "nightly", "schedule": "0 3 * * *"})).await;
+    assert_eq!(status, 201, "{timer}");
+    browser.open(&format!("{}/#/task/browser-task", d.url)).await;
+    browser.wait_for("the task page", "return document.querySelector('button[data-timer=\"nightly\"]')").await;
+    let page = browser.eval("return document.getElementById('main').innerText", json!([])).await;
+    assert!(page.as_str().unwrap().contains("for i in 1 2 3"), "the task file is shown: {page}");
+    browser.click("#toggle").await;
+    browser
+        .wait_for("the task disabled", "return document.querySelector('main h1').innerText.includes('Disabled')")
+        .await;
+    assert_eq!(d.get("/v1/tasks/browser-task").await.1["status"], "Disabled");
+    browser.click("#toggle").await;
+    browser
+        .wait_for("the task enabled", "return document.querySelector('main h1').innerText.includes('Enabled')")
+        .await;
+    assert_eq!(d.get("/v1/tasks/browser-task").await.1["status"], "Enabled");
+    browser.click("button[data-timer=\"nightly\"]").await;
+    browser
+        .wait_for(
+            "the timer disabled",
+            "return document.querySelector('button[data-timer=\"nightly\"]')?.innerText === 'Enable'",
+        )
+        .await;
+    let (_, timers) = d.get("/v1/tasks/browser-task/timers").await;
+    assert_eq!(timers[0]["enabled"], false, "{timers}");
+    browser.screenshot("task").await;
+
     // Cancel a running run from its page.
     let (_, slow) = d.post("/v1/tasks/slow-task/runs", json!({})).await;
     let id = slow["id"].as_str().unwrap().to_string();
@@ -278,7 +307,7 @@ async fn in_a_browser_base_images_show_who_builds_from_what_and_what_cascaded_an
         browser.screenshot(&format!("desktop-{name}")).await;
     }
     browser.click("#theme").await;
-    browser.screenshot("run-dark").await;
+    browser.screenshot("images-dark").await;
     browser.click("#theme").await;
     drop(browser);
 
