@@ -84,9 +84,8 @@ const titled = (name) => { document.title = `${name} · drydock`; };
 async function tasksPage() {
   titled("Tasks");
   const tasks = await api("GET", "/v1/tasks");
-  const rows = await Promise.all(tasks.map(async (t) => {
-    const page = await api("GET", `/v1/runs?task=${encodeURIComponent(t.name)}&top=1`);
-    const last = page.runs[0];
+  const rows = tasks.map((t) => {
+    const last = t.last_run;
     const next = (t.timers || []).map((x) => x.next_fire).filter(Boolean).sort()[0];
     const triggers = [];
     if (t.context && !t.context.startsWith("upload:") && t.triggers?.source?.enabled) triggers.push("Commit");
@@ -99,7 +98,7 @@ async function tasksPage() {
       <td>${last ? `<a href="#/run/${esc(last.id)}">${esc(last.id)}</a> ${status(last.status)}` : ""}</td>
       <td class="hide-narrow">${esc(when(next))}</td>
       <td><button data-run="${esc(t.name)}" aria-label="Run ${esc(t.name)}">Run</button></td></tr>`;
-  }));
+  });
   main.innerHTML = `<h1>Tasks</h1>${tasks.length ? "" : "<p>No tasks yet: <code>drydock task create NAME …</code> adds one.</p>"}
     <div class="table-wrap"><table><caption class="visually-hidden">Tasks</caption>
     <thead><tr><th>Name</th><th>Status</th><th class="hide-narrow">Triggers</th><th>Last run</th><th class="hide-narrow">Next timer</th><th><span class="visually-hidden">Action</span></th></tr></thead>

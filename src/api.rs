@@ -306,6 +306,23 @@ pub struct Task {
     /// When it last changed (responses only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
+    /// Its newest run (`GET /v1/tasks` and `GET /v1/tasks/{name}` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRun>,
+}
+
+/// A task's newest run, as task reads show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct LastRun {
+    /// Run id.
+    pub id: String,
+    /// Status.
+    pub status: RunStatus,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 fn default_timeout() -> u64 {
@@ -900,6 +917,7 @@ mod tests {
             },
             created_at: None,
             updated_at: None,
+            last_run: None,
         };
         let text = serde_json::to_string(&t.redacted()).unwrap();
         for secret in ["s3cret", "hunter2", "ghp_x", "p4ss", "whsec-9"] {

@@ -144,6 +144,23 @@ async fn list_filter_and_cancel_runs() {
     let (status, err) = d.get("/v1/runs?trigger=cron").await;
     assert_eq!(status, 400, "{err}");
     assert!(err["message"].as_str().unwrap().contains("unknown trigger `cron`"), "{err}");
+
+    // Task reads carry each task's newest run; one sent back in a patch is not stored.
+    let (_, tasks) = d.get("/v1/tasks").await;
+    let last = |name: &str| tasks.as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()["last_run"].clone();
+    assert_eq!(
+        (last(&quick_name)["id"].clone(), last(&quick_name)["status"].clone()),
+        (q1["id"].clone(), json!("Succeeded"))
+    );
+    assert_eq!(last(&slow_name)["id"], ids[0]);
+    let forged = json!({"last_run": {"id": "zzzz", "status": "Succeeded", "queued_at": "2020-01-01T00:00:00Z"}});
+    let r = d.req(reqwest::Method::PATCH, &format!("/v1/tasks/{slow_name}")).json(&forged).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, shown) = d.get(&format!("/v1/tasks/{slow_name}")).await;
+    assert_eq!(
+        (shown["last_run"]["id"].clone(), shown["last_run"]["status"].clone()),
+        (json!(ids[0]), json!("Canceled"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -277,6 +277,13 @@ async fn in_a_browser_base_images_show_who_builds_from_what_and_what_cascaded_an
     // By keyboard alone: the first Tab reaches the skip link, Enter moves the focus to the
     // content without leaving the page; Tabs then reach task b's Run button, and Enter runs it.
     show(&browser, &d, "#/tasks", &format!("return document.querySelector('button[data-run=\"{tb}\"]')")).await;
+    let row = browser
+        .eval(
+            "return document.querySelector(`button[data-run=\"${arguments[0]}\"]`).closest('tr').innerText",
+            json!([tb]),
+        )
+        .await;
+    assert!(row.as_str().unwrap().contains(&format!("{b_id} Succeeded")), "the last run is shown: {row}");
     browser.keys(&[TAB]).await;
     let focused = browser.eval("return document.activeElement.className", json!([])).await;
     assert_eq!(focused, "skip");

@@ -289,6 +289,7 @@ pub fn task_for_create(
         triggers,
         created_at: None,
         updated_at: None,
+        last_run: None,
     })
 }
 

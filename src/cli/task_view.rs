@@ -4,9 +4,9 @@ use super::output::timestamp;
 use super::table::{Cell, Table};
 use crate::api::{SourceEvent, Task, TaskStatus, TaskStep};
 
-/// `task list`: NAME, STATUS, CONTEXT, STEP, TIMEOUT, TRIGGERS.
+/// `task list`: NAME, STATUS, CONTEXT, STEP, TIMEOUT, TRIGGERS, LAST RUN.
 pub fn task_table(tasks: &[Task]) -> Table {
-    let mut table = Table::new(&["NAME", "STATUS", "CONTEXT", "STEP", "TIMEOUT", "TRIGGERS"]);
+    let mut table = Table::new(&["NAME", "STATUS", "CONTEXT", "STEP", "TIMEOUT", "TRIGGERS", "LAST RUN"]);
     for t in tasks {
         table.row(vec![
             t.name.clone().into(),
@@ -15,9 +15,15 @@ pub fn task_table(tasks: &[Task]) -> Table {
             step_summary(&t.step).into(),
             t.timeout.to_string().into(),
             triggers(t).into(),
+            last_run(t).unwrap_or_else(|| "-".into()).into(),
         ]);
     }
     table
+}
+
+/// `0042 Succeeded`.
+fn last_run(t: &Task) -> Option<String> {
+    t.last_run.as_ref().map(|r| format!("{} {}", r.id, r.status.as_str()))
 }
 
 /// `task show`: one aligned `KEY  value` line per property that is set.
@@ -62,6 +68,7 @@ pub fn task_details(t: &Task, colour: bool) -> String {
         ("BASE IMAGE TRIGGER", base_image_text(t)),
         ("CREATED", timestamp(t.created_at)),
         ("UPDATED", timestamp(t.updated_at)),
+        ("LAST RUN", last_run(t).unwrap_or_default()),
     ];
     rows.extend(optional.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k, v.into())));
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);

@@ -113,7 +113,7 @@ impl Service {
     /// Validates and stores a new task; returns it redacted.
     pub async fn create_task(&self, mut task: Task) -> Result<Task> {
         self.validate_task(&task).await?;
-        forget_next_fire(&mut task);
+        forget_response_fields(&mut task);
         let now = chrono::Utc::now();
         task.created_at = Some(now);
         task.updated_at = Some(now);
@@ -177,11 +177,24 @@ impl Service {
 
     /// All tasks, redacted.
     pub async fn list_tasks(&self) -> Result<Vec<Task>> {
+        let mut last: HashMap<String, api::LastRun> =
+            self.store.last_runs().await?.iter().filter_map(|r| Some((r.task.clone()?, last_run(r)))).collect();
         let mut tasks = Vec::new();
         for t in self.store.list_tasks().await? {
-            tasks.push(self.shown(t, false).await?);
+            let mut t = self.shown(t, false).await?;
+            t.last_run = last.remove(&t.name);
+            tasks.push(t);
         }
         Ok(tasks)
+    }
+
+    /// A task as `GET /v1/tasks/{name}` shows it: [`Service::get_task`] with its newest run.
+    /// (Kept out of `get_task`, whose result is also changed and stored again.)
+    pub async fn show_task(&self, name: &str, reveal: bool) -> Result<Task> {
+        let mut task = self.get_task(name, reveal).await?;
+        let filter = api::RunFilter { task: Some(name.to_string()), top: Some(1), ..api::RunFilter::default() };
+        task.last_run = self.store.list_runs(&filter).await?.first().map(last_run);
+        Ok(task)
     }
 
     /// Applies a JSON merge patch (RFC 7386) to a task. Secrets that the patch does not mention
@@ -208,7 +221,7 @@ impl Service {
         self.validate_task(&check).await?;
         task.created_at = created;
         task.updated_at = Some(chrono::Utc::now());
-        forget_next_fire(&mut task);
+        forget_response_fields(&mut task);
         map_task_secrets(&mut task, &sealer(&self.cipher))?;
         self.store.update_task(&task).await?;
         self.triggers.timers_changed.notify_one();
@@ -548,12 +561,18 @@ fn validate_triggers(t: &api::TaskTriggers) -> Result<()> {
     Ok(())
 }
 
-/// `next_fire` is computed for responses; a client that sends it back does not get it stored.
-fn forget_next_fire(task: &mut Task) {
+/// `next_fire`, the poll error and the last run are computed for responses; a client that sends
+/// them back does not get them stored.
+fn forget_response_fields(task: &mut Task) {
     for t in &mut task.timers {
         t.next_fire = None;
     }
     task.triggers.source.last_poll_error = None;
+    task.last_run = None;
+}
+
+fn last_run(r: &RunRow) -> api::LastRun {
+    api::LastRun { id: r.id.clone(), status: r.status, queued_at: r.queued_at, finished_at: r.finished_at }
 }
 
 /// Checks a timer schedule: 5-field cron in UTC, or 6 fields with seconds.

@@ -30,7 +30,7 @@ pub async fn create(State(svc): Svc, Json(task): Json<Task>) -> HttpResult<(Stat
 
 /// `GET /v1/tasks/{name}`.
 pub async fn show(State(svc): Svc, Path(name): Path<String>, Query(q): Query<ShowQuery>) -> HttpResult<Json<Task>> {
-    Ok(Json(svc.get_task(&name, q.with_secure_properties).await?))
+    Ok(Json(svc.show_task(&name, q.with_secure_properties).await?))
 }
 
 /// `PATCH /v1/tasks/{name}`: a JSON merge patch.

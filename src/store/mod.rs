@@ -264,6 +264,9 @@ pub trait Store: Send + Sync + 'static {
     async fn get_run(&self, id: &str) -> StoreResult<Option<RunRow>>;
     /// Runs matching the filter, newest first (steps included).
     async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRow>>;
+    /// The newest run of each saved task that has run (one index seek per task, whatever the
+    /// number of runs).
+    async fn last_runs(&self) -> StoreResult<Vec<RunRow>>;
     /// Marks every run that `node` was running as Error with `message`, keeping whatever steps
     /// it recorded; returns their ids. Used at start-up after a crash.
     async fn fail_runs_of_node(&self, node: &str, message: &str) -> StoreResult<Vec<String>>;

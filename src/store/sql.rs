@@ -204,6 +204,9 @@ impl Store for SqlStore {
     async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRow>> {
         runs::list(self, filter).await
     }
+    async fn last_runs(&self) -> StoreResult<Vec<RunRow>> {
+        runs::last_of_each_task(self).await
+    }
     async fn fail_runs_of_node(&self, node: &str, message: &str) -> StoreResult<Vec<String>> {
         queue::fail_runs_of_node(self, node, message).await
     }

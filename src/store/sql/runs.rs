@@ -110,6 +110,20 @@ pub(super) async fn get(store: &SqlStore, id: &str) -> StoreResult<Option<RunRow
     row.as_ref().map(run_from_row).transpose()
 }
 
+/// The newest run of each task: a correlated MAX per saved task, which the (task, seq) index
+/// answers with one seek each, rather than a GROUP BY over every run.
+pub(super) async fn last_of_each_task(store: &SqlStore) -> StoreResult<Vec<RunRow>> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        run_columns!(),
+        " FROM runs WHERE seq IN (SELECT (SELECT MAX(r.seq) FROM runs r WHERE r.task = t.name) FROM tasks t)"
+    ))
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db("read the tasks' last runs"))?;
+    rows.iter().map(run_from_row).collect()
+}
+
 /// A value bound to a list query's placeholder.
 enum Param {
     Text(String),

@@ -116,4 +116,28 @@ async fn top_defaults_to_15_and_stops_at_1000(f: &Fixture) {
     assert_eq!(crate::store::sql::MAX_TOP, 1000);
 }
 
-stories!(filters_combine_and_pages_follow_the_cursor, top_defaults_to_15_and_stops_at_1000);
+async fn last_runs_are_the_newest_run_of_each_saved_task(f: &Fixture) {
+    let s = &f.store;
+    for name in ["build-web", "build-api", "never-run"] {
+        s.insert_task(&super::tasks::task(name)).await.unwrap();
+    }
+    run(s, Some("build-web"), Trigger::Manual, RunStatus::Succeeded, vec![]).await;
+    let api = run(s, Some("build-api"), Trigger::Manual, RunStatus::Failed, vec![]).await;
+    let web = run(s, Some("build-web"), Trigger::Manual, RunStatus::Queued, vec![]).await;
+    run(s, None, Trigger::Manual, RunStatus::Succeeded, vec![]).await; // a quick run: no task
+    run(s, Some("deleted-task"), Trigger::Manual, RunStatus::Succeeded, vec![]).await; // no saved task
+
+    let mut last: Vec<(String, String, RunStatus)> =
+        s.last_runs().await.unwrap().into_iter().map(|r| (r.task.unwrap(), r.id, r.status)).collect();
+    last.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        last,
+        [("build-api".to_string(), api, RunStatus::Failed), ("build-web".to_string(), web, RunStatus::Queued)]
+    );
+}
+
+stories!(
+    filters_combine_and_pages_follow_the_cursor,
+    top_defaults_to_15_and_stops_at_1000,
+    last_runs_are_the_newest_run_of_each_saved_task
+);

@@ -5,7 +5,7 @@ use crate::api::{Task, TaskStatus, TaskStep};
 use crate::store::{Store, StoreError};
 use std::collections::BTreeMap;
 
-fn task(name: &str) -> Task {
+pub(super) fn task(name: &str) -> Task {
     Task {
         name: name.into(),
         context: Some("https://git.example/app.git#main".into()),
@@ -22,6 +22,7 @@ fn task(name: &str) -> Task {
         triggers: Default::default(),
         created_at: None,
         updated_at: None,
+        last_run: None,
     }
 }
 
