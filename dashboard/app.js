@@ -78,6 +78,15 @@ function login(error) {
   });
 }
 
+// Wide tables become one card per row on phones (see app.css); each cell is labelled with its
+// column's header there, since the header row is not shown.
+function labelCells(root) {
+  root.querySelectorAll("table.cards").forEach((table) => {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    table.querySelectorAll("tbody tr").forEach((tr) => [...tr.cells].forEach((td, i) => { td.dataset.label = heads[i] || ""; }));
+  });
+}
+
 // Each page names itself in the document title, which screen readers announce on navigation.
 const titled = (name) => { document.title = `${name} · drydock`; };
 
@@ -135,10 +144,10 @@ async function taskPage(name) {
       <td><button data-timer="${esc(x.name)}" aria-label="${x.enabled ? "Disable" : "Enable"} timer ${esc(x.name)}">${x.enabled ? "Disable" : "Enable"}</button></td></tr>`).join("")}
     </tbody></table></div>
     <h2>Base images</h2>${deps.images.length ? "" : "<p>Recorded after the task's first successful build.</p>"}
-    <div class="table-wrap" ${deps.images.length ? "" : "hidden"}><table><caption class="visually-hidden">Base images and outputs</caption>
+    <div class="table-wrap" ${deps.images.length ? "" : "hidden"}><table class="cards"><caption class="visually-hidden">Base images and outputs</caption>
     <thead><tr><th>Image</th><th>Role</th><th>Digest used</th><th>Current digest</th><th class="hide-narrow">Last checked</th><th class="hide-narrow">Last changed</th></tr></thead><tbody>
     ${deps.images.map((i) => `<tr><td>${esc(i.image)}${i.role !== "output" && !i.watched ? " <small>(not watched)</small>" : ""}</td><td>${esc(i.role)}</td>
-      <td><code>${short(i.digest)}</code></td><td><code>${short(i.current_digest)}</code>${i.error ? ` <span class="error">${esc(i.error)}</span>` : ""}</td>
+      <td>${i.digest ? `<code>${short(i.digest)}</code>` : ""}</td><td>${i.current_digest ? `<code>${short(i.current_digest)}</code>` : ""}${i.error ? ` <span class="error">${esc(i.error)}</span>` : ""}</td>
       <td class="hide-narrow">${esc(when(i.checked_at))}</td><td class="hide-narrow">${esc(when(i.changed_at))}</td></tr>`).join("")}
     </tbody></table></div>
     ${(deps.dependents || []).length ? `<p>Builds from its images: ${deps.dependents.map((d) => `<a href="#/task/${encodeURIComponent(d)}">${esc(d)}</a>`).join(", ")}</p>` : ""}
@@ -253,16 +262,16 @@ async function imagesPage() {
   const state = (i) => (i.error ? `<span class="error">check failed: ${esc(i.error)}</span>`
     : i.pending ? `change to <code>${short(i.pending.new_digest)}</code> fires at ${esc(when(i.pending.due))}` : "");
   main.innerHTML = `<h1>Base images</h1>
-    <div class="table-wrap"><table><caption class="visually-hidden">Watched images</caption>
+    <div class="table-wrap"><table class="cards"><caption class="visually-hidden">Watched images</caption>
     <thead><tr><th>Image</th><th>Built by</th><th>Used by</th><th>Digest</th><th class="hide-narrow">Last checked</th><th class="hide-narrow">Last changed</th><th>State</th></tr></thead><tbody>
     ${images.map((i) => `<tr><td>${esc(i.image)}</td>
       <td>${i.producers?.length ? i.producers.map((p) => `<a href="#/task/${encodeURIComponent(p)}">${esc(p)}</a>`).join(", ") : "<small>outside drydock</small>"}</td>
-      <td>${users(i)}</td><td><code>${short(i.digest)}</code></td><td class="hide-narrow">${esc(when(i.checked_at))}</td>
+      <td>${users(i)}</td><td>${i.digest ? `<code>${short(i.digest)}</code>` : ""}</td><td class="hide-narrow">${esc(when(i.checked_at))}</td>
       <td class="hide-narrow">${esc(when(i.changed_at))}</td><td>${state(i)}</td></tr>`).join("")}
     </tbody></table></div>
     ${images.length ? "" : "<p>No images yet: they are recorded when a task's build succeeds.</p>"}
     <h2>Image updates</h2>
-    <div class="table-wrap"><table><caption class="visually-hidden">Runs queued by image updates, newest first</caption>
+    <div class="table-wrap"><table class="cards"><caption class="visually-hidden">Runs queued by image updates, newest first</caption>
     <thead><tr><th>Queued</th><th>Image</th><th>Digest</th><th>Task</th><th>Run</th><th>Cause</th></tr></thead><tbody>
     ${updates.runs.map((r) => `<tr class="cascade-${Math.min(depth(r), 5)}"><td>${esc(when(r.queued_at))}</td><td>${esc(r.trigger.image)}</td>
       <td><code>${short(r.trigger.old_digest) || "(none)"}</code> → <code>${short(r.trigger.new_digest)}</code></td>
@@ -437,6 +446,7 @@ async function route(focus = true) {
     else if (parts[0] === "run" && parts[1]) await runPage(parts[1]);
     else if (parts[0] === "images") await imagesPage();
     else await tasksPage();
+    labelCells(main);
     if (focus) main.focus();
   } catch (e) {
     if (e.message !== "not logged in") main.innerHTML = `<p class="error" role="alert">${esc(e.message)}</p>`;
