@@ -267,7 +267,11 @@ fn parse_cmd(
                 format!("step `{id}`: `{}` in `cmd` is passed to the container as an argument", ops.join("`, `")),
             )
             .at(pos)
-            .help("ACR's agent shell interpreted these; to run a shell line in the container, write `IMAGE sh -c '…'`"),
+            .help(
+                "ACR's agent shell interpreted these before the container started; drydock passes them on unchanged. \
+                 For a shell in the container to run them, write `IMAGE sh -c '…'` with single quotes \
+                 (inside double quotes ACR's agent would still expand `$(…)` and backticks)",
+            ),
         );
     }
     let image = if task.version.has_aliases() {
