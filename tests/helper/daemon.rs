@@ -119,6 +119,20 @@ impl Drop for TestDaemon {
         if let Some(d) = self.daemon.take() {
             d.shutdown.cancel();
             let owner = format!("label=drydock.owner={}", d.service.settings.node_id);
+            // First let the daemon end or stop its runs and remove their objects (test daemons have
+            // a 5 s grace): a run still in flight would otherwise create objects after the sweep
+            // below, and the runtime's end would leave them behind. Only a multi-thread runtime can
+            // block here; the sweep alone covers the rest.
+            if let Ok(rt) = tokio::runtime::Handle::try_current()
+                && rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+                && !std::thread::panicking()
+            {
+                tokio::task::block_in_place(|| {
+                    rt.block_on(async {
+                        let _ = tokio::time::timeout(Duration::from_secs(20), d.wait()).await;
+                    })
+                });
+            }
             for (list, remove) in [
                 (vec!["ps", "-aq", "--filter"], vec!["rm", "-f"]),
                 (vec!["network", "ls", "-q", "--filter"], vec!["network", "rm"]),
