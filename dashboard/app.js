@@ -314,9 +314,23 @@ function dag(steps, label) {
     return (depth[i] = needs.length ? Math.max(...needs) + 1 : 0);
   };
   steps.forEach((_, i) => depthOf(i));
-  const rows = [];
-  const pos = steps.map((_, i) => { const d = depth[i]; rows[d] = (rows[d] || 0) + 1; return { x: 10 + d * 190, y: 10 + (rows[d] - 1) * 56 }; });
-  const W = 10 + (Math.max(0, ...depth) + 1) * 190, H = 10 + Math.max(1, ...rows.map((r) => r || 0)) * 56;
+  // Within a column, steps sit in the order of the mean row of what they need (the barycentre
+  // heuristic), which removes most edge crossings in one pass.
+  const cols = [];
+  steps.forEach((_, i) => (cols[depth[i]] ||= []).push(i));
+  const row = [];
+  cols.forEach((col, d) => {
+    if (d > 0) {
+      const centre = (i) => {
+        const rs = (steps[i].needs || []).filter((n) => index.has(n)).map((n) => row[index.get(n)]);
+        return rs.length ? rs.reduce((a, b) => a + b, 0) / rs.length : 0;
+      };
+      col.sort((a, b) => centre(a) - centre(b) || a - b);
+    }
+    col.forEach((i, r) => { row[i] = r; });
+  });
+  const pos = steps.map((_, i) => ({ x: 10 + depth[i] * 190, y: 10 + row[i] * 56 }));
+  const W = 10 + cols.length * 190, H = 10 + Math.max(1, ...cols.map((c) => (c ? c.length : 0))) * 56;
   const edges = steps.flatMap((s, i) => (s.needs || []).filter((n) => index.has(n)).map((n) => {
     const a = pos[index.get(n)], b = pos[i];
     const x1 = a.x + 150, y1 = a.y + 18, x2 = b.x, y2 = b.y + 18, mx = (x1 + x2) / 2;
