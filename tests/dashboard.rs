@@ -59,7 +59,7 @@ async fn the_dashboard_is_served_and_a_login_cookie_authenticates_the_api() {
 async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
     let Some(browser) = Browser::start().await else { return };
     let d = TestDaemon::start(2).await;
-    let streaming = "steps:\n  - id: count\n    cmd: busybox sh -c 'for i in 1 2 3; do echo line $i; sleep 1; done'\n  - id: after\n    cmd: busybox echo all done\n";
+    let streaming = "steps:\n  - id: count\n    cmd: busybox sh -c 'for i in 1 2 3; do echo line $i; sleep 1; done'\n  - id: after\n    cmd: busybox echo '<b>all done</b>'\n";
     assert_eq!(d.post("/v1/tasks", inline_task("browser-task", streaming)).await.0, 201);
     assert_eq!(d.post("/v1/tasks", inline_task("slow-task", "steps:\n  - cmd: busybox sleep 300\n")).await.0, 201);
 
@@ -90,6 +90,9 @@ async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
         .await;
     let log = browser.eval("return document.getElementById('log').innerText", json!([])).await;
     assert!(log.as_str().unwrap().contains("line 3") && log.as_str().unwrap().contains("all done"), "{log}");
+    // Log text is shown as text, never as markup.
+    assert!(log.as_str().unwrap().contains("<b>all done</b>"), "{log}");
+    assert_eq!(browser.eval("return document.querySelectorAll('#log b').length", json!([])).await, 0);
     browser.wait_for("the run's end", "return document.getElementById('facts').innerText.includes('Succeeded')").await;
     browser.screenshot("run-succeeded").await;
 
