@@ -134,6 +134,47 @@ async fn a_timer_fires_once_per_occurrence_with_three_nodes() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_follower_that_came_through_another_node_while_the_run_was_queued_gets_its_log() {
+    let Some(url) = postgres::database().await else { return };
+    // Only node A can run these tasks (they need `pool=a`); B only answers the API.
+    let (url_a, key) = (url.clone(), key_file(&url));
+    let a = TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
+        c.database_url = Some(url_a);
+        c.secret_key_file = Some(key);
+        c.concurrency = 1;
+        c.labels = [("pool".to_string(), "a".to_string())].into_iter().collect();
+    })
+    .await;
+    let b = node(&url, 1, None).await;
+    for (name, file) in [
+        ("busy-on-a", "steps:\n  - cmd: busybox sleep 3\n"),
+        ("late-on-a", "steps:\n  - cmd: busybox sh -c 'echo first line; sleep 1; echo second line'\n"),
+    ] {
+        let mut task = inline_task(name, file);
+        task["agent_labels"] = json!({"pool": "a"});
+        assert_eq!(a.post("/v1/tasks", task).await.0, 201);
+    }
+    // A is busy, so the next run waits in the queue; its follower attaches through B.
+    let busy = queue(&a, "busy-on-a").await;
+    eventually("A running the first run", || async {
+        a.get(&format!("/v1/runs/{busy}")).await.1["status"] == "Running"
+    })
+    .await;
+    let late = queue(&b, "late-on-a").await;
+    assert_eq!(b.get(&format!("/v1/runs/{late}")).await.1["status"], "Queued");
+    let out = b.cli(&["logs", &late, "--follow"]).await;
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{log}\n{}", String::from_utf8_lossy(&out.stderr));
+    // The run went to A after the follow began on B; B handed the follower over, and the lines
+    // came through B's relay from A.
+    assert!(log.contains("first line") && log.contains("second line"), "{log}");
+    let run = b.wait_run(&late).await;
+    assert_eq!(run["node"], a.daemon.as_ref().unwrap().service.settings.node_id.as_str());
+    a.stop().await;
+    b.stop().await;
+}
+
 /// `drydock serve` as its own process (so that it can be killed with -9), labelled `role=victim`.
 async fn serve_process(url: &str, data: &std::path::Path) -> (Serve, String) {
     let lease = LEASE_SECS.to_string();

@@ -168,6 +168,14 @@ fn follow(
                     Ok(run) if run.status.is_terminal() => {
                         return Some((Ok(end_event(&run)), Follow { ended: true, ..st }));
                     }
+                    // Another node claimed it: its log is written there. End this stream with a
+                    // short retry hint; the client's reconnection (EventSource and the CLI both
+                    // resume on their own) reaches the handler again, which relays from the owner.
+                    Ok(run) if run.node.as_deref().is_some_and(|n| n != st.svc.settings.node_id) => {
+                        let hint =
+                            Event::default().retry(Duration::from_millis(200)).comment("claimed by another node");
+                        return Some((Ok(hint), Follow { ended: true, ..st }));
+                    }
                     Ok(_) => {
                         wait_or_shutdown(&st.shutdown, Duration::from_millis(250)).await;
                         continue;
