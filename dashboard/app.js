@@ -233,7 +233,8 @@ async function runsPage(params) {
     <form class="filters" id="filters">
       <label>Status <select name="status"><option value="">any</option>
         ${STATUSES.map((s) => `<option ${q.get("status") === s ? "selected" : ""}>${s}</option>`).join("")}</select></label>
-      <label>Task <input name="task" value="${esc(q.get("task") || "")}"></label>
+      <label>Task <input name="task" list="task-names" autocomplete="off" value="${esc(q.get("task") || "")}"></label>
+      <datalist id="task-names"></datalist>
       <label>Trigger <select name="trigger"><option value="">any</option>
         ${TRIGGERS.map(([v, l]) => `<option value="${v}" ${q.get("trigger") === v ? "selected" : ""}>${l}</option>`).join("")}</select></label>
       <button type="submit">Filter</button>
@@ -243,6 +244,11 @@ async function runsPage(params) {
     const f = new URLSearchParams([...new FormData(e.target)].filter(([, v]) => v));
     location.hash = `#/runs?${f}`;
   });
+  // Task names for the task filter's suggestions; the list works without them.
+  api("GET", "/v1/tasks").then((tasks) => {
+    const names = document.getElementById("task-names");
+    if (names) names.innerHTML = tasks.map((t) => `<option value="${esc(t.name)}">`).join("");
+  }).catch(() => {});
   await draw();
   // The newest page follows new runs; older pages stay put while being read.
   if (!q.get("before")) timer = setInterval(() => { if (!document.hidden) draw().catch(() => {}); }, 2000);
