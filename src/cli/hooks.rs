@@ -2,7 +2,7 @@
 
 use super::CliError;
 use super::client::{Client, ServerArgs};
-use super::output::{Format, print_json, stdout_colour, timestamp};
+use super::output::{Format, print_json, print_table, timestamp};
 use super::table::{Cell, Table};
 use crate::api::{Delivery, DeliveryOutcome, Task};
 use clap::{Args, Subcommand};
@@ -56,13 +56,7 @@ pub async fn run(command: HookCommand) -> Result<(), CliError> {
             let mut url = client.url(&["hooks", "deliveries"]);
             url.query_pairs_mut().append_pair("top", &a.top.to_string());
             let list: Vec<Delivery> = Client::json(client.send(client.call(Method::GET, url)).await?).await?;
-            match a.output {
-                Format::Json => print_json(&list),
-                Format::Text => {
-                    print!("{}", deliveries_table(&list).render(stdout_colour()));
-                    Ok(())
-                }
-            }
+            print_table(a.output, list.as_slice(), deliveries_table)
         }
         HookCommand::Url(a) => {
             let client = Client::from_args(&a.server)?;

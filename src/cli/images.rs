@@ -3,7 +3,7 @@
 
 use super::CliError;
 use super::client::{Client, ClientError, ServerArgs};
-use super::output::{Format, print_json, stdout_colour, timestamp};
+use super::output::{Format, print_json, print_table, stdout_colour, timestamp};
 use super::table::{Cell, Table};
 use super::task_spec::check_name;
 use crate::api::{ImageRole, PendingImageChange, TaskDependencies, WatchedImage};
@@ -76,13 +76,7 @@ pub async fn run(command: ImageCommand) -> Result<(), CliError> {
         ImageCommand::List(a) => {
             let client = Client::from_args(&a.server)?;
             let images: Vec<WatchedImage> = get(&client, &["images"]).await?;
-            match a.output {
-                Format::Json => print_json(&images),
-                Format::Text => {
-                    print!("{}", image_table(&images).render(stdout_colour()));
-                    Ok(())
-                }
-            }
+            print_table(a.output, images.as_slice(), image_table)
         }
     }
 }

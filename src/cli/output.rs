@@ -26,6 +26,21 @@ pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Prints a listing: `value` as JSON, or the table `table` makes of it for people.
+pub fn print_table<T: Serialize + ?Sized>(
+    format: Format,
+    value: &T,
+    table: impl FnOnce(&T) -> super::table::Table,
+) -> Result<(), CliError> {
+    match format {
+        Format::Json => print_json(value),
+        Format::Text => {
+            print!("{}", table(value).render(stdout_colour()));
+            Ok(())
+        }
+    }
+}
+
 /// Whether to colour what goes to stdout (a terminal, and NO_COLOR unset).
 pub fn stdout_colour() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()

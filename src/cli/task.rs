@@ -4,7 +4,7 @@
 use super::CliError;
 use super::client::{Client, ServerArgs};
 use super::context_arg::{ContextArg, upload_dir};
-use super::output::{Format, print_json, stdout_colour};
+use super::output::{Format, print_json, print_table, stdout_colour};
 use super::pairs::parse_map;
 use super::progress::ProgressMode;
 use super::task_spec::{
@@ -144,13 +144,7 @@ pub async fn run(command: TaskCommand) -> Result<(), CliError> {
         }
         TaskCommand::List(a) => {
             let tasks = Client::from_args(&a.server)?.list_tasks().await?;
-            match a.output {
-                Format::Json => print_json(&tasks),
-                Format::Text => {
-                    print!("{}", task_table(&tasks).render(stdout_colour()));
-                    Ok(())
-                }
-            }
+            print_table(a.output, tasks.as_slice(), task_table)
         }
         TaskCommand::Delete(a) => {
             check_name(&a.name)?;

@@ -3,7 +3,7 @@
 
 use super::CliError;
 use super::client::{Client, ServerArgs};
-use super::output::{Format, print_json, stdout_colour};
+use super::output::{Format, print_table};
 use super::table::{Cell, Table};
 use super::task_spec::{check_cron, check_name, is_timer_name};
 use crate::api::{MissedPolicy, Timer, TimerEvent, TimerOutcome};
@@ -150,13 +150,7 @@ pub async fn run(command: TimerCommand) -> Result<(), CliError> {
         TimerCommand::List(a) => {
             check_name(&a.task)?;
             let timers = Client::from_args(&a.server)?.list_timers(&a.task).await?;
-            match a.output {
-                Format::Json => print_json(&timers),
-                Format::Text => {
-                    print!("{}", timer_table(&timers).render(stdout_colour()));
-                    Ok(())
-                }
-            }
+            print_table(a.output, timers.as_slice(), timer_table)
         }
         TimerCommand::History(a) => {
             check_name(&a.task)?;
@@ -164,13 +158,7 @@ pub async fn run(command: TimerCommand) -> Result<(), CliError> {
             if let Some(name) = &a.timer_name {
                 events.retain(|e| &e.timer == name);
             }
-            match a.output {
-                Format::Json => print_json(&events),
-                Format::Text => {
-                    print!("{}", history_table(&events).render(stdout_colour()));
-                    Ok(())
-                }
-            }
+            print_table(a.output, events.as_slice(), history_table)
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use super::CliError;
 use super::client::{Client, ServerArgs};
-use super::output::{Format, print_json, stdout_colour, timestamp};
+use super::output::{Format, print_json, print_table, timestamp};
 use super::table::{Cell, Table};
 use crate::api::TokenInfo;
 use clap::{Args, Subcommand};
@@ -62,13 +62,7 @@ pub async fn run(command: TokenCommand) -> Result<(), CliError> {
     match command {
         TokenCommand::List(a) => {
             let tokens = Client::from_args(&a.server)?.list_tokens().await?;
-            match a.output {
-                Format::Json => print_json(&tokens),
-                Format::Text => {
-                    print!("{}", token_table(&tokens).render(stdout_colour()));
-                    Ok(())
-                }
-            }
+            print_table(a.output, tokens.as_slice(), token_table)
         }
         TokenCommand::Create(a) => {
             let created = match &a.data_dir {
