@@ -87,15 +87,25 @@ pub(super) async fn finish(store: &SqlStore, id: &str, result: &RunResult) -> St
         return if exists.is_some() { Ok(()) } else { Err(not_found(id)) };
     };
     let seq: i64 = col(&finished, "seq")?;
-    for image in image_forms(&result.output_images) {
+    index_images(&mut tx, seq, &result.output_images).await?;
+    tx.commit().await.map_err(db("record the run's end"))
+}
+
+/// Indexes run `seq` under every name of each image it pushed (see [`image_forms`]).
+pub(super) async fn index_images(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    seq: i64,
+    images: &[OutputImage],
+) -> StoreResult<()> {
+    for image in image_forms(images) {
         sqlx::query("INSERT INTO run_images (image, run_seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(image)
             .bind(seq)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(db("index the run's images"))?;
     }
-    tx.commit().await.map_err(db("record the run's end"))
+    Ok(())
 }
 
 /// Every name a user may filter a run's image by: `repo`, `repo:tag`, `registry/repo` and

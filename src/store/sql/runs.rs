@@ -59,15 +59,7 @@ pub(super) async fn enqueue(store: &SqlStore, run: NewRun) -> StoreResult<Enqueu
         .await
         .map_err(db("name the run"))?;
     super::cluster::notify_queued(store, &mut tx).await?;
-    for (key, value) in &run.required_labels {
-        sqlx::query("INSERT INTO run_labels (run_seq, key, value) VALUES ($1, $2, $3)")
-            .bind(seq)
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("record the run's labels"))?;
-    }
+    insert_labels(&mut tx, seq, &run.required_labels).await?;
     tx.commit().await.map_err(db("queue the run"))?;
     Ok(Enqueued::New(RunRow {
         seq,
@@ -90,6 +82,24 @@ pub(super) async fn enqueue(store: &SqlStore, run: NewRun) -> StoreResult<Enqueu
         lease_until: None,
         cancel_requested: false,
     }))
+}
+
+/// Indexes the labels a node must have to claim run `seq` (queued here, or imported).
+pub(super) async fn insert_labels(
+    tx: &mut Transaction<'static, Any>,
+    seq: i64,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> StoreResult<()> {
+    for (key, value) in labels {
+        sqlx::query("INSERT INTO run_labels (run_seq, key, value) VALUES ($1, $2, $3)")
+            .bind(seq)
+            .bind(key)
+            .bind(value)
+            .execute(&mut **tx)
+            .await
+            .map_err(db("record the run's labels"))?;
+    }
+    Ok(())
 }
 
 async fn by_dedup_key(tx: &mut Transaction<'static, Any>, key: &str) -> StoreResult<Option<RunRow>> {

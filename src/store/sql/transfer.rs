@@ -3,7 +3,6 @@
 
 use super::codec::{json, run_type_name, trigger_kind};
 use super::error::db;
-use super::progress::image_forms;
 use super::{Dialect, SqlStore};
 use crate::store::{RunRow, StoreResult};
 
@@ -38,23 +37,8 @@ pub(super) async fn import_run(store: &SqlStore, run: &RunRow) -> StoreResult<()
     .execute(&mut *tx)
     .await
     .map_err(db("import a run"))?;
-    for (key, value) in &run.required_labels {
-        sqlx::query("INSERT INTO run_labels (run_seq, key, value) VALUES ($1, $2, $3)")
-            .bind(run.seq)
-            .bind(key)
-            .bind(value)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("import a run's labels"))?;
-    }
-    for image in image_forms(&run.output_images) {
-        sqlx::query("INSERT INTO run_images (image, run_seq) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(image)
-            .bind(run.seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("index an imported run's images"))?;
-    }
+    super::runs::insert_labels(&mut tx, run.seq, &run.required_labels).await?;
+    super::progress::index_images(&mut tx, run.seq, &run.output_images).await?;
     tx.commit().await.map_err(db("import a run"))
 }
 
