@@ -7,7 +7,8 @@
 use crate::helper::browser::{Browser, ENTER, TAB};
 use crate::helper::daemon::{TestDaemon, inline_task};
 use crate::helper::docker::unique;
-use crate::triggers_base_image::{REGISTRY, build_task, eventually, push_new_image, run_task};
+use crate::helper::wait::eventually;
+use crate::triggers_base_image::{REGISTRY, build_task, push_new_image, run_task};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@
 use crate::helper::daemon::{TestDaemon, inline_task};
 use crate::helper::postgres;
 use crate::helper::serve::{Serve, free_port, serve};
+use crate::helper::wait::until;
 use drydock::triggers::clock::ManualClock;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const LEASE_SECS: u64 = 6;
+const MINUTE: Duration = Duration::from_secs(60);
 
 /// The secret key every node of a test's database shares (a node with another key refuses to start).
 fn key_file(url: &str) -> std::path::PathBuf {
@@ -157,7 +159,7 @@ async fn a_follower_that_came_through_another_node_while_the_run_was_queued_gets
     }
     // A is busy, so the next run waits in the queue; its follower attaches through B.
     let busy = queue(&a, "busy-on-a").await;
-    eventually("A running the first run", || async {
+    until("A running the first run", MINUTE, || async {
         a.get(&format!("/v1/runs/{busy}")).await.1["status"] == "Running"
     })
     .await;
@@ -202,20 +204,6 @@ async fn info(base: &str, token: &str) -> Value {
     r.json().await.unwrap()
 }
 
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..600 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not happen within a minute");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
     let Some(url) = postgres::database().await else { return };
@@ -224,7 +212,7 @@ async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
     let (mut victim, victim_url) = serve_process(&url, victim_data.path()).await;
     let survivor = node(&url, 2, None).await;
     let victim_info = info(&victim_url, &survivor.token).await;
-    eventually("the victim leading", || async {
+    until("the victim leading", MINUTE, || async {
         info(&victim_url, &survivor.token).await["leads"].as_array().is_some_and(|l| l.len() == 2)
     })
     .await;
@@ -234,7 +222,7 @@ async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
     assert_eq!(survivor.post("/v1/tasks", long).await.0, 201);
     assert_eq!(survivor.post("/v1/tasks", inline_task("anywhere", "steps:\n  - cmd: busybox true\n")).await.0, 201);
     let doomed = queue(&survivor, "victim-only").await;
-    eventually("the victim running the long run", || async {
+    until("the victim running the long run", MINUTE, || async {
         survivor.get(&format!("/v1/runs/{doomed}")).await.1["status"] == "Running"
     })
     .await;
@@ -243,7 +231,7 @@ async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
     // Its container runs on the shared engine: something the survivor must clean up.
     let docker = drydock::docker::DockerHost::connect(None).await.unwrap();
     let key = survivor.daemon.as_ref().unwrap().service.settings.object_key(&doomed);
-    eventually("the victim's container running", || async {
+    until("the victim's container running", MINUTE, || async {
         docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().iter().any(|o| !o.containers.is_empty())
     })
     .await;
@@ -264,11 +252,11 @@ async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
         assert_eq!(survivor.wait_run(id).await["status"], "Succeeded");
     }
     // The survivor takes over the roles, and removes the dead node's container from the shared engine.
-    eventually("the survivor taking the roles", || async {
+    until("the survivor taking the roles", MINUTE, || async {
         survivor.get("/v1/info").await.1["leads"].as_array().is_some_and(|l| l.len() == 2)
     })
     .await;
-    eventually("the dead node's objects removed", || async {
+    until("the dead node's objects removed", MINUTE, || async {
         docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().is_empty()
     })
     .await;

@@ -5,6 +5,7 @@
 
 use crate::helper::daemon::TestDaemon;
 use crate::helper::docker::unique;
+use crate::helper::wait::eventually;
 use drydock::api::ImageRole;
 use drydock::store::TaskImage;
 use drydock::triggers::clock::ManualClock;
@@ -104,20 +105,6 @@ async fn runs_of(d: &TestDaemon, task: &str) -> Vec<Value> {
 /// The runs of `task` that a base-image change started.
 async fn image_runs(d: &TestDaemon, task: &str) -> Vec<Value> {
     runs_of(d, task).await.into_iter().filter(|r| r["trigger"]["kind"] == "base_image").collect()
-}
-
-/// Polls `probe` until it gives something (the daemon works in the background).
-pub(crate) async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut probe: impl FnMut() -> F,
-) -> T {
-    for _ in 0..600 {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// The watcher's entry for `image` in `GET /v1/images`.

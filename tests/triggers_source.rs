@@ -6,6 +6,7 @@
 use crate::helper::daemon::TestDaemon;
 use crate::helper::docker::unique;
 use crate::helper::git::{GitServer, git_ok};
+use crate::helper::wait::until;
 use drydock::triggers::clock::{Clock, ManualClock};
 use drydock::triggers::source::signature::sign;
 use serde_json::{Value, json};
@@ -333,20 +334,6 @@ async fn gitlab_gitea_and_generic_receivers() {
     assert!(err["message"].as_str().unwrap().contains("no webhook secret"), "{err}");
 }
 
-async fn wait_for<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     let server = GitServer::start();
@@ -368,7 +355,7 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
 
     // First look: heads recorded, nothing run.
     clock.advance(Duration::from_secs(31));
-    wait_for("the first look", || async {
+    until("the first look", Duration::from_secs(30), || async {
         store.source_heads(&key).await.unwrap().get("refs/heads/main") == Some(&initial)
     })
     .await;
@@ -377,8 +364,10 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     // A new commit: one run, by the poller.
     let c1 = commit(&work, "main", "msg", "polled\n");
     clock.advance(Duration::from_secs(40));
-    wait_for("the new head", || async { store.source_heads(&key).await.unwrap().get("refs/heads/main") == Some(&c1) })
-        .await;
+    until("the new head", Duration::from_secs(30), || async {
+        store.source_heads(&key).await.unwrap().get("refs/heads/main") == Some(&c1)
+    })
+    .await;
     let runs = runs_of(&d, &name).await;
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!((&runs[0]["trigger"]["provider"], &runs[0]["trigger"]["commit"]), (&json!("poll"), &json!(c1)));
@@ -391,7 +380,7 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     let (_, queued) = github(&d, "p", "push", "w-1", &github_push(&url, "main", &c2, &["msg"])).await;
     assert_eq!(queued["outcome"], "queued", "{queued}");
     clock.advance(Duration::from_secs(40));
-    wait_for("the hooked head", || async {
+    until("the hooked head", Duration::from_secs(30), || async {
         store.source_heads(&key).await.unwrap().get("refs/heads/main") == Some(&c2)
     })
     .await;
@@ -406,7 +395,7 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     let stored = stored_delivery(&name, &url, &initial, "stale-1", clock.now());
     assert!(store.insert_delivery(&stored).await.unwrap().is_none());
     clock.advance(Duration::from_secs(70));
-    wait_for("the stale delivery", || async { runs_of(&d, &name).await.len() == 3 }).await;
+    until("the stale delivery", Duration::from_secs(30), || async { runs_of(&d, &name).await.len() == 3 }).await;
     let runs = runs_of(&d, &name).await;
     assert_eq!(
         (&runs[0]["trigger"]["delivery_id"], &runs[0]["trigger"]["commit"]),
@@ -418,7 +407,7 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     let gone = url.replace("polled", "no-such-repository");
     assert_eq!(d.post("/v1/tasks", task(&missing, &format!("{gone}#main"), source)).await.0, 201);
     clock.advance(Duration::from_secs(40));
-    wait_for("the poll error", || async {
+    until("the poll error", Duration::from_secs(30), || async {
         d.get(&format!("/v1/tasks/{missing}")).await.1["triggers"]["source"]["last_poll_error"].is_string()
     })
     .await;

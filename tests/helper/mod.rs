@@ -19,6 +19,7 @@ pub mod engine;
 pub mod git;
 pub mod registry;
 pub mod serve;
+pub mod wait;
 
 /// A throwaway PostgreSQL server: the store's own test fixture, shared rather than copied
 /// (`postgres::database()` gives a new database, or skips outside CI).
