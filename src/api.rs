@@ -416,6 +416,20 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// The kind (`manual`, `source`, `timer`, `base_image`) a `trigger` filter names: the kind
+    /// itself or the label the TRIGGER column shows (`Commit`, `Image Update`), in any case, with
+    /// `-` or a space for `_`, so a filter copied from a listing works. `None` for anything else.
+    pub fn kind_named(given: &str) -> Option<&'static str> {
+        let key = given.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+        Some(match key.as_str() {
+            "manual" => "manual",
+            "timer" => "timer",
+            "source" | "commit" | "pull_request" | "pullrequest" | "tag" => "source",
+            "base_image" | "image_update" | "baseimage" => "base_image",
+            _ => return None,
+        })
+    }
+
     /// The TRIGGER column of run listings, as ACR labels it.
     pub fn label(&self) -> &'static str {
         match self {

@@ -42,21 +42,11 @@ pub enum ServiceError {
     Internal(String),
 }
 
-/// The trigger kind a `trigger` filter names: the serde kind (`source`) or the label ACR shows
-/// in the TRIGGER column (`Commit`, `Image Update`), so a filter copied from a listing works.
+/// The kind a `trigger` filter names ([`api::Trigger::kind_named`]), or a 400 saying which exist.
 fn trigger_kind(given: &str) -> Result<String> {
-    let key = given.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-    let kind = match key.as_str() {
-        "manual" | "timer" | "source" | "base_image" => key.as_str(),
-        "commit" | "pull_request" | "pullrequest" | "tag" => "source",
-        "image_update" | "baseimage" => "base_image",
-        _ => {
-            return Err(ServiceError::invalid(format!(
-                "unknown trigger `{given}`: use manual, source, timer or base_image"
-            )));
-        }
-    };
-    Ok(kind.to_string())
+    api::Trigger::kind_named(given).map(str::to_string).ok_or_else(|| {
+        ServiceError::invalid(format!("unknown trigger `{given}`: use manual, source, timer or base_image"))
+    })
 }
 
 impl ServiceError {

@@ -3,7 +3,7 @@
 use super::SqlStore;
 use super::codec::{col, json, now_ms, run_columns, run_from_row, run_type_name, time, trigger_kind};
 use super::error::db;
-use crate::api::RunFilter;
+use crate::api::{RunFilter, Trigger};
 use crate::engine::record::RunStatus;
 use crate::runid::daemon_run_id;
 use crate::store::{Enqueued, NewRun, RunRow, StoreError, StoreResult};
@@ -169,7 +169,8 @@ pub(super) async fn list(store: &SqlStore, filter: &RunFilter) -> StoreResult<Ve
         sql += &format!(" AND status = {}", next(Param::Text(status.as_str().into())));
     }
     if let Some(trigger) = &filter.trigger {
-        let kind = trigger.trim().to_ascii_lowercase().replace('-', "_");
+        // A name that is no kind matches nothing (the API refuses it before it gets here).
+        let kind = Trigger::kind_named(trigger).map_or_else(|| trigger.clone(), str::to_string);
         sql += &format!(" AND trigger_kind = {}", next(Param::Text(kind)));
     }
     if let Some(before) = &filter.before {
