@@ -25,21 +25,12 @@ use support::Bench;
 /// Opens `route` afresh and returns the page's own clock (ms since navigation start) when
 /// `drawn` (a function body) first holds.
 async fn load(browser: &Browser, b: &Bench, route: &str, drawn: &str) -> f64 {
-    browser.open("about:blank").await;
-    browser.open(&format!("{}/{route}", b.url)).await;
+    browser.open_fresh(&format!("{}/{route}", b.url)).await;
     let script = format!(
         "const done = arguments[arguments.length - 1]; const drawn = () => {{ {drawn} }}; \
          (function poll() {{ if (drawn()) done(performance.now()); else setTimeout(poll, 2); }})();"
     );
     browser.eval_async(&script, json!([])).await.as_f64().unwrap()
-}
-
-async fn log_in(browser: &Browser, b: &Bench) {
-    browser.open(&format!("{}/", b.url)).await;
-    browser.wait_for("the login form", "return document.getElementById('token')").await;
-    browser.type_into("#token", &b.token).await;
-    browser.click("#login-form button[type=submit]").await;
-    browser.wait_for("the tasks page", "return document.querySelector('main h1')?.innerText === 'Tasks'").await;
 }
 
 fn summary(mut ms: Vec<f64>) -> String {
@@ -173,7 +164,7 @@ fn main() {
     rt.block_on(async {
         let Some(browser) = Browser::start().await else { return };
         let b = support::start(1).await;
-        log_in(&browser, &b).await;
+        browser.log_in(&b.url, &b.token).await;
         if want("log") {
             log(&browser, &b).await;
         }

@@ -165,12 +165,12 @@ async function taskPage(name) {
     document.getElementById("toggle").focus();
   });
   main.querySelectorAll("button[data-timer]").forEach((b) => b.addEventListener("click", async () => {
-    const timer = t.timers.find((x) => x.name === b.dataset.timer);
-    await api("PUT", `/v1/tasks/${encodeURIComponent(name)}/timers/${encodeURIComponent(timer.name)}`,
-      { name: timer.name, schedule: timer.schedule, enabled: !timer.enabled, missed: timer.missed });
-    say(`Timer ${timer.name} ${timer.enabled ? "disabled" : "enabled"}`);
+    const x = t.timers.find((y) => y.name === b.dataset.timer);
+    await api("PUT", `/v1/tasks/${encodeURIComponent(name)}/timers/${encodeURIComponent(x.name)}`,
+      { name: x.name, schedule: x.schedule, enabled: !x.enabled, missed: x.missed });
+    say(`Timer ${x.name} ${x.enabled ? "disabled" : "enabled"}`);
     await taskPage(name);
-    main.querySelector(`button[data-timer="${CSS.escape(timer.name)}"]`)?.focus();
+    main.querySelector(`button[data-timer="${CSS.escape(x.name)}"]`)?.focus();
   }));
 }
 
@@ -364,9 +364,8 @@ function logHtml(lines, only) {
 async function runPage(id) {
   titled(`Run ${id}`);
   const run = await api("GET", `/v1/runs/${encodeURIComponent(id)}`);
-  const stepDuration = (s) => (s.started_at ? duration(s) : "");
   const steps = (r) => r.steps.map((s) => `<tr><td>${esc(s.id)}</td><td>${status(s.status)}</td><td>${esc(s.attempts)}</td>
-    <td>${s.exit_code ?? ""}</td><td class="hide-narrow">${esc(when(s.started_at))}</td><td>${stepDuration(s)}</td></tr>`).join("");
+    <td>${s.exit_code ?? ""}</td><td class="hide-narrow">${esc(when(s.started_at))}</td><td>${duration(s)}</td></tr>`).join("");
   const facts = (r) => `<dt>Status</dt><dd>${status(r.status)}</dd>
     <dt>Task</dt><dd>${r.task ? `<a href="#/task/${encodeURIComponent(r.task)}">${esc(r.task)}</a>` : "(quick run)"} <small>${esc(r.run_type)}</small></dd>
     <dt>Trigger</dt><dd>${trigger(r.trigger)}</dd>${triggerFacts(r.trigger)}

@@ -64,7 +64,7 @@ async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
     assert_eq!(d.post("/v1/tasks", inline_task("browser-task", streaming)).await.0, 201);
     assert_eq!(d.post("/v1/tasks", inline_task("slow-task", "steps:\n  - cmd: busybox sleep 300\n")).await.0, 201);
 
-    log_in(&browser, &d).await;
+    browser.log_in(&d.url, &d.token).await;
     browser.wait_for("the tasks page", "return document.querySelector('button[data-run=\"browser-task\"]')").await;
     browser.screenshot("tasks").await;
 
@@ -139,17 +139,6 @@ async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
     assert_eq!(d.wait_run(&id).await["status"], "Canceled");
 }
 
-/// Logs in through the form, as a person would.
-async fn log_in(browser: &Browser, d: &TestDaemon) {
-    browser.open(&format!("{}/", d.url)).await;
-    browser.wait_for("the login form", "return document.getElementById('token')").await;
-    browser.type_into("#token", &d.token).await;
-    browser.click("#login-form button[type=submit]").await;
-    browser
-        .wait_for("the first page after login", "return document.querySelector('main h1')?.innerText === 'Tasks'")
-        .await;
-}
-
 /// Checks the basics a screen reader and a keyboard depend on, on the page shown: every control
 /// has a name, every field a label, the graph a text alternative, one h1 and no skipped heading
 /// levels, tables with header cells, unique ids, a language and a title. The problems found.
@@ -205,10 +194,9 @@ fn pages(task: &str, run: &str) -> Vec<(String, String, String)> {
     ]
 }
 
-/// Loads the page at `route` afresh (not as a same-document hash change) and waits until `drawn`.
+/// Loads the page at `route` afresh and waits until `drawn`.
 async fn show(browser: &Browser, d: &TestDaemon, route: &str, drawn: &str) {
-    browser.open("about:blank").await;
-    browser.open(&format!("{}/{route}", d.url)).await;
+    browser.open_fresh(&format!("{}/{route}", d.url)).await;
     browser.wait_for(route, drawn).await;
 }
 
@@ -240,7 +228,7 @@ async fn in_a_browser_base_images_show_who_builds_from_what_and_what_cascaded_an
     .await;
     let m_id = m_run["id"].as_str().unwrap().to_string();
 
-    log_in(&browser, &d).await;
+    browser.log_in(&d.url, &d.token).await;
     show(&browser, &d, "#/images", "return document.querySelector('main h1')?.innerText === 'Base images'").await;
     let rows = browser
         .eval("return [...document.querySelectorAll('main table')[0].tBodies[0].rows].map(r => r.innerText)", json!([]))
@@ -325,7 +313,7 @@ async fn in_a_browser_base_images_show_who_builds_from_what_and_what_cascaded_an
     // At phone width (390 px) every page fits: the page itself never scrolls sideways (wide
     // tables scroll inside their own box), and each is saved as a screenshot.
     let phone = Browser::start_phone(390, 844).await.expect("chromedriver, as above");
-    log_in(&phone, &d).await;
+    phone.log_in(&d.url, &d.token).await;
     let width = phone.eval("return [window.innerWidth, navigator.userAgent]", json!([])).await;
     assert_eq!(width[0], 390, "{width}");
     for (name, route, drawn) in pages(&tb, &b_id) {

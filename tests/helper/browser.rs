@@ -105,6 +105,24 @@ impl Browser {
         self.call(reqwest::Method::POST, "/url", json!({"url": url})).await;
     }
 
+    /// Loads `url` as a new document: through `about:blank`, so that a URL differing from the
+    /// current one only in its `#fragment` is not a same-document hash change.
+    pub async fn open_fresh(&self, url: &str) {
+        self.open("about:blank").await;
+        self.open(url).await;
+    }
+
+    /// Logs in to the dashboard at `base` through its form, as a person would, and waits for
+    /// the first page.
+    pub async fn log_in(&self, base: &str, token: &str) {
+        self.open(&format!("{base}/")).await;
+        self.wait_for("the login form", "return document.getElementById('token')").await;
+        self.type_into("#token", token).await;
+        self.click("#login-form button[type=submit]").await;
+        self.wait_for("the first page after login", "return document.querySelector('main h1')?.innerText === 'Tasks'")
+            .await;
+    }
+
     async fn element(&self, css: &str) -> String {
         let e = self.call(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css})).await;
         // The W3C element reference key.
