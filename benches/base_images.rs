@@ -14,9 +14,9 @@
 //! (median 0.44–0.56 s over two runs) after a notification, which was answered in about 3 ms.
 
 use drydock::api::ImageRole;
-use drydock::daemon::{self, DaemonConfig};
+use drydock::clock::ManualClock;
+use drydock::node::{self, NodeConfig};
 use drydock::store::TaskImage;
-use drydock::triggers::clock::ManualClock;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,7 +28,7 @@ const INTERVAL: u64 = 300;
 const TOKEN: &str = "bench-notification-token";
 
 struct Bench {
-    d: daemon::Daemon,
+    d: node::Node,
     url: String,
     token: String,
     http: reqwest::Client,
@@ -131,20 +131,20 @@ async fn main() {
 
     let data = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let mut config = DaemonConfig::new(data.path().to_path_buf());
+    let mut config = NodeConfig::new(data.path().to_path_buf());
     config.registry = "127.0.0.1:5000".into();
     config.concurrency = 1;
     config.clock = clock.clone();
     config.triggers.watch_interval = Duration::from_secs(INTERVAL);
     config.triggers.notification_token = Some(TOKEN.into());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = daemon::start(config, listener).await.unwrap();
-    let token = daemon::service::create_token(d.service.store.as_ref(), "bench").await.unwrap().token;
+    let d = node::start(config, listener).await.unwrap();
+    let token = drydock::daemon::tokens::create_token(d.service.store().as_ref(), "bench").await.unwrap().token;
     let url = format!("http://{}", d.addr);
     let b = Bench { d, url, token, http: reqwest::Client::new(), clock, _data: data };
 
     let started = Instant::now();
-    let store = b.d.service.store.clone();
+    let store = b.d.service.store().clone();
     for t in 0..TASKS {
         let name = format!("{prefix}-t{t}");
         let task = json!({

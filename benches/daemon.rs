@@ -23,7 +23,7 @@ fn pct(mut v: Vec<Duration>, p: f64) -> f64 {
 
 async fn list() {
     let b = start(1).await;
-    let store = b.d.service.store.clone();
+    let store = b.d.service.store().clone();
     let n: usize = std::env::var("DRYDOCK_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let t = Instant::now();
     for i in 0..n {

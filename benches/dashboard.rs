@@ -17,7 +17,7 @@ mod support;
 use browser::Browser;
 use chrono::{Duration as Span, Utc};
 use drydock::api::{RunType, Trigger};
-use drydock::engine::record::{RunStatus, StepRecord, StepStatus};
+use drydock::run::{RunStatus, StepRecord, StepStatus};
 use drydock::store::RunRow;
 use serde_json::{Value, json};
 use support::Bench;
@@ -112,7 +112,7 @@ fn stored_run(seq: i64) -> RunRow {
 
 async fn runs(browser: &Browser, b: &Bench) {
     let n: i64 = std::env::var("DRYDOCK_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let store = b.d.service.store.clone();
+    let store = b.d.service.store().clone();
     let t = std::time::Instant::now();
     // After the runs the daemon made itself (the `log` bench's).
     for seq in 100..100 + n {

@@ -9,7 +9,7 @@
 //! another (empty) database instead, e.g. `postgres://postgres@127.0.0.1:5432/bench`.
 
 use drydock::api::{RunFilter, RunType, Trigger};
-use drydock::engine::record::{OutputImage, RunStatus, StepRecord, StepStatus};
+use drydock::run::{OutputImage, RunStatus, StepRecord, StepStatus};
 use drydock::store::{NewRun, RunResult, SqlStore, Store};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

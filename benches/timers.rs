@@ -46,7 +46,7 @@ async fn measure(tasks: usize, window: Duration) {
             break;
         }
         for r in &page {
-            let run: Value = serde_json::to_value(daemon::service::to_api(r)).unwrap();
+            let run: Value = serde_json::to_value(daemon::runs::to_api(r)).unwrap();
             let occurrence = run["trigger"]["occurrence"].as_str().unwrap();
             let key = format!("{}:{occurrence}", run["task"]);
             assert!(seen.insert(key.clone()), "two runs for {key}");
@@ -54,7 +54,7 @@ async fn measure(tasks: usize, window: Duration) {
             let q = chrono::DateTime::parse_from_rfc3339(run["queued_at"].as_str().unwrap()).unwrap();
             late_ms.push((q - o).num_milliseconds());
         }
-        before = page.last().map(|r| daemon::service::to_api(r).id);
+        before = page.last().map(|r| daemon::runs::to_api(r).id);
     }
     late_ms.sort_unstable();
     let pct = |p: f64| late_ms[((late_ms.len() as f64 - 1.0) * p) as usize];

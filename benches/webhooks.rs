@@ -169,7 +169,7 @@ async fn burst() {
         times.push(t);
     }
     let all_in = started.elapsed();
-    let store = &b.d.service.store;
+    let store = &b.d.service.store();
     let stored = store.list_deliveries(1_000_000, None).await.unwrap();
     let unprocessed = stored.iter().filter(|d| d.outcome == drydock::api::DeliveryOutcome::Received).count();
     let mut runs = 0usize;

@@ -3,7 +3,7 @@
 //! Secret fields travel in requests as plain values and come back as `"***"` unless the caller
 //! asks for secure properties; they are never stored in plain text.
 
-use crate::engine::record::{OutputImage, RunStatus, StepRecord};
+use crate::run::{OutputImage, RunStatus, StepRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -33,7 +33,6 @@ pub struct Manifest {
 }
 
 const FORMAT: u32 = 1;
-const KEY_TAG: &str = "secret-key-fingerprint";
 
 /// Why a transfer failed.
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +114,7 @@ pub async fn export(store: &dyn Store, logs_dir: &Path, out: impl Write) -> Resu
         format: FORMAT,
         drydock: env!("CARGO_PKG_VERSION").into(),
         exported_at: chrono::Utc::now(),
-        key_fingerprint: store.kv_get(KEY_TAG).await?,
+        key_fingerprint: crate::store::facts::secret_key_fingerprint(store).await?,
         tasks: tasks.len(),
         runs: runs.len(),
         logs,
@@ -179,7 +178,7 @@ pub async fn import(store: &dyn Store, logs_dir: &Path, archive: impl Read) -> R
         )));
     }
     if let Some(tag) = &manifest.key_fingerprint {
-        let target = store.kv_put_if_absent(KEY_TAG, tag).await?;
+        let target = crate::store::facts::claim_secret_key_fingerprint(store, tag).await?;
         if &target != tag {
             return Err(TransferError::Refused(
                 "the target database's nodes seal secrets with another key than the exported one; start them with \

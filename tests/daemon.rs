@@ -15,7 +15,7 @@ fn unique(prefix: &str) -> String {
 
 /// Docker objects still labelled with a run (by its object key, `<instance>-<run id>`).
 async fn leftovers(d: &TestDaemon, run_id: &str) -> usize {
-    let key = d.daemon.as_ref().unwrap().service.settings.object_key(run_id);
+    let key = d.daemon.as_ref().unwrap().service.settings().object_key(run_id);
     let docker = DockerHost::connect(None).await.unwrap();
     docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().len()
 }
@@ -351,20 +351,20 @@ async fn sigterm_lets_runs_finish_within_the_grace_then_marks_the_rest_error() {
     daemon.shutdown.cancel();
     daemon.wait().await;
     let get = |id: String| {
-        let store = service.store.clone();
+        let store = service.store().clone();
         async move { store.get_run(&id).await.unwrap().unwrap() }
     };
     let short_run = get(short_id.clone()).await;
     assert_eq!(
         short_run.status,
-        drydock::engine::record::RunStatus::Succeeded,
+        drydock::run::RunStatus::Succeeded,
         "finished within the grace: {:?}",
         short_run.error
     );
     let long_run = get(long_id.clone()).await;
-    assert_eq!(long_run.status, drydock::engine::record::RunStatus::Error);
+    assert_eq!(long_run.status, drydock::run::RunStatus::Error);
     assert!(long_run.error.as_deref().unwrap_or_default().contains("shut down"), "{:?}", long_run.error);
-    let key = service.settings.object_key(&long_id);
+    let key = service.settings().object_key(&long_id);
     let docker = DockerHost::connect(None).await.unwrap();
     assert!(docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().is_empty());
 }

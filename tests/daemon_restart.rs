@@ -22,7 +22,7 @@ async fn kill_9_mid_run_then_restart() {
     // The first token is made offline, as an operator would with `drydock token create --data-dir`.
     let token = {
         let store = drydock::daemon::open_store(data.path(), None).await.unwrap();
-        drydock::daemon::service::create_token(store.as_ref(), "restart").await.unwrap().token
+        drydock::daemon::tokens::create_token(store.as_ref(), "restart").await.unwrap().token
     };
     let port = crate::helper::serve::free_port();
     let first = serve(data.path(), port, &["--concurrency", "1"]).await;

@@ -7,7 +7,7 @@ use crate::helper::daemon::{TestDaemon, inline_task};
 use crate::helper::postgres;
 use crate::helper::serve::{Serve, free_port, serve};
 use crate::helper::wait::until;
-use drydock::triggers::clock::ManualClock;
+use drydock::clock::ManualClock;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -69,7 +69,7 @@ async fn three_nodes_run_300_queued_runs_exactly_once() {
 
     // A run's log can be read, and followed, through any node: the others relay it from the
     // node that ran it.
-    let mine = nodes[0].daemon.as_ref().unwrap().service.settings.node_id.clone();
+    let mine = nodes[0].daemon.as_ref().unwrap().service.settings().node_id.clone();
     let mut elsewhere = None;
     for id in &ids {
         let (_, run) = nodes[0].get(&format!("/v1/runs/{id}")).await;
@@ -172,7 +172,7 @@ async fn a_follower_that_came_through_another_node_while_the_run_was_queued_gets
     // came through B's relay from A.
     assert!(log.contains("first line") && log.contains("second line"), "{log}");
     let run = b.wait_run(&late).await;
-    assert_eq!(run["node"], a.daemon.as_ref().unwrap().service.settings.node_id.as_str());
+    assert_eq!(run["node"], a.daemon.as_ref().unwrap().service.settings().node_id.as_str());
     a.stop().await;
     b.stop().await;
 }
@@ -230,7 +230,7 @@ async fn a_node_killed_with_9_loses_its_run_and_roles_while_the_others_drain() {
     assert_eq!(running["node"], victim_info["node"], "{running}");
     // Its container runs on the shared engine: something the survivor must clean up.
     let docker = drydock::docker::DockerHost::connect(None).await.unwrap();
-    let key = survivor.daemon.as_ref().unwrap().service.settings.object_key(&doomed);
+    let key = survivor.daemon.as_ref().unwrap().service.settings().object_key(&doomed);
     until("the victim's container running", MINUTE, || async {
         docker.list_run_objects(&[("drydock.run", &key)]).await.unwrap().iter().any(|o| !o.containers.is_empty())
     })
@@ -268,10 +268,10 @@ async fn a_node_with_another_secret_key_refuses_to_start() {
     let Some(url) = postgres::database().await else { return };
     let first = node(&url, 1, None).await;
     let data = tempfile::tempdir().unwrap();
-    let mut config = drydock::daemon::DaemonConfig::new(data.path().to_path_buf());
+    let mut config = drydock::node::NodeConfig::new(data.path().to_path_buf());
     config.database_url = Some(url);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let Err(e) = drydock::daemon::start(config, listener).await else { panic!("a node with its own key started") };
+    let Err(e) = drydock::node::start(config, listener).await else { panic!("a node with its own key started") };
     let message = e.to_string();
     assert!(message.contains("secret key") && message.contains("--secret-key-file"), "{message}");
     first.stop().await;

@@ -7,8 +7,8 @@ use crate::helper::daemon::TestDaemon;
 use crate::helper::docker::unique;
 use crate::helper::wait::eventually;
 use drydock::api::ImageRole;
+use drydock::clock::ManualClock;
 use drydock::store::TaskImage;
-use drydock::triggers::clock::ManualClock;
 use serde_json::{Value, json};
 use std::process::{Child, Stdio};
 use std::sync::Arc;
@@ -334,7 +334,7 @@ async fn registries_answering_503_or_429_record_the_error_and_never_fire() {
             recorded_at: chrono::Utc::now(),
         })
         .collect();
-    svc.store.record_task_images(&task, &used).await.unwrap();
+    svc.store().record_task_images(&task, &used).await.unwrap();
     for image in &images {
         eventually("the watcher to schedule the image", || async {
             watched(&d, image).await.filter(|w| !w["next_check"].is_null())

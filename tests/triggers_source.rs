@@ -7,7 +7,7 @@ use crate::helper::daemon::TestDaemon;
 use crate::helper::docker::unique;
 use crate::helper::git::{GitServer, git_ok};
 use crate::helper::wait::until;
-use drydock::triggers::clock::{Clock, ManualClock};
+use drydock::clock::{Clock, ManualClock};
 use drydock::triggers::source::signature::sign;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -349,7 +349,7 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
         config.clock = c;
     })
     .await;
-    let store = d.daemon.as_ref().unwrap().service.store.clone();
+    let store = d.daemon.as_ref().unwrap().service.store().clone();
     let key = drydock::triggers::source::poll::heads_key(&url);
     let name = unique("poll");
     let source = json!({"webhook_secret": "p", "poll_interval": 30});
@@ -391,7 +391,7 @@ async fn the_poller_fires_once_per_commit_and_not_for_what_a_webhook_fired() {
     assert_eq!(runs.len(), 2, "{runs:?}");
     assert_eq!(runs[0]["trigger"]["provider"], "github");
     // The listing worked, so no poll error is kept.
-    assert_eq!(store.kv_get(&drydock::triggers::source::poll::error_key(&key)).await.unwrap(), None);
+    assert_eq!(drydock::store::facts::poll_error(store.as_ref(), &key).await.unwrap(), None);
     d.wait_run(&only_run(&queued)).await;
 
     // A delivery another node stored and died before processing is taken over once it is stale.

@@ -5,7 +5,7 @@
 
 use crate::helper::daemon::{TestDaemon, inline_task};
 use chrono::{DateTime, Utc};
-use drydock::triggers::clock::ManualClock;
+use drydock::clock::ManualClock;
 use drydock::triggers::timer;
 use serde_json::{Value, json};
 use std::sync::Arc;

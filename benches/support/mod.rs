@@ -4,14 +4,14 @@
 
 #![allow(dead_code)] // each bench uses some of it
 
-use drydock::daemon::{self, DaemonConfig};
+use drydock::node::{self, NodeConfig};
 use serde_json::Value;
 use std::time::Duration;
 
 /// A running daemon and an authenticated client for it.
 pub struct Bench {
     /// The daemon.
-    pub d: daemon::Daemon,
+    pub d: node::Node,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     /// A valid bearer token.
@@ -23,15 +23,15 @@ pub struct Bench {
 }
 
 /// Starts a daemon with `concurrency` workers, after `configure` adjusted its settings.
-pub async fn start_with(concurrency: usize, configure: impl FnOnce(&mut DaemonConfig)) -> Bench {
+pub async fn start_with(concurrency: usize, configure: impl FnOnce(&mut NodeConfig)) -> Bench {
     let data = tempfile::tempdir().unwrap();
-    let mut config = DaemonConfig::new(data.path().to_path_buf());
+    let mut config = NodeConfig::new(data.path().to_path_buf());
     config.concurrency = concurrency;
     config.registry = "127.0.0.1:5000".into();
     configure(&mut config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let d = daemon::start(config, listener).await.unwrap();
-    let token = daemon::service::create_token(d.service.store.as_ref(), "bench").await.unwrap().token;
+    let d = node::start(config, listener).await.unwrap();
+    let token = drydock::daemon::tokens::create_token(d.service.store().as_ref(), "bench").await.unwrap().token;
     let url = format!("http://{}", d.addr);
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
     Bench { d, url, token, http, data }

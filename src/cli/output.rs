@@ -2,7 +2,7 @@
 //! (the API objects, one compact JSON document on stdout, for scripts).
 
 use super::CliError;
-use crate::engine::record::RunStatus;
+use crate::run::RunStatus;
 use chrono::{DateTime, Utc};
 use clap::ValueEnum;
 use serde::Serialize;

@@ -7,9 +7,9 @@ use super::taskfile_args::{RunVarArgs, TaskFileArgs, TaskInput, load_input, reso
 use super::{CliError, paint, print_diagnostics};
 use crate::docker::DockerHost;
 use crate::engine::log::{ConsoleSink, RunLog};
-use crate::engine::record::{RunRecord, RunStatus, StepStatus};
 use crate::engine::{ContainerNaming, Engine, EngineConfig, GitInfo, NoObserver, RunRequest, RunSource, janitor};
 use crate::registry::{ClientConfig, Credentials, RegistryClient};
+use crate::run::{RunRecord, RunStatus, StepStatus};
 use crate::runid;
 use crate::taskfile::{self, synth};
 use clap::Args;

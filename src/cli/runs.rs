@@ -8,7 +8,7 @@ use super::output::{Format, clock_duration, print_json, status_colour, stderr_co
 use super::table::{Cell, Table};
 use super::watch::{closing_line, outcome, summary};
 use crate::api::{Run, RunFilter};
-use crate::engine::record::RunStatus;
+use crate::run::RunStatus;
 use clap::{Args, Subcommand};
 
 /// The `runs` verbs.

@@ -1,7 +1,8 @@
 //! `drydock serve`, `drydock migrate`, and creating the first API token offline.
 
 use super::CliError;
-use crate::daemon::{self, DaemonConfig};
+use crate::daemon;
+use crate::node::{self, NodeConfig};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -124,7 +125,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
     let image_aliases = crate::taskfile::ImageAliases::default()
         .with_overrides(args.image_alias.iter().map(String::as_str))
         .map_err(CliError::Invalid)?;
-    let config = DaemonConfig {
+    let config = NodeConfig {
         database_url: args.store.database.clone(),
         concurrency: args.concurrency.max(1),
         registry: args.registry.clone(),
@@ -145,16 +146,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
             notification_token: notification_token(args.notification_token_file.as_deref())?,
             ..Default::default()
         },
-        ..DaemonConfig::new(args.store.dir())
+        ..NodeConfig::new(args.store.dir())
     };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
-    let d = daemon::start(config, listener).await.map_err(|e| CliError::Failed(e.to_string()))?;
+    let d = node::start(config, listener).await.map_err(|e| CliError::Failed(e.to_string()))?;
     eprintln!(
         "drydock serving on http://{} (node {}, data {})",
         d.addr,
-        d.service.settings.node_id,
+        d.service.settings().node_id,
         args.store.dir().display()
     );
     let shutdown = d.shutdown.clone();
@@ -193,7 +194,7 @@ pub async fn migrate(args: StoreArgs) -> Result<(), CliError> {
 pub async fn create_token_offline(args: &StoreArgs, name: &str) -> Result<crate::api::NewToken, CliError> {
     let store =
         daemon::open_store(&args.dir(), args.database.as_deref()).await.map_err(|e| CliError::Failed(e.to_string()))?;
-    daemon::service::create_token(store.as_ref(), name).await.map_err(|e| match e {
+    daemon::tokens::create_token(store.as_ref(), name).await.map_err(|e| match e {
         daemon::ServiceError::Invalid { message, .. } => CliError::Invalid(message),
         other => CliError::Failed(other.to_string()),
     })

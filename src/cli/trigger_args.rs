@@ -3,7 +3,7 @@
 
 use super::CliError;
 use crate::api::{BaseImageTriggerType, SourceEvent, TaskTriggers};
-use crate::triggers::glob::Filter;
+use crate::glob::Filter;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
 
@@ -111,7 +111,7 @@ impl TriggerArgs {
         let patch = self.patch(&t.source.events)?;
         if let Some(patch) = patch {
             let mut doc = serde_json::to_value(&*t).map_err(|e| CliError::Invalid(e.to_string()))?;
-            crate::daemon::service::merge_patch(&mut doc, &patch);
+            crate::daemon::tasks::merge_patch(&mut doc, &patch);
             *t = serde_json::from_value(doc).map_err(|e| CliError::Invalid(e.to_string()))?;
         }
         Ok(())

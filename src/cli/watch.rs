@@ -8,7 +8,7 @@ use super::follow::{RetryPolicy, follow_logs, wait_for_end};
 use super::output::{Format, human_duration, print_json, status_colour};
 use super::table::{Cell, Table};
 use crate::api::Run;
-use crate::engine::record::{RunStatus, StepStatus};
+use crate::run::{RunStatus, StepStatus};
 use clap::Args;
 
 /// How to wait for a queued run.
@@ -121,7 +121,7 @@ pub fn closing_line(run: &Run, colour: bool) -> String {
 mod tests {
     use super::*;
     use crate::api::{RunType, Trigger};
-    use crate::engine::record::{OutputImage, StepRecord};
+    use crate::run::{OutputImage, StepRecord};
     use chrono::TimeZone;
 
     pub(crate) fn finished_run(status: RunStatus) -> Run {

@@ -2,7 +2,7 @@
 //! none), find or write the task file, render it with the run's values and secrets.
 
 use super::Service;
-use super::spec::{RunSpec, map_spec_secrets, opener};
+use super::spec::RunSpec;
 use crate::api::TaskStep;
 use crate::context::alias_sources::ContextAliasSources;
 use crate::context::archive::{self, ArchiveLimits};
@@ -57,7 +57,7 @@ struct Fetched {
 pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result<Prepared, PrepareError> {
     let mut spec: RunSpec = serde_json::from_value(row.request.clone())
         .map_err(|e| format!("the stored run request is unreadable: {e}"))?;
-    map_spec_secrets(&mut spec, &opener(&svc.cipher)).map_err(|e| e.to_string())?;
+    svc.unseal_spec(&mut spec).map_err(|e| e.to_string())?;
     let quick_build = matches!(spec.step, TaskStep::Docker(_));
     let fetched = fetch(svc, &spec, quick_build).await?;
 

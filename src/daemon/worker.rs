@@ -4,8 +4,8 @@
 use super::Service;
 use super::prepare::prepare;
 use crate::engine::log::{LogSink, RunLog};
-use crate::engine::record::{RunStatus, StepRecord, StepStatus};
 use crate::engine::{Engine, RunObserver};
+use crate::run::{RunStatus, StepRecord, StepStatus};
 use crate::store::{RunResult, RunRow};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,9 +28,23 @@ enum StopReason {
     LeaseLost,
 }
 
+/// Told after a run's final record is written. The worker knows nothing of what follows a run
+/// (base-image bookkeeping, cascades); the composition root hands it the layer that does.
+#[async_trait::async_trait]
+pub trait RunFinished: Send + Sync {
+    /// Run `run_id` has ended and its record is final.
+    async fn run_finished(&self, run_id: &str);
+}
+
 /// Claims and executes runs until `stop` fires; then waits for the runs in flight (which the
 /// caller stops after its grace period through `abort`).
-pub async fn run_workers(svc: Arc<Service>, engine: Engine, stop: CancellationToken, abort: CancellationToken) {
+pub async fn run_workers(
+    svc: Arc<Service>,
+    engine: Engine,
+    finished: Arc<dyn RunFinished>,
+    stop: CancellationToken,
+    abort: CancellationToken,
+) {
     let permits = Arc::new(Semaphore::new(svc.settings.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     loop {
@@ -42,9 +56,9 @@ pub async fn run_workers(svc: Arc<Service>, engine: Engine, stop: CancellationTo
             r = next_run(&svc) => r,
             _ = stop.cancelled() => break,
         };
-        let (svc, engine, abort) = (svc.clone(), engine.clone(), abort.clone());
+        let (svc, engine, finished, abort) = (svc.clone(), engine.clone(), finished.clone(), abort.clone());
         tasks.spawn(async move {
-            execute(svc, engine, row, abort).await;
+            execute(svc, engine, finished.as_ref(), row, abort).await;
             drop(permit);
         });
         while tasks.try_join_next().is_some() {}
@@ -85,7 +99,7 @@ impl RunObserver for StoreObserver {
     }
 }
 
-async fn execute(svc: Arc<Service>, engine: Engine, row: RunRow, abort: CancellationToken) {
+async fn execute(svc: Arc<Service>, engine: Engine, finished: &dyn RunFinished, row: RunRow, abort: CancellationToken) {
     let id = row.id.clone();
     let live = match svc.logs.open(&id) {
         Ok(l) => l,
@@ -168,7 +182,7 @@ async fn execute(svc: Arc<Service>, engine: Engine, row: RunRow, abort: Cancella
             if let Err(e) = svc.store.finish_run(&id, &result).await {
                 tracing::error!(run = %id, error = %e, "recording the end of a run failed");
             }
-            crate::triggers::run_finished(&svc, &id).await;
+            finished.run_finished(&id).await;
         }
     }
     heartbeat.abort();

@@ -3,10 +3,10 @@
 
 use super::Engine;
 use super::log::RunLog;
-use super::record::OutputImage;
 use super::step::BuildProduct;
 use crate::dockerfile::dependency_json;
 use crate::reference::ImageRef;
+use crate::run::OutputImage;
 use std::collections::HashMap;
 
 /// One element per built image tag, as ACR prints after "The following dependencies were found:".

@@ -8,7 +8,6 @@
 pub mod deps;
 pub mod janitor;
 pub mod log;
-pub mod record;
 mod scaffold;
 mod scheduler;
 mod step;
@@ -18,11 +17,11 @@ mod step_push;
 
 use crate::docker::{DockerHost, Labels, RegistryCredential};
 use crate::registry::{Credentials, RegistryClient};
+use crate::run::{RunRecord, RunStatus, StepRecord};
 use crate::secrets::Masker;
 use crate::taskfile::{Plan, StepKind, Task};
 use chrono::Utc;
 use log::RunLog;
-use record::{RunRecord, RunStatus, StepRecord};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -232,7 +231,7 @@ impl Engine {
                     RunStatus::Error
                 };
                 for s in &mut record.steps {
-                    s.status = record::StepStatus::Skipped;
+                    s.status = crate::run::StepStatus::Skipped;
                     observer.step_updated(s);
                 }
                 log.run_line(&format!("Error: {e}"));

@@ -2,10 +2,10 @@
 //! plan), failing fast: the first failed step stops the running ones and skips the rest.
 
 use super::log::RunLog;
-use super::record::{RunRecord, RunStatus, StepStatus};
 use super::scaffold::Scaffold;
 use super::step::{BuildProduct, StepContext, StepResult};
 use super::{Engine, RunObserver, RunRequest, step_build, step_cmd, step_push};
+use crate::run::{RunRecord, RunStatus, StepStatus};
 use crate::taskfile::StepKind;
 use chrono::Utc;
 use std::sync::Arc;

@@ -2,10 +2,10 @@
 //! (startDelay, timeout, retries with retryDelay and retryOnErrors, repeat, ignoreErrors).
 
 use super::log::{RunLog, StepWriter};
-use super::record::{OutputImage, StepStatus};
 use super::scaffold::Scaffold;
 use super::{Engine, GitInfo, RunSource};
 use crate::dockerfile::Dependencies;
+use crate::run::{OutputImage, StepStatus};
 use crate::taskfile::{Step, Task};
 use std::future::Future;
 use std::sync::Arc;

@@ -1,10 +1,10 @@
 //! `push` steps: each image pushed with three attempts and backoff (ACR's fixed policy), then its
 //! digest read from the registry with a HEAD request and recorded.
 
-use super::record::OutputImage;
 use super::step::{Attempt, StepContext, StepResult, run_policy, sleep_or_cancel};
 use crate::docker::RegistryCredential;
 use crate::reference::ImageRef;
+use crate::run::OutputImage;
 use crate::taskfile::Step;
 use crate::taskfile::task::PushStep;
 use std::sync::Arc;

@@ -1,11 +1,12 @@
 //! Webhook receivers (`/hooks/...`, public: each checks its own signature) and the deliveries
-//! listing (`GET /v1/hooks/deliveries`). The work is in `triggers::source`; this module maps
-//! HTTP to it and its answers back to status codes.
+//! listing (`GET /v1/hooks/deliveries`). One receiver serves every provider: the provider
+//! (`triggers::source::provider`) names the headers to read, `triggers::source` does the work,
+//! and this module maps its answers to status codes.
 
 use super::error::{HttpError, HttpResult};
 use crate::api::Delivery;
 use crate::daemon::Service;
-use crate::triggers::source::{self, Answer, Incoming, MAX_HOOK_BODY, Provider};
+use crate::triggers::source::{self, Answer, Incoming, MAX_HOOK_BODY, Provider, provider};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -16,10 +17,6 @@ use serde_json::json;
 use std::sync::Arc;
 
 type Svc = State<Arc<Service>>;
-
-fn header(headers: &HeaderMap, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| headers.get(*n)).and_then(|v| v.to_str().ok()).map(str::to_string)
-}
 
 async fn body_bytes(body: Body) -> Result<bytes::Bytes, HttpError> {
     axum::body::to_bytes(body, MAX_HOOK_BODY).await.map_err(|_| {
@@ -32,7 +29,7 @@ async fn body_bytes(body: Body) -> Result<bytes::Bytes, HttpError> {
 }
 
 async fn handle(svc: Arc<Service>, inc: Incoming) -> Response {
-    let provider = inc.provider.map(|p| p.as_str()).unwrap_or_default();
+    let provider = inc.provider.name();
     let delivery = inc.delivery_id.clone().unwrap_or_default();
     match source::receive(&svc, inc).await {
         Answer::Pong => (StatusCode::OK, Json(json!({"outcome": "pong"}))).into_response(),
@@ -65,45 +62,32 @@ async fn handle(svc: Arc<Service>, inc: Incoming) -> Response {
     }
 }
 
+/// A webhook receiver, the same for every provider: the provider says which headers to read.
+async fn receive(
+    svc: Arc<Service>,
+    provider: &'static dyn Provider,
+    task: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> HttpResult<Response> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let inc = Incoming::new(provider, header, task, body_bytes(body).await?);
+    Ok(handle(svc, inc).await)
+}
+
 /// `POST /hooks/github`.
 pub async fn github(State(svc): Svc, headers: HeaderMap, body: Body) -> HttpResult<Response> {
-    let inc = Incoming {
-        provider: Some(Provider::Github),
-        event: header(&headers, &["x-github-event"]),
-        signature: header(&headers, &["x-hub-signature-256"]),
-        delivery_id: header(&headers, &["x-github-delivery"]),
-        task: None,
-        body: body_bytes(body).await?,
-    };
-    Ok(handle(svc, inc).await)
+    receive(svc, &provider::GitHub, None, headers, body).await
 }
 
 /// `POST /hooks/gitlab`.
 pub async fn gitlab(State(svc): Svc, headers: HeaderMap, body: Body) -> HttpResult<Response> {
-    let inc = Incoming {
-        provider: Some(Provider::Gitlab),
-        event: header(&headers, &["x-gitlab-event"]),
-        signature: header(&headers, &["x-gitlab-token"]),
-        // Redeliveries repeat `Idempotency-Key` (GitLab 17.4+); older versions send only the
-        // per-attempt event UUID; without either the body's hash stands in.
-        delivery_id: header(&headers, &["idempotency-key", "x-gitlab-event-uuid"]),
-        task: None,
-        body: body_bytes(body).await?,
-    };
-    Ok(handle(svc, inc).await)
+    receive(svc, &provider::GitLab, None, headers, body).await
 }
 
 /// `POST /hooks/gitea` and `/hooks/forgejo`.
 pub async fn gitea(State(svc): Svc, headers: HeaderMap, body: Body) -> HttpResult<Response> {
-    let inc = Incoming {
-        provider: Some(Provider::Gitea),
-        event: header(&headers, &["x-gitea-event", "x-forgejo-event"]),
-        signature: header(&headers, &["x-gitea-signature", "x-forgejo-signature"]),
-        delivery_id: header(&headers, &["x-gitea-delivery", "x-forgejo-delivery"]),
-        task: None,
-        body: body_bytes(body).await?,
-    };
-    Ok(handle(svc, inc).await)
+    receive(svc, &provider::Gitea, None, headers, body).await
 }
 
 /// `POST /hooks/generic/{task}`.
@@ -113,15 +97,7 @@ pub async fn generic(
     headers: HeaderMap,
     body: Body,
 ) -> HttpResult<Response> {
-    let inc = Incoming {
-        provider: Some(Provider::Generic),
-        event: None,
-        signature: header(&headers, &["x-drydock-signature"]),
-        delivery_id: header(&headers, &["x-drydock-delivery"]),
-        task: Some(task),
-        body: body_bytes(body).await?,
-    };
-    Ok(handle(svc, inc).await)
+    receive(svc, &provider::Generic, Some(task), headers, body).await
 }
 
 /// `?top=N&before=TIME`.
@@ -139,9 +115,7 @@ const MAX_TOP: u32 = 1000;
 /// `GET /v1/hooks/deliveries`: newest first.
 pub async fn deliveries(State(svc): Svc, Query(q): Query<DeliveryQuery>) -> HttpResult<Json<Vec<Delivery>>> {
     let top = q.top.unwrap_or(50).clamp(1, MAX_TOP);
-    let list = svc
-        .store
-        .list_deliveries(top, q.before)
+    let list = source::deliveries(&svc, top, q.before)
         .await
         .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(Json(list))

@@ -1,5 +1,7 @@
 //! The HTTP API (axum): `/v1` behind bearer tokens, health endpoints without, and the OpenAPI
-//! description generated from the same route table the router is built from.
+//! description generated from the same route table the router is built from. Handlers parse the
+//! request, call one method of the daemon's services (or of a trigger), and map the answer to
+//! HTTP; none of them touches the store.
 
 mod auth;
 mod contexts;
@@ -17,6 +19,7 @@ mod tokens;
 pub use error::{HttpError, HttpResult};
 
 use crate::daemon::Service;
+use crate::triggers::Hub;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodFilter, MethodRouter, on};
@@ -217,13 +220,14 @@ pub fn route_docs() -> Vec<RouteDoc> {
     routes().docs
 }
 
-/// The whole application. `shutdown` ends live log streams when the daemon stops.
-pub fn router(svc: Arc<Service>, shutdown: CancellationToken) -> Router {
+/// The whole application over the daemon's services and the triggers' hub. `shutdown` ends live
+/// log streams when the daemon stops.
+pub fn router(svc: Arc<Service>, hub: Arc<Hub>, shutdown: CancellationToken) -> Router {
     let r = routes();
     let api = r
         .api
         .route_layer(axum::middleware::from_fn_with_state(svc.clone(), auth::require_token))
         .layer(axum::Extension(shutdown));
     // JSON bodies are small; uploads read the raw body under their own cap (`--max-upload`).
-    r.public.merge(api).layer(DefaultBodyLimit::max(MAX_JSON_BODY)).with_state(svc)
+    r.public.merge(api).layer(axum::Extension(hub)).layer(DefaultBodyLimit::max(MAX_JSON_BODY)).with_state(svc)
 }

@@ -61,7 +61,7 @@ pub async fn logs(
     let run = svc.get_run(&id).await?;
     // Logs are files on the node that ran the run; another node relays them (unless the file is
     // here anyway: runs imported from another database bring their logs along).
-    if let Some(owner) = run.node.filter(|n| *n != svc.settings.node_id && !svc.logs.path(&id).exists()) {
+    if let Some(owner) = run.node.filter(|n| *n != svc.settings().node_id && !svc.logs().path(&id).exists()) {
         return relay_logs(&svc, &owner, &id, q.offset, &headers).await;
     }
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
@@ -72,11 +72,11 @@ pub async fn logs(
         let stream = follow(svc.clone(), id, offset, shutdown);
         return Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response());
     }
-    let len = svc.logs.watch(&id).map(|rx| rx.borrow().len).unwrap_or(0);
+    let len = svc.logs().watch(&id).map(|rx| rx.borrow().len).unwrap_or(0);
     let mut body = Vec::new();
     let mut at = offset;
     while at < len {
-        let chunk = svc.logs.read(&id, at, len, CHUNK * 16).await.map_err(io_error)?;
+        let chunk = svc.logs().read(&id, at, len, CHUNK * 16).await.map_err(io_error)?;
         if chunk.is_empty() {
             break;
         }
@@ -95,8 +95,7 @@ async fn relay_logs(
     headers: &HeaderMap,
 ) -> HttpResult<Response> {
     let gone = |why: String| HttpError::new(StatusCode::BAD_GATEWAY, "log_unavailable", why);
-    let Some(base) = svc.store.kv_get(&format!("node-url:{owner}")).await.map_err(crate::daemon::ServiceError::from)?
-    else {
+    let Some(base) = svc.node_url(owner).await? else {
         return Err(gone(format!("run {id} ran on node {owner}, which never advertised an address")));
     };
     let mut url = format!("{base}/v1/runs/{id}/logs");
@@ -160,7 +159,7 @@ fn follow(
                 return None;
             }
             if st.rx.is_none() {
-                st.rx = st.svc.logs.watch(&st.id);
+                st.rx = st.svc.logs().watch(&st.id);
             }
             let Some(rx) = st.rx.as_mut() else {
                 // No log yet: queued, or ended before it started.
@@ -171,7 +170,7 @@ fn follow(
                     // Another node claimed it: its log is written there. End this stream with a
                     // short retry hint; the client's reconnection (EventSource and the CLI both
                     // resume on their own) reaches the handler again, which relays from the owner.
-                    Ok(run) if run.node.as_deref().is_some_and(|n| n != st.svc.settings.node_id) => {
+                    Ok(run) if run.node.as_deref().is_some_and(|n| n != st.svc.settings().node_id) => {
                         let hint =
                             Event::default().retry(Duration::from_millis(200)).comment("claimed by another node");
                         return Some((Ok(hint), Follow { ended: true, ..st }));
@@ -186,7 +185,7 @@ fn follow(
             let state = *rx.borrow_and_update();
             if st.offset < state.len {
                 if st.reader.is_none() {
-                    st.reader = st.svc.logs.reader(&st.id).await.ok();
+                    st.reader = st.svc.logs().reader(&st.id).await.ok();
                 }
                 let reader = st.reader.as_mut()?;
                 let chunk = match reader.read(st.offset, state.len, CHUNK).await {
@@ -216,7 +215,7 @@ fn follow(
             };
             if !changed {
                 // The writer went away: read its final state from the file next time round.
-                st.rx = st.svc.logs.watch(&st.id);
+                st.rx = st.svc.logs().watch(&st.id);
             }
         }
     })

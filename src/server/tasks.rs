@@ -1,6 +1,6 @@
 //! `/v1/tasks`: saved tasks, their timers and registry credentials, and manual runs.
 
-use super::error::{HttpError, HttpResult};
+use super::error::HttpResult;
 use crate::api::{Credential, Run, Task, TaskRunRequest, Timer, Trigger};
 use crate::daemon::Service;
 use axum::Json;
@@ -69,41 +69,16 @@ pub async fn add_timer(
     Path(name): Path<String>,
     Json(timer): Json<Timer>,
 ) -> HttpResult<(StatusCode, Json<Timer>)> {
-    let task = svc.get_task(&name, true).await?;
-    if task.timers.iter().any(|t| t.name == timer.name) {
-        return Err(HttpError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("task `{name}` already has a timer `{}`; use `timer update`", timer.name),
-        ));
-    }
-    let mut timers = task.timers.clone();
-    timers.push(timer.clone());
-    set_timers(&svc, task, timers).await?;
-    Ok((StatusCode::CREATED, Json(stored_timer(&svc, &name, timer).await?)))
+    Ok((StatusCode::CREATED, Json(svc.add_timer(&name, timer).await?)))
 }
 
 /// `PUT /v1/tasks/{name}/timers/{timer}`: replaces a timer's schedule and state.
 pub async fn put_timer(
     State(svc): Svc,
     Path((name, timer_name)): Path<(String, String)>,
-    Json(mut timer): Json<Timer>,
+    Json(timer): Json<Timer>,
 ) -> HttpResult<Json<Timer>> {
-    let task = svc.get_task(&name, true).await?;
-    timer.name = timer_name.clone();
-    let mut timers = task.timers.clone();
-    match timers.iter_mut().find(|t| t.name == timer_name) {
-        Some(t) => *t = timer.clone(),
-        None => return Err(not_found("timer", &timer_name, &name)),
-    }
-    set_timers(&svc, task, timers).await?;
-    Ok(Json(stored_timer(&svc, &name, timer).await?))
-}
-
-/// A timer as stored, with its next fire time.
-async fn stored_timer(svc: &Service, task: &str, timer: Timer) -> HttpResult<Timer> {
-    let task = svc.get_task(task, false).await?;
-    Ok(task.timers.into_iter().find(|t| t.name == timer.name).unwrap_or(timer))
+    Ok(Json(svc.put_timer(&name, &timer_name, timer).await?))
 }
 
 /// `?top=` of the timer history.
@@ -118,26 +93,13 @@ pub async fn timer_events(
     Path(name): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> HttpResult<Json<Vec<crate::api::TimerEvent>>> {
-    svc.get_task(&name, false).await?;
-    let top = q.top.unwrap_or(50).clamp(1, 1000);
-    Ok(Json(svc.store.timer_events(&name, top).await.map_err(crate::daemon::ServiceError::from)?))
+    Ok(Json(svc.timer_events(&name, q.top).await?))
 }
 
 /// `DELETE /v1/tasks/{name}/timers/{timer}`.
 pub async fn delete_timer(State(svc): Svc, Path((name, timer_name)): Path<(String, String)>) -> HttpResult<StatusCode> {
-    let task = svc.get_task(&name, true).await?;
-    let timers: Vec<Timer> = task.timers.iter().filter(|t| t.name != timer_name).cloned().collect();
-    if timers.len() == task.timers.len() {
-        return Err(not_found("timer", &timer_name, &name));
-    }
-    set_timers(&svc, task, timers).await?;
+    svc.delete_timer(&name, &timer_name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn set_timers(svc: &Service, task: Task, timers: Vec<Timer>) -> HttpResult<()> {
-    let created = task.created_at;
-    svc.replace_task(Task { timers, ..task }, created).await?;
-    Ok(())
 }
 
 /// `GET /v1/tasks/{name}/credentials` (passwords redacted).
@@ -152,19 +114,7 @@ pub async fn add_credential(
     Path(name): Path<String>,
     Json(cred): Json<Credential>,
 ) -> HttpResult<(StatusCode, Json<Credential>)> {
-    let task = svc.get_task(&name, true).await?;
-    if task.credentials.iter().any(|c| c.login_server == cred.login_server) {
-        return Err(HttpError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("task `{name}` already has a credential for `{}`; remove it first", cred.login_server),
-        ));
-    }
-    let mut credentials = task.credentials.clone();
-    credentials.push(cred.clone());
-    let created = task.created_at;
-    svc.replace_task(Task { credentials, ..task }, created).await?;
-    Ok((StatusCode::CREATED, Json(Credential { password: crate::api::REDACTED.into(), ..cred })))
+    Ok((StatusCode::CREATED, Json(svc.add_credential(&name, cred).await?)))
 }
 
 /// `DELETE /v1/tasks/{name}/credentials/{login_server}`.
@@ -172,16 +122,6 @@ pub async fn delete_credential(
     State(svc): Svc,
     Path((name, server)): Path<(String, String)>,
 ) -> HttpResult<StatusCode> {
-    let task = svc.get_task(&name, true).await?;
-    let credentials: Vec<Credential> = task.credentials.iter().filter(|c| c.login_server != server).cloned().collect();
-    if credentials.len() == task.credentials.len() {
-        return Err(not_found("credential", &server, &name));
-    }
-    let created = task.created_at;
-    svc.replace_task(Task { credentials, ..task }, created).await?;
+    svc.delete_credential(&name, &server).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-fn not_found(what: &str, item: &str, task: &str) -> HttpError {
-    HttpError::new(StatusCode::NOT_FOUND, "not-found", format!("task `{task}` has no {what} `{item}`"))
 }

@@ -7,12 +7,13 @@
 use crate::api::{
     ContextInfo, Delivery, DeliveryOutcome, ImageRole, RunFilter, RunType, Task, TimerEvent, TokenInfo, Trigger,
 };
-use crate::engine::record::{OutputImage, RunStatus, StepRecord};
+use crate::run::{OutputImage, RunStatus, StepRecord};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+pub mod facts;
 pub mod sql;
 
 pub use sql::{Dialect, SqlStore, sqlite_url};

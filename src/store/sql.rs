@@ -34,7 +34,7 @@ pub use runs::{DEFAULT_TOP, MAX_TOP};
 
 use super::{Enqueued, ImageState, NewRun, RunResult, RunRow, Store, StoreError, StoreResult, TaskImage};
 use crate::api::{ContextInfo, Delivery, DeliveryOutcome, RunFilter, Task, TimerEvent, TokenInfo};
-use crate::engine::record::StepRecord;
+use crate::run::StepRecord;
 use chrono::{DateTime, Utc};
 use sqlx::AnyPool;
 use sqlx::{Any, Transaction};

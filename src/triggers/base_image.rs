@@ -7,6 +7,7 @@
 //! - `watch`: every distinct base image is asked of its registry once per interval, however many
 //!   tasks use it; a digest change waits out the quiet period (`change`) and then queues the
 //!   dependents.
+//! - `notify`: registry notifications make the pushed images due for a check at once.
 //! - `view`: what `task deps` and `image list` show.
 //!
 //! All of them queue through `change::queue_dependents`, whose idempotency key
@@ -14,6 +15,7 @@
 //! same new digest queue one run.
 
 mod change;
+pub mod notify;
 mod record;
 mod refs;
 mod view;

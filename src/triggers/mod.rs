@@ -1,23 +1,24 @@
 //! Runs that start themselves: git webhooks and polling (`source`), base-image digest changes
 //! and cascades (`base_image`), and cron timers (`timer`).
 //!
+//! Triggers sit above the daemon's services and call down into them; the services never call
+//! up. The worker learns of nothing here: it reports finished runs through the
+//! [`crate::daemon::RunFinished`] it was given, which [`Cascades`] implements.
+//!
 //! Every trigger queues runs through `Service::run_task` with an idempotency key derived from
 //! the event (`timer:<task>:<timer>:<occurrence>`, `src:<task>:<ref>:<commit>`,
 //! `image:<task>:<image>:<digest>`), so an event seen twice, by two nodes, or before and after a
 //! restart, queues one run.
 
 pub mod base_image;
-pub mod clock;
-pub mod glob;
 pub mod source;
 pub mod timer;
 
-use crate::daemon::Service;
+use crate::daemon::{RunFinished, Service};
 use crate::registry::{Credentials, RegistryClient};
-use clock::Clock;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// Trigger settings of a daemon (from `drydock serve` flags).
@@ -48,14 +49,10 @@ impl Default for TriggerConfig {
     }
 }
 
-/// What the trigger loops share with the API handlers.
+/// What the trigger loops share with the HTTP layer (registry notifications, `/v1/info`).
 pub struct Hub {
     /// Settings.
     pub config: TriggerConfig,
-    /// The time.
-    pub clock: Arc<dyn Clock>,
-    /// Wakes the timer scheduler when tasks or timers change.
-    pub timers_changed: Notify,
     /// Images to check at once (registry notifications, the fast path): `image@digest`, with
     /// the digest the notification named, or a bare image.
     pub recheck: mpsc::UnboundedSender<String>,
@@ -64,17 +61,10 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub on `clock`.
-    pub fn new(config: TriggerConfig, clock: Arc<dyn Clock>) -> Self {
+    /// A hub with these settings.
+    pub fn new(config: TriggerConfig) -> Self {
         let (recheck, rx) = mpsc::unbounded_channel();
-        Hub {
-            config,
-            clock,
-            timers_changed: Notify::new(),
-            recheck,
-            recheck_rx: Mutex::new(Some(rx)),
-            leading: Mutex::new(Default::default()),
-        }
+        Hub { config, recheck, recheck_rx: Mutex::new(Some(rx)), leading: Mutex::new(Default::default()) }
     }
 
     /// The roles this node leads now.
@@ -116,20 +106,20 @@ pub struct RegistryAccess {
 }
 
 /// Starts the trigger loops (unless the config says this node does not run them).
-pub fn start(svc: &Arc<Service>, registry: RegistryAccess, stop: CancellationToken) {
-    if !svc.triggers.config.run_loops {
+pub fn start(svc: &Arc<Service>, hub: &Arc<Hub>, registry: RegistryAccess, stop: CancellationToken) {
+    if !hub.config.run_loops {
         return;
     }
     // Timers run on every node: their cursors make each occurrence fire once anyway, and no
     // node has to take over when another dies.
     tokio::spawn(timer::run(svc.clone(), stop.clone()));
     // The watcher and the poller talk to outside services; one node at a time does that.
-    let s = svc.clone();
-    tokio::spawn(lead(svc.clone(), WATCHER_ROLE, stop.clone(), move |token| {
-        base_image::run(s.clone(), registry.clone(), token)
+    let (s, h) = (svc.clone(), hub.clone());
+    tokio::spawn(lead(svc.clone(), hub.clone(), WATCHER_ROLE, stop.clone(), move |token| {
+        base_image::run(s.clone(), h.clone(), registry.clone(), token)
     }));
     let s = svc.clone();
-    tokio::spawn(lead(svc.clone(), POLLER_ROLE, stop, move |token| source::run(s.clone(), token)));
+    tokio::spawn(lead(svc.clone(), hub.clone(), POLLER_ROLE, stop, move |token| source::run(s.clone(), token)));
 }
 
 /// The role of the node that runs the base-image watcher.
@@ -142,16 +132,16 @@ const LEAD_RETRY: Duration = Duration::from_secs(2);
 /// Runs `work` while this node holds `role` (a database lock; see `Store::try_lead`), and tries
 /// to take the role again whenever it is free, until `stop`. When the leader dies its lock goes
 /// with its database session, and another node's next try takes over.
-async fn lead<F, Fut>(svc: Arc<Service>, role: &'static str, stop: CancellationToken, work: F)
+async fn lead<F, Fut>(svc: Arc<Service>, hub: Arc<Hub>, role: &'static str, stop: CancellationToken, work: F)
 where
     F: Fn(CancellationToken) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     loop {
-        match svc.store.try_lead(role).await {
+        match svc.store().try_lead(role).await {
             Ok(Some(leadership)) => {
                 tracing::info!(role, "this node took the role");
-                svc.triggers.set_leading(role, true);
+                hub.set_leading(role, true);
                 let token = stop.child_token();
                 let lost = leadership.lost();
                 tokio::select! {
@@ -159,7 +149,7 @@ where
                     _ = lost.cancelled() => tracing::warn!(role, "the role was lost; trying to take it again"),
                 }
                 token.cancel();
-                svc.triggers.set_leading(role, false);
+                hub.set_leading(role, false);
                 drop(leadership);
             }
             Ok(None) => {}
@@ -172,9 +162,20 @@ where
     }
 }
 
-/// What the worker calls after recording a run's end: base-image bookkeeping and cascades.
+/// What follows a run's end: base-image bookkeeping and cascades.
 pub async fn run_finished(svc: &Arc<Service>, run_id: &str) {
     if let Err(e) = base_image::run_finished(svc, run_id).await {
         tracing::warn!(run = %run_id, error = %e, "recording the run's images failed");
+    }
+}
+
+/// The worker's [`RunFinished`]: records what each run built from and pushed, and queues the
+/// tasks building from what it pushed.
+pub struct Cascades(pub Arc<Service>);
+
+#[async_trait::async_trait]
+impl RunFinished for Cascades {
+    async fn run_finished(&self, run_id: &str) {
+        run_finished(&self.0, run_id).await;
     }
 }

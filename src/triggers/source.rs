@@ -1,5 +1,6 @@
-//! Git source triggers: webhook receivers (GitHub, GitLab, Gitea/Forgejo, generic HMAC) and the
-//! poller that catches pushes no webhook reported.
+//! Git source triggers: webhook receivers (GitHub, GitLab, Gitea/Forgejo, generic HMAC; each
+//! provider's headers, signature and payloads in `provider`) and the poller that catches pushes
+//! no webhook reported.
 //!
 //! A delivery goes: payload read → tasks building its repository found → signature checked
 //! with each one's webhook secret → stored in the inbox (`received`) → runs queued → outcome
@@ -9,63 +10,63 @@
 //! seeing the same commit queue nothing new.
 
 pub mod event;
-pub mod generic;
-pub mod gitea;
-pub mod github;
-pub mod gitlab;
+mod generic;
+mod gitea;
+mod github;
+mod gitlab;
 pub mod poll;
+pub mod provider;
 pub mod signature;
+
+pub use provider::Provider;
 
 use crate::api::{Delivery, DeliveryOutcome, SourceEvent, Task, TaskStatus, Trigger};
 use crate::daemon::{Service, ServiceError};
-use crate::triggers::glob::Filter;
-use event::{GitEvent, Parsed, normalize_repository};
+use crate::glob::Filter;
+use crate::repository::{GitContext, normalize as normalize_repository};
+use event::{GitEvent, Parsed};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
-/// Who sent a delivery.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Provider {
-    /// `POST /hooks/github`.
-    Github,
-    /// `POST /hooks/gitlab`.
-    Gitlab,
-    /// `POST /hooks/gitea` and `/hooks/forgejo`.
-    Gitea,
-    /// `POST /hooks/generic/{task}`.
-    Generic,
-}
-
-impl Provider {
-    /// The name stored with deliveries and runs.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Provider::Github => "github",
-            Provider::Gitlab => "gitlab",
-            Provider::Gitea => "gitea",
-            Provider::Generic => "generic",
-        }
-    }
-}
-
 /// A webhook request, as the HTTP layer hands it over.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Incoming {
-    /// Sender (`None` is never passed; the default is for building).
-    pub provider: Option<Provider>,
-    /// The event header (`X-GitHub-Event`, `X-Gitlab-Event`, `X-Gitea-Event`).
+    /// Sender.
+    pub provider: &'static dyn Provider,
+    /// The event header's value.
     pub event: Option<String>,
-    /// The signature or token header.
+    /// The signature or token header's value.
     pub signature: Option<String>,
-    /// The delivery id header.
+    /// The delivery id header's value.
     pub delivery_id: Option<String>,
-    /// The task named in the path (generic receiver).
+    /// The task named in the path (a provider that [`Provider::names_its_task`]).
     pub task: Option<String>,
     /// The raw body (signatures are over these bytes).
     pub body: bytes::Bytes,
+}
+
+impl Incoming {
+    /// A delivery whose headers are read with `header` (by name, case-insensitive), each from the
+    /// first of the provider's header names that is present.
+    pub fn new(
+        provider: &'static dyn Provider,
+        header: impl Fn(&str) -> Option<String>,
+        task: Option<String>,
+        body: bytes::Bytes,
+    ) -> Incoming {
+        let first = |names: &[&str]| names.iter().find_map(|n| header(n));
+        Incoming {
+            provider,
+            event: first(provider.event_headers()),
+            signature: first(provider.signature_headers()),
+            delivery_id: first(provider.delivery_headers()),
+            task: task.filter(|_| provider.names_its_task()),
+            body,
+        }
+    }
 }
 
 /// What the receiver answers.
@@ -119,41 +120,28 @@ pub struct StoredEvent {
 /// payload that large lists thousands of commits no filter needs).
 pub const MAX_HOOK_BODY: usize = 5 << 20;
 
-/// A task's git context: its repository (as written and normalised) and `#ref`.
-pub struct GitContext {
-    /// URL without the fragment.
-    pub url: String,
-    /// `normalize_repository(url)`.
-    pub key: String,
-    /// The `#ref` of the context, if any.
-    pub reference: Option<String>,
-}
-
 /// The task's git context, if it has one.
 pub fn git_context(task: &Task) -> Option<GitContext> {
-    match crate::buildargs::classify(task.context.as_deref()?) {
-        crate::buildargs::ContextSource::Git { url, reference, .. } => {
-            Some(GitContext { key: normalize_repository(&url), url, reference })
-        }
-        _ => None,
-    }
+    crate::repository::git_context(task.context.as_deref()?)
+}
+
+/// Stored webhook deliveries, newest first (`GET /v1/hooks/deliveries`).
+pub async fn deliveries(
+    svc: &Service,
+    top: u32,
+    before: Option<chrono::DateTime<chrono::Utc>>,
+) -> crate::store::StoreResult<Vec<crate::api::Delivery>> {
+    svc.store().list_deliveries(top, before).await
 }
 
 /// Handles one webhook request.
 pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
-    let Some(provider) = inc.provider else { return Answer::BadRequest("no provider".into()) };
-    let header = |name: &str| match &inc.event {
-        Some(e) => Ok(e.trim().to_string()),
-        None => Err(Answer::BadRequest(format!(
-            "the request has no {name} header; is this a {} webhook?",
-            provider.as_str()
-        ))),
-    };
+    let provider = inc.provider;
 
     // 1. What it is and which tasks build its repository.
-    let (parsed, candidates) = if provider == Provider::Generic {
+    let (parsed, candidates) = if provider.names_its_task() {
         let name = inc.task.clone().unwrap_or_default();
-        let task = match svc.store.get_task(&name).await {
+        let task = match svc.store().get_task(&name).await {
             Ok(Some(t)) => t,
             Ok(None) => {
                 return Answer::NotFound(format!("there is no task `{name}`; the generic URL is /hooks/generic/TASK"));
@@ -169,7 +157,7 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
         // Deliveries and run records are shown to API users, and this answer to anyone: never
         // the credentials a context URL may carry.
         let shown_url = crate::context::error::redact_url(&ctx.url);
-        let parsed = match generic::parse(&inc.body, &shown_url) {
+        let parsed = match provider.parse("", &inc.body, &shown_url) {
             Ok(p) => p,
             Err(e) => return Answer::BadRequest(e.to_string()),
         };
@@ -183,27 +171,20 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
         }
         (parsed, vec![task])
     } else {
-        let event_name = match provider {
-            Provider::Github => header("X-GitHub-Event"),
-            Provider::Gitlab => header("X-Gitlab-Event"),
-            _ => header("X-Gitea-Event"),
+        let Some(event_name) = inc.event.as_deref().map(str::trim) else {
+            return Answer::BadRequest(format!(
+                "the request has no {} header; is this a {} webhook?",
+                provider.event_headers().first().unwrap_or(&"event"),
+                provider.name()
+            ));
         };
-        let event_name = match event_name {
-            Ok(e) => e,
-            Err(answer) => return answer,
-        };
-        let parsed = match provider {
-            Provider::Github => github::parse(&event_name, &inc.body),
-            Provider::Gitlab => gitlab::parse(&event_name, &inc.body),
-            _ => gitea::parse(&event_name, &inc.body),
-        };
-        let parsed = match parsed {
+        let parsed = match provider.parse(event_name, &inc.body, "") {
             Ok(p) => p,
             Err(e) => return Answer::BadRequest(e.to_string()),
         };
         let urls = parsed.repository_urls();
         let keys: Vec<String> = urls.iter().map(|u| normalize_repository(u)).collect();
-        let tasks = match svc.store.list_tasks().await {
+        let tasks = match svc.store().list_tasks().await {
             Ok(t) => t,
             Err(e) => return Answer::Unavailable(e.to_string()),
         };
@@ -240,17 +221,17 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
         .map(str::to_string)
         .unwrap_or_else(|| format!("sha256:{}", hex::encode(sha2::Sha256::digest(&inc.body))));
     let delivery = Delivery {
-        provider: provider.as_str().to_string(),
+        provider: provider.name().to_string(),
         delivery_id: delivery_id.clone(),
-        received_at: svc.triggers.clock.now(),
-        task: inc.task.clone().filter(|_| provider == Provider::Generic),
+        received_at: svc.clock().now(),
+        task: inc.task.clone(),
         repository: stored.event.as_ref().map(|e| e.repository.clone()),
         event: serde_json::to_value(&stored).unwrap_or_default(),
         outcome: DeliveryOutcome::Received,
         reason: None,
         runs: Vec::new(),
     };
-    match svc.store.insert_delivery(&delivery).await {
+    match svc.store().insert_delivery(&delivery).await {
         Err(e) => return Answer::Unavailable(format!("the delivery could not be stored: {e}")),
         // A delivery left `received` (its first processing failed or crashed) is processed
         // again; the run keys keep that from queuing anything twice.
@@ -259,7 +240,7 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
     }
 
     // 4. Runs.
-    match process_and_record(svc, provider.as_str(), &delivery_id, &stored, &candidates).await {
+    match process_and_record(svc, provider.name(), &delivery_id, &stored, &candidates).await {
         Ok(handled) => Answer::Handled(handled),
         Err(e) => Answer::Unavailable(e),
     }
@@ -268,47 +249,37 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
 /// The candidates whose webhook secret verifies the request; 401 when there are none.
 fn accepting_tasks(
     svc: &Service,
-    provider: Provider,
+    provider: &dyn Provider,
     inc: &Incoming,
     candidates: &[Task],
 ) -> Result<Vec<String>, Answer> {
     // The receivers are public: refusals do not name the tasks (the deliveries listing and the
     // daemon's log, both behind authentication, do).
     let Some(signature) = inc.signature.as_deref().filter(|s| !s.trim().is_empty()) else {
-        let header = match provider {
-            Provider::Github => "X-Hub-Signature-256",
-            Provider::Gitlab => "X-Gitlab-Token",
-            Provider::Gitea => "X-Gitea-Signature",
-            Provider::Generic => "X-Drydock-Signature",
-        };
+        let header = provider.signature_headers().first().unwrap_or(&"signature");
         return Err(Answer::Unauthorized(format!(
             "the request carries no {header} header; configure the webhook with the task's webhook secret"
         )));
     };
     let names: Vec<String> = candidates.iter().map(|t| t.name.clone()).collect();
-    let open = crate::daemon::spec::opener(&svc.cipher);
     let mut accepted = Vec::new();
     let mut with_secret = 0;
     for task in candidates {
         let Some(sealed) = &task.triggers.source.webhook_secret else { continue };
         with_secret += 1;
-        let secret = match open(sealed) {
+        let secret = match svc.unseal(sealed) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(task = %task.name, error = %e, "the task's webhook secret cannot be decrypted");
                 continue;
             }
         };
-        let ok = match provider {
-            Provider::Gitlab => signature::verify_token(&secret, signature),
-            _ => signature::verify_hmac(&secret, &inc.body, signature),
-        };
-        if ok {
+        if provider.verify(&secret, &inc.body, signature) {
             accepted.push(task.name.clone());
         }
     }
     if accepted.is_empty() {
-        tracing::info!(provider = provider.as_str(), tasks = ?names, with_secret, "no task's webhook secret verifies the delivery");
+        tracing::info!(provider = provider.name(), tasks = ?names, with_secret, "no task's webhook secret verifies the delivery");
         return Err(Answer::Unauthorized(if with_secret == 0 {
             "the tasks building this repository have no webhook secret, and a task without one accepts \
              no webhook; set one with `drydock task update -n NAME --webhook-secret SECRET` and configure \
@@ -334,7 +305,7 @@ async fn process_and_record(
 ) -> Result<Handled, String> {
     let handled = process(svc, provider, Some(delivery_id), stored, loaded).await?;
     if let Err(e) = svc
-        .store
+        .store()
         .finish_delivery(provider, delivery_id, handled.outcome, handled.reason.as_deref(), &handled.runs)
         .await
     {
@@ -363,7 +334,7 @@ async fn process(
         // The receiver has just read the tasks; recovery reads them now.
         let found = match loaded.iter().find(|t| &t.name == name) {
             Some(t) => Ok(Some(t.clone())),
-            None => svc.store.get_task(name).await,
+            None => svc.store().get_task(name).await,
         };
         let task = match found {
             Ok(Some(t)) => t,
@@ -509,7 +480,7 @@ const RECOVER_LIMIT: u32 = 10_000;
 /// Re-processes `received` deliveries: all of them at start-up, later those received before
 /// `older_than` (another node's, left by its crash). One that fails again stays `received`.
 pub async fn recover(svc: &Arc<Service>, older_than: Option<chrono::DateTime<chrono::Utc>>) {
-    let pending = match svc.store.unprocessed_deliveries(RECOVER_LIMIT).await {
+    let pending = match svc.store().unprocessed_deliveries(RECOVER_LIMIT).await {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(error = %e, "listing unprocessed webhook deliveries failed");
@@ -522,7 +493,7 @@ pub async fn recover(svc: &Arc<Service>, older_than: Option<chrono::DateTime<chr
             Err(e) => {
                 let reason = format!("the stored delivery is unreadable: {e}");
                 let _ = svc
-                    .store
+                    .store()
                     .finish_delivery(&d.provider, &d.delivery_id, DeliveryOutcome::Failed, Some(&reason), &[])
                     .await;
                 continue;

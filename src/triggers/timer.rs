@@ -14,7 +14,7 @@
 
 use crate::api::{MissedPolicy, Task, TaskRunRequest, TaskStatus, Timer, TimerEvent, TimerOutcome, Trigger};
 use crate::daemon::Service;
-use crate::daemon::service::parse_schedule;
+use crate::schedule::{next_after, parse as parse_schedule};
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -34,7 +34,7 @@ const MAX_COUNTED: u64 = 100_000;
 
 /// The timer scheduler.
 pub async fn run(svc: Arc<Service>, stop: CancellationToken) {
-    let clock = svc.triggers.clock.clone();
+    let clock = svc.clock().clone();
     loop {
         let wake = match pass(&svc).await {
             Ok(next) => next.unwrap_or_else(|| clock.now() + RESCAN),
@@ -47,19 +47,19 @@ pub async fn run(svc: Arc<Service>, stop: CancellationToken) {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = clock.sleep_until(wake) => {}
-            _ = svc.triggers.timers_changed.notified() => {}
+            _ = svc.task_changes().notified() => {}
         }
     }
 }
 
 /// One look at every timer; returns when the next occurrence is due.
 pub async fn pass(svc: &Service) -> Result<Option<DateTime<Utc>>, crate::store::StoreError> {
-    let now = svc.triggers.clock.now();
+    let now = svc.clock().now();
     let mut next: Option<DateTime<Utc>> = None;
-    for task in svc.store.list_tasks().await? {
+    for task in svc.store().list_tasks().await? {
         for timer in &task.timers {
             let Ok(cron) = parse_schedule(&timer.schedule) else { continue };
-            let cursor = svc.store.timer_cursor(&task.name, &timer.name, now).await?;
+            let cursor = svc.store().timer_cursor(&task.name, &timer.name, now).await?;
             let live = task.status == TaskStatus::Enabled && timer.enabled;
             let plan = Plan::new(&cron, cursor, now);
             if let Some(last) = plan.last() {
@@ -68,7 +68,7 @@ pub async fn pass(svc: &Service) -> Result<Option<DateTime<Utc>>, crate::store::
                 } else {
                     // A disabled timer lets its occurrences pass; enabling it later must not
                     // count them as missed.
-                    svc.store.advance_timer(&task.name, &timer.name, cursor, last).await?;
+                    svc.store().advance_timer(&task.name, &timer.name, cursor, last).await?;
                 }
             }
             if live && let Some(n) = next_after(&cron, now) {
@@ -149,9 +149,9 @@ async fn handle(
         events.insert(0, event(task, timer, first, last, count, TimerOutcome::Skipped, None));
     }
     let Some(last) = plan.last() else { return Ok(()) };
-    if svc.store.advance_timer(&task.name, &timer.name, cursor, last).await? {
+    if svc.store().advance_timer(&task.name, &timer.name, cursor, last).await? {
         for e in &events {
-            svc.store.record_timer_event(e).await?;
+            svc.store().record_timer_event(e).await?;
         }
     }
     Ok(())
@@ -208,20 +208,6 @@ fn previous(cron: &croner::Cron, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     cron.iter_from(at, croner::Direction::Backward).find(|o| *o < at)
 }
 
-/// The first occurrence after `at`.
-pub fn next_after(cron: &croner::Cron, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    cron.find_next_occurrence(&at, false).ok()
-}
-
-/// Fills in when each enabled timer of an enabled task fires next (responses only).
-pub fn fill_next_fire(task: &mut Task, now: DateTime<Utc>) {
-    let live = task.status == TaskStatus::Enabled;
-    for t in &mut task.timers {
-        t.next_fire =
-            if live && t.enabled { parse_schedule(&t.schedule).ok().and_then(|c| next_after(&c, now)) } else { None };
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,18 +251,8 @@ mod tests {
     }
 
     #[test]
-    fn previous_occurrence_and_next_fire() {
+    fn previous_occurrence() {
         let hourly = parse_schedule("0 * * * *").unwrap();
         assert_eq!(previous(&hourly, at("2026-01-01T09:00:00Z")), Some(at("2026-01-01T08:00:00Z")));
-        let mut task: Task = serde_json::from_value(serde_json::json!({
-            "name": "nightly", "step": {"kind": "file", "content": "steps: []"}, "timers": [
-                {"name": "t1", "schedule": "0 3 * * *"},
-                {"name": "t2", "schedule": "0 4 * * *", "enabled": false}
-            ]
-        }))
-        .unwrap();
-        fill_next_fire(&mut task, at("2026-01-01T12:00:00Z"));
-        assert_eq!(task.timers[0].next_fire, Some(at("2026-01-02T03:00:00Z")));
-        assert_eq!(task.timers[1].next_fire, None);
     }
 }

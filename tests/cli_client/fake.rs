@@ -14,7 +14,7 @@ use drydock::api::{
     ApiError, ContextInfo, NewToken, Run, RunPage, RunRequest, RunType, Task, TaskRunRequest, TaskStep, TokenInfo,
     Trigger, WireDiagnostic,
 };
-use drydock::engine::record::{RunStatus, StepRecord, StepStatus};
+use drydock::run::{RunStatus, StepRecord, StepStatus};
 use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 
 use super::fake::{FakeDaemon, RUN_ID, Script};
 use super::{cli, text};
-use drydock::engine::record::RunStatus;
+use drydock::run::RunStatus;
 
 #[test]
 fn follow_resumes_after_a_dropped_connection_without_loss_or_repeats() {

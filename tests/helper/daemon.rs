@@ -1,13 +1,13 @@
 //! A drydock daemon started in-process on port 0, in a temporary data directory, on the real
 //! dockerd and registry.
 
-use drydock::daemon::{self, DaemonConfig};
+use drydock::node::{self, NodeConfig};
 use std::time::Duration;
 
 /// A running daemon and an authenticated client for it.
 pub struct TestDaemon {
     /// The daemon.
-    pub daemon: Option<daemon::Daemon>,
+    pub daemon: Option<node::Node>,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     /// A valid bearer token.
@@ -41,14 +41,14 @@ impl TestDaemon {
 
     /// Starts a daemon after `configure` has adjusted the test defaults (registry
     /// `127.0.0.1:5000`, 5 s grace); for trigger settings, clocks and the like.
-    pub async fn start_configured(data: tempfile::TempDir, configure: impl FnOnce(&mut DaemonConfig)) -> TestDaemon {
-        let mut config = DaemonConfig::new(data.path().to_path_buf());
+    pub async fn start_configured(data: tempfile::TempDir, configure: impl FnOnce(&mut NodeConfig)) -> TestDaemon {
+        let mut config = NodeConfig::new(data.path().to_path_buf());
         config.registry = "127.0.0.1:5000".into();
         config.shutdown_grace = Duration::from_secs(5);
         configure(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let d = daemon::start(config, listener).await.expect("daemon starts");
-        let token = daemon::service::create_token(d.service.store.as_ref(), "tests").await.unwrap().token;
+        let d = node::start(config, listener).await.expect("daemon starts");
+        let token = drydock::daemon::tokens::create_token(d.service.store().as_ref(), "tests").await.unwrap().token;
         let url = format!("http://{}", d.addr);
         TestDaemon { daemon: Some(d), url, token, data, http: reqwest::Client::new() }
     }
@@ -118,7 +118,7 @@ impl Drop for TestDaemon {
     fn drop(&mut self) {
         if let Some(d) = self.daemon.take() {
             d.shutdown.cancel();
-            let owner = format!("label=drydock.owner={}", d.service.settings.node_id);
+            let owner = format!("label=drydock.owner={}", d.service.settings().node_id);
             // First let the daemon end or stop its runs and remove their objects (test daemons have
             // a 5 s grace): a run still in flight would otherwise create objects after the sweep
             // below, and the runtime's end would leave them behind. Only a multi-thread runtime can

@@ -2,7 +2,7 @@
 //! enums by name, booleans as 0/1; and the decoding of a whole run row.
 
 use crate::api::{RunType, Trigger};
-use crate::engine::record::RunStatus;
+use crate::run::RunStatus;
 use crate::store::{RunRow, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::Serialize;

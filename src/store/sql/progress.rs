@@ -3,7 +3,7 @@
 use super::SqlStore;
 use super::codec::{col, from_json, json, now_ms, run_columns, run_from_row};
 use super::error::db;
-use crate::engine::record::{OutputImage, RunStatus, StepRecord};
+use crate::run::{OutputImage, RunStatus, StepRecord};
 use crate::store::{RunResult, RunRow, StoreError, StoreResult};
 use std::collections::BTreeSet;
 

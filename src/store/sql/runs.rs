@@ -4,7 +4,7 @@ use super::SqlStore;
 use super::codec::{col, json, now_ms, run_columns, run_from_row, run_type_name, time, trigger_kind};
 use super::error::db;
 use crate::api::{RunFilter, Trigger};
-use crate::engine::record::RunStatus;
+use crate::run::RunStatus;
 use crate::runid::daemon_run_id;
 use crate::store::{Enqueued, NewRun, RunRow, StoreError, StoreResult};
 use sqlx::{Any, Transaction};

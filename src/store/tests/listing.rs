@@ -2,7 +2,7 @@
 
 use super::{Fixture, LEASE, image, new_run, result, stories};
 use crate::api::{RunFilter, Trigger};
-use crate::engine::record::{OutputImage, RunStatus};
+use crate::run::{OutputImage, RunStatus};
 use crate::store::{SqlStore, Store, StoreError};
 use std::collections::BTreeMap;
 

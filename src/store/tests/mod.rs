@@ -14,7 +14,7 @@ mod tasks;
 mod triggers;
 
 use crate::api::{RunType, Trigger};
-use crate::engine::record::{OutputImage, RunStatus, StepRecord, StepStatus};
+use crate::run::{OutputImage, RunStatus, StepRecord, StepStatus};
 use crate::store::{NewRun, RunResult, SqlStore, Store};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! The queue: claim order and label matching, many claimers at once, leases, crashed nodes.
 
 use super::{Fixture, LEASE, claimed, labels, new_run, step, stories};
-use crate::engine::record::{RunStatus, StepStatus};
+use crate::run::{RunStatus, StepStatus};
 use crate::store::Store;
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};

@@ -2,7 +2,7 @@
 
 use super::{Fixture, LEASE, claimed, image, new_run, result, step, stories};
 use crate::api::{ContextInfo, TokenInfo};
-use crate::engine::record::{RunStatus, StepRecord, StepStatus};
+use crate::run::{RunStatus, StepRecord, StepStatus};
 use crate::store::{Store, StoreError};
 use chrono::Utc;
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 
 use super::{Fixture, new_run, stories};
 use crate::api::Trigger;
-use crate::engine::record::RunStatus;
+use crate::run::RunStatus;
 use crate::store::{Enqueued, Store};
 
 async fn enqueue_gives_increasing_ids(f: &Fixture) {

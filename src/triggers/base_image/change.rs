@@ -104,7 +104,7 @@ impl Dependents {
         known: Option<&HashMap<String, Task>>,
     ) -> StoreResult<Dependents> {
         let mut tasks: BTreeMap<String, (Task, Vec<TaskImage>)> = BTreeMap::new();
-        for u in svc.store.image_users(image).await? {
+        for u in svc.store().image_users(image).await? {
             if u.role == ImageRole::Output {
                 continue;
             }
@@ -114,7 +114,7 @@ impl Dependents {
             }
             let task = match known {
                 Some(known) => known.get(&u.task).cloned(),
-                None => svc.store.get_task(&u.task).await?,
+                None => svc.store().get_task(&u.task).await?,
             };
             if let Some(task) = task {
                 tasks.insert(u.task.clone(), (task, vec![u]));

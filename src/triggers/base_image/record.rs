@@ -6,7 +6,7 @@ use super::change::{self, Dependents};
 use super::refs::{self, UsedImage};
 use crate::api::{ImageRole, Trigger};
 use crate::daemon::Service;
-use crate::engine::record::RunStatus;
+use crate::run::RunStatus;
 use crate::store::{ImageState, RunRow, StoreResult, TaskImage};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,13 +17,13 @@ const MAX_CHAIN: usize = 64;
 
 /// Records a finished run's images and queues dependents of what it pushed.
 pub async fn run_finished(svc: &Arc<Service>, run_id: &str) -> StoreResult<()> {
-    let Some(run) = svc.store.get_run(run_id).await? else { return Ok(()) };
+    let Some(run) = svc.store().get_run(run_id).await? else { return Ok(()) };
     let Some(task) = run.task.clone() else { return Ok(()) };
     if run.status != RunStatus::Succeeded {
         return Ok(());
     }
     let used = refs::images_of_run(&run.dependencies, &run.output_images);
-    let now = svc.triggers.clock.now();
+    let now = svc.clock().now();
     let rows: Vec<TaskImage> = used
         .iter()
         .map(|u| TaskImage {
@@ -38,7 +38,7 @@ pub async fn run_finished(svc: &Arc<Service>, run_id: &str) -> StoreResult<()> {
     // Runs may end out of order (a slow one queued first); what a task "uses" is what its newest
     // successful run used, so an older run ending late does not replace a newer run's record.
     if !recorded_by_newer_run(svc, &task, &run).await? {
-        svc.store.record_task_images(&task, &rows).await?;
+        svc.store().record_task_images(&task, &rows).await?;
     }
     let pushed: Vec<&UsedImage> = used.iter().filter(|u| u.role == ImageRole::Output).collect();
     if pushed.is_empty() {
@@ -47,10 +47,10 @@ pub async fn run_finished(svc: &Arc<Service>, run_id: &str) -> StoreResult<()> {
     let chain = cascade_chain(svc, &run).await?;
     for out in pushed {
         let Some(digest) = &out.digest else { continue };
-        let mut state = svc.store.image_state(&out.image).await?.unwrap_or_else(|| ImageState::new(&out.image));
+        let mut state = svc.store().image_state(&out.image).await?.unwrap_or_else(|| ImageState::new(&out.image));
         let before = state.digest.clone();
         change::pushed(&mut state, digest, now);
-        svc.store.put_image_state(&state).await?;
+        svc.store().put_image_state(&state).await?;
         let deps = Dependents::load(svc, &out.image).await?;
         let old = before.filter(|b| b != digest);
         change::queue_dependents(svc, &out.image, &deps, old.as_deref(), digest, Some(&run.id), &chain).await;
@@ -60,9 +60,9 @@ pub async fn run_finished(svc: &Arc<Service>, run_id: &str) -> StoreResult<()> {
 
 /// Whether the task's recorded images come from a run queued after `run`.
 async fn recorded_by_newer_run(svc: &Service, task: &str, run: &RunRow) -> StoreResult<bool> {
-    let recorded = svc.store.task_images(task).await?;
+    let recorded = svc.store().task_images(task).await?;
     let Some(by) = recorded.iter().map(|i| &i.run_id).find(|id| **id != run.id) else { return Ok(false) };
-    Ok(svc.store.get_run(by).await?.is_some_and(|r| r.seq > run.seq))
+    Ok(svc.store().get_run(by).await?.is_some_and(|r| r.seq > run.seq))
 }
 
 /// The tasks of the cascade that led to `run`, `run`'s own task included: none of them may be
@@ -73,7 +73,7 @@ async fn cascade_chain(svc: &Service, run: &RunRow) -> StoreResult<HashSet<Strin
     let mut trigger = run.trigger.clone();
     for _ in 0..MAX_CHAIN {
         let Trigger::BaseImage { cascade_from: Some(parent), .. } = &trigger else { break };
-        let Some(parent) = svc.store.get_run(parent).await? else { break };
+        let Some(parent) = svc.store().get_run(parent).await? else { break };
         chain.extend(parent.task.clone());
         trigger = parent.trigger;
     }

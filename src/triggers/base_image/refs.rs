@@ -5,8 +5,8 @@
 //! notifications from a registry all meet on the same key.
 
 use crate::api::ImageRole;
-use crate::engine::record::OutputImage;
 use crate::reference::ImageRef;
+use crate::run::OutputImage;
 use serde_json::Value;
 
 /// An image a run used or pushed.

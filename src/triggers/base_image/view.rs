@@ -30,10 +30,10 @@ pub async fn task_dependencies(svc: &Service, name: &str) -> Result<TaskDependen
     let task = svc.get_task(name, false).await?;
     let mut images = Vec::new();
     let mut dependents = BTreeSet::new();
-    for i in svc.store.task_images(name).await? {
-        let state = svc.store.image_state(&i.image).await?.unwrap_or_else(|| ImageState::new(&i.image));
+    for i in svc.store().task_images(name).await? {
+        let state = svc.store().image_state(&i.image).await?.unwrap_or_else(|| ImageState::new(&i.image));
         if i.role == ImageRole::Output {
-            for u in svc.store.image_users(&i.image).await? {
+            for u in svc.store().image_users(&i.image).await? {
                 if u.role != ImageRole::Output && u.task != name {
                     dependents.insert(u.task);
                 }
@@ -55,13 +55,14 @@ pub async fn task_dependencies(svc: &Service, name: &str) -> Result<TaskDependen
 
 /// Every base image some task builds from, its users, and the watcher's state.
 pub async fn watched_images(svc: &Service) -> Result<Vec<WatchedImage>, ServiceError> {
-    let tasks: HashMap<String, Task> = svc.store.list_tasks().await?.into_iter().map(|t| (t.name.clone(), t)).collect();
+    let tasks: HashMap<String, Task> =
+        svc.store().list_tasks().await?.into_iter().map(|t| (t.name.clone(), t)).collect();
     let states: HashMap<String, ImageState> =
-        svc.store.image_states().await?.into_iter().map(|s| (s.image.clone(), s)).collect();
+        svc.store().image_states().await?.into_iter().map(|s| (s.image.clone(), s)).collect();
     let mut out = Vec::new();
-    for image in svc.store.base_images().await? {
+    for image in svc.store().base_images().await? {
         let (outputs, bases): (Vec<_>, Vec<_>) =
-            svc.store.image_users(&image).await?.into_iter().partition(|u| u.role == ImageRole::Output);
+            svc.store().image_users(&image).await?.into_iter().partition(|u| u.role == ImageRole::Output);
         let mut producers: Vec<String> = outputs.into_iter().map(|u| u.task).collect();
         producers.sort();
         producers.dedup();

@@ -11,7 +11,7 @@ use crate::api::Task;
 use crate::daemon::Service;
 use crate::registry::{Credential, Credentials, RegistryError};
 use crate::store::{ImageState, StoreResult};
-use crate::triggers::RegistryAccess;
+use crate::triggers::{Hub, RegistryAccess};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use std::collections::{HashMap, HashSet};
@@ -25,30 +25,31 @@ use tokio_util::sync::CancellationToken;
 const RESCAN: Duration = Duration::from_secs(2);
 
 /// The watcher loop (while this node leads the watcher role).
-pub async fn run(svc: Arc<Service>, registry: RegistryAccess, stop: CancellationToken) {
-    let mut recheck = svc.triggers.take_recheck();
-    watch(&svc, &registry, &stop, &mut recheck).await;
+pub async fn run(svc: Arc<Service>, hub: Arc<Hub>, registry: RegistryAccess, stop: CancellationToken) {
+    let mut recheck = hub.take_recheck();
+    let interval = hub.config.watch_interval.max(Duration::from_secs(1));
+    watch(&svc, &registry, interval, &stop, &mut recheck).await;
     if let Some(rx) = recheck {
-        svc.triggers.return_recheck(rx);
+        hub.return_recheck(rx);
     }
 }
 
 async fn watch(
     svc: &Arc<Service>,
     registry: &RegistryAccess,
+    interval: Duration,
     stop: &CancellationToken,
     recheck: &mut Option<tokio::sync::mpsc::UnboundedReceiver<String>>,
 ) {
-    let interval = svc.triggers.config.watch_interval.max(Duration::from_secs(1));
     loop {
-        let next = match pass(svc, registry, None).await {
+        let next = match pass(svc, registry, interval, None).await {
             Ok(next) => next,
             Err(e) => {
                 tracing::warn!(error = %e, "base-image watcher pass failed; retrying");
                 None
             }
         };
-        let clock = svc.triggers.clock.clone();
+        let clock = svc.clock().clone();
         let wake_at = next.unwrap_or_else(|| clock.now() + chrono::Duration::from_std(interval).unwrap_or_default());
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -62,7 +63,7 @@ async fn watch(
             } => {
                 tokio::select! {
                     _ = stop.cancelled() => return,
-                    _ = recheck_until_seen(svc, registry, &image) => {}
+                    _ = recheck_until_seen(svc, registry, interval, &image) => {}
                 }
             }
         }
@@ -82,19 +83,19 @@ const RECHECK_DELAYS: [Duration; 5] = [
 /// registry answers that digest or the retries are used up. A registry sends its push event
 /// before it moves the tag, so the first answer can still be the old digest; the digest that
 /// counts is always the registry's answer.
-async fn recheck_until_seen(svc: &Arc<Service>, registry: &RegistryAccess, hint: &str) {
+async fn recheck_until_seen(svc: &Arc<Service>, registry: &RegistryAccess, interval: Duration, hint: &str) {
     let (image, digest) = match hint.split_once('@') {
         Some((image, digest)) => (image, Some(digest)),
         None => (hint, None),
     };
     for delay in RECHECK_DELAYS {
         tokio::time::sleep(delay).await;
-        if let Err(e) = pass(svc, registry, Some(image)).await {
+        if let Err(e) = pass(svc, registry, interval, Some(image)).await {
             tracing::warn!(image, error = %e, "recheck after a registry notification failed");
             continue;
         }
         let Some(digest) = digest else { return };
-        let seen = match svc.store.image_state(image).await {
+        let seen = match svc.store().image_state(image).await {
             Ok(Some(s)) => s.digest.as_deref() == Some(digest) || s.pending.is_some_and(|p| p.new == digest),
             _ => false,
         };
@@ -115,14 +116,14 @@ const PARALLEL_CHECKS: usize = 8;
 pub async fn pass(
     svc: &Arc<Service>,
     registry: &RegistryAccess,
+    interval: Duration,
     now: Option<&str>,
 ) -> StoreResult<Option<DateTime<Utc>>> {
-    let interval = svc.triggers.config.watch_interval.max(Duration::from_secs(1));
     let images: Vec<String> =
-        svc.store.base_images().await?.into_iter().filter(|i| refs::trackable(i).is_some()).collect();
+        svc.store().base_images().await?.into_iter().filter(|i| refs::trackable(i).is_some()).collect();
     let mut states: HashMap<String, ImageState> =
-        svc.store.image_states().await?.into_iter().map(|s| (s.image.clone(), s)).collect();
-    let clock_now = svc.triggers.clock.now();
+        svc.store().image_states().await?.into_iter().map(|s| (s.image.clone(), s)).collect();
+    let clock_now = svc.clock().now();
     let mut work = Vec::new();
     let mut next: Option<DateTime<Utc>> = None;
     for image in images {
@@ -132,7 +133,7 @@ pub async fn pass(
             // A new image: spread first checks over the interval so that many new images do
             // not all hit their registries at once.
             state.next_check = Some(clock_now + offset(&image, interval, 1.0));
-            svc.store.put_image_state(&state).await?;
+            svc.store().put_image_state(&state).await?;
         }
         let due_check = forced || state.next_check.is_some_and(|t| t <= clock_now);
         let due_fire = state.pending.as_ref().is_some_and(|p| p.due <= clock_now);
@@ -146,12 +147,13 @@ pub async fn pass(
         return Ok(next);
     }
     // One read of every task for the whole pass instead of one per user of each image.
-    let tasks: HashMap<String, Task> = svc.store.list_tasks().await?.into_iter().map(|t| (t.name.clone(), t)).collect();
+    let tasks: HashMap<String, Task> =
+        svc.store().list_tasks().await?.into_iter().map(|t| (t.name.clone(), t)).collect();
     let tasks = &tasks;
     let mut results = futures_util::stream::iter(work)
         .map(|(image, due_check)| async move {
             if due_check {
-                check(svc, registry, &image, tasks).await?;
+                check(svc, registry, interval, &image, tasks).await?;
             }
             fire_if_due(svc, &image, tasks).await
         })
@@ -174,17 +176,17 @@ fn earliest(next: Option<DateTime<Utc>>, state: &ImageState) -> Option<DateTime<
 async fn check(
     svc: &Arc<Service>,
     registry: &RegistryAccess,
+    interval: Duration,
     image: &str,
     tasks: &HashMap<String, Task>,
 ) -> StoreResult<()> {
-    let interval = svc.triggers.config.watch_interval.max(Duration::from_secs(1));
     let Some((host, repository, tag)) = refs::trackable(image) else { return Ok(()) };
     let deps = Dependents::load_with(svc, image, Some(tasks)).await?;
     let credential = credential_for(svc, registry, &host, &deps);
     let answer = registry.client.manifest_digest(&host, &repository, &tag, credential.as_ref()).await;
-    let now = svc.triggers.clock.now();
+    let now = svc.clock().now();
     // Read after the answer: a cascade may have recorded a push while the request was out.
-    let mut state = svc.store.image_state(image).await?.unwrap_or_else(|| ImageState::new(image));
+    let mut state = svc.store().image_state(image).await?.unwrap_or_else(|| ImageState::new(image));
     state.next_check = Some(now + offset(image, interval, 0.1) + chrono_of(interval.mul_f64(0.9)));
     match answer {
         Ok(answer) => {
@@ -203,20 +205,20 @@ async fn check(
             state.error = Some(e.to_string());
         }
     }
-    svc.store.put_image_state(&state).await
+    svc.store().put_image_state(&state).await
 }
 
 /// Queues the dependents of a change whose quiet period is over, once; returns the image's
 /// state as it is now.
 async fn fire_if_due(svc: &Arc<Service>, image: &str, tasks: &HashMap<String, Task>) -> StoreResult<ImageState> {
-    let mut state = svc.store.image_state(image).await?.unwrap_or_else(|| ImageState::new(image));
-    let Some(change) = change::take_due(&mut state, svc.triggers.clock.now()) else { return Ok(state) };
+    let mut state = svc.store().image_state(image).await?.unwrap_or_else(|| ImageState::new(image));
+    let Some(change) = change::take_due(&mut state, svc.clock().now()) else { return Ok(state) };
     // Queued before the state is written: after a crash in between, the change fires again
     // and the runs' idempotency keys make it queue nothing twice.
     let deps = Dependents::load_with(svc, image, Some(tasks)).await?;
     let queued =
         change::queue_dependents(svc, image, &deps, change.old.as_deref(), &change.new, None, &HashSet::new()).await;
-    svc.store.put_image_state(&state).await?;
+    svc.store().put_image_state(&state).await?;
     tracing::info!(image, digest = %change.new, runs = queued.len(), "base image change fired");
     Ok(state)
 }
@@ -226,12 +228,11 @@ fn credential_for(svc: &Service, registry: &RegistryAccess, host: &str, deps: &D
     if let Ok(Some(c)) = registry.credentials.get(host) {
         return Some(c.clone());
     }
-    let open = crate::daemon::spec::opener(&svc.cipher);
     // `Credentials` folds the spellings of a host (`https://…/`, Docker Hub's aliases); inserted
     // in reverse so that the first task's login wins.
     let mut logins = Credentials::new();
     for c in deps.tasks.values().flat_map(|(t, _)| t.credentials.iter()).collect::<Vec<_>>().into_iter().rev() {
-        if let Ok(password) = open(&c.password) {
+        if let Ok(password) = svc.unseal(&c.password) {
             logins.insert(&c.login_server, Credential::new(c.username.clone(), password));
         }
     }

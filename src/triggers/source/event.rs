@@ -67,7 +67,7 @@ impl GitEvent {
 
     /// Whether any of the event's repository URLs is `key` (a `normalize_repository` form).
     pub fn is_repository(&self, key: &str) -> bool {
-        std::iter::once(&self.repository).chain(&self.repository_urls).any(|u| normalize_repository(u) == key)
+        std::iter::once(&self.repository).chain(&self.repository_urls).any(|u| crate::repository::normalize(u) == key)
     }
 }
 
@@ -108,35 +108,6 @@ pub struct PayloadError(pub String);
 /// A 40 (or 64) zero commit id: the "after" of a deleted ref.
 pub fn is_zero_commit(sha: &str) -> bool {
     !sha.is_empty() && sha.bytes().all(|b| b == b'0')
-}
-
-/// The form repository URLs are compared in: `host[:port]/path`, without scheme, user,
-/// trailing `/` or `.git`, the host in lower case. `https://GitHub.com/o/r.git`,
-/// `git@github.com:o/r` and `ssh://git@github.com/o/r/` are all `github.com/o/r`.
-pub fn normalize_repository(url: &str) -> String {
-    let url = url.trim();
-    let url = url.split('#').next().unwrap_or_default();
-    let (rest, scp_like) = match url.split_once("://") {
-        Some((_, rest)) => (rest, false),
-        // `user@host:path` (scp-like SSH).
-        None => (url, true),
-    };
-    let (authority, path) = if scp_like {
-        match rest.split_once(':') {
-            Some((host, path)) if !host.contains('/') => (host, path),
-            _ => rest.split_once('/').unwrap_or((rest, "")),
-        }
-    } else {
-        rest.split_once('/').unwrap_or((rest, ""))
-    };
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h).to_ascii_lowercase();
-    // The default SSH port says nothing about which repository it is.
-    let host = host.strip_suffix(":22").map(str::to_string).unwrap_or(host);
-    let mut path = path.trim_matches('/').to_string();
-    while let Some(p) = path.strip_suffix(".git").or_else(|| path.strip_suffix('/')) {
-        path = p.to_string();
-    }
-    format!("{host}/{path}")
 }
 
 /// Reads a JSON body.
@@ -238,29 +209,6 @@ impl Push {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn repository_urls_of_one_repository_compare_equal() {
-        let key = "github.com/octo/app";
-        for u in [
-            "https://github.com/octo/app.git",
-            "https://GitHub.com/octo/app",
-            "HTTPS://github.com/octo/app/",
-            "git@github.com:octo/app.git",
-            "ssh://git@github.com/octo/app.git",
-            "ssh://git@github.com:22/octo/app",
-            "https://user:token@github.com/octo/app.git#main:src",
-            "git://github.com/octo/app.git",
-        ] {
-            assert_eq!(normalize_repository(u), key, "{u}");
-        }
-        assert_ne!(normalize_repository("https://github.com/octo/app2"), key);
-        assert_eq!(normalize_repository("git://127.0.0.1:9418/r.git"), "127.0.0.1:9418/r");
-        assert_eq!(
-            normalize_repository("https://gitlab.example.com/group/sub/proj.git"),
-            "gitlab.example.com/group/sub/proj"
-        );
-    }
 
     #[test]
     fn changed_files_are_left_unknown_when_the_list_may_be_cut_short() {

@@ -59,18 +59,17 @@ pub fn parse(body: &[u8], task_repository: &str) -> Result<Parsed, PayloadError>
     }))
 }
 
-/// An event already understood (for `Parsed`-free callers).
-pub fn event_of(parsed: Parsed) -> Option<GitEvent> {
-    match parsed {
-        Parsed::Event(e) => Some(e),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn event_of(parsed: Parsed) -> Option<GitEvent> {
+        match parsed {
+            Parsed::Event(e) => Some(e),
+            _ => None,
+        }
+    }
 
     fn p(v: serde_json::Value) -> Result<Parsed, PayloadError> {
         parse(v.to_string().as_bytes(), "https://h/r.git")

@@ -5,11 +5,12 @@
 //! both queues one run. Every `RESCAN` the loop also takes over deliveries another node stored
 //! but did not process (it died in between).
 
-use super::event::{GitEvent, is_zero_commit, normalize_repository};
+use super::event::{GitEvent, is_zero_commit};
 use super::{decide, git_context, queue};
 use crate::api::{SourceEvent, Task};
 use crate::context::git::{GitSpec, RemoteHeads, remote_heads};
 use crate::daemon::Service;
+use crate::repository::normalize as normalize_repository;
 use crate::secrets::Secret;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -20,11 +21,6 @@ use tokio_util::sync::CancellationToken;
 
 /// How often the task list is read again (new or changed polling tasks are picked up then).
 const RESCAN: Duration = Duration::from_secs(30);
-
-/// The kv key under which the last poll error of a repository is kept (for display).
-pub fn error_key(repository_key: &str) -> String {
-    format!("source.poll_error:{repository_key}")
-}
 
 /// One repository polled for some tasks.
 struct Target {
@@ -40,7 +36,7 @@ struct Target {
 
 /// Polls until `stop`.
 pub async fn run(svc: Arc<Service>, stop: CancellationToken) {
-    let clock = svc.triggers.clock.clone();
+    let clock = svc.clock().clone();
     let mut due: HashMap<String, DateTime<Utc>> = HashMap::new();
     let mut failing: HashMap<String, bool> = HashMap::new();
     let jitter = std::collections::hash_map::RandomState::new();
@@ -64,7 +60,7 @@ pub async fn run(svc: Arc<Service>, stop: CancellationToken) {
             // A repository that recovers gets its kept error cleared.
             let was_failing = failing.insert(key.clone(), !ok).unwrap_or(false);
             if ok && was_failing {
-                let _ = svc.store.kv_put(&error_key(key), "").await;
+                let _ = crate::store::facts::set_poll_error(svc.store().as_ref(), key, None).await;
             }
             // ±10 %, so tasks created together do not poll together forever.
             let spread = (jitter.hash_one((key, now.timestamp_millis())) % 2001) as f64 / 10_000.0 + 0.9;
@@ -82,14 +78,13 @@ pub async fn run(svc: Arc<Service>, stop: CancellationToken) {
 
 /// The repositories to poll, by normalised URL.
 async fn targets(svc: &Service) -> BTreeMap<String, Target> {
-    let tasks = match svc.store.list_tasks().await {
+    let tasks = match svc.store().list_tasks().await {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "the git poller could not list tasks");
             return BTreeMap::new();
         }
     };
-    let open = crate::daemon::spec::opener(&svc.cipher);
     let mut out: BTreeMap<String, Target> = BTreeMap::new();
     for mut task in tasks {
         let Some(secs) = task.triggers.source.poll_interval.filter(|s| *s > 0) else { continue };
@@ -97,10 +92,14 @@ async fn targets(svc: &Service) -> BTreeMap<String, Target> {
             continue;
         }
         let Some(ctx) = git_context(&task) else { continue };
-        if let Err(e) = crate::daemon::spec::map_task_secrets(&mut task, &open) {
-            tracing::warn!(task = %task.name, error = %e, "the task's secrets cannot be decrypted; not polling it");
-            continue;
-        }
+        let name = task.name.clone();
+        task = match svc.unseal_task(task) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(task = %name, error = %e, "the task's secrets cannot be decrypted; not polling it");
+                continue;
+            }
+        };
         let interval = Duration::from_secs(secs);
         let target = out.entry(ctx.key).or_insert_with(|| Target {
             url: ctx.url.clone(),
@@ -134,7 +133,7 @@ async fn poll(svc: &Arc<Service>, key: &str, target: &Target) -> bool {
             return false;
         }
     };
-    let stored = match svc.store.source_heads(key).await {
+    let stored = match svc.store().source_heads(key).await {
         Ok(s) => s,
         Err(e) => {
             record_error(svc, key, &e.to_string()).await;
@@ -152,7 +151,7 @@ async fn poll(svc: &Arc<Service>, key: &str, target: &Target) -> bool {
             // Not recorded: the next look tries again.
             continue;
         }
-        if let Err(e) = svc.store.put_source_head(key, &reference, &commit).await {
+        if let Err(e) = svc.store().put_source_head(key, &reference, &commit).await {
             tracing::warn!(repository = %key, error = %e, "recording a polled head failed");
         }
     }
@@ -218,8 +217,8 @@ async fn fire(
 
 async fn record_error(svc: &Service, key: &str, error: &str) {
     tracing::warn!(repository = %key, error, "polling the repository failed");
-    let value = serde_json::json!({ "at": svc.triggers.clock.now(), "error": error }).to_string();
-    if let Err(e) = svc.store.kv_put(&error_key(key), &value).await {
+    let failure = crate::store::facts::PollError { at: svc.clock().now(), error: error.to_string() };
+    if let Err(e) = crate::store::facts::set_poll_error(svc.store().as_ref(), key, Some(&failure)).await {
         tracing::warn!(error = %e, "recording a poll error failed");
     }
 }

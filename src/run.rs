@@ -1,4 +1,5 @@
-//! What a run produces: statuses, step results, output images and base-image dependencies.
+//! The run model: what a run is and produces (statuses, step records, output images, the run
+//! record), shared by the engine that makes it, the store that keeps it and the API that shows it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

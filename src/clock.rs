@@ -15,6 +15,12 @@ pub trait Clock: Send + Sync + 'static {
     async fn sleep_until(&self, at: DateTime<Utc>);
 }
 
+impl std::fmt::Debug for dyn Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
 /// The system clock.
 pub struct SystemClock;
 

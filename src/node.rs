@@ -1,0 +1,279 @@
+//! The composition root: `drydock serve` as a library function, so that tests start a node
+//! in-process on port 0. Only this module wires the layers together: it opens the store, the
+//! secret key and the logs, connects the engine, builds the daemon's services, starts the
+//! workers (telling them about finished runs through the triggers' [`triggers::Cascades`]), the
+//! trigger loops and the upkeep loops, and serves the HTTP layer.
+//!
+//! Start-up order matters for restart safety: runs this node was executing when it died are
+//! marked Error ("daemon restarted") and their Docker objects removed before any new run is
+//! claimed; queued runs simply wait for the workers.
+
+use crate::daemon::logs::LogStore;
+use crate::daemon::{self, DaemonSettings, Service, upkeep, worker};
+use crate::docker::DockerHost;
+use crate::engine::{ContainerNaming, Engine, EngineConfig, janitor};
+use crate::registry::{ClientConfig, Credentials, RegistryClient};
+use crate::secrets::Cipher;
+use crate::store::{Store, facts};
+use crate::taskfile::ImageAliases;
+use crate::triggers::{self, Hub};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How a node is started (from `drydock serve` flags, or a test).
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// Data directory: database, logs, uploads, secret key, node id.
+    pub data_dir: PathBuf,
+    /// Database URL; default SQLite in the data directory.
+    pub database_url: Option<String>,
+    /// Runs executed at once by this node.
+    pub concurrency: usize,
+    /// Registry for `$Registry` and for image names without one.
+    pub registry: String,
+    /// Labels this node advertises (tasks may require them).
+    pub labels: BTreeMap<String, String>,
+    /// Docker engine (`DOCKER_HOST` syntax); default the environment's.
+    pub docker_host: Option<String>,
+    /// Allow privileged steps.
+    pub allow_privileged: bool,
+    /// Mount the engine's socket into steps (ACR does; off by default in the daemon).
+    pub expose_docker_socket: bool,
+    /// Use BuildKit for every build.
+    pub buildkit: bool,
+    /// Registry logins for all runs, `host=user:password`.
+    pub registry_logins: Vec<String>,
+    /// How long running runs may go on after SIGTERM before they are stopped.
+    pub shutdown_grace: Duration,
+    /// Largest context upload accepted, bytes.
+    pub max_upload_bytes: u64,
+    /// Image aliases for `cmd` in v1.1.0 files.
+    pub image_aliases: ImageAliases,
+    /// Trigger settings.
+    pub triggers: crate::triggers::TriggerConfig,
+    /// The clock trigger loops use (a manual one in tests).
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// How long a claimed run stays this node's without a heartbeat.
+    pub lease: Duration,
+    /// The key secrets are sealed with (default `DATA_DIR/secret.key`); every node of a database
+    /// needs the same one.
+    pub secret_key_file: Option<PathBuf>,
+    /// The URL other nodes reach this one at (default `http://<listen address>`).
+    pub advertise_url: Option<String>,
+}
+
+impl NodeConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: PathBuf) -> Self {
+        NodeConfig {
+            data_dir,
+            database_url: None,
+            concurrency: 4,
+            registry: String::new(),
+            labels: BTreeMap::new(),
+            docker_host: None,
+            allow_privileged: false,
+            expose_docker_socket: false,
+            buildkit: false,
+            registry_logins: Vec::new(),
+            shutdown_grace: Duration::from_secs(30),
+            max_upload_bytes: 2 << 30,
+            image_aliases: ImageAliases::default(),
+            triggers: crate::triggers::TriggerConfig::default(),
+            clock: Arc::new(crate::clock::SystemClock),
+            lease: crate::daemon::worker::LEASE,
+            secret_key_file: None,
+            advertise_url: None,
+        }
+    }
+}
+
+/// The database's instance id, created by the first node that starts on it.
+async fn instance_id(store: &dyn Store) -> Result<String, StartError> {
+    let mut raw = [0u8; 8];
+    getrandom::fill(&mut raw).map_err(|e| StartError::Startup(e.to_string()))?;
+    let id = crate::runid::base36(u64::from_le_bytes(raw) % 36u64.pow(4));
+    // Another node may win the race: everyone uses what is stored.
+    Ok(facts::instance_id(store, &format!("{id:0>4}")).await?)
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory is unusable.
+    #[error("data directory {path}: {message}")]
+    DataDir {
+        /// Where.
+        path: String,
+        /// What.
+        message: String,
+    },
+    /// The database is unusable.
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// Docker is unreachable.
+    #[error("{0}")]
+    Docker(#[from] crate::docker::DockerError),
+    /// Anything else at start-up.
+    #[error("{0}")]
+    Startup(String),
+}
+
+/// This node's id, kept in the data directory so that a restart recognises its own runs.
+fn node_id(data_dir: &Path) -> Result<String, StartError> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        _ => {
+            let mut raw = [0u8; 4];
+            getrandom::fill(&mut raw).map_err(|e| StartError::Startup(e.to_string()))?;
+            let id = format!("{}-{}", janitor::hostname(), hex::encode(raw));
+            std::fs::write(&path, &id)
+                .map_err(|e| StartError::DataDir { path: path.display().to_string(), message: e.to_string() })?;
+            Ok(id)
+        }
+    }
+}
+
+/// A running node: its services (for tests) and the handle to stop it.
+pub struct Node {
+    /// Shared state.
+    pub service: Arc<Service>,
+    /// The address the API listens on.
+    pub addr: std::net::SocketAddr,
+    /// Fire to shut down gracefully.
+    pub shutdown: CancellationToken,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Node {
+    /// Waits until the node has stopped.
+    pub async fn wait(self) {
+        let _ = self.handle.await;
+    }
+}
+
+/// Opens what the services stand on and builds them, without touching Docker: the store
+/// (migrated), the secret key (checked against the database), this node's id, the database's
+/// instance id, the logs and the uploads directory. `engine_labels` are the engine's `os` and
+/// `arch`, which the node's own labels may override.
+pub async fn open_services(
+    config: &NodeConfig,
+    engine_labels: BTreeMap<String, String>,
+) -> Result<Arc<Service>, StartError> {
+    let data_dir = config.data_dir.clone();
+    let store = daemon::open_store(&data_dir, config.database_url.as_deref()).await?;
+    let key_path = config.secret_key_file.clone().unwrap_or_else(|| data_dir.join("secret.key"));
+    let cipher = Cipher::load_or_create(&key_path).map_err(|e| StartError::Startup(e.to_string()))?;
+    // Every node of a database must open the secrets any node sealed.
+    let expected = facts::claim_secret_key_fingerprint(store.as_ref(), cipher.fingerprint()).await?;
+    if expected != cipher.fingerprint() {
+        return Err(StartError::Startup(format!(
+            "the secret key {} is not the one this database's secrets were sealed with; every node of a \
+             database needs the same key: copy secret.key from the first node, or point --secret-key-file at it",
+            key_path.display()
+        )));
+    }
+    let node_id = node_id(&data_dir)?;
+    let instance = instance_id(store.as_ref()).await?;
+    let logs = LogStore::new(data_dir.join("logs"))
+        .map_err(|e| StartError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
+    logs.spawn_flusher();
+    let uploads_dir = data_dir.join("uploads");
+    std::fs::create_dir_all(&uploads_dir)
+        .map_err(|e| StartError::DataDir { path: uploads_dir.display().to_string(), message: e.to_string() })?;
+    let mut labels = config.labels.clone();
+    for (k, v) in engine_labels {
+        labels.entry(k).or_insert(v);
+    }
+    let settings = DaemonSettings {
+        node_id,
+        instance,
+        registry: config.registry.clone(),
+        concurrency: config.concurrency,
+        labels,
+        image_aliases: config.image_aliases.clone(),
+        uploads_dir,
+        max_upload_bytes: config.max_upload_bytes,
+        lease: config.lease,
+    };
+    Ok(Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone())))
+}
+
+/// Starts the daemon on `listener` and returns once it accepts requests.
+pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Result<Node, StartError> {
+    crate::docker::install_crypto_provider();
+    let docker = DockerHost::connect(config.docker_host.as_deref()).await?;
+    let info = docker.info().await?;
+    let engine_labels = BTreeMap::from([("os".to_string(), info.os.clone()), ("arch".to_string(), info.arch.clone())]);
+    let service = open_services(&config, engine_labels).await?;
+    let node_id = service.settings().node_id.clone();
+
+    // Restart safety: whatever this node ran before it died is over, and its objects go.
+    upkeep::fail_interrupted_runs(&service).await?;
+
+    let mut credentials = Credentials::from_default_docker_config().unwrap_or_default();
+    let mut logins = Credentials::new();
+    for l in &config.registry_logins {
+        logins.add_login(l).map_err(|e| StartError::Startup(e.to_string()))?;
+    }
+    credentials.merge(logins);
+    let socket =
+        if config.expose_docker_socket { docker.endpoint().strip_prefix("unix://").map(str::to_string) } else { None };
+    let engine_config = EngineConfig {
+        allow_privileged: config.allow_privileged,
+        docker_socket: socket,
+        buildkit: config.buildkit,
+        naming: ContainerNaming::PerRun,
+        labels: BTreeMap::from([(janitor::OWNER_LABEL.to_string(), node_id)]),
+        credentials,
+    };
+    let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| StartError::Startup(e.to_string()))?;
+    let registry_access =
+        triggers::RegistryAccess { client: registry.clone(), credentials: engine_config.credentials.clone() };
+    let engine = Engine::new(docker, registry, engine_config);
+    let hub = Arc::new(Hub::new(config.triggers.clone()));
+
+    // Nothing runs yet, so every object of this node is a leftover; the janitor keeps looking,
+    // because requests a killed daemon left in flight can still create objects after a restart.
+    upkeep::sweep_leftovers(&service, engine.docker()).await;
+    tokio::spawn(upkeep::janitor_loop(service.clone(), engine.docker().clone()));
+
+    let shutdown = CancellationToken::new();
+    let stop_claiming = shutdown.child_token();
+    let abort = CancellationToken::new();
+    // Other nodes' queued runs wake this node's idle workers (PostgreSQL); polling backs it up.
+    let (store, wake, stop) = (service.store().clone(), service.wake().clone(), shutdown.child_token());
+    tokio::spawn(async move { store.listen_queue(wake, stop).await });
+    tokio::spawn(upkeep::lease_reaper(service.clone(), shutdown.child_token()));
+    triggers::start(&service, &hub, registry_access, shutdown.child_token());
+    let cascades = Arc::new(triggers::Cascades(service.clone()));
+    let workers = tokio::spawn(worker::run_workers(service.clone(), engine, cascades, stop_claiming, abort.clone()));
+    let addr = listener.local_addr().map_err(|e| StartError::Startup(e.to_string()))?;
+    // Where other nodes reach this one (to relay the logs of runs it executes).
+    let advertised = config.advertise_url.clone().unwrap_or_else(|| {
+        let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+        format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+    });
+    facts::set_node_url(service.store().as_ref(), &service.settings().node_id, &advertised).await?;
+    let app = crate::server::router(service.clone(), hub, shutdown.clone());
+    let server_shutdown = shutdown.clone();
+    let grace = config.shutdown_grace;
+    let handle = tokio::spawn(async move {
+        let served = axum::serve(listener, app).with_graceful_shutdown(server_shutdown.cancelled_owned());
+        if let Err(e) = served.await {
+            tracing::error!(error = %e, "the API server stopped");
+        }
+        // Stop claiming was signalled with the shutdown; give running runs the grace period.
+        tokio::pin!(workers);
+        if tokio::time::timeout(grace, &mut workers).await.is_err() {
+            tracing::warn!("stopping the runs still going after the grace period");
+            abort.cancel();
+            let _ = workers.await;
+        }
+    });
+    Ok(Node { service, addr, shutdown, handle })
+}

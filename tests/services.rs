@@ -1,0 +1,254 @@
+//! The daemon's services and HTTP layer with no engine at all: SQLite, the services built by
+//! `node::open_services` and the router, served on port 0. Nothing here connects to Docker, so
+//! these tests pass with `DOCKER_HOST` pointing at nothing (`scripts/test.sh` runs them that
+//! way before the whole suite).
+
+use drydock::clock::ManualClock;
+use drydock::daemon::Service;
+use drydock::node::{self, NodeConfig};
+use drydock::triggers::Hub;
+use drydock::triggers::source::signature::sign;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Services and the API over SQLite in a temporary directory, without an engine or workers.
+struct Services {
+    service: Arc<Service>,
+    url: String,
+    token: String,
+    http: reqwest::Client,
+    stop: CancellationToken,
+    _data: tempfile::TempDir,
+}
+
+impl Services {
+    async fn start() -> Services {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = NodeConfig::new(data.path().to_path_buf());
+        config.registry = "registry.test".into();
+        config.clock = Arc::new(ManualClock::new(chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap()));
+        // The engine would say these; there is none.
+        let labels = BTreeMap::from([("os".to_string(), "linux".to_string()), ("arch".to_string(), "amd64".into())]);
+        let service = node::open_services(&config, labels).await.expect("services open without Docker");
+        let hub = Arc::new(Hub::new(config.triggers.clone()));
+        let stop = CancellationToken::new();
+        let app = drydock::server::router(service.clone(), hub, stop.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        });
+        let token = drydock::daemon::tokens::create_token(service.store().as_ref(), "tests").await.unwrap().token;
+        Services { service, url, token, http: reqwest::Client::new(), stop, _data: data }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn github(&self, secret: &str, event: &str, delivery: &str, body: &Value) -> (u16, Value) {
+        let body = body.to_string().into_bytes();
+        let resp = self
+            .http
+            .post(format!("{}/hooks/github", self.url))
+            .header("content-type", "application/json")
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", delivery)
+            .header("X-Hub-Signature-256", format!("sha256={}", sign(secret, &body)))
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+fn inline_task(name: &str) -> Value {
+    json!({"name": name, "step": {"kind": "file", "content": "steps:\n  - cmd: busybox true\n"},
+           "secret_values": {"pw": "hunter2"},
+           "credentials": [{"login_server": "reg.test", "username": "u", "password": "p-secret"}]})
+}
+
+/// What the store holds for a task, as text (sealed secrets must not be readable in it).
+async fn stored_text(s: &Services, name: &str) -> String {
+    serde_json::to_string(&s.service.store().get_task(name).await.unwrap().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn tasks_are_created_read_patched_and_deleted_with_secrets_sealed() {
+    let s = Services::start().await;
+    let (status, created) = s.post("/v1/tasks", inline_task("svc-crud")).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["secret_values"]["pw"], "***");
+    assert_eq!(created["credentials"][0]["password"], "***");
+    let stored = stored_text(&s, "svc-crud").await;
+    assert!(!stored.contains("hunter2") && !stored.contains("p-secret"), "{stored}");
+
+    let (_, revealed) = s.get("/v1/tasks/svc-crud?with_secure_properties=true").await;
+    assert_eq!(revealed["secret_values"]["pw"], "hunter2");
+
+    let (status, again) = s.post("/v1/tasks", inline_task("svc-crud")).await;
+    assert_eq!(status, 409, "{again}");
+
+    let (status, patched) =
+        s.call(reqwest::Method::PATCH, "/v1/tasks/svc-crud", Some(json!({"values": {"mode": "fast"}}))).await;
+    assert_eq!((status, &patched["values"]["mode"]), (200, &json!("fast")), "{patched}");
+    let (_, revealed) = s.get("/v1/tasks/svc-crud?with_secure_properties=true").await;
+    assert_eq!(revealed["secret_values"]["pw"], "hunter2", "a patch keeps the secrets it does not name");
+
+    let (status, bad) = s.post("/v1/tasks", json!({"name": "x", "step": {"kind": "cmd", "cmd": "true"}})).await;
+    assert_eq!(status, 400, "{bad}");
+
+    assert_eq!(s.call(reqwest::Method::DELETE, "/v1/tasks/svc-crud", None).await.0, 204);
+    assert_eq!(s.get("/v1/tasks/svc-crud").await.0, 404);
+}
+
+#[tokio::test]
+async fn timers_are_added_changed_and_removed_through_the_services() {
+    let s = Services::start().await;
+    assert_eq!(s.post("/v1/tasks", inline_task("svc-timers")).await.0, 201);
+
+    let (status, timer) =
+        s.post("/v1/tasks/svc-timers/timers", json!({"name": "nightly", "schedule": "0 3 * * *"})).await;
+    assert_eq!(status, 201, "{timer}");
+    // The manual clock stands at 2027-01-15T08:00:00Z.
+    assert_eq!(timer["next_fire"], "2027-01-16T03:00:00Z", "{timer}");
+    let (status, dup) =
+        s.post("/v1/tasks/svc-timers/timers", json!({"name": "nightly", "schedule": "0 4 * * *"})).await;
+    assert_eq!(status, 409, "{dup}");
+    let (status, bad) = s.post("/v1/tasks/svc-timers/timers", json!({"name": "bad", "schedule": "0 3 * *"})).await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad["message"].as_str().unwrap().contains("has 4 fields"), "{bad}");
+
+    let (status, changed) = s
+        .call(
+            reqwest::Method::PUT,
+            "/v1/tasks/svc-timers/timers/nightly",
+            Some(json!({"name": "ignored", "schedule": "0 5 * * *", "enabled": false})),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!((&changed["name"], &changed["next_fire"]), (&json!("nightly"), &Value::Null), "{changed}");
+    let (status, missing) = s
+        .call(
+            reqwest::Method::PUT,
+            "/v1/tasks/svc-timers/timers/nope",
+            Some(json!({"name": "nope", "schedule": "0 5 * * *"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{missing}");
+
+    let (status, events) = s.get("/v1/tasks/svc-timers/timer-events").await;
+    assert_eq!((status, events), (200, json!([])));
+    assert_eq!(s.get("/v1/tasks/nope-nope/timer-events").await.0, 404);
+
+    // The edits kept the task's secrets sealed and intact.
+    let stored = stored_text(&s, "svc-timers").await;
+    assert!(!stored.contains("hunter2"), "{stored}");
+    let (_, revealed) = s.get("/v1/tasks/svc-timers?with_secure_properties=true").await;
+    assert_eq!(revealed["secret_values"]["pw"], "hunter2");
+
+    assert_eq!(s.call(reqwest::Method::DELETE, "/v1/tasks/svc-timers/timers/nightly", None).await.0, 204);
+    assert_eq!(s.call(reqwest::Method::DELETE, "/v1/tasks/svc-timers/timers/nightly", None).await.0, 404);
+    let (_, timers) = s.get("/v1/tasks/svc-timers/timers").await;
+    assert_eq!(timers, json!([]));
+}
+
+#[tokio::test]
+async fn credentials_are_added_and_removed_without_revealing_secrets() {
+    let s = Services::start().await;
+    assert_eq!(s.post("/v1/tasks", inline_task("svc-creds")).await.0, 201);
+    let login = json!({"login_server": "other.test", "username": "bot", "password": "new-secret"});
+    let (status, added) = s.post("/v1/tasks/svc-creds/credentials", login.clone()).await;
+    assert_eq!((status, &added["password"]), (201, &json!("***")), "{added}");
+    let (status, dup) = s.post("/v1/tasks/svc-creds/credentials", login).await;
+    assert_eq!(status, 409, "{dup}");
+
+    let stored = stored_text(&s, "svc-creds").await;
+    for secret in ["hunter2", "p-secret", "new-secret"] {
+        assert!(!stored.contains(secret), "{secret} stored in plain text: {stored}");
+    }
+    let (_, listed) = s.get("/v1/tasks/svc-creds/credentials").await;
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(listed.as_array().unwrap().iter().all(|c| c["password"] == "***"), "{listed}");
+    let (_, revealed) = s.get("/v1/tasks/svc-creds?with_secure_properties=true").await;
+    assert_eq!(revealed["credentials"][1]["password"], "new-secret");
+    assert_eq!(revealed["secret_values"]["pw"], "hunter2");
+
+    assert_eq!(s.call(reqwest::Method::DELETE, "/v1/tasks/svc-creds/credentials/other.test", None).await.0, 204);
+    assert_eq!(s.call(reqwest::Method::DELETE, "/v1/tasks/svc-creds/credentials/other.test", None).await.0, 404);
+}
+
+#[tokio::test]
+async fn webhooks_are_accepted_ignored_refused_and_deduplicated_without_an_engine() {
+    let s = Services::start().await;
+    let url = "https://git.test/octo/app.git";
+    let task = json!({"name": "svc-hooks", "context": format!("{url}#main"),
+                      "step": {"kind": "file", "content": "steps:\n  - cmd: busybox true\n"},
+                      "triggers": {"source": {"webhook_secret": "s3cret"}}});
+    assert_eq!(s.post("/v1/tasks", task).await.0, 201);
+    let sha = "a".repeat(40);
+    let push = |branch: &str| {
+        json!({"ref": format!("refs/heads/{branch}"), "before": "1".repeat(40), "after": sha, "deleted": false,
+               "head_commit": {"id": sha}, "repository": {"clone_url": url, "default_branch": "main"},
+               "commits": [{"id": sha, "added": ["msg"], "modified": [], "removed": []}]})
+    };
+
+    let (status, refused) = s.github("wrong", "push", "d-0", &push("main")).await;
+    assert_eq!(status, 401, "{refused}");
+
+    let (status, queued) = s.github("s3cret", "push", "d-1", &push("main")).await;
+    assert_eq!((status, &queued["outcome"]), (202, &json!("queued")), "{queued}");
+    let run_id = queued["runs"][0].as_str().unwrap().to_string();
+    let (_, run) = s.get(&format!("/v1/runs/{run_id}")).await;
+    assert_eq!((&run["status"], &run["trigger"]["commit"]), (&json!("Queued"), &json!(sha)), "{run}");
+
+    // The same delivery again, and the same commit under another delivery id: one run.
+    let (status, again) = s.github("s3cret", "push", "d-1", &push("main")).await;
+    assert_eq!((status, &again["redelivery"]), (200, &json!(true)), "{again}");
+    let (status, other) = s.github("s3cret", "push", "d-2", &push("main")).await;
+    assert_eq!(status, 202, "{other}");
+    assert_eq!(other["runs"], json!([run_id]), "{other}");
+
+    // A branch the trigger does not follow is ignored, with the reason.
+    let (status, ignored) = s.github("s3cret", "push", "d-3", &push("feature")).await;
+    assert_eq!((status, &ignored["outcome"]), (202, &json!("ignored")), "{ignored}");
+
+    let (_, runs) = s.get("/v1/runs?task=svc-hooks").await;
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
+    let (_, deliveries) = s.get("/v1/hooks/deliveries").await;
+    assert_eq!(deliveries.as_array().unwrap().len(), 3, "{deliveries}");
+}
+
+#[tokio::test]
+async fn readiness_and_info_answer_without_an_engine() {
+    let s = Services::start().await;
+    let ready: Value = s.http.get(format!("{}/readyz", s.url)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["store"], "ok");
+    let (status, info) = s.get("/v1/info").await;
+    assert_eq!((status, &info["registry"], &info["labels"]["arch"]), (200, &json!("registry.test"), &json!("amd64")));
+}
