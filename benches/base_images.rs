@@ -67,7 +67,7 @@ impl Bench {
 async fn counting_proxy() -> (String, Arc<AtomicUsize>) {
     let count = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
-    let client = reqwest::Client::new();
+    let client = drydock::tls::client();
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let (counter, client) = (counter.clone(), client.clone());
         async move {
@@ -141,7 +141,7 @@ async fn main() {
     let d = node::start(config, listener).await.unwrap();
     let token = drydock::daemon::tokens::create_token(d.service.store().as_ref(), "bench").await.unwrap().token;
     let url = format!("http://{}", d.addr);
-    let b = Bench { d, url, token, http: reqwest::Client::new(), clock, _data: data };
+    let b = Bench { d, url, token, http: drydock::tls::client(), clock, _data: data };
 
     let started = Instant::now();
     let store = b.d.service.store().clone();

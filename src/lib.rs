@@ -26,5 +26,6 @@ pub mod server;
 pub mod shellwords;
 pub mod store;
 pub mod taskfile;
+pub mod tls;
 pub mod transfer;
 pub mod triggers;

@@ -205,7 +205,6 @@ pub async fn open_services(
 
 /// Starts the daemon on `listener` and returns once it accepts requests.
 pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Result<Node, StartError> {
-    crate::docker::install_crypto_provider();
     let docker = DockerHost::connect(config.docker_host.as_deref()).await?;
     let info = docker.info().await?;
     let engine_labels = BTreeMap::from([("os".to_string(), info.os.clone()), ("arch".to_string(), info.arch.clone())]);
@@ -215,12 +214,10 @@ pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Res
     // Restart safety: whatever this node ran before it died is over, and its objects go.
     upkeep::fail_interrupted_runs(&service).await?;
 
-    let mut credentials = Credentials::from_default_docker_config().unwrap_or_default();
-    let mut logins = Credentials::new();
-    for l in &config.registry_logins {
-        logins.add_login(l).map_err(|e| StartError::Startup(e.to_string()))?;
-    }
-    credentials.merge(logins);
+    let credentials = Credentials::from_default_docker_config()
+        .unwrap_or_default()
+        .with_logins(&config.registry_logins)
+        .map_err(|e| StartError::Startup(e.to_string()))?;
     let socket =
         if config.expose_docker_socket { docker.endpoint().strip_prefix("unix://").map(str::to_string) } else { None };
     let engine_config = EngineConfig {

@@ -13,6 +13,15 @@ mod grammar;
 #[cfg(test)]
 mod tests;
 
+/// `app:1` + `reg.io` → `reg.io/app:1`, as text (a template like `app:{{.Run.ID}}` survives):
+/// a name whose first component is a registry by Docker's rule keeps it, and an empty `registry`
+/// leaves every name alone. Local and daemon builds both tag through this.
+pub fn prefix_registry(name: &str, registry: &str) -> String {
+    let registry = registry.trim_end_matches('/');
+    let has_registry = name.split_once('/').is_some_and(|(first, _)| looks_like_registry(first));
+    if has_registry || registry.is_empty() { name.to_string() } else { format!("{registry}/{name}") }
+}
+
 /// Registry that Docker assumes when a reference names none.
 pub const DOCKER_HUB: &str = "docker.io";
 /// Tag that Docker assumes when a reference has neither tag nor digest.

@@ -166,7 +166,7 @@ async fn list_filter_and_cancel_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_is_required_except_for_health() {
     let d = TestDaemon::start(1).await;
-    let anon = reqwest::Client::new();
+    let anon = drydock::tls::client();
     let r = anon.get(format!("{}/v1/tasks", d.url)).send().await.unwrap();
     assert_eq!(r.status(), 401);
     let body: Value = r.json().await.unwrap();

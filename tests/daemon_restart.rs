@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 async fn api(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> Value {
-    let mut req = reqwest::Client::new().request(method, url).bearer_auth(token);
+    let mut req = drydock::tls::client().request(method, url).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
     }
@@ -70,7 +70,7 @@ async fn kill_9_mid_run_then_restart() {
     // already shows the step, so the test checks that the log is kept, not the flush timing.
     let mut logged = false;
     for _ in 0..100 {
-        let text = reqwest::Client::new()
+        let text = drydock::tls::client()
             .get(format!("{url}/v1/runs/{slow_id}/logs"))
             .bearer_auth(&token)
             .send()
@@ -96,7 +96,7 @@ async fn kill_9_mid_run_then_restart() {
     let interrupted = api(get.clone(), &format!("{}/v1/runs/{slow_id}", second.url), &token, None).await;
     assert_eq!(interrupted["status"], "Error", "{interrupted}");
     assert!(interrupted["error"].as_str().unwrap().contains("daemon restarted"), "{interrupted}");
-    let log = reqwest::Client::new()
+    let log = drydock::tls::client()
         .get(format!("{}/v1/runs/{slow_id}/logs", second.url))
         .bearer_auth(&token)
         .send()

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_is_served_and_a_login_cookie_authenticates_the_api() {
     let d = TestDaemon::start(1).await;
-    let http = reqwest::Client::new();
+    let http = drydock::tls::client();
     let page = http.get(format!("{}/", d.url)).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));

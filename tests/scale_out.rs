@@ -200,7 +200,7 @@ async fn serve_process(url: &str, data: &std::path::Path) -> (Serve, String) {
 }
 
 async fn info(base: &str, token: &str) -> Value {
-    let r = reqwest::Client::new().get(format!("{base}/v1/info")).bearer_auth(token).send().await.unwrap();
+    let r = drydock::tls::client().get(format!("{base}/v1/info")).bearer_auth(token).send().await.unwrap();
     r.json().await.unwrap()
 }
 

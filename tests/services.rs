@@ -42,7 +42,7 @@ impl Services {
             let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
         });
         let token = drydock::daemon::tokens::create_token(service.store().as_ref(), "tests").await.unwrap().token;
-        Services { service, url, token, http: reqwest::Client::new(), stop, _data: data }
+        Services { service, url, token, http: drydock::tls::client(), stop, _data: data }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {

@@ -33,7 +33,7 @@ pub async fn start_with(concurrency: usize, configure: impl FnOnce(&mut NodeConf
     let d = node::start(config, listener).await.unwrap();
     let token = drydock::daemon::tokens::create_token(d.service.store().as_ref(), "bench").await.unwrap().token;
     let url = format!("http://{}", d.addr);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let http = drydock::tls::client_builder().pool_max_idle_per_host(256).build().unwrap();
     Bench { d, url, token, http, data }
 }
 

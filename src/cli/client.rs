@@ -159,8 +159,7 @@ impl Client {
             return Err(bad("use http://HOST:PORT or https://HOST:PORT".into()));
         }
         // reqwest's rustls needs a process-wide provider when both ring and aws-lc-rs are linked.
-        crate::docker::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("drydock/", env!("CARGO_PKG_VERSION")))
             .build()

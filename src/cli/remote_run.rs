@@ -5,7 +5,7 @@ use super::client::{Client, ServerArgs};
 use super::context_arg::{ContextArg, upload_dir};
 use super::pairs::{parse_build_args, parse_map};
 use super::progress::ProgressMode;
-use super::run::{BuildArgs, EngineArgs, RunArgs, prefix_registry, resolve_dockerfile};
+use super::run::{BuildArgs, EngineArgs, RunArgs, resolve_dockerfile};
 use super::task_spec::check_timeout;
 use super::taskfile_args::{RunVarArgs, resolve_in_context};
 use super::watch::{WaitArgs, watch};
@@ -70,11 +70,7 @@ pub async fn build(args: &BuildArgs, client: &Client) -> Result<(), CliError> {
 /// The quick-build request before the context is known (`-f` as given, for URL contexts).
 pub fn build_request(args: &BuildArgs) -> Result<RunRequest, CliError> {
     let registry = args.vars.registry.clone().unwrap_or_default();
-    let images = args
-        .image
-        .iter()
-        .map(|t| if registry.is_empty() { t.clone() } else { prefix_registry(t, &registry) })
-        .collect();
+    let images = args.image.iter().map(|t| crate::reference::prefix_registry(t, &registry)).collect();
     let env = |k: &str| std::env::var(k).ok();
     let build = DockerBuild {
         dockerfile: args.file.clone(),

@@ -7,11 +7,12 @@ use super::taskfile_args::{RunVarArgs, TaskFileArgs, TaskInput, load_input, reso
 use super::{CliError, paint, print_diagnostics};
 use crate::docker::DockerHost;
 use crate::engine::log::{ConsoleSink, RunLog};
-use crate::engine::{ContainerNaming, Engine, EngineConfig, GitInfo, NoObserver, RunRequest, RunSource, janitor};
+use crate::engine::prepare::{self, RunTarget};
+use crate::engine::{ContainerNaming, Engine, EngineConfig, GitInfo, NoObserver, RunSource, janitor};
 use crate::registry::{ClientConfig, Credentials, RegistryClient};
 use crate::run::{RunRecord, RunStatus, StepStatus};
 use crate::runid;
-use crate::taskfile::{self, synth};
+use crate::taskfile::synth;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -140,10 +141,7 @@ pub async fn build(args: BuildArgs) -> Result<(), CliError> {
     }
     let run_id = args.vars.run_id.clone().unwrap_or_else(runid::local_run_id);
     let registry = args.vars.registry.clone().unwrap_or_default();
-    let mut tags = Vec::new();
-    for t in &args.image {
-        tags.push(if registry.is_empty() { t.clone() } else { prefix_registry(t, &registry) });
-    }
+    let tags: Vec<String> = args.image.iter().map(|t| crate::reference::prefix_registry(t, &registry)).collect();
     let dockerfile = resolve_dockerfile(&args)?;
     if tags.is_empty() {
         eprintln!("warning: no -t given: the image is built but not tagged or pushed");
@@ -182,13 +180,6 @@ pub fn resolve_dockerfile(args: &BuildArgs) -> Result<PathBuf, CliError> {
         return Err(CliError::Invalid(format!("Dockerfile {} not found; give it with -f", dockerfile.display())));
     }
     Ok(dockerfile)
-}
-
-/// `a:1` + `reg.io` → `reg.io/a:1`; a tag with its own registry is kept.
-pub fn prefix_registry(tag: &str, registry: &str) -> String {
-    let first = tag.split('/').next().unwrap_or_default();
-    let has_registry = tag.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    if has_registry { tag.to_string() } else { format!("{registry}/{tag}") }
 }
 
 fn synthesized_input(
@@ -233,10 +224,24 @@ async fn execute(
     if !runid::is_valid(&run_id) {
         return Err(CliError::Invalid(format!("run id `{run_id}` is not 1–32 lowercase letters and digits")));
     }
-    let loaded = taskfile::load(&input.request(chrono::Utc::now())).map_err(CliError::Diagnostics)?;
-    print_diagnostics(&loaded.warnings);
+    let git = match &source {
+        RunSource::Dir(d) => GitInfo { commit: crate::context::git_head::git_head(d).map(|h| h.0) },
+        _ => GitInfo::default(),
+    };
+    let target = RunTarget {
+        object_key: run_id.clone(),
+        run_id,
+        source,
+        timeout: Duration::from_secs(eargs.timeout.max(1)),
+        quick_build: quick,
+        git,
+        // Local logins are the engine's own (below).
+        credentials: Credentials::new(),
+    };
+    let prepared = prepare::prepare(&input.request(chrono::Utc::now()), target, input.secret_values.clone())
+        .map_err(CliError::Diagnostics)?;
+    print_diagnostics(&prepared.warnings);
 
-    crate::docker::install_crypto_provider();
     let docker = DockerHost::connect(None).await.map_err(|e| CliError::Failed(e.to_string()))?;
     match janitor::sweep_dead_local_runs(&docker).await {
         Ok(removed) if !removed.is_empty() => {
@@ -258,28 +263,10 @@ async fn execute(
     let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| CliError::Failed(e.to_string()))?;
     let engine = Engine::new(docker, registry, config);
 
-    let masker =
-        crate::engine::masker_for(&loaded.task, loaded.secret_values.iter().chain(&input.secret_values).cloned());
-    let log = RunLog::new(masker, Arc::new(ConsoleSink::default()));
-    let git = match &source {
-        RunSource::Dir(d) => GitInfo { commit: crate::context::git_head::git_head(d).map(|h| h.0) },
-        _ => GitInfo::default(),
-    };
-    let request = RunRequest {
-        object_key: run_id.clone(),
-        run_id: run_id.clone(),
-        workspace_volume: input.run.shared_volume.clone(),
-        task: loaded.task,
-        plan: loaded.plan,
-        source,
-        timeout: Duration::from_secs(eargs.timeout.max(1)),
-        quick_build: quick,
-        git,
-        credentials: crate::registry::Credentials::new(),
-    };
+    let log = RunLog::new(prepared.masker, Arc::new(ConsoleSink::default()));
     let cancel = CancellationToken::new();
     let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
-    let record = engine.run(request, log, Arc::new(NoObserver), cancel).await;
+    let record = engine.run(prepared.request, log, Arc::new(NoObserver), cancel).await;
     watcher.abort();
     report(&record, eargs.output);
     match record.status {
@@ -301,17 +288,12 @@ async fn cancel_on_ctrl_c(cancel: CancellationToken) {
 }
 
 fn credentials(eargs: &EngineArgs) -> Result<Credentials, CliError> {
-    let mut creds = match &eargs.docker_config {
+    match &eargs.docker_config {
         Some(p) => Credentials::from_docker_config(p),
         None => Credentials::from_default_docker_config(),
     }
-    .map_err(|e| CliError::Invalid(e.to_string()))?;
-    let mut logins = Credentials::new();
-    for l in &eargs.registry_login {
-        logins.add_login(l).map_err(|e| CliError::Invalid(e.to_string()))?;
-    }
-    creds.merge(logins);
-    Ok(creds)
+    .and_then(|c| c.with_logins(&eargs.registry_login))
+    .map_err(|e| CliError::Invalid(e.to_string()))
 }
 
 /// The socket path to mount into steps, when the engine is reached through a local unix socket.
@@ -374,17 +356,4 @@ pub fn record_json(record: &RunRecord) -> String {
         "output_images": images, "dependencies": record.dependencies,
     })
     .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registry_prefix_follows_acr() {
-        assert_eq!(prefix_registry("app:1", "reg.io"), "reg.io/app:1");
-        assert_eq!(prefix_registry("team/app:1", "reg.io"), "reg.io/team/app:1");
-        assert_eq!(prefix_registry("other.io/app:1", "reg.io"), "other.io/app:1");
-        assert_eq!(prefix_registry("localhost:5000/app", "reg.io"), "localhost:5000/app");
-    }
 }

@@ -145,20 +145,16 @@ pub fn load_input(args: &TaskFileArgs, vars: &RunVarArgs, default_run_id: &str) 
         (path.display().to_string(), read_text(&path, "task file")?)
     };
 
-    let mut merged = Value::Object(Default::default());
-    let mut warnings = Vec::new();
+    let mut files = Vec::new();
     for vf in &args.values {
         let path = resolve_in_context(&args.context, vf);
-        let text = read_text(&path, "values file")?;
-        let v = values::parse_values_file(&path.display().to_string(), &text)
-            .map_err(|d| CliError::Diagnostics(taskfile::Diagnostics(vec![d])))?;
-        values::deep_merge(&mut merged, &v, "", &mut warnings);
+        files.push((path.display().to_string(), read_text(&path, "values file")?));
     }
-    let mut sets = Vec::new();
-    for s in args.set.iter().chain(&args.set_secret) {
-        sets.push(values::parse_set(s).map_err(CliError::Invalid)?);
-    }
-    values::apply_sets(&mut merged, &sets, &mut warnings);
+    let sets: Vec<String> = args.set.iter().chain(&args.set_secret).cloned().collect();
+    let (merged, warnings) = values::merge(&files, &sets).map_err(|e| match e {
+        values::ValuesError::File(d) => CliError::Diagnostics(taskfile::Diagnostics(vec![d])),
+        values::ValuesError::Set(m) => CliError::Invalid(m),
+    })?;
     for w in warnings {
         eprintln!("warning: {w}");
     }

@@ -50,7 +50,7 @@ impl ContextAliasSources {
                 let rt =
                     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
                 rt.block_on(async {
-                    let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| e.to_string())?;
+                    let client = crate::tls::client_builder().timeout(timeout).build().map_err(|e| e.to_string())?;
                     let resp = client.get(&url).send().await.map_err(|e| format!("alias source `{url}`: {e}"))?;
                     if !resp.status().is_success() {
                         return Err(format!("alias source `{url}` answered {}", resp.status()));

@@ -25,7 +25,7 @@ const READ_TIMEOUT: Duration = Duration::from_secs(120);
 pub async fn fetch_tarball(url: &str, dest: &Path, limits: &ArchiveLimits) -> Result<(), ContextError> {
     let shown = redact_url(url);
     let download_err = |e: reqwest::Error| ContextError::Download { url: shown.clone(), message: describe(e) };
-    let client = reqwest::Client::builder()
+    let client = crate::tls::client_builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(READ_TIMEOUT)
         .build()

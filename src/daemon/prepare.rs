@@ -1,5 +1,6 @@
 //! From a claimed run to something the engine can execute: fetch the context (upload, git commit,
-//! none), find or write the task file, render it with the run's values and secrets.
+//! none), find or write the task file, merge its values; `engine::prepare` (which local runs use
+//! too) then renders it with the run's values and secrets into the engine's request.
 
 use super::Service;
 use super::spec::RunSpec;
@@ -8,11 +9,12 @@ use crate::context::alias_sources::ContextAliasSources;
 use crate::context::archive::{self, ArchiveLimits};
 use crate::context::git::{self, GitSpec};
 use crate::docker::EngineInfo;
+use crate::engine::prepare::{self, RunTarget};
 use crate::engine::{GitInfo, RunRequest, RunSource};
 use crate::registry::{Credential, Credentials};
 use crate::secrets::{Masker, Secret};
 use crate::store::RunRow;
-use crate::taskfile::{self, Diagnostics, LoadOptions, LoadRequest, RunVars, synth, values};
+use crate::taskfile::{Diagnostics, LoadOptions, LoadRequest, RunVars, synth, values};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -62,22 +64,20 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
     let fetched = fetch(svc, &spec, quick_build).await?;
 
     let (file_name, source_text, values_file) = task_text(svc, &spec, &fetched)?;
-    let mut merged = serde_json::Value::Object(Default::default());
-    let mut warnings = Vec::new();
+    let mut files = Vec::new();
     if let (Some(vf), Some(dir)) = (&values_file, &fetched.dir) {
-        let path = inside(dir, vf)?;
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("values file {vf}: {e}"))?;
-        let v = values::parse_values_file(vf, &text).map_err(|d| PrepareError {
-            message: format!("values file {vf} is not valid"),
+        let text = std::fs::read_to_string(inside(dir, vf)?).map_err(|e| format!("values file {vf}: {e}"))?;
+        files.push((vf.clone(), text));
+    }
+    let sets: Vec<String> = spec.values.iter().chain(&spec.secret_values).map(|(k, v)| format!("{k}={v}")).collect();
+    // The values' own warnings are not shown: a task's values are checked when it is saved.
+    let (merged, _) = values::merge(&files, &sets).map_err(|e| match e {
+        values::ValuesError::File(d) => PrepareError {
+            message: format!("values file {} is not valid", values_file.clone().unwrap_or_default()),
             diagnostics: Diagnostics(vec![d]),
-        })?;
-        values::deep_merge(&mut merged, &v, "", &mut warnings);
-    }
-    let mut sets = Vec::new();
-    for (k, v) in spec.values.iter().chain(&spec.secret_values) {
-        sets.push(values::parse_set(&format!("{k}={v}")).map_err(PrepareError::from)?);
-    }
-    values::apply_sets(&mut merged, &sets, &mut warnings);
+        },
+        values::ValuesError::Set(m) => PrepareError::from(m),
+    })?;
 
     let run = RunVars {
         id: row.id.clone(),
@@ -105,34 +105,33 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
         alias_loader: &aliases,
         options: LoadOptions { image_aliases: svc.settings.image_aliases.clone(), ..LoadOptions::default() },
     };
-    let loaded = taskfile::load(&req)
-        .map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?;
-
-    let secret_values = spec
-        .secret_values
-        .values()
-        .cloned()
-        .chain(loaded.secret_values.iter().cloned())
-        .chain(spec.git_token.iter().cloned())
-        .chain(spec.credentials.iter().map(|c| c.password.clone()));
-    let masker = crate::engine::masker_for(&loaded.task, secret_values);
     let mut credentials = Credentials::new();
     for c in &spec.credentials {
         credentials.insert(&c.login_server, Credential::new(c.username.clone(), c.password.clone()));
     }
-    let request = RunRequest {
+    let target = RunTarget {
         run_id: row.id.clone(),
         object_key: svc.settings.object_key(&row.id),
-        workspace_volume: format!("drydock_ws_{}", svc.settings.object_key(&row.id)),
-        task: loaded.task,
-        plan: loaded.plan,
         source: fetched.source,
         timeout: Duration::from_secs(spec.timeout),
         quick_build,
         git: GitInfo { commit: fetched.commit.clone() },
         credentials,
     };
-    Ok(Prepared { request, masker, warnings: loaded.warnings, _workdir: fetched.temp })
+    let secrets = spec
+        .secret_values
+        .values()
+        .cloned()
+        .chain(spec.git_token.iter().cloned())
+        .chain(spec.credentials.iter().map(|c| c.password.clone()));
+    let prepared = prepare::prepare(&req, target, secrets)
+        .map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?;
+    Ok(Prepared {
+        request: prepared.request,
+        masker: prepared.masker,
+        warnings: prepared.warnings,
+        _workdir: fetched.temp,
+    })
 }
 
 /// Go's architecture names, which `.Run.Architecture` uses (Docker reports `x86_64`).
@@ -175,11 +174,7 @@ fn task_text(
         TaskStep::Cmd { cmd } => Ok(("--cmd".into(), synth::cmd_task(cmd), None)),
         TaskStep::Docker(b) => {
             let registry = &svc.settings.registry;
-            let tags = b
-                .images
-                .iter()
-                .map(|t| if registry.is_empty() { t.clone() } else { prefix_registry(t, registry) })
-                .collect();
+            let tags = b.images.iter().map(|t| crate::reference::prefix_registry(t, registry)).collect();
             let dockerfile = b.dockerfile.clone().unwrap_or_else(|| "Dockerfile".into());
             // A quick build from a directory reads the Dockerfile by host path.
             let dockerfile = match &fetched.dir {
@@ -199,12 +194,6 @@ fn task_text(
             Ok(("build".into(), task, None))
         }
     }
-}
-
-/// `app:1` + `reg.io` → `reg.io/app:1`, leaving names that carry a registry alone.
-fn prefix_registry(tag: &str, registry: &str) -> String {
-    let has_registry = tag.split_once('/').is_some_and(|(first, _)| crate::reference::looks_like_registry(first));
-    if has_registry { tag.to_string() } else { format!("{registry}/{tag}") }
 }
 
 /// Brings the context to this machine.

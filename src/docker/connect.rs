@@ -33,19 +33,6 @@ pub struct EngineInfo {
     pub api_version: String,
 }
 
-/// Installs ring as rustls' process-wide crypto provider, once.
-///
-/// bollard's TLS connector looks the provider up at connect time and panics when none is
-/// installed, and rustls cannot pick one itself when both ring and aws-lc-rs are linked (reqwest
-/// brings aws-lc-rs). Calling this more than once, or after another provider was installed, is
-/// harmless: the first installed provider stays.
-pub fn install_crypto_provider() {
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race to another thread installing a provider is fine: one is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-}
-
 impl DockerHost {
     /// Connects to an engine and negotiates the API version.
     ///
@@ -143,7 +130,7 @@ fn tls_requested() -> bool {
 }
 
 fn open_tls_client(endpoint: &str, timeout: u64) -> Result<Docker> {
-    install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let dir = match std::env::var_os("DOCKER_CERT_PATH").filter(|p| !p.is_empty()) {
         Some(p) => PathBuf::from(p),
         None => match std::env::var_os("HOME") {

@@ -28,7 +28,7 @@ mod volumes;
 mod wait;
 
 pub use build::{BuildLog, BuildOutcome, BuildRequest};
-pub use connect::{DEFAULT_DOCKER_HOST, EngineInfo, install_crypto_provider};
+pub use connect::{DEFAULT_DOCKER_HOST, EngineInfo};
 pub use container_spec::{ContainerSpec, Mount, MountSource};
 pub use containers::{ContainerState, LogChunk, LogStream};
 pub use credentials::RegistryCredential;

@@ -8,6 +8,7 @@
 pub mod deps;
 pub mod janitor;
 pub mod log;
+pub mod prepare;
 mod scaffold;
 mod scheduler;
 mod step;

@@ -165,3 +165,16 @@ fn serialises_to_acr_dependency_shape() {
         })
     );
 }
+
+#[test]
+fn registry_prefix_follows_acr() {
+    use crate::reference::prefix_registry;
+    assert_eq!(prefix_registry("app:1", "reg.io"), "reg.io/app:1");
+    assert_eq!(prefix_registry("team/app:1", "reg.io"), "reg.io/team/app:1");
+    assert_eq!(prefix_registry("other.io/app:1", "reg.io"), "other.io/app:1");
+    assert_eq!(prefix_registry("localhost:5000/app", "reg.io"), "localhost:5000/app");
+    // Docker's rule, which the daemon already followed and local builds now do too: upper case
+    // marks a registry.
+    assert_eq!(prefix_registry("MyHost/app", "reg.io"), "MyHost/app");
+    assert_eq!(prefix_registry("app:{{.Run.ID}}", ""), "app:{{.Run.ID}}");
+}

@@ -100,7 +100,7 @@ enum AuthHeader<'a> {
 impl RegistryClient {
     /// Builds a client; fails only if the TLS backend cannot be initialised.
     pub fn new(config: ClientConfig) -> Result<Self, RegistryError> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::client_builder()
             .timeout(config.timeout)
             .user_agent(config.user_agent.clone())
             .build()

@@ -122,6 +122,17 @@ impl Credentials {
         }
     }
 
+    /// These credentials with `host=user:password` logins layered over them (a login wins over a
+    /// config.json entry for the same host). Local runs and the daemon both read logins this way.
+    pub fn with_logins(mut self, logins: &[String]) -> Result<Self, CredentialsError> {
+        let mut added = Credentials::new();
+        for login in logins {
+            added.add_login(login)?;
+        }
+        self.merge(added);
+        Ok(self)
+    }
+
     /// Merges `other` into `self`; `other`'s entries win (use it to layer logins over config.json).
     pub fn merge(&mut self, other: Credentials) {
         self.by_host.extend(other.by_host);

@@ -125,8 +125,9 @@ async fn relay_logs(
 /// followed log stays open for as long as the run goes on.
 fn relay_client() -> &'static reqwest::Client {
     static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    CLIENT
-        .get_or_init(|| reqwest::Client::builder().connect_timeout(Duration::from_secs(5)).build().unwrap_or_default())
+    CLIENT.get_or_init(|| {
+        crate::tls::client_builder().connect_timeout(Duration::from_secs(5)).build().unwrap_or_default()
+    })
 }
 
 fn io_error(e: std::io::Error) -> HttpError {

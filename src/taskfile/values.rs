@@ -4,6 +4,30 @@ use super::diag::{Diagnostic, Pos};
 use super::parse::yaml_options;
 use serde_json::{Map, Value};
 
+/// Why values could not be merged.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValuesError {
+    /// A values file is not valid YAML of a mapping.
+    File(Diagnostic),
+    /// A `NAME=VALUE` override is malformed.
+    Set(String),
+}
+
+/// `.Values` of a run: the values files deep-merged in order, then the `NAME=VALUE` overrides
+/// (`--set`, a task's values and secret values) applied. Returns the document and the warnings
+/// (a key's type changed, say). Local and daemon runs both merge through this.
+pub fn merge(files: &[(String, String)], sets: &[String]) -> Result<(Value, Vec<String>), ValuesError> {
+    let mut merged = Value::Object(Map::new());
+    let mut warnings = Vec::new();
+    for (name, text) in files {
+        let v = parse_values_file(name, text).map_err(ValuesError::File)?;
+        deep_merge(&mut merged, &v, "", &mut warnings);
+    }
+    let sets = sets.iter().map(|s| parse_set(s)).collect::<Result<Vec<_>, _>>().map_err(ValuesError::Set)?;
+    apply_sets(&mut merged, &sets, &mut warnings);
+    Ok((merged, warnings))
+}
+
 /// Parses a values file (a YAML mapping) into a JSON value. An empty file is an empty mapping.
 pub fn parse_values_file(file: &str, text: &str) -> Result<Value, Diagnostic> {
     if text.trim().is_empty() {
@@ -112,6 +136,20 @@ fn type_name(v: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn files_merge_in_order_then_sets_apply() {
+        let files = vec![
+            ("a.yaml".to_string(), "env: dev\nimage: {tag: v1, name: app}\n".to_string()),
+            ("b.yaml".to_string(), "image: {tag: v2}\n".to_string()),
+        ];
+        let (merged, warnings) = merge(&files, &["env=prod".to_string()]).unwrap();
+        assert_eq!(merged, serde_json::json!({"env": "prod", "image": {"tag": "v2", "name": "app"}}));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(matches!(merge(&files, &["=x".to_string()]), Err(ValuesError::Set(_))));
+        let bad = vec![("c.yaml".to_string(), "- a list\n".to_string())];
+        assert!(matches!(merge(&bad, &[]), Err(ValuesError::File(_))));
+    }
 
     #[test]
     fn set_merges_deeply_and_null_deletes() {

@@ -75,7 +75,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let mut b = Browser { driver, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let mut b = Browser { driver, base: format!("http://127.0.0.1:{port}"), http: drydock::tls::client() };
         for _ in 0..100 {
             if b.http.get(format!("{}/status", b.base)).send().await.is_ok() {
                 break;

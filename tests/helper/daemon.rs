@@ -50,7 +50,7 @@ impl TestDaemon {
         let d = node::start(config, listener).await.expect("daemon starts");
         let token = drydock::daemon::tokens::create_token(d.service.store().as_ref(), "tests").await.unwrap().token;
         let url = format!("http://{}", d.addr);
-        TestDaemon { daemon: Some(d), url, token, data, http: reqwest::Client::new() }
+        TestDaemon { daemon: Some(d), url, token, data, http: drydock::tls::client() }
     }
 
     /// `GET|POST|… url` with the token.

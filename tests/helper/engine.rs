@@ -87,7 +87,7 @@ pub fn assert_clean(id: &str) {
 pub fn registry_digest(repo: &str, tag: &str) -> String {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let resp = reqwest::Client::new()
+        let resp = drydock::tls::client()
             .head(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
             .header(
                 "Accept",

@@ -35,7 +35,12 @@ pub async fn serve(data: &Path, port: u16, args: &[&str]) -> Serve {
     // Owned by `Serve` at once, so that a failed start still kills and reaps it.
     let serve = Serve { child, url: format!("http://127.0.0.1:{port}") };
     for _ in 0..200 {
-        if reqwest::get(format!("{}/readyz", serve.url)).await.is_ok_and(|r| r.status().is_success()) {
+        if drydock::tls::client()
+            .get(format!("{}/readyz", serve.url))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return serve;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -50,7 +50,7 @@ impl TestRegistry {
     async fn wait_ready(&self) {
         let url = format!("http://{}/v2/", self.addr);
         for _ in 0..200 {
-            if reqwest::get(&url).await.is_ok() {
+            if crate::tls::client().get(&url).send().await.is_ok() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
