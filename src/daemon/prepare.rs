@@ -10,7 +10,7 @@ use crate::context::archive::{self, ArchiveLimits};
 use crate::context::git::{self, GitSpec};
 use crate::docker::EngineInfo;
 use crate::engine::prepare::{self, RunTarget};
-use crate::engine::{GitInfo, RunRequest, RunSource};
+use crate::engine::{Execution, GitInfo, RunSource};
 use crate::registry::{Credential, Credentials};
 use crate::secrets::{Masker, Secret};
 use crate::store::RunRow;
@@ -21,7 +21,7 @@ use std::time::Duration;
 /// A run ready for the engine.
 pub struct Prepared {
     /// The engine's request.
-    pub request: RunRequest,
+    pub request: Execution,
     /// Secrets to mask in the log.
     pub masker: Masker,
     /// Warnings from the task-file pipeline, for the log.

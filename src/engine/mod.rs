@@ -20,7 +20,7 @@ use crate::docker::{DockerHost, Labels, RegistryCredential};
 use crate::registry::{Credentials, RegistryClient};
 use crate::run::{RunRecord, RunStatus, StepRecord};
 use crate::secrets::Masker;
-use crate::taskfile::{Plan, StepKind, Task};
+use crate::taskfile::{Plan, StepKind, TaskFile};
 use chrono::Utc;
 use log::RunLog;
 use std::collections::BTreeMap;
@@ -88,15 +88,15 @@ pub struct GitInfo {
     pub commit: Option<String>,
 }
 
-/// One run to execute.
-pub struct RunRequest {
+/// One run for the engine to execute (the API's quick-run request is `api::RunRequest`).
+pub struct Execution {
     /// Run id, as people see it.
     pub run_id: String,
     /// Key of the run's Docker objects (the `drydock.run` label and name suffix). It must be
     /// unique on the engine: daemons with separate databases both have a run `0001`.
     pub object_key: String,
     /// The validated task.
-    pub task: Task,
+    pub task: TaskFile,
     /// Its plan.
     pub plan: Plan,
     /// The context.
@@ -171,7 +171,7 @@ impl Engine {
     /// running steps and skips the rest; the record says `Canceled`.
     pub async fn run(
         &self,
-        req: RunRequest,
+        req: Execution,
         log: RunLog,
         observer: Arc<dyn RunObserver>,
         cancel: CancellationToken,
@@ -268,7 +268,7 @@ pub(crate) fn docker_credentials(creds: &Credentials) -> Vec<RegistryCredential>
 
 /// Every secret value a task carries in plain sight (secret build args), so that callers can add
 /// them to the masker before the run starts.
-pub fn task_secret_values(task: &Task) -> Vec<String> {
+pub fn task_secret_values(task: &TaskFile) -> Vec<String> {
     task.steps
         .iter()
         .filter_map(|s| match &s.kind {
@@ -280,7 +280,7 @@ pub fn task_secret_values(task: &Task) -> Vec<String> {
 }
 
 /// A masker for a run: the given secret values plus the task's secret build args.
-pub fn masker_for(task: &Task, secrets: impl IntoIterator<Item = String>) -> Masker {
+pub fn masker_for(task: &TaskFile, secrets: impl IntoIterator<Item = String>) -> Masker {
     let mut m = Masker::default();
     for v in secrets.into_iter().chain(task_secret_values(task)) {
         m.add(&v);

@@ -3,7 +3,7 @@
 //! knows, and the engine's request. What differs between them (where the task file, values and
 //! context come from; the engine's own configuration) stays with the caller.
 
-use super::{GitInfo, RunRequest, RunSource};
+use super::{Execution, GitInfo, RunSource};
 use crate::registry::Credentials;
 use crate::secrets::Masker;
 use crate::taskfile::{self, Diagnostics, LoadRequest};
@@ -30,7 +30,7 @@ pub struct RunTarget {
 /// A run ready for the engine.
 pub struct Prepared {
     /// The engine's request.
-    pub request: RunRequest,
+    pub request: Execution,
     /// Masks every secret of the run in its log.
     pub masker: Masker,
     /// Warnings from the task-file pipeline.
@@ -48,7 +48,7 @@ pub fn prepare(
 ) -> Result<Prepared, Diagnostics> {
     let loaded = taskfile::load(load)?;
     let masker = super::masker_for(&loaded.task, secrets.into_iter().chain(loaded.secret_values.iter().cloned()));
-    let request = RunRequest {
+    let request = Execution {
         run_id: target.run_id,
         object_key: target.object_key,
         workspace_volume: load.run.shared_volume.clone(),

@@ -1,7 +1,7 @@
 //! The Docker objects a run needs before its first step, and their removal after its last.
 
 use super::log::RunLog;
-use super::{Engine, RunRequest, RunSource};
+use super::{Engine, Execution, RunSource};
 use crate::context::pack::{PackOptions, pack_dir};
 use crate::docker::{DockerHost, Labels};
 use crate::taskfile::task::DEFAULT_NETWORK;
@@ -36,7 +36,7 @@ impl Scaffold {
 
     /// Creates networks and volumes and seeds the workspace. On error, what was created is left
     /// for `teardown`, which the caller always runs.
-    pub async fn create(engine: &Engine, req: &RunRequest, log: &RunLog) -> Result<Scaffold, String> {
+    pub async fn create(engine: &Engine, req: &Execution, log: &RunLog) -> Result<Scaffold, String> {
         let docker = engine.docker();
         let labels = engine.labels(&req.object_key);
         let run = &req.object_key;
@@ -118,7 +118,7 @@ async fn create_network(
 
 /// Copies the run's context into the workspace volume through the archive API, so that it works
 /// against a remote engine too (no host bind mounts).
-async fn seed_workspace(docker: &DockerHost, req: &RunRequest, volume: &str, log: &RunLog) -> Result<(), String> {
+async fn seed_workspace(docker: &DockerHost, req: &Execution, volume: &str, log: &RunLog) -> Result<(), String> {
     match &req.source {
         RunSource::None => Ok(()),
         RunSource::Dir(dir) => {

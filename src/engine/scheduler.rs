@@ -4,7 +4,7 @@
 use super::log::RunLog;
 use super::scaffold::Scaffold;
 use super::step::{BuildProduct, StepContext, StepResult};
-use super::{Engine, RunObserver, RunRequest, step_build, step_cmd, step_push};
+use super::{Engine, Execution, RunObserver, step_build, step_cmd, step_push};
 use crate::run::{RunRecord, RunStatus, StepStatus};
 use crate::taskfile::StepKind;
 use chrono::Utc;
@@ -27,7 +27,7 @@ pub struct Outcome {
 #[allow(clippy::too_many_arguments)]
 pub async fn execute(
     engine: &Engine,
-    req: &RunRequest,
+    req: &Execution,
     scaffold: Scaffold,
     log: &RunLog,
     observer: &dyn RunObserver,

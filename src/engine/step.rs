@@ -6,7 +6,7 @@ use super::scaffold::Scaffold;
 use super::{Engine, GitInfo, RunSource};
 use crate::dockerfile::Dependencies;
 use crate::run::{OutputImage, StepStatus};
-use crate::taskfile::{Step, Task};
+use crate::taskfile::{Step, TaskFile};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +20,7 @@ pub struct StepContext {
     /// Key of the run's Docker objects.
     pub object_key: String,
     /// The task.
-    pub task: Task,
+    pub task: TaskFile,
     /// Created objects.
     pub scaffold: Scaffold,
     /// The log.

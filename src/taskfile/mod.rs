@@ -25,7 +25,7 @@ pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
 pub use image_alias::ImageAliases;
 pub use plan::{Plan, PlanStep};
 pub use runvars::RunVars;
-pub use task::{Step, StepKind, Task, When};
+pub use task::{Step, StepKind, TaskFile, When};
 
 use alias::AliasSourceLoader;
 use chrono::{DateTime, Utc};
@@ -105,7 +105,7 @@ pub struct Rendered {
 #[derive(Debug)]
 pub struct Loaded {
     /// The validated task.
-    pub task: Task,
+    pub task: TaskFile,
     /// Its dependency graph.
     pub plan: Plan,
     /// The rendered YAML.

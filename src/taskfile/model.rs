@@ -1,7 +1,7 @@
 //! The task file as written: serde types for the rendered YAML, and the source of the JSON Schema.
 //!
 //! These types accept what ACR's runner accepts and nothing is defaulted here: `validate` turns them
-//! into a [`crate::taskfile::Task`] with ACR's defaults applied. Unknown keys are not rejected by
+//! into a [`crate::taskfile::TaskFile`] with ACR's defaults applied. Unknown keys are not rejected by
 //! serde (serde would stop at the first one); `validate` reports all of them, with locations and
 //! suggestions, from the span tree in `yamltree`.
 

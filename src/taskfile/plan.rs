@@ -5,7 +5,7 @@
 //! is acyclic by construction and file order is a topological order.
 
 use super::diag::{Diagnostic, Pos};
-use super::task::{Task, When};
+use super::task::{TaskFile, When};
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
 
@@ -36,7 +36,7 @@ struct PlanJson<'a> {
 
 impl Plan {
     /// Builds the graph of a validated task.
-    pub fn build(task: &Task) -> Plan {
+    pub fn build(task: &TaskFile) -> Plan {
         let mut graph = DiGraph::with_capacity(task.steps.len(), task.steps.len());
         let nodes: Vec<NodeIndex> = task.steps.iter().map(|_| graph.add_node(())).collect();
         let positions: std::collections::HashMap<&str, usize> =
@@ -155,7 +155,7 @@ impl Plan {
 
     /// Warns about ACR's parallel-build trap: after several `when: ["-"]` steps in a row, a step
     /// without `when` waits only for the last of them, not for all.
-    pub fn lint(&self, task: &Task) -> Vec<Diagnostic> {
+    pub fn lint(&self, task: &TaskFile) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for (i, step) in task.steps.iter().enumerate() {
             if step.when != When::Previous || i < 2 {

@@ -40,9 +40,9 @@ impl Version {
     }
 }
 
-/// A validated task.
+/// A validated task file: ACR's task with its defaults applied (the API's saved task is `api::Task`).
 #[derive(Clone, Debug, Serialize)]
-pub struct Task {
+pub struct TaskFile {
     /// Format version.
     pub version: Version,
     /// Default step timeout, seconds.

@@ -1,4 +1,4 @@
-//! Validation of the parsed task file and ACR's defaults: spec + span tree → [`Task`].
+//! Validation of the parsed task file and ACR's defaults: spec + span tree → [`TaskFile`].
 //!
 //! Every problem is reported (not just the first) with its position in the original file. Step-level
 //! rules live in `validate_step`.
@@ -8,7 +8,7 @@ use super::image_alias::ImageAliases;
 use super::model::{TaskFileSpec, keys};
 use super::parse::SourceMap;
 use super::task::{
-    DEFAULT_NETWORK, DEFAULT_STEP_TIMEOUT, NetworkDecl, SecretDecl, Task, Version, VolumeDecl, WORKSPACE,
+    DEFAULT_NETWORK, DEFAULT_STEP_TIMEOUT, NetworkDecl, SecretDecl, TaskFile, Version, VolumeDecl, WORKSPACE,
 };
 use super::validate_step::validate_steps;
 use super::version;
@@ -27,7 +27,12 @@ pub struct ValidateContext<'a> {
 }
 
 /// Validates and applies defaults. Returns `None` when there were errors (all in `diags`).
-pub fn validate(spec: TaskFileSpec, tree: &YNode, cx: &ValidateContext<'_>, diags: &mut Diagnostics) -> Option<Task> {
+pub fn validate(
+    spec: TaskFileSpec,
+    tree: &YNode,
+    cx: &ValidateContext<'_>,
+    diags: &mut Diagnostics,
+) -> Option<TaskFile> {
     let errors_before = diags.errors().count();
     let at = |p: Pos| cx.map.map(p);
     check_unknown_keys(tree, cx, diags);
@@ -84,7 +89,7 @@ pub fn validate(spec: TaskFileSpec, tree: &YNode, cx: &ValidateContext<'_>, diag
         diags.push(Diagnostic::error("no-steps", "`steps` is empty").at(at(tree.pos_of("steps"))));
         return None;
     }
-    let mut task = Task {
+    let mut task = TaskFile {
         version,
         step_timeout,
         total_timeout,

@@ -2,7 +2,7 @@
 
 use super::diag::{Diagnostic, Diagnostics, Pos, did_you_mean};
 use super::model::StepSpec;
-use super::task::{BuildStep, CmdStep, DEFAULT_RETRY_DELAY, PushStep, Step, StepKind, Task, VolumeMount, When};
+use super::task::{BuildStep, CmdStep, DEFAULT_RETRY_DELAY, PushStep, Step, StepKind, TaskFile, VolumeMount, When};
 use super::validate::{ValidateContext, check_env, non_negative, resolve_workdir};
 use super::yaml::YNode;
 use std::collections::{HashMap, HashSet};
@@ -17,7 +17,7 @@ const PUSH_PROPERTIES: &[&str] = &["id", "push", "env", "ignoreErrors", "startDe
 pub fn validate_steps(
     specs: Vec<StepSpec>,
     node: &YNode,
-    task: &Task,
+    task: &TaskFile,
     cx: &ValidateContext<'_>,
     diags: &mut Diagnostics,
 ) -> Vec<Step> {
@@ -135,7 +135,7 @@ fn build_step(
     when: When,
     step_pos: Pos,
     item: &YNode,
-    task: &Task,
+    task: &TaskFile,
     cx: &ValidateContext<'_>,
     diags: &mut Diagnostics,
 ) -> Option<Step> {
@@ -236,7 +236,7 @@ fn parse_cmd(
     id: &str,
     raw: String,
     pos: Pos,
-    task: &Task,
+    task: &TaskFile,
     cx: &ValidateContext<'_>,
     diags: &mut Diagnostics,
 ) -> Option<StepKind> {
@@ -393,7 +393,7 @@ pub fn merge_env(task_env: &[String], step_env: &[String]) -> Vec<String> {
 fn validate_mounts(
     spec: &StepSpec,
     id: &str,
-    task: &Task,
+    task: &TaskFile,
     item: &YNode,
     cx: &ValidateContext<'_>,
     diags: &mut Diagnostics,
