@@ -10,7 +10,7 @@
 
 use drydock::api::{RunFilter, RunType, Trigger};
 use drydock::run::{OutputImage, RunStatus, StepRecord, StepStatus};
-use drydock::store::{NewRun, RunResult, SqlStore, Store};
+use drydock::store::{NewRun, RunResult, Store};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,7 @@ async fn main() {
     let runs: u64 = std::env::var("DRYDOCK_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let url = std::env::var("DRYDOCK_BENCH_DB_URL").unwrap_or_else(|_| drydock::store::sqlite_url(dir.path()));
-    let store = SqlStore::open(&url).await.expect("open the store");
+    let store = Store::open(&url).await.expect("open the store");
 
     let started = Instant::now();
     fill(&store, runs).await;
@@ -129,7 +129,7 @@ fn ms(d: Duration) -> f64 {
 /// `n` runs: 90% task runs across 50 tasks, triggers 40% manual / 40% source / 15% timer / 5%
 /// base image; all but the newest 200 finished (90% Succeeded, 8% Failed, 2% Canceled) with one
 /// image each, of the newest 200 half are running and half queued.
-async fn fill(store: &SqlStore, n: u64) {
+async fn fill(store: &Store, n: u64) {
     for i in 1..=n {
         let task = (i % 10 != 0).then(|| format!("task-{:02}", i % TASKS));
         let trigger = match i % 20 {

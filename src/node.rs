@@ -92,7 +92,7 @@ impl NodeConfig {
 }
 
 /// The database's instance id, created by the first node that starts on it.
-async fn instance_id(store: &dyn Store) -> Result<String, StartError> {
+async fn instance_id(store: &Store) -> Result<String, StartError> {
     let mut raw = [0u8; 8];
     getrandom::fill(&mut raw).map_err(|e| StartError::Startup(e.to_string()))?;
     let id = crate::runid::base36(u64::from_le_bytes(raw) % 36u64.pow(4));

@@ -62,7 +62,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> TransferError {
 }
 
 /// Every run, newest first, a page at a time.
-async fn all_runs(store: &dyn Store) -> Result<Vec<RunRow>, StoreError> {
+async fn all_runs(store: &Store) -> Result<Vec<RunRow>, StoreError> {
     let mut out = Vec::new();
     let mut before = None;
     loop {
@@ -85,7 +85,7 @@ fn append(tar: &mut tar::Builder<impl Write>, name: &str, bytes: &[u8]) -> Resul
 }
 
 /// Writes the database's tasks and runs, and the run logs found in `logs_dir`, to `out`.
-pub async fn export(store: &dyn Store, logs_dir: &Path, out: impl Write) -> Result<Manifest, TransferError> {
+pub async fn export(store: &Store, logs_dir: &Path, out: impl Write) -> Result<Manifest, TransferError> {
     let tasks = store.list_tasks().await?;
     let runs = all_runs(store).await?;
     let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(out, flate2::Compression::default()));
@@ -126,7 +126,7 @@ pub async fn export(store: &dyn Store, logs_dir: &Path, out: impl Write) -> Resu
 }
 
 /// Loads an archive into an empty database, and its logs into `logs_dir`.
-pub async fn import(store: &dyn Store, logs_dir: &Path, archive: impl Read) -> Result<Manifest, TransferError> {
+pub async fn import(store: &Store, logs_dir: &Path, archive: impl Read) -> Result<Manifest, TransferError> {
     let has_runs = !store.list_runs(&RunFilter { top: Some(1), ..Default::default() }).await?.is_empty();
     if has_runs || !store.list_tasks().await?.is_empty() {
         return Err(TransferError::Refused(

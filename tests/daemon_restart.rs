@@ -49,7 +49,7 @@ async fn kill_9_mid_run_then_restart() {
     let docker = DockerHost::connect(None).await.unwrap();
     let instance = {
         let store = drydock::daemon::open_store(data.path(), None).await.unwrap();
-        store.kv_get("instance-id").await.unwrap().expect("the daemon named its database")
+        drydock::store::facts::stored_instance_id(&store).await.unwrap().expect("the daemon named its database")
     };
     // The whole key: other tests' daemons on this engine have runs with the same short ids.
     let key = format!("{instance}-{slow_id}");

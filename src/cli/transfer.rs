@@ -63,6 +63,6 @@ pub async fn import(args: ImportArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn open(args: &StoreArgs) -> Result<std::sync::Arc<dyn crate::store::Store>, CliError> {
+async fn open(args: &StoreArgs) -> Result<std::sync::Arc<crate::store::Store>, CliError> {
     daemon::open_store(&args.dir(), args.database.as_deref()).await.map_err(|e| CliError::Failed(e.to_string()))
 }

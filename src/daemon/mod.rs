@@ -56,6 +56,6 @@ impl DaemonSettings {
 }
 
 /// Opens the configured store (running migrations): `url`, or SQLite in the data directory.
-pub async fn open_store(data_dir: &Path, url: Option<&str>) -> Result<Arc<dyn Store>, crate::store::StoreError> {
+pub async fn open_store(data_dir: &Path, url: Option<&str>) -> Result<Arc<Store>, crate::store::StoreError> {
     Ok(Arc::new(crate::store::open(url, data_dir).await?))
 }

@@ -67,7 +67,7 @@ impl From<crate::secrets::CipherError> for ServiceError {
 /// (the HTTP layer, the triggers) goes through methods.
 pub struct Service {
     /// Persistence.
-    pub(super) store: Arc<dyn Store>,
+    pub(super) store: Arc<Store>,
     /// Encrypts secrets at rest.
     pub(super) cipher: Cipher,
     /// Run logs.
@@ -91,7 +91,7 @@ impl Service {
     /// The services over an opened store; `settings.labels` should already carry the engine's
     /// `os` and `arch`. Nothing here touches Docker, so the services run without an engine.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         cipher: Cipher,
         logs: Arc<LogStore>,
         settings: DaemonSettings,
@@ -110,7 +110,7 @@ impl Service {
     }
 
     /// The store, for the layers above that keep their own records in it (the triggers).
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
 

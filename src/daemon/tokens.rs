@@ -44,7 +44,7 @@ impl Service {
 }
 
 /// Creates a token in a store (used by the API and, offline, by `drydock token create --data-dir`).
-pub async fn create_token(store: &dyn Store, name: &str) -> Result<NewToken> {
+pub async fn create_token(store: &Store, name: &str) -> Result<NewToken> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(ServiceError::invalid("give the token a name of 1–100 characters"));

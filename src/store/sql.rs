@@ -1,4 +1,4 @@
-//! The one `Store` implementation: SQL over sqlx's `Any` driver, for SQLite and PostgreSQL.
+//! The store: SQL over sqlx's `Any` driver, for SQLite and PostgreSQL.
 //!
 //! Queries are written once in the SQL both dialects accept (`$n` placeholders, `RETURNING`,
 //! `ON CONFLICT`, integer milliseconds for time, TEXT for JSON, 0/1 for booleans). The few places
@@ -32,7 +32,7 @@ mod transfer;
 pub use progress::CANCELED_BEFORE_START;
 pub use runs::{DEFAULT_TOP, MAX_TOP};
 
-use super::{Enqueued, ImageState, NewRun, RunResult, RunRow, Store, StoreError, StoreResult, TaskImage};
+use super::{Enqueued, ImageState, Leadership, NewRun, RunResult, RunRow, StoreError, StoreResult, TaskImage};
 use crate::api::{ContextInfo, Delivery, DeliveryOutcome, RunFilter, Task, TimerEvent, TokenInfo};
 use crate::run::StepRecord;
 use chrono::{DateTime, Utc};
@@ -42,7 +42,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-/// Which database a [`SqlStore`] talks to.
+/// Which database a [`Store`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
     /// An SQLite file (one node).
@@ -66,9 +66,11 @@ impl Dialect {
     }
 }
 
-/// The store over SQLite or PostgreSQL. Cheap to clone (the pools are shared).
+/// Persistence for the daemon, over SQLite or PostgreSQL: one concrete type (each query exists
+/// once, in the dialect both accept), and every method is one transaction. Cheap to clone (the
+/// pools are shared).
 #[derive(Clone, Debug)]
-pub struct SqlStore {
+pub struct Store {
     dialect: Dialect,
     /// Connections for statements that write.
     writer: AnyPool,
@@ -94,9 +96,9 @@ pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{escaped}")
 }
 
-impl SqlStore {
+impl Store {
     /// Opens `sqlite://PATH` (created if missing) or `postgres://…` and brings its schema up to date.
-    pub async fn open(url: &str) -> StoreResult<SqlStore> {
+    pub async fn open(url: &str) -> StoreResult<Store> {
         let store = connect::open(url).await?;
         store.migrate().await?;
         Ok(store)
@@ -138,44 +140,35 @@ impl SqlStore {
     }
 }
 
-#[async_trait::async_trait]
-impl Store for SqlStore {
-    async fn import_run(&self, run: &RunRow) -> StoreResult<()> {
-        transfer::import_run(self, run).await
-    }
-
-    async fn finish_import(&self) -> StoreResult<()> {
-        transfer::finish_import(self).await
-    }
-
-    async fn listen_queue(&self, wake: std::sync::Arc<tokio::sync::Notify>, stop: tokio_util::sync::CancellationToken) {
-        cluster::listen_queue(self, wake, stop).await
-    }
-
-    async fn try_lead(&self, role: &str) -> StoreResult<Option<crate::store::Leadership>> {
-        cluster::try_lead(self, role).await
-    }
-
-    async fn insert_task(&self, task: &Task) -> StoreResult<()> {
+impl Store {
+    /// Creates a task; `Conflict` if the name is taken.
+    pub async fn insert_task(&self, task: &Task) -> StoreResult<()> {
         tasks::insert(self, task).await
     }
-    async fn update_task(&self, task: &Task) -> StoreResult<()> {
+    /// Replaces a task; `NotFound` if there is none.
+    pub async fn update_task(&self, task: &Task) -> StoreResult<()> {
         tasks::update(self, task).await
     }
-    async fn get_task(&self, name: &str) -> StoreResult<Option<Task>> {
+    /// One task.
+    pub async fn get_task(&self, name: &str) -> StoreResult<Option<Task>> {
         tasks::get(self, name).await
     }
-    async fn list_tasks(&self) -> StoreResult<Vec<Task>> {
+    /// All tasks, by name.
+    pub async fn list_tasks(&self) -> StoreResult<Vec<Task>> {
         tasks::list(self).await
     }
-    async fn delete_task(&self, name: &str) -> StoreResult<bool> {
+    /// Deletes a task (its runs stay); whether it existed.
+    pub async fn delete_task(&self, name: &str) -> StoreResult<bool> {
         tasks::delete(self, name).await
     }
 
-    async fn enqueue_run(&self, run: NewRun) -> StoreResult<Enqueued> {
+    /// Queues a run with the next run id, or returns the run that already has `dedup_key`.
+    pub async fn enqueue_run(&self, run: NewRun) -> StoreResult<Enqueued> {
         runs::enqueue(self, run).await
     }
-    async fn claim_run(
+    /// Claims the oldest queued run whose required labels `node_labels` satisfy: it becomes
+    /// Running, owned by `node` until now + `lease`. Exactly one claimer wins each run.
+    pub async fn claim_run(
         &self,
         node: &str,
         lease: Duration,
@@ -183,72 +176,99 @@ impl Store for SqlStore {
     ) -> StoreResult<Option<RunRow>> {
         queue::claim(self, node, lease, node_labels).await
     }
-    async fn renew_lease(&self, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
+    /// Extends `node`'s lease on a running run; false if the node no longer holds it.
+    pub async fn renew_lease(&self, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
         queue::renew_lease(self, id, node, lease).await
     }
-    async fn save_step(&self, id: &str, index: usize, step: &StepRecord) -> StoreResult<()> {
+    /// Records one step's state while the run goes on (`index` is the step's position).
+    pub async fn save_step(&self, id: &str, index: usize, step: &StepRecord) -> StoreResult<()> {
         progress::save_step(self, id, index, step).await
     }
-    async fn set_platform(&self, id: &str, platform: &str) -> StoreResult<()> {
+    /// Records the platform a claimed run runs on.
+    pub async fn set_platform(&self, id: &str, platform: &str) -> StoreResult<()> {
         progress::set_platform(self, id, platform).await
     }
-    async fn finish_run(&self, id: &str, result: &RunResult) -> StoreResult<()> {
+    /// Records the end of a run (only if it is still Running or Queued).
+    pub async fn finish_run(&self, id: &str, result: &RunResult) -> StoreResult<()> {
         progress::finish(self, id, result).await
     }
-    async fn cancel_run(&self, id: &str) -> StoreResult<RunRow> {
+    /// Cancels: a queued run becomes Canceled at once; a running one gets `cancel_requested`.
+    /// `State` if the run already ended.
+    pub async fn cancel_run(&self, id: &str) -> StoreResult<RunRow> {
         progress::cancel(self, id).await
     }
-    async fn get_run(&self, id: &str) -> StoreResult<Option<RunRow>> {
+    /// One run.
+    pub async fn get_run(&self, id: &str) -> StoreResult<Option<RunRow>> {
         runs::get(self, id).await
     }
-    async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRow>> {
+    /// Runs matching the filter, newest first (steps included).
+    pub async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRow>> {
         runs::list(self, filter).await
     }
-    async fn last_runs(&self) -> StoreResult<Vec<RunRow>> {
+    /// The newest run of each saved task that has run (one index seek per task, whatever the
+    /// number of runs).
+    pub async fn last_runs(&self) -> StoreResult<Vec<RunRow>> {
         runs::last_of_each_task(self).await
     }
-    async fn fail_runs_of_node(&self, node: &str, message: &str) -> StoreResult<Vec<String>> {
+    /// Marks every run that `node` was running as Error with `message`, keeping whatever steps
+    /// it recorded; returns their ids. Used at start-up after a crash.
+    pub async fn fail_runs_of_node(&self, node: &str, message: &str) -> StoreResult<Vec<String>> {
         queue::fail_runs_of_node(self, node, message).await
     }
-    async fn fail_expired_leases(&self, now: DateTime<Utc>, message: &str) -> StoreResult<Vec<(String, String)>> {
+    /// Marks running runs whose lease expired before `now` as Error with `message`; returns
+    /// (run id, node) pairs so that their Docker objects can be removed.
+    pub async fn fail_expired_leases(&self, now: DateTime<Utc>, message: &str) -> StoreResult<Vec<(String, String)>> {
         queue::fail_expired_leases(self, now, message).await
     }
 
-    async fn insert_token(&self, info: &TokenInfo, hash: &str) -> StoreResult<()> {
+    /// Stores a token's hash.
+    pub async fn insert_token(&self, info: &TokenInfo, hash: &str) -> StoreResult<()> {
         tokens::insert(self, info, hash).await
     }
-    async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>> {
+    /// All tokens.
+    pub async fn list_tokens(&self) -> StoreResult<Vec<TokenInfo>> {
         tokens::list(self).await
     }
-    async fn revoke_token(&self, id: &str) -> StoreResult<bool> {
+    /// Revokes a token; whether it existed.
+    pub async fn revoke_token(&self, id: &str) -> StoreResult<bool> {
         tokens::revoke(self, id).await
     }
-    async fn use_token(&self, hash: &str) -> StoreResult<Option<TokenInfo>> {
+    /// The unrevoked token with this hash, and records its use.
+    pub async fn use_token(&self, hash: &str) -> StoreResult<Option<TokenInfo>> {
         tokens::use_token(self, hash).await
     }
 
-    async fn insert_context(&self, info: &ContextInfo, path: &str) -> StoreResult<()> {
+    /// Records an uploaded context archive stored at `path`.
+    pub async fn insert_context(&self, info: &ContextInfo, path: &str) -> StoreResult<()> {
         contexts::insert(self, info, path).await
     }
-    async fn get_context(&self, id: &str) -> StoreResult<Option<(ContextInfo, String)>> {
+    /// An uploaded context and where it is stored.
+    pub async fn get_context(&self, id: &str) -> StoreResult<Option<(ContextInfo, String)>> {
         contexts::get(self, id).await
     }
 
-    async fn kv_get(&self, key: &str) -> StoreResult<Option<String>> {
+    /// The small key-value table, read and written only through the typed functions of `facts`.
+    pub(in crate::store) async fn kv_get(&self, key: &str) -> StoreResult<Option<String>> {
         kv::get(self, key).await
     }
-    async fn kv_put(&self, key: &str, value: &str) -> StoreResult<()> {
+    /// Sets a key.
+    pub(in crate::store) async fn kv_put(&self, key: &str, value: &str) -> StoreResult<()> {
         kv::put(self, key, value).await
     }
-
-    async fn kv_put_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+    /// Sets a key unless it is set; returns the value that is stored (the first writer's).
+    pub(in crate::store) async fn kv_put_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
         kv::put_if_absent(self, key, value).await
     }
 
-    async fn insert_delivery(&self, delivery: &Delivery) -> StoreResult<Option<Delivery>> {
+    // ---- webhook inbox ----------------------------------------------------------------------
+
+    /// Stores a delivery unless one with its (provider, id) exists; returns the existing one
+    /// when it does (a redelivery).
+    pub async fn insert_delivery(&self, delivery: &Delivery) -> StoreResult<Option<Delivery>> {
         deliveries::insert(self, delivery).await
     }
-    async fn finish_delivery(
+    /// Records what became of a delivery.
+    pub async fn finish_delivery(
         &self,
         provider: &str,
         delivery_id: &str,
@@ -258,46 +278,65 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         deliveries::finish(self, provider, delivery_id, outcome, reason, runs).await
     }
-    async fn list_deliveries(&self, top: u32, before: Option<DateTime<Utc>>) -> StoreResult<Vec<Delivery>> {
+    /// Deliveries, newest first; `before` (received time) pages.
+    pub async fn list_deliveries(&self, top: u32, before: Option<DateTime<Utc>>) -> StoreResult<Vec<Delivery>> {
         deliveries::list(self, top, before).await
     }
-    async fn unprocessed_deliveries(&self, limit: u32) -> StoreResult<Vec<Delivery>> {
+    /// Deliveries stored but never processed (a crash came in between), oldest first.
+    pub async fn unprocessed_deliveries(&self, limit: u32) -> StoreResult<Vec<Delivery>> {
         deliveries::unprocessed(self, limit).await
     }
 
-    async fn source_heads(&self, repository: &str) -> StoreResult<BTreeMap<String, String>> {
+    // ---- polled git heads -------------------------------------------------------------------
+
+    /// The heads last seen in a repository, by full ref name.
+    pub async fn source_heads(&self, repository: &str) -> StoreResult<BTreeMap<String, String>> {
         deliveries::heads(self, repository).await
     }
-    async fn put_source_head(&self, repository: &str, reference: &str, commit: &str) -> StoreResult<()> {
+    /// Records a head as seen.
+    pub async fn put_source_head(&self, repository: &str, reference: &str, commit: &str) -> StoreResult<()> {
         deliveries::put_head(self, repository, reference, commit).await
     }
 
-    async fn record_task_images(&self, task: &str, images: &[TaskImage]) -> StoreResult<()> {
+    // ---- base images ------------------------------------------------------------------------
+
+    /// Replaces what a task's builds used and produced with the images of its latest successful run.
+    pub async fn record_task_images(&self, task: &str, images: &[TaskImage]) -> StoreResult<()> {
         images::record(self, task, images).await
     }
-    async fn task_images(&self, task: &str) -> StoreResult<Vec<TaskImage>> {
+    /// A task's images.
+    pub async fn task_images(&self, task: &str) -> StoreResult<Vec<TaskImage>> {
         images::of_task(self, task).await
     }
-    async fn image_users(&self, image: &str) -> StoreResult<Vec<TaskImage>> {
+    /// Every task's use of an image.
+    pub async fn image_users(&self, image: &str) -> StoreResult<Vec<TaskImage>> {
         images::users(self, image).await
     }
-    async fn base_images(&self) -> StoreResult<Vec<String>> {
+    /// Distinct images some task used as a base (runtime or build-time).
+    pub async fn base_images(&self) -> StoreResult<Vec<String>> {
         images::bases(self).await
     }
-    async fn image_state(&self, image: &str) -> StoreResult<Option<ImageState>> {
+    /// The watcher's state of an image.
+    pub async fn image_state(&self, image: &str) -> StoreResult<Option<ImageState>> {
         images::get_state(self, image).await
     }
-    async fn image_states(&self) -> StoreResult<Vec<ImageState>> {
+    /// The watcher's state of every image it knows.
+    pub async fn image_states(&self) -> StoreResult<Vec<ImageState>> {
         images::states(self).await
     }
-    async fn put_image_state(&self, state: &ImageState) -> StoreResult<()> {
+    /// Writes an image's state.
+    pub async fn put_image_state(&self, state: &ImageState) -> StoreResult<()> {
         images::put_state(self, state).await
     }
 
-    async fn timer_cursor(&self, task: &str, timer: &str, start: DateTime<Utc>) -> StoreResult<DateTime<Utc>> {
+    // ---- timers -----------------------------------------------------------------------------
+
+    /// A timer's cursor, created at `start` if it has none; returns the stored cursor.
+    pub async fn timer_cursor(&self, task: &str, timer: &str, start: DateTime<Utc>) -> StoreResult<DateTime<Utc>> {
         timers::cursor(self, task, timer, start).await
     }
-    async fn advance_timer(
+    /// Moves a timer's cursor from `from` to `to`; false when another node moved it first.
+    pub async fn advance_timer(
         &self,
         task: &str,
         timer: &str,
@@ -306,11 +345,40 @@ impl Store for SqlStore {
     ) -> StoreResult<bool> {
         timers::advance(self, task, timer, from, to).await
     }
-    async fn record_timer_event(&self, event: &TimerEvent) -> StoreResult<()> {
+    /// Records a fired or skipped occurrence.
+    pub async fn record_timer_event(&self, event: &TimerEvent) -> StoreResult<()> {
         timers::record(self, event).await
     }
-    async fn timer_events(&self, task: &str, top: u32) -> StoreResult<Vec<TimerEvent>> {
+    /// A task's timer history, newest first.
+    pub async fn timer_events(&self, task: &str, top: u32) -> StoreResult<Vec<TimerEvent>> {
         timers::events(self, task, top).await
+    }
+
+    // ---- moving between databases ----------------------------------------------------------
+
+    /// Inserts a run exported from another database, keeping its sequence number, id and times.
+    pub async fn import_run(&self, run: &RunRow) -> StoreResult<()> {
+        transfer::import_run(self, run).await
+    }
+    /// Called once after importing runs (moves PostgreSQL's run sequence past them).
+    pub async fn finish_import(&self) -> StoreResult<()> {
+        transfer::finish_import(self).await
+    }
+
+    // ---- several nodes ----------------------------------------------------------------------
+
+    /// Wakes `wake` whenever any node queues a run, until `stop`. Returns at once where the
+    /// database has no notification channel (SQLite serves one node, whose own wake-up suffices).
+    pub async fn listen_queue(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+        stop: tokio_util::sync::CancellationToken,
+    ) {
+        cluster::listen_queue(self, wake, stop).await
+    }
+    /// Tries to become the one node that performs `role`; `None` when another node holds it.
+    pub async fn try_lead(&self, role: &str) -> StoreResult<Option<Leadership>> {
+        cluster::try_lead(self, role).await
     }
 }
 

@@ -5,7 +5,7 @@
 //! one connection for as long as it lives, and a pooled connection would be handed to others.
 
 use super::error::db;
-use super::{Dialect, SqlStore};
+use super::{Dialect, Store};
 use crate::store::{Leadership, StoreResult};
 use sqlx::{Any, Connection, Transaction};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ const LEADER_PING: Duration = Duration::from_secs(2);
 const RECONNECT: Duration = Duration::from_secs(1);
 
 /// Announces a queued run to every node's listener; delivered when `tx` commits.
-pub(super) async fn notify_queued(store: &SqlStore, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+pub(super) async fn notify_queued(store: &Store, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
     if store.dialect == Dialect::Postgres {
         sqlx::query(sqlx::AssertSqlSafe(format!("SELECT pg_notify('{QUEUE_CHANNEL}', '')")))
             .execute(&mut **tx)
@@ -33,7 +33,7 @@ pub(super) async fn notify_queued(store: &SqlStore, tx: &mut Transaction<'static
 
 /// Wakes `wake` on every announcement until `stop`. On SQLite (one node) it returns at once:
 /// the in-process wake-up already covers it.
-pub(super) async fn listen_queue(store: &SqlStore, wake: Arc<Notify>, stop: CancellationToken) {
+pub(super) async fn listen_queue(store: &Store, wake: Arc<Notify>, stop: CancellationToken) {
     if store.dialect != Dialect::Postgres {
         return;
     }
@@ -70,7 +70,7 @@ pub(super) async fn listen_queue(store: &SqlStore, wake: Arc<Notify>, stop: Canc
 /// connection that a background task keeps alive; if that connection dies, the database releases
 /// the lock (another node can take it) and the leadership reports itself lost. On SQLite, a
 /// single-node database, the caller always leads.
-pub(super) async fn try_lead(store: &SqlStore, role: &str) -> StoreResult<Option<Leadership>> {
+pub(super) async fn try_lead(store: &Store, role: &str) -> StoreResult<Option<Leadership>> {
     if store.dialect != Dialect::Postgres {
         return Ok(Some(Leadership::new(CancellationToken::new(), CancellationToken::new())));
     }

@@ -1,7 +1,7 @@
 //! Opening the pools: an SQLite file tuned for one writer, or a PostgreSQL pool.
 
 use super::error::{describe, redact_url};
-use super::{Dialect, SqlStore};
+use super::{Dialect, Store};
 use crate::store::{StoreError, StoreResult};
 use sqlx::AnyConnection;
 use sqlx::Executor;
@@ -18,7 +18,7 @@ const POSTGRES_CONNECTIONS: u32 = 10;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Connects to `url` without migrating.
-pub(super) async fn open(url: &str) -> StoreResult<SqlStore> {
+pub(super) async fn open(url: &str) -> StoreResult<Store> {
     sqlx::any::install_default_drivers();
     let dialect = Dialect::of_url(url)?;
     let opening = |e: sqlx::Error| StoreError::Database(format!("cannot open {}: {}", redact_url(url), describe(&e)));
@@ -29,7 +29,7 @@ pub(super) async fn open(url: &str) -> StoreResult<SqlStore> {
             // WAL is a property of the file: set once, it lets readers run while a write is under way.
             writer.execute("PRAGMA journal_mode = WAL").await.map_err(opening)?;
             let reader = sqlite_pool(SQLITE_READERS).connect(&url).await.map_err(opening)?;
-            Ok(SqlStore { dialect, writer, reader, url: url.to_string() })
+            Ok(Store { dialect, writer, reader, url: url.to_string() })
         }
         Dialect::Postgres => {
             let pool = AnyPoolOptions::new()
@@ -38,7 +38,7 @@ pub(super) async fn open(url: &str) -> StoreResult<SqlStore> {
                 .connect(url)
                 .await
                 .map_err(opening)?;
-            Ok(SqlStore { dialect, writer: pool.clone(), reader: pool, url: url.to_string() })
+            Ok(Store { dialect, writer: pool.clone(), reader: pool, url: url.to_string() })
         }
     }
 }

@@ -1,12 +1,12 @@
 //! Uploaded context archives: where each is stored, its digest and size.
 
-use super::SqlStore;
+use super::Store;
 use super::codec::{col, now_ms};
 use super::error::{db, is_unique_violation};
 use crate::api::ContextInfo;
 use crate::store::{StoreError, StoreResult};
 
-pub(super) async fn insert(store: &SqlStore, info: &ContextInfo, path: &str) -> StoreResult<()> {
+pub(super) async fn insert(store: &Store, info: &ContextInfo, path: &str) -> StoreResult<()> {
     let size =
         i64::try_from(info.size).map_err(|_| StoreError::State(format!("context size {} is too large", info.size)))?;
     let result = sqlx::query("INSERT INTO contexts (id, digest, size, path, created_ms) VALUES ($1, $2, $3, $4, $5)")
@@ -24,7 +24,7 @@ pub(super) async fn insert(store: &SqlStore, info: &ContextInfo, path: &str) -> 
     }
 }
 
-pub(super) async fn get(store: &SqlStore, id: &str) -> StoreResult<Option<(ContextInfo, String)>> {
+pub(super) async fn get(store: &Store, id: &str) -> StoreResult<Option<(ContextInfo, String)>> {
     let row = sqlx::query("SELECT id, digest, size, path FROM contexts WHERE id = $1")
         .bind(id)
         .fetch_optional(&store.reader)

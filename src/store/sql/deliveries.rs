@@ -1,7 +1,7 @@
 //! The webhook inbox: deliveries stored before they are answered, and the heads of polled
 //! repositories.
 
-use super::SqlStore;
+use super::Store;
 use super::codec::{col, from_json, json, time};
 use super::error::db;
 use crate::api::{Delivery, DeliveryOutcome};
@@ -31,7 +31,7 @@ fn from_row(row: &AnyRow) -> StoreResult<Delivery> {
     })
 }
 
-async fn get(store: &SqlStore, provider: &str, id: &str) -> StoreResult<Option<Delivery>> {
+async fn get(store: &Store, provider: &str, id: &str) -> StoreResult<Option<Delivery>> {
     let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE provider = $1 AND delivery_id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(provider)
@@ -42,7 +42,7 @@ async fn get(store: &SqlStore, provider: &str, id: &str) -> StoreResult<Option<D
     row.as_ref().map(from_row).transpose()
 }
 
-pub(super) async fn insert(store: &SqlStore, d: &Delivery) -> StoreResult<Option<Delivery>> {
+pub(super) async fn insert(store: &Store, d: &Delivery) -> StoreResult<Option<Delivery>> {
     // The primary key decides between two copies of one delivery arriving together.
     let done = sqlx::query(
         "INSERT INTO deliveries (provider, delivery_id, received_ms, task, repository, event, outcome, reason, runs) \
@@ -70,7 +70,7 @@ pub(super) async fn insert(store: &SqlStore, d: &Delivery) -> StoreResult<Option
 }
 
 pub(super) async fn finish(
-    store: &SqlStore,
+    store: &Store,
     provider: &str,
     id: &str,
     outcome: DeliveryOutcome,
@@ -94,7 +94,7 @@ pub(super) async fn finish(
     Ok(())
 }
 
-pub(super) async fn list(store: &SqlStore, top: u32, before: Option<DateTime<Utc>>) -> StoreResult<Vec<Delivery>> {
+pub(super) async fn list(store: &Store, top: u32, before: Option<DateTime<Utc>>) -> StoreResult<Vec<Delivery>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM deliveries WHERE received_ms < $1 ORDER BY received_ms DESC, delivery_id DESC LIMIT $2"
     );
@@ -107,7 +107,7 @@ pub(super) async fn list(store: &SqlStore, top: u32, before: Option<DateTime<Utc
     rows.iter().map(from_row).collect()
 }
 
-pub(super) async fn unprocessed(store: &SqlStore, limit: u32) -> StoreResult<Vec<Delivery>> {
+pub(super) async fn unprocessed(store: &Store, limit: u32) -> StoreResult<Vec<Delivery>> {
     let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE outcome = 'received' ORDER BY received_ms LIMIT $1");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(i64::from(limit))
@@ -117,7 +117,7 @@ pub(super) async fn unprocessed(store: &SqlStore, limit: u32) -> StoreResult<Vec
     rows.iter().map(from_row).collect()
 }
 
-pub(super) async fn heads(store: &SqlStore, repository: &str) -> StoreResult<BTreeMap<String, String>> {
+pub(super) async fn heads(store: &Store, repository: &str) -> StoreResult<BTreeMap<String, String>> {
     let rows = sqlx::query("SELECT ref, commit_id FROM source_heads WHERE repository = $1")
         .bind(repository)
         .fetch_all(&store.reader)
@@ -126,7 +126,7 @@ pub(super) async fn heads(store: &SqlStore, repository: &str) -> StoreResult<BTr
     rows.iter().map(|r| Ok((col(r, "ref")?, col(r, "commit_id")?))).collect()
 }
 
-pub(super) async fn put_head(store: &SqlStore, repository: &str, reference: &str, commit: &str) -> StoreResult<()> {
+pub(super) async fn put_head(store: &Store, repository: &str, reference: &str, commit: &str) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO source_heads (repository, ref, commit_id, seen_ms) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (repository, ref) DO UPDATE SET commit_id = excluded.commit_id, seen_ms = excluded.seen_ms",

@@ -1,7 +1,7 @@
 //! Base-image bookkeeping: what each task's builds used and produced, and the watcher's state
 //! per distinct image.
 
-use super::SqlStore;
+use super::Store;
 use super::codec::{col, opt_time, time};
 use super::error::db;
 use crate::api::ImageRole;
@@ -45,7 +45,7 @@ fn state(row: &AnyRow) -> StoreResult<ImageState> {
     })
 }
 
-pub(super) async fn record(store: &SqlStore, task: &str, images: &[TaskImage]) -> StoreResult<()> {
+pub(super) async fn record(store: &Store, task: &str, images: &[TaskImage]) -> StoreResult<()> {
     let mut tx = store.begin_write().await?;
     sqlx::query("DELETE FROM task_images WHERE task = $1")
         .bind(task)
@@ -71,7 +71,7 @@ pub(super) async fn record(store: &SqlStore, task: &str, images: &[TaskImage]) -
     tx.commit().await.map_err(db("record a task's images"))
 }
 
-pub(super) async fn of_task(store: &SqlStore, task: &str) -> StoreResult<Vec<TaskImage>> {
+pub(super) async fn of_task(store: &Store, task: &str) -> StoreResult<Vec<TaskImage>> {
     let sql = format!("SELECT {TASK_IMAGE_COLUMNS} FROM task_images WHERE task = $1 ORDER BY role, image");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(task)
@@ -81,7 +81,7 @@ pub(super) async fn of_task(store: &SqlStore, task: &str) -> StoreResult<Vec<Tas
     rows.iter().map(task_image).collect()
 }
 
-pub(super) async fn users(store: &SqlStore, image: &str) -> StoreResult<Vec<TaskImage>> {
+pub(super) async fn users(store: &Store, image: &str) -> StoreResult<Vec<TaskImage>> {
     let sql = format!("SELECT {TASK_IMAGE_COLUMNS} FROM task_images WHERE image = $1 ORDER BY task, role");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(image)
@@ -91,7 +91,7 @@ pub(super) async fn users(store: &SqlStore, image: &str) -> StoreResult<Vec<Task
     rows.iter().map(task_image).collect()
 }
 
-pub(super) async fn bases(store: &SqlStore) -> StoreResult<Vec<String>> {
+pub(super) async fn bases(store: &Store) -> StoreResult<Vec<String>> {
     let rows =
         sqlx::query("SELECT DISTINCT image FROM task_images WHERE role IN ('runtime', 'buildtime') ORDER BY image")
             .fetch_all(&store.reader)
@@ -100,7 +100,7 @@ pub(super) async fn bases(store: &SqlStore) -> StoreResult<Vec<String>> {
     rows.iter().map(|r| col(r, "image")).collect()
 }
 
-pub(super) async fn get_state(store: &SqlStore, image: &str) -> StoreResult<Option<ImageState>> {
+pub(super) async fn get_state(store: &Store, image: &str) -> StoreResult<Option<ImageState>> {
     let sql = format!("SELECT {STATE_COLUMNS} FROM image_state WHERE image = $1");
     // From the writer: the watcher reads its own last write back.
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -111,13 +111,13 @@ pub(super) async fn get_state(store: &SqlStore, image: &str) -> StoreResult<Opti
     row.as_ref().map(state).transpose()
 }
 
-pub(super) async fn states(store: &SqlStore) -> StoreResult<Vec<ImageState>> {
+pub(super) async fn states(store: &Store) -> StoreResult<Vec<ImageState>> {
     let sql = format!("SELECT {STATE_COLUMNS} FROM image_state ORDER BY image");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&store.reader).await.map_err(db("list image states"))?;
     rows.iter().map(state).collect()
 }
 
-pub(super) async fn put_state(store: &SqlStore, s: &ImageState) -> StoreResult<()> {
+pub(super) async fn put_state(store: &Store, s: &ImageState) -> StoreResult<()> {
     let ms = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.timestamp_millis());
     sqlx::query(
         "INSERT INTO image_state (image, digest, checked_ms, changed_ms, error, pending_old, pending_new, \

@@ -1,6 +1,6 @@
 //! A claimed run's progress and end: steps as they go, the platform, the final result, cancels.
 
-use super::SqlStore;
+use super::Store;
 use super::codec::{col, from_json, json, now_ms, run_columns, run_from_row};
 use super::error::db;
 use crate::run::{OutputImage, RunStatus, StepRecord};
@@ -18,7 +18,7 @@ fn not_found(id: &str) -> StoreError {
 /// plan is a DAG), so a gap before `index` is filled with pending placeholders (empty id) that
 /// later calls overwrite. A run that already ended keeps the steps it ended with: a worker that
 /// lost its lease must not rewrite the record the reaper closed.
-pub(super) async fn save_step(store: &SqlStore, id: &str, index: usize, step: &StepRecord) -> StoreResult<()> {
+pub(super) async fn save_step(store: &Store, id: &str, index: usize, step: &StepRecord) -> StoreResult<()> {
     let mut tx = store.begin_write().await?;
     let select = format!("SELECT status, steps FROM runs WHERE id = $1{}", store.lock_clause());
     let row = sqlx::query(sqlx::AssertSqlSafe(select))
@@ -45,7 +45,7 @@ pub(super) async fn save_step(store: &SqlStore, id: &str, index: usize, step: &S
     tx.commit().await.map_err(db("save the step"))
 }
 
-pub(super) async fn set_platform(store: &SqlStore, id: &str, platform: &str) -> StoreResult<()> {
+pub(super) async fn set_platform(store: &Store, id: &str, platform: &str) -> StoreResult<()> {
     let done = sqlx::query("UPDATE runs SET platform = $2 WHERE id = $1")
         .bind(id)
         .bind(platform)
@@ -58,7 +58,7 @@ pub(super) async fn set_platform(store: &SqlStore, id: &str, platform: &str) -> 
     Ok(())
 }
 
-pub(super) async fn finish(store: &SqlStore, id: &str, result: &RunResult) -> StoreResult<()> {
+pub(super) async fn finish(store: &Store, id: &str, result: &RunResult) -> StoreResult<()> {
     if !result.status.is_terminal() {
         return Err(StoreError::State(format!("run {id} cannot finish as {}", result.status.as_str())));
     }
@@ -136,7 +136,7 @@ pub(super) fn image_forms(images: &[OutputImage]) -> BTreeSet<String> {
 /// Queued → Canceled at once; Running → `cancel_requested` for its worker; otherwise `State`.
 /// Each step is a conditional update, so a run that moves on between them (claimed, finished) is
 /// handled by the next step rather than overwritten.
-pub(super) async fn cancel(store: &SqlStore, id: &str) -> StoreResult<RunRow> {
+pub(super) async fn cancel(store: &Store, id: &str) -> StoreResult<RunRow> {
     let queued = sqlx::query(concat!(
         "UPDATE runs SET status = 'Canceled', finished_ms = $2, error = $3 WHERE id = $1 AND status = 'Queued' ",
         "RETURNING ",

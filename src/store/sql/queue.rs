@@ -3,14 +3,14 @@
 
 use super::codec::{col, now_ms, plus, run_columns, run_from_row};
 use super::error::db;
-use super::{Dialect, SqlStore};
+use super::{Dialect, Store};
 use crate::store::{RunRow, StoreResult};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub(super) async fn claim(
-    store: &SqlStore,
+    store: &Store,
     node: &str,
     lease: Duration,
     node_labels: &BTreeMap<String, String>,
@@ -55,7 +55,7 @@ fn claim_sql(dialect: Dialect, labels: usize) -> String {
     )
 }
 
-pub(super) async fn renew_lease(store: &SqlStore, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
+pub(super) async fn renew_lease(store: &Store, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
     let done = sqlx::query("UPDATE runs SET lease_until_ms = $3 WHERE id = $1 AND node = $2 AND status = 'Running'")
         .bind(id)
         .bind(node)
@@ -66,7 +66,7 @@ pub(super) async fn renew_lease(store: &SqlStore, id: &str, node: &str, lease: D
     Ok(done.rows_affected() > 0)
 }
 
-pub(super) async fn fail_runs_of_node(store: &SqlStore, node: &str, message: &str) -> StoreResult<Vec<String>> {
+pub(super) async fn fail_runs_of_node(store: &Store, node: &str, message: &str) -> StoreResult<Vec<String>> {
     let rows = sqlx::query(
         "UPDATE runs SET status = 'Error', error = $2, finished_ms = $3, lease_until_ms = NULL \
          WHERE node = $1 AND status = 'Running' RETURNING seq, id",
@@ -87,7 +87,7 @@ pub(super) async fn fail_runs_of_node(store: &SqlStore, node: &str, message: &st
 }
 
 pub(super) async fn fail_expired_leases(
-    store: &SqlStore,
+    store: &Store,
     now: DateTime<Utc>,
     message: &str,
 ) -> StoreResult<Vec<(String, String)>> {

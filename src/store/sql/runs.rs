@@ -1,6 +1,6 @@
 //! Queuing runs, and reading them back one at a time or as a filtered, newest-first page.
 
-use super::SqlStore;
+use super::Store;
 use super::codec::{col, json, now_ms, run_columns, run_from_row, run_type_name, time, trigger_kind};
 use super::error::db;
 use crate::api::{RunFilter, Trigger};
@@ -14,7 +14,7 @@ pub const DEFAULT_TOP: u32 = 15;
 /// The most runs one page may hold.
 pub const MAX_TOP: u32 = 1000;
 
-pub(super) async fn enqueue(store: &SqlStore, run: NewRun) -> StoreResult<Enqueued> {
+pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued> {
     let mut tx = store.begin_write().await?;
     // A cheap look-up first, so that the usual duplicate (N schedulers firing one timer) does not
     // consume a sequence value; the UNIQUE constraint below is what decides under a race.
@@ -111,7 +111,7 @@ async fn by_dedup_key(tx: &mut Transaction<'static, Any>, key: &str) -> StoreRes
     row.as_ref().map(run_from_row).transpose()
 }
 
-pub(super) async fn get(store: &SqlStore, id: &str) -> StoreResult<Option<RunRow>> {
+pub(super) async fn get(store: &Store, id: &str) -> StoreResult<Option<RunRow>> {
     let row = sqlx::query(concat!("SELECT ", run_columns!(), " FROM runs WHERE id = $1"))
         .bind(id)
         .fetch_optional(&store.reader)
@@ -122,7 +122,7 @@ pub(super) async fn get(store: &SqlStore, id: &str) -> StoreResult<Option<RunRow
 
 /// The newest run of each task: a correlated MAX per saved task, which the (task, seq) index
 /// answers with one seek each, rather than a GROUP BY over every run.
-pub(super) async fn last_of_each_task(store: &SqlStore) -> StoreResult<Vec<RunRow>> {
+pub(super) async fn last_of_each_task(store: &Store) -> StoreResult<Vec<RunRow>> {
     let rows = sqlx::query(concat!(
         "SELECT ",
         run_columns!(),
@@ -140,7 +140,7 @@ enum Param {
     Int(i64),
 }
 
-pub(super) async fn list(store: &SqlStore, filter: &RunFilter) -> StoreResult<Vec<RunRow>> {
+pub(super) async fn list(store: &Store, filter: &RunFilter) -> StoreResult<Vec<RunRow>> {
     let mut params = Vec::new();
     let mut next = |p: Param| {
         params.push(p);
@@ -193,7 +193,7 @@ pub(super) async fn list(store: &SqlStore, filter: &RunFilter) -> StoreResult<Ve
 }
 
 /// The seq of a run id given as a page cursor.
-async fn seq_of(store: &SqlStore, id: &str) -> StoreResult<i64> {
+async fn seq_of(store: &Store, id: &str) -> StoreResult<i64> {
     let row = sqlx::query("SELECT seq FROM runs WHERE id = $1")
         .bind(id)
         .fetch_optional(&store.reader)

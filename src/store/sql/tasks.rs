@@ -1,6 +1,6 @@
 //! Tasks: one row each, the task as JSON in `body` and its times in columns.
 
-use super::SqlStore;
+use super::Store;
 use super::codec::{col, from_json, json, now_ms, time};
 use super::error::{db, is_unique_violation};
 use crate::api::Task;
@@ -24,7 +24,7 @@ fn from_row(row: &AnyRow) -> StoreResult<Task> {
     Ok(task)
 }
 
-pub(super) async fn insert(store: &SqlStore, task: &Task) -> StoreResult<()> {
+pub(super) async fn insert(store: &Store, task: &Task) -> StoreResult<()> {
     let now = now_ms();
     let result = sqlx::query("INSERT INTO tasks (name, body, created_ms, updated_ms) VALUES ($1, $2, $3, $3)")
         .bind(&task.name)
@@ -39,7 +39,7 @@ pub(super) async fn insert(store: &SqlStore, task: &Task) -> StoreResult<()> {
     }
 }
 
-pub(super) async fn update(store: &SqlStore, task: &Task) -> StoreResult<()> {
+pub(super) async fn update(store: &Store, task: &Task) -> StoreResult<()> {
     let done = sqlx::query("UPDATE tasks SET body = $2, updated_ms = $3 WHERE name = $1")
         .bind(&task.name)
         .bind(body(task)?)
@@ -53,7 +53,7 @@ pub(super) async fn update(store: &SqlStore, task: &Task) -> StoreResult<()> {
     Ok(())
 }
 
-pub(super) async fn get(store: &SqlStore, name: &str) -> StoreResult<Option<Task>> {
+pub(super) async fn get(store: &Store, name: &str) -> StoreResult<Option<Task>> {
     let row = sqlx::query("SELECT name, body, created_ms, updated_ms FROM tasks WHERE name = $1")
         .bind(name)
         .fetch_optional(&store.reader)
@@ -62,7 +62,7 @@ pub(super) async fn get(store: &SqlStore, name: &str) -> StoreResult<Option<Task
     row.as_ref().map(from_row).transpose()
 }
 
-pub(super) async fn list(store: &SqlStore) -> StoreResult<Vec<Task>> {
+pub(super) async fn list(store: &Store) -> StoreResult<Vec<Task>> {
     let rows = sqlx::query("SELECT name, body, created_ms, updated_ms FROM tasks ORDER BY name")
         .fetch_all(&store.reader)
         .await
@@ -70,7 +70,7 @@ pub(super) async fn list(store: &SqlStore) -> StoreResult<Vec<Task>> {
     rows.iter().map(from_row).collect()
 }
 
-pub(super) async fn delete(store: &SqlStore, name: &str) -> StoreResult<bool> {
+pub(super) async fn delete(store: &Store, name: &str) -> StoreResult<bool> {
     let mut tx = store.begin_write().await?;
     let done = sqlx::query("DELETE FROM tasks WHERE name = $1")
         .bind(name)

@@ -1,6 +1,6 @@
 //! Timer cursors (how far each timer's occurrences have been handled) and timer history.
 
-use super::SqlStore;
+use super::Store;
 use super::codec::{col, now_ms, time};
 use super::error::db;
 use crate::api::{TimerEvent, TimerOutcome};
@@ -8,12 +8,7 @@ use crate::store::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 
-pub(super) async fn cursor(
-    store: &SqlStore,
-    task: &str,
-    timer: &str,
-    start: DateTime<Utc>,
-) -> StoreResult<DateTime<Utc>> {
+pub(super) async fn cursor(store: &Store, task: &str, timer: &str, start: DateTime<Utc>) -> StoreResult<DateTime<Utc>> {
     sqlx::query(
         "INSERT INTO timer_state (task, timer, last_ms) VALUES ($1, $2, $3) ON CONFLICT (task, timer) DO NOTHING",
     )
@@ -33,7 +28,7 @@ pub(super) async fn cursor(
 }
 
 pub(super) async fn advance(
-    store: &SqlStore,
+    store: &Store,
     task: &str,
     timer: &str,
     from: DateTime<Utc>,
@@ -51,7 +46,7 @@ pub(super) async fn advance(
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn record(store: &SqlStore, e: &TimerEvent) -> StoreResult<()> {
+pub(super) async fn record(store: &Store, e: &TimerEvent) -> StoreResult<()> {
     let outcome = match e.outcome {
         TimerOutcome::Fired => "fired",
         TimerOutcome::Skipped => "skipped",
@@ -95,7 +90,7 @@ fn event(row: &AnyRow) -> StoreResult<TimerEvent> {
     })
 }
 
-pub(super) async fn events(store: &SqlStore, task: &str, top: u32) -> StoreResult<Vec<TimerEvent>> {
+pub(super) async fn events(store: &Store, task: &str, top: u32) -> StoreResult<Vec<TimerEvent>> {
     let rows = sqlx::query(
         "SELECT task, timer, occurrence_ms, last_ms, count, outcome, run_id, recorded_ms FROM timer_events \
          WHERE task = $1 ORDER BY seq DESC LIMIT $2",

@@ -1,6 +1,6 @@
 //! API tokens: only their hashes are stored; a use is recorded at most once a minute.
 
-use super::SqlStore;
+use super::Store;
 use super::codec::{col, now_ms, opt_time, time};
 use super::error::{db, is_unique_violation};
 use crate::api::TokenInfo;
@@ -22,7 +22,7 @@ fn from_row(row: &AnyRow) -> StoreResult<TokenInfo> {
     })
 }
 
-pub(super) async fn insert(store: &SqlStore, info: &TokenInfo, hash: &str) -> StoreResult<()> {
+pub(super) async fn insert(store: &Store, info: &TokenInfo, hash: &str) -> StoreResult<()> {
     let result = sqlx::query(
         "INSERT INTO tokens (id, name, hash, created_ms, last_used_ms, revoked) VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -42,7 +42,7 @@ pub(super) async fn insert(store: &SqlStore, info: &TokenInfo, hash: &str) -> St
     }
 }
 
-pub(super) async fn list(store: &SqlStore) -> StoreResult<Vec<TokenInfo>> {
+pub(super) async fn list(store: &Store) -> StoreResult<Vec<TokenInfo>> {
     let rows = sqlx::query("SELECT id, name, created_ms, last_used_ms, revoked FROM tokens ORDER BY created_ms, id")
         .fetch_all(&store.reader)
         .await
@@ -50,7 +50,7 @@ pub(super) async fn list(store: &SqlStore) -> StoreResult<Vec<TokenInfo>> {
     rows.iter().map(from_row).collect()
 }
 
-pub(super) async fn revoke(store: &SqlStore, id: &str) -> StoreResult<bool> {
+pub(super) async fn revoke(store: &Store, id: &str) -> StoreResult<bool> {
     let done = sqlx::query("UPDATE tokens SET revoked = 1 WHERE id = $1")
         .bind(id)
         .execute(&store.writer)
@@ -59,7 +59,7 @@ pub(super) async fn revoke(store: &SqlStore, id: &str) -> StoreResult<bool> {
     Ok(done.rows_affected() > 0)
 }
 
-pub(super) async fn use_token(store: &SqlStore, hash: &str) -> StoreResult<Option<TokenInfo>> {
+pub(super) async fn use_token(store: &Store, hash: &str) -> StoreResult<Option<TokenInfo>> {
     let row =
         sqlx::query("SELECT id, name, created_ms, last_used_ms, revoked FROM tokens WHERE hash = $1 AND revoked = 0")
             .bind(hash)

@@ -3,10 +3,10 @@
 
 use super::codec::{json, run_type_name, trigger_kind};
 use super::error::db;
-use super::{Dialect, SqlStore};
+use super::{Dialect, Store};
 use crate::store::{RunRow, StoreResult};
 
-pub(super) async fn import_run(store: &SqlStore, run: &RunRow) -> StoreResult<()> {
+pub(super) async fn import_run(store: &Store, run: &RunRow) -> StoreResult<()> {
     let mut tx = store.begin_write().await?;
     sqlx::query(
         "INSERT INTO runs (seq, id, status, run_type, task, trigger_kind, trigger, request, required_labels, \
@@ -44,7 +44,7 @@ pub(super) async fn import_run(store: &SqlStore, run: &RunRow) -> StoreResult<()
 
 /// After explicit sequence numbers were inserted, PostgreSQL's sequence must move past them
 /// (SQLite's AUTOINCREMENT follows the largest key by itself).
-pub(super) async fn finish_import(store: &SqlStore) -> StoreResult<()> {
+pub(super) async fn finish_import(store: &Store) -> StoreResult<()> {
     if store.dialect == Dialect::Postgres {
         sqlx::query(
             "SELECT setval(pg_get_serial_sequence('runs', 'seq'), (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs), false)",

@@ -3,12 +3,12 @@
 use super::{Fixture, LEASE, image, new_run, result, stories};
 use crate::api::{RunFilter, Trigger};
 use crate::run::{OutputImage, RunStatus};
-use crate::store::{SqlStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 use std::collections::BTreeMap;
 
 /// Queues a run of `task` started by `trigger`, claims it, and ends it with `end` and `images`
 /// (or leaves it running / queued).
-async fn run(s: &SqlStore, task: Option<&str>, trigger: Trigger, end: RunStatus, images: Vec<OutputImage>) -> String {
+async fn run(s: &Store, task: Option<&str>, trigger: Trigger, end: RunStatus, images: Vec<OutputImage>) -> String {
     let mut run = new_run(task);
     run.trigger = trigger;
     if end == RunStatus::Queued {
@@ -25,7 +25,7 @@ async fn run(s: &SqlStore, task: Option<&str>, trigger: Trigger, end: RunStatus,
     id
 }
 
-async fn ids(s: &SqlStore, filter: RunFilter) -> Vec<String> {
+async fn ids(s: &Store, filter: RunFilter) -> Vec<String> {
     s.list_runs(&filter).await.unwrap().into_iter().map(|r| r.id).collect()
 }
 

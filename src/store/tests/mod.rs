@@ -15,7 +15,7 @@ mod triggers;
 
 use crate::api::{RunType, Trigger};
 use crate::run::{OutputImage, RunStatus, StepRecord, StepStatus};
-use crate::store::{NewRun, RunResult, SqlStore, Store};
+use crate::store::{NewRun, RunResult, Store};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use std::time::Duration;
 /// A database for one test, and the store opened on it.
 pub struct Fixture {
     /// The store the story uses.
-    pub store: SqlStore,
+    pub store: Store,
     url: String,
     _dir: Option<tempfile::TempDir>,
 }
@@ -33,18 +33,18 @@ impl Fixture {
     pub async fn sqlite() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let url = crate::store::sqlite_url(dir.path());
-        Fixture { store: SqlStore::open(&url).await.unwrap(), url, _dir: Some(dir) }
+        Fixture { store: Store::open(&url).await.unwrap(), url, _dir: Some(dir) }
     }
 
     /// A fresh PostgreSQL database, or `None` (after saying why) when there is no server.
     pub async fn postgres() -> Option<Fixture> {
         let url = postgres::database().await?;
-        Some(Fixture { store: SqlStore::open(&url).await.unwrap(), url, _dir: None })
+        Some(Fixture { store: Store::open(&url).await.unwrap(), url, _dir: None })
     }
 
     /// Another store on the same database, as a second node (its own pools) would have.
-    pub async fn node(&self) -> SqlStore {
-        SqlStore::open(&self.url).await.unwrap()
+    pub async fn node(&self) -> Store {
+        Store::open(&self.url).await.unwrap()
     }
 }
 
@@ -131,7 +131,7 @@ pub fn ms(ms: i64) -> DateTime<Utc> {
 pub const LEASE: Duration = Duration::from_secs(60);
 
 /// Queues a run and claims it as `node`; the run must be the only claimable one.
-pub async fn claimed(store: &SqlStore, task: Option<&str>, node: &str) -> String {
+pub async fn claimed(store: &Store, task: Option<&str>, node: &str) -> String {
     let id = store.enqueue_run(new_run(task)).await.unwrap().run().id.clone();
     let run = store.claim_run(node, LEASE, &BTreeMap::new()).await.unwrap().unwrap();
     assert_eq!(run.id, id);

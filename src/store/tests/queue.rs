@@ -2,7 +2,6 @@
 
 use super::{Fixture, LEASE, claimed, labels, new_run, step, stories};
 use crate::run::{RunStatus, StepStatus};
-use crate::store::Store;
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

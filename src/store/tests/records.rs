@@ -3,7 +3,7 @@
 use super::{Fixture, LEASE, claimed, image, new_run, result, step, stories};
 use crate::api::{ContextInfo, TokenInfo};
 use crate::run::{RunStatus, StepRecord, StepStatus};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use chrono::Utc;
 use std::collections::BTreeMap;
 

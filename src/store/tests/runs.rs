@@ -3,7 +3,7 @@
 use super::{Fixture, new_run, stories};
 use crate::api::Trigger;
 use crate::run::RunStatus;
-use crate::store::{Enqueued, Store};
+use crate::store::Enqueued;
 
 async fn enqueue_gives_increasing_ids(f: &Fixture) {
     let s = &f.store;

@@ -2,7 +2,7 @@
 
 use super::{Fixture, stories};
 use crate::api::{Task, TaskStatus, TaskStep};
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 use std::collections::BTreeMap;
 
 pub(super) fn task(name: &str) -> Task {

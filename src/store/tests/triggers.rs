@@ -3,7 +3,7 @@
 
 use super::{Fixture, ms, stories};
 use crate::api::{Delivery, DeliveryOutcome, ImageRole, TimerEvent, TimerOutcome};
-use crate::store::{ImageState, PendingChange, Store, TaskImage};
+use crate::store::{ImageState, PendingChange, TaskImage};
 
 fn delivery(id: &str, at: i64) -> Delivery {
     Delivery {
