@@ -11,7 +11,7 @@ use crate::context::git::{self, GitSpec};
 use crate::docker::EngineInfo;
 use crate::engine::prepare::{self, RunTarget};
 use crate::engine::{Execution, GitInfo, RunSource};
-use crate::registry::{Credential, Credentials};
+use crate::registry::{Credentials, Login};
 use crate::secrets::{Masker, Secret};
 use crate::store::RunRow;
 use crate::taskfile::{Diagnostics, LoadOptions, LoadRequest, RunVars, synth, values};
@@ -107,7 +107,7 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
     };
     let mut credentials = Credentials::new();
     for c in &spec.credentials {
-        credentials.insert(&c.login_server, Credential::new(c.username.clone(), c.password.clone()));
+        credentials.insert(&c.login_server, Login::new(c.username.clone(), c.password.clone()));
     }
     let target = RunTarget {
         run_id: row.id.clone(),

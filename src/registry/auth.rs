@@ -12,7 +12,7 @@ use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 use tokio::time::Instant;
 
-use super::credentials::Credential;
+use super::credentials::Login;
 use super::error::RegistryError;
 
 /// Lifetime assumed when a token response has no `expires_in` (the distribution spec's default).
@@ -130,7 +130,7 @@ pub(crate) struct TokenKey {
 
 impl TokenKey {
     /// The key for `scope` on `registry` as `creds` (or anonymously).
-    pub(crate) fn new(registry: &str, scope: String, creds: Option<&Credential>) -> Self {
+    pub(crate) fn new(registry: &str, scope: String, creds: Option<&Login>) -> Self {
         // A hash, not the password itself, so the cache holds no second copy of the secret.
         let identity = creds.map(|c| {
             let fingerprint = Sha256::new()

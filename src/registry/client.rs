@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::auth::{AuthCache, BearerToken, Challenge, TokenKey, parse_challenge, parse_token_response};
 use super::backoff::{Backoff, parse_retry_after};
-use super::credentials::Credential;
+use super::credentials::Login;
 use super::error::RegistryError;
 use super::ratelimit::RateLimiter;
 use super::target::Target;
@@ -93,7 +93,7 @@ pub struct RegistryClient {
 
 /// Authentication to attach to a request.
 enum AuthHeader<'a> {
-    Basic(&'a Credential),
+    Basic(&'a Login),
     Bearer(BearerToken),
 }
 
@@ -124,7 +124,7 @@ impl RegistryClient {
         registry: &str,
         repository: &str,
         reference: &str,
-        creds: Option<&Credential>,
+        creds: Option<&Login>,
     ) -> Result<DigestAnswer, RegistryError> {
         let target = Target::new(&self.config, registry, repository, reference)?;
         let mut requests = 0;
@@ -166,7 +166,7 @@ impl RegistryClient {
         &self,
         target: &Target<'_>,
         method: Method,
-        creds: Option<&Credential>,
+        creds: Option<&Login>,
         requests: &mut u32,
     ) -> Result<Response, RegistryError> {
         let scope = format!("repository:{}:pull", target.repository);
@@ -208,7 +208,7 @@ impl RegistryClient {
     }
 
     /// Authentication we can send up front because this registry challenged us before.
-    fn known_auth<'a>(&self, host: &str, key: &TokenKey, creds: Option<&'a Credential>) -> Option<AuthHeader<'a>> {
+    fn known_auth<'a>(&self, host: &str, key: &TokenKey, creds: Option<&'a Login>) -> Option<AuthHeader<'a>> {
         match self.auth.challenge(host)? {
             Challenge::Basic => creds.map(AuthHeader::Basic),
             Challenge::Bearer { .. } => self.auth.token(key).map(AuthHeader::Bearer),
@@ -221,7 +221,7 @@ impl RegistryClient {
         target: &Target<'_>,
         challenge: &Challenge,
         key: &TokenKey,
-        creds: Option<&'a Credential>,
+        creds: Option<&'a Login>,
         requests: &mut u32,
     ) -> Result<AuthHeader<'a>, RegistryError> {
         match challenge {
@@ -244,7 +244,7 @@ impl RegistryClient {
         realm: &str,
         service: Option<&str>,
         scope: &str,
-        creds: Option<&Credential>,
+        creds: Option<&Login>,
         requests: &mut u32,
     ) -> Result<(BearerToken, Duration), RegistryError> {
         let mut url = reqwest::Url::parse(realm)

@@ -1,6 +1,6 @@
 //! Registry credentials: `--registry-login host=user:password` values and Docker's `config.json`.
 //!
-//! Credential helpers (`credHelpers`, `credsStore`) are deliberately not executed: running an
+//! Login helpers (`credHelpers`, `credsStore`) are deliberately not executed: running an
 //! arbitrary `docker-credential-*` binary from a daemon is a surprise nobody asked for. A host
 //! that only a helper knows yields [`CredentialsError::HelperNotSupported`] so the user learns
 //! why an authenticated pull failed instead of getting a bare 401.
@@ -15,33 +15,33 @@ use serde::Deserialize;
 
 use super::error::CredentialsError;
 
-/// A username and password (or token) for one registry.
+/// A username and password (or token) for one registry (the API's form of a task's login is `api::Credential`).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credential {
+pub struct Login {
     /// The user name sent in basic auth and to token services.
     pub username: String,
     /// The password or access token; never printed.
     pub password: String,
 }
 
-impl Credential {
+impl Login {
     /// Builds a credential from its two parts.
     pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
         Self { username: username.into(), password: password.into() }
     }
 }
 
-impl fmt::Debug for Credential {
+impl fmt::Debug for Login {
     // Hand-written so that `{:?}` in a log line or a panic message cannot leak the secret.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credential").field("username", &self.username).field("password", &"<redacted>").finish()
+        f.debug_struct("Login").field("username", &self.username).field("password", &"<redacted>").finish()
     }
 }
 
 /// Credentials for many registries, looked up by registry host.
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
-    by_host: HashMap<String, Credential>,
+    by_host: HashMap<String, Login>,
     /// Hosts handed to a credential helper, with the helper's name.
     helpers: HashMap<String, String>,
     /// The `credsStore` default helper, which covers every host without inline credentials.
@@ -73,7 +73,7 @@ impl Credentials {
     }
 
     /// Adds or replaces the credential for `registry`.
-    pub fn insert(&mut self, registry: &str, credential: Credential) {
+    pub fn insert(&mut self, registry: &str, credential: Login) {
         self.by_host.insert(normalize_host(registry), credential);
     }
 
@@ -144,7 +144,7 @@ impl Credentials {
 
     /// The credential for `registry`, `None` for anonymous access, or an error when only a
     /// credential helper could answer.
-    pub fn get(&self, registry: &str) -> Result<Option<&Credential>, CredentialsError> {
+    pub fn get(&self, registry: &str) -> Result<Option<&Login>, CredentialsError> {
         let host = normalize_host(registry);
         if let Some(credential) = self.by_host.get(&host) {
             return Ok(Some(credential));
@@ -161,8 +161,8 @@ impl Credentials {
     }
 
     /// Every registry with an inline credential, as (host, credential), sorted by host.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Credential)> {
-        let mut v: Vec<(&str, &Credential)> = self.by_host.iter().map(|(h, c)| (h.as_str(), c)).collect();
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Login)> {
+        let mut v: Vec<(&str, &Login)> = self.by_host.iter().map(|(h, c)| (h.as_str(), c)).collect();
         v.sort_by_key(|(h, _)| *h);
         v.into_iter()
     }
@@ -183,28 +183,28 @@ pub fn default_docker_config_path() -> Option<PathBuf> {
 }
 
 /// Splits `host=user:password`; the password may itself contain `:` or `=`.
-fn parse_login(login: &str) -> Result<(String, Credential), CredentialsError> {
+fn parse_login(login: &str) -> Result<(String, Login), CredentialsError> {
     let malformed = |host: &str| CredentialsError::MalformedLogin { host: host.to_owned() };
     let (host, user_pass) = login.split_once('=').ok_or_else(|| malformed(""))?;
     let (username, password) = user_pass.split_once(':').ok_or_else(|| malformed(host))?;
     if host.trim().is_empty() || username.is_empty() {
         return Err(malformed(host));
     }
-    Ok((host.trim().to_owned(), Credential::new(username, password)))
+    Ok((host.trim().to_owned(), Login::new(username, password)))
 }
 
 /// An `auths` entry: `auth` (base64 `user:password`) wins over `username`/`password`.
 /// Entries with neither are what `docker login` leaves behind when a credsStore holds the secret.
-fn decode_auth(key: &str, entry: DockerAuth) -> Result<Option<Credential>, CredentialsError> {
+fn decode_auth(key: &str, entry: DockerAuth) -> Result<Option<Login>, CredentialsError> {
     if let Some(auth) = entry.auth.filter(|a| !a.is_empty()) {
         let malformed = || CredentialsError::MalformedAuth { host: key.to_owned() };
         let decoded = STANDARD.decode(auth.trim()).map_err(|_| malformed())?;
         let text = String::from_utf8(decoded).map_err(|_| malformed())?;
         let (username, password) = text.split_once(':').ok_or_else(malformed)?;
-        return Ok(Some(Credential::new(username, password)));
+        return Ok(Some(Login::new(username, password)));
     }
     match (entry.username, entry.password) {
-        (Some(username), Some(password)) if !username.is_empty() => Ok(Some(Credential::new(username, password))),
+        (Some(username), Some(password)) if !username.is_empty() => Ok(Some(Login::new(username, password))),
         _ => Ok(None),
     }
 }
@@ -234,10 +234,10 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_password() {
-        let shown = format!("{:?}", Credential::new("alice", "hunter2"));
+        let shown = format!("{:?}", Login::new("alice", "hunter2"));
         assert!(shown.contains("alice") && !shown.contains("hunter2"), "{shown}");
         let mut store = Credentials::new();
-        store.insert("example.com", Credential::new("alice", "hunter2"));
+        store.insert("example.com", Login::new("alice", "hunter2"));
         assert!(!format!("{store:?}").contains("hunter2"));
     }
 

@@ -19,6 +19,6 @@ mod target;
 mod tests;
 
 pub use client::{ClientConfig, DigestAnswer, MANIFEST_MEDIA_TYPES, RegistryClient};
-pub use credentials::{Credential, Credentials, default_docker_config_path};
+pub use credentials::{Credentials, Login, default_docker_config_path};
 pub use error::{CredentialsError, NotificationError, RegistryError};
 pub use notification::{NOTIFICATION_MEDIA_TYPE, PushEvent, parse_notification};

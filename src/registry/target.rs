@@ -7,7 +7,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::client::ClientConfig;
-use super::credentials::{Credential, normalize_host};
+use super::credentials::{Login, normalize_host};
 use super::error::RegistryError;
 
 /// The manifest a call is about, resolved once.
@@ -65,7 +65,7 @@ impl<'a> Target<'a> {
     }
 
     /// The error for a refusal, with a hint that depends on whether we had credentials.
-    pub(crate) fn unauthorized(&self, creds: Option<&Credential>) -> RegistryError {
+    pub(crate) fn unauthorized(&self, creds: Option<&Login>) -> RegistryError {
         let registry = self.registry;
         let hint = match creds {
             None => format!(

@@ -7,7 +7,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::time::Instant;
 
 use super::support::{Fake, free_port, manifest_response, status_response};
-use crate::registry::{ClientConfig, Credential, RegistryClient, RegistryError};
+use crate::registry::{ClientConfig, Login, RegistryClient, RegistryError};
 
 const DIGEST: &str = "sha256:3b6a07d0d404fab4e23b6d34bc6696a6a312dd92821332385e5af7c01c421351";
 
@@ -174,7 +174,7 @@ async fn bearer_token_is_fetched_once_and_reused_until_it_expires() {
 async fn bearer_with_credentials_sends_them_to_the_realm_only() {
     let fake = bearer_registry().await;
     let client = client(2);
-    let alice = Credential::new("alice", "secret");
+    let alice = Login::new("alice", "secret");
     let answer = client.manifest_digest(&fake.addr, "team/app", "v1", Some(&alice)).await.unwrap();
     assert_eq!(answer.requests_made, 3);
     let seen = fake.seen();
@@ -190,10 +190,8 @@ async fn bearer_with_credentials_sends_them_to_the_realm_only() {
     );
 
     // Wrong credentials: the token service refuses, and the error explains without leaking.
-    let err = client
-        .manifest_digest(&fake.addr, "team/app", "v1", Some(&Credential::new("alice", "wrong")))
-        .await
-        .unwrap_err();
+    let err =
+        client.manifest_digest(&fake.addr, "team/app", "v1", Some(&Login::new("alice", "wrong"))).await.unwrap_err();
     assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err:?}");
     assert!(!err.is_transient());
     assert!(!format!("{err} {err:?}").contains("wrong"));

@@ -1,7 +1,7 @@
 //! Against real `docker-registry` 2.8 processes, with images pushed by the real Docker CLI.
 
 use super::support::{TestRegistry, build_unique_image, push};
-use crate::registry::{ClientConfig, Credential, Credentials, RegistryClient, RegistryError};
+use crate::registry::{ClientConfig, Credentials, Login, RegistryClient, RegistryError};
 
 const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
@@ -74,13 +74,13 @@ async fn htpasswd_registry_needs_the_right_credentials() {
     }
     assert!(!err.is_transient());
 
-    let wrong = Credential::new("drydock", "guess");
+    let wrong = Login::new("drydock", "guess");
     let err = client.manifest_digest(&registry.addr, "private/app", "v1", Some(&wrong)).await.unwrap_err();
     assert!(matches!(err, RegistryError::Unauthorized { .. }), "{err:?}");
 
     let credentials = Credentials::from_docker_config(&docker_config.path().join("config.json")).unwrap();
     let right = credentials.get(&registry.addr).unwrap().expect("docker login stored it");
-    assert_eq!(right, &Credential::new("drydock", "pa:ss w0rd"));
+    assert_eq!(right, &Login::new("drydock", "pa:ss w0rd"));
     // A fresh client has not met this registry yet: it learns the scheme from the challenge.
     let client = self::client();
     let answer = client.manifest_digest(&registry.addr, "private/app", "v1", Some(right)).await.unwrap();

@@ -9,7 +9,7 @@ use super::change::{self, Dependents, Observed};
 use super::refs;
 use crate::api::Task;
 use crate::daemon::Service;
-use crate::registry::{Credential, Credentials, RegistryError};
+use crate::registry::{Credentials, Login, RegistryError};
 use crate::store::{ImageState, StoreResult};
 use crate::triggers::{Hub, RegistryAccess};
 use chrono::{DateTime, Utc};
@@ -224,7 +224,7 @@ async fn fire_if_due(svc: &Arc<Service>, image: &str, tasks: &HashMap<String, Ta
 }
 
 /// The daemon-wide login for `host`, else the first login of a dependent task for it.
-fn credential_for(svc: &Service, registry: &RegistryAccess, host: &str, deps: &Dependents) -> Option<Credential> {
+fn credential_for(svc: &Service, registry: &RegistryAccess, host: &str, deps: &Dependents) -> Option<Login> {
     if let Ok(Some(c)) = registry.credentials.get(host) {
         return Some(c.clone());
     }
@@ -233,7 +233,7 @@ fn credential_for(svc: &Service, registry: &RegistryAccess, host: &str, deps: &D
     let mut logins = Credentials::new();
     for c in deps.tasks.values().flat_map(|(t, _)| t.credentials.iter()).collect::<Vec<_>>().into_iter().rev() {
         if let Ok(password) = svc.unseal(&c.password) {
-            logins.insert(&c.login_server, Credential::new(c.username.clone(), password));
+            logins.insert(&c.login_server, Login::new(c.username.clone(), password));
         }
     }
     logins.get(host).ok().flatten().cloned()
