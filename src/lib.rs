@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod context;
 pub mod daemon;
+pub mod datadir;
 pub mod docker;
 pub mod dockerfile;
 pub mod dockerignore;

@@ -131,7 +131,7 @@ fn node_id(data_dir: &Path) -> Result<String, StartError> {
             let mut raw = [0u8; 4];
             getrandom::fill(&mut raw).map_err(|e| StartError::Startup(e.to_string()))?;
             let id = format!("{}-{}", janitor::hostname(), hex::encode(raw));
-            std::fs::write(&path, &id)
+            crate::datadir::write(&path, &id)
                 .map_err(|e| StartError::DataDir { path: path.display().to_string(), message: e.to_string() })?;
             Ok(id)
         }
@@ -183,8 +183,14 @@ pub async fn open_services(
         .map_err(|e| StartError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
     logs.spawn_flusher();
     let uploads_dir = data_dir.join("uploads");
-    std::fs::create_dir_all(&uploads_dir)
+    crate::datadir::create_dir(&uploads_dir)
         .map_err(|e| StartError::DataDir { path: uploads_dir.display().to_string(), message: e.to_string() })?;
+    // Whatever an older version, a restore or a hand left readable to others is private now.
+    let loosened = crate::datadir::tighten(&data_dir)
+        .map_err(|e| StartError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
+    if !loosened.is_empty() {
+        tracing::warn!(count = loosened.len(), dir = %data_dir.display(), "made data-directory files 0600 and directories 0700");
+    }
     let mut labels = config.labels.clone();
     for (k, v) in engine_labels {
         labels.entry(k).or_insert(v);

@@ -124,6 +124,26 @@ impl StepRecord {
     }
 }
 
+/// Settles the steps of a run that ended without its engine (its node died or restarted): a step
+/// still running failed at `at` because of `why`, and one still pending never ran. Returns whether
+/// anything changed. A finished run then shows no step as running forever.
+pub fn settle_steps(steps: &mut [StepRecord], at: DateTime<Utc>, why: &str) -> bool {
+    let mut changed = false;
+    for step in steps {
+        match step.status {
+            StepStatus::Running => {
+                step.status = StepStatus::Failed;
+                step.finished_at = Some(at);
+                step.error = Some(format!("interrupted: {why}"));
+            }
+            StepStatus::Pending => step.status = StepStatus::Skipped,
+            _ => continue,
+        }
+        changed = true;
+    }
+    changed
+}
+
 /// An image a run pushed (or built, with no digest when it was not pushed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutputImage {

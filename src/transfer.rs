@@ -135,7 +135,7 @@ pub async fn import(store: &Store, logs_dir: &Path, archive: impl Read) -> Resul
                 .into(),
         ));
     }
-    std::fs::create_dir_all(logs_dir).map_err(io(format!("creating {}", logs_dir.display())))?;
+    crate::datadir::create_dir(logs_dir).map_err(io(format!("creating {}", logs_dir.display())))?;
     // The manifest is written last, so read everything first and act on it at the end; the
     // database is written only once the whole archive has been read.
     let (mut tasks, mut runs, mut manifest) = (Vec::new(), Vec::new(), None);
@@ -158,7 +158,7 @@ pub async fn import(store: &Store, logs_dir: &Path, archive: impl Read) -> Resul
                     return Err(TransferError::Archive(format!("unexpected entry `{other}`")));
                 };
                 let path = logs_dir.join(file);
-                let mut out = std::fs::File::create(&path).map_err(io(format!("writing {}", path.display())))?;
+                let mut out = crate::datadir::create(&path).map_err(io(format!("writing {}", path.display())))?;
                 std::io::copy(&mut entry, &mut out).map_err(io(format!("writing {}", path.display())))?;
                 logs_written.push(path);
             }

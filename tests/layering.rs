@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("execution and persistence", &["engine", "store"]),
     ("wire types and outside systems", &["api", "docker", "registry", "context"]),
     ("domain", &["taskfile", "dockerfile", "repository", "run", "secrets"]),
-    ("leaves", &["buildargs", "reference", "dockerignore", "glob", "schedule", "clock", "runid", "tls"]),
+    ("leaves", &["buildargs", "reference", "dockerignore", "glob", "schedule", "clock", "runid", "tls", "datadir"]),
     ("leaves of leaves", &["shellwords"]),
 ];
 

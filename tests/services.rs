@@ -252,3 +252,44 @@ async fn readiness_and_info_answer_without_an_engine() {
     let (status, info) = s.get("/v1/info").await;
     assert_eq!((status, &info["registry"], &info["labels"]["arch"]), (200, &json!("registry.test"), &json!("amd64")));
 }
+
+#[tokio::test]
+async fn the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Services::start().await;
+    assert_eq!(s.post("/v1/tasks", inline_task("svc-modes")).await.0, 201);
+    // A run canceled while queued writes its log; an upload writes its archive.
+    let (status, run) = s.post("/v1/runs", json!({"step": {"kind": "cmd", "cmd": "busybox true"}})).await;
+    assert_eq!(status, 201, "{run}");
+    let id = run["id"].as_str().unwrap();
+    assert_eq!(s.post(&format!("/v1/runs/{id}/cancel"), json!({})).await.0, 200);
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(3);
+    header.set_cksum();
+    archive.append_data(&mut header, "acb.yaml", &b"x: 1"[..3]).unwrap();
+    let body = archive.into_inner().unwrap();
+    let resp = s.http.post(format!("{}/v1/contexts", s.url)).bearer_auth(&s.token).body(body).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+
+    let mut seen = Vec::new();
+    let mut pending = vec![s._data.path().to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{} is {mode:o}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+                seen.push(path.file_name().unwrap().to_string_lossy().to_string());
+            }
+        }
+    }
+    for expected in ["drydock.db", "secret.key", "node-id", &format!("{id}.log")] {
+        assert!(seen.iter().any(|f| f == expected), "{expected} not among {seen:?}");
+    }
+    assert!(seen.iter().any(|f| f.ends_with(".tar")), "no upload among {seen:?}");
+}

@@ -48,9 +48,9 @@ struct Writer {
 }
 
 impl LogStore {
-    /// Logs under `dir` (created if missing).
+    /// Logs under `dir` (created if missing, private like the rest of the data directory).
     pub fn new(dir: PathBuf) -> std::io::Result<Arc<LogStore>> {
-        std::fs::create_dir_all(&dir)?;
+        crate::datadir::create_dir(&dir)?;
         Ok(Arc::new(LogStore { dir, live: Mutex::new(HashMap::new()) }))
     }
 
@@ -64,7 +64,7 @@ impl LogStore {
         // Create the file and register it under one lock: a follower that saw the file but not
         // the live log would take the log for finished and stop early.
         let mut map = self.live.lock().map_err(|_| std::io::Error::other("log registry poisoned"))?;
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(self.path(id))?;
+        let file = crate::datadir::append(&self.path(id))?;
         let len = file.metadata()?.len();
         let (state, _) = watch::channel(LogState { len, done: false });
         let live = Arc::new(LiveLog {

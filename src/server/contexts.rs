@@ -55,7 +55,14 @@ pub async fn upload(State(svc): State<Arc<Service>>, body: Body) -> HttpResult<(
 }
 
 async fn receive(body: Body, path: &std::path::Path, max: u64) -> HttpResult<(u64, String)> {
-    let mut file = tokio::fs::File::create(path).await.map_err(|e| internal(format!("storing the upload: {e}")))?;
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(crate::datadir::FILE_MODE)
+        .open(path)
+        .await
+        .map_err(|e| internal(format!("storing the upload: {e}")))?;
     let mut hasher = sha2::Sha256::new();
     let mut size = 0u64;
     let mut stream = body.into_data_stream();

@@ -13,6 +13,8 @@ use std::path::Path;
 
 pub mod facts;
 pub mod sql;
+mod task_record;
+mod trigger_record;
 
 pub use sql::{Dialect, Store, sqlite_url};
 
@@ -25,9 +27,13 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> StoreResult<St
     match database_url {
         Some(url) => Store::open(url).await,
         None => {
-            tokio::fs::create_dir_all(data_dir).await.map_err(|e| {
+            // The database holds sealed secrets and token hashes: a private directory, and a file
+            // created 0600 before SQLite opens it (its -wal and -shm files take the same mode).
+            let private = |e: std::io::Error| {
                 StoreError::Database(format!("cannot create the data directory {}: {e}", data_dir.display()))
-            })?;
+            };
+            crate::datadir::create_dir(data_dir).map_err(private)?;
+            crate::datadir::append(&data_dir.join(sql::DATABASE_FILE)).map_err(private)?;
             Store::open(&sqlite_url(data_dir)).await
         }
     }

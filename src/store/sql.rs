@@ -80,9 +80,12 @@ pub struct Store {
     url: String,
 }
 
+/// The SQLite database's file name in a data directory.
+pub const DATABASE_FILE: &str = "drydock.db";
+
 /// The SQLite URL of the database file in a data directory (`DATA_DIR/drydock.db`).
 pub fn sqlite_url(data_dir: &Path) -> String {
-    let path = data_dir.join("drydock.db");
+    let path = data_dir.join(DATABASE_FILE);
     // sqlx percent-decodes the path and cuts it at `?`/`#`, so those characters must be escaped.
     let mut escaped = String::new();
     for c in path.to_string_lossy().chars() {

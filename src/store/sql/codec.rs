@@ -3,6 +3,7 @@
 
 use crate::api::{RunType, Trigger};
 use crate::run::RunStatus;
+use crate::store::trigger_record::TriggerRecord;
 use crate::store::{RunRow, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -60,16 +61,15 @@ pub(super) fn run_type_name(run_type: RunType) -> StoreResult<String> {
     }
 }
 
-/// The trigger's `kind` as serde tags it (`manual`, `source`, `timer`, `base_image`), which is
-/// what the `trigger` list filter names; derived from serde so the two cannot drift apart.
+/// The trigger's `kind` as its stored form tags it (`manual`, `source`, `timer`, `base_image`),
+/// which is what the `trigger` list filter names.
 pub(super) fn trigger_kind(trigger: &Trigger) -> StoreResult<String> {
-    match serde_json::to_value(trigger) {
-        Ok(serde_json::Value::Object(fields)) => match fields.get("kind") {
-            Some(serde_json::Value::String(kind)) => Ok(kind.clone()),
-            _ => Err(StoreError::Database("cannot encode a trigger without a kind".into())),
-        },
-        _ => Err(StoreError::Database("cannot encode a trigger".into())),
-    }
+    Ok(TriggerRecord::from(trigger).kind().to_string())
+}
+
+/// The `trigger` column: the trigger's stored form as JSON.
+pub(super) fn trigger_json(trigger: &Trigger) -> StoreResult<String> {
+    json("trigger", &TriggerRecord::from(trigger))
 }
 
 /// One column of a row, with a decode failure reported as unreadable data in that column.
@@ -94,7 +94,7 @@ pub(super) fn run_from_row(row: &AnyRow) -> StoreResult<RunRow> {
             .ok_or_else(|| StoreError::Corrupt(format!("{}: unknown status `{status}`", what("status"))))?,
         run_type: from_json(&what("run type"), &format!("\"{run_type}\""))?,
         task: col(row, "task")?,
-        trigger: from_json(&what("trigger"), &col::<String>(row, "trigger")?)?,
+        trigger: from_json::<TriggerRecord>(&what("trigger"), &col::<String>(row, "trigger")?)?.into(),
         request: from_json(&what("request"), &col::<String>(row, "request")?)?,
         required_labels: from_json(&what("required labels"), &col::<String>(row, "required_labels")?)?,
         queued_at: time(&what("queued time"), col(row, "queued_ms")?)?,

@@ -1,9 +1,10 @@
 //! The run queue's side of the lifecycle: claiming with a lease, renewing it, and failing the
 //! runs of nodes that crashed or stopped renewing.
 
-use super::codec::{col, now_ms, plus, run_columns, run_from_row};
+use super::codec::{col, from_json, json, now_ms, plus, run_columns, run_from_row};
 use super::error::db;
 use super::{Dialect, Store};
+use crate::run::{StepRecord, settle_steps};
 use crate::store::{RunRow, StoreResult};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -67,23 +68,8 @@ pub(super) async fn renew_lease(store: &Store, id: &str, node: &str, lease: Dura
 }
 
 pub(super) async fn fail_runs_of_node(store: &Store, node: &str, message: &str) -> StoreResult<Vec<String>> {
-    let rows = sqlx::query(
-        "UPDATE runs SET status = 'Error', error = $2, finished_ms = $3, lease_until_ms = NULL \
-         WHERE node = $1 AND status = 'Running' RETURNING seq, id",
-    )
-    .bind(node)
-    .bind(message)
-    .bind(now_ms())
-    .fetch_all(&store.writer)
-    .await
-    .map_err(db("fail the node's runs"))?;
-    let mut failed = rows
-        .iter()
-        .map(|row| Ok((col::<i64>(row, "seq")?, col::<String>(row, "id")?)))
-        .collect::<StoreResult<Vec<_>>>()?;
-    // RETURNING has no order; callers and logs read better oldest first.
-    failed.sort();
-    Ok(failed.into_iter().map(|(_, id)| id).collect())
+    let failed = fail_where(store, "node = $3", Bound::Text(node), Utc::now(), message).await?;
+    Ok(failed.into_iter().map(|(id, _)| id).collect())
 }
 
 pub(super) async fn fail_expired_leases(
@@ -91,20 +77,54 @@ pub(super) async fn fail_expired_leases(
     now: DateTime<Utc>,
     message: &str,
 ) -> StoreResult<Vec<(String, String)>> {
-    let now = now.timestamp_millis();
-    let rows = sqlx::query(
-        "UPDATE runs SET status = 'Error', error = $2, finished_ms = $1, lease_until_ms = NULL \
-         WHERE status = 'Running' AND lease_until_ms < $1 RETURNING seq, id, node",
-    )
-    .bind(now)
-    .bind(message)
-    .fetch_all(&store.writer)
-    .await
-    .map_err(db("fail runs whose lease expired"))?;
-    let mut failed = rows
-        .iter()
-        .map(|row| Ok((col::<i64>(row, "seq")?, col::<String>(row, "id")?, col::<Option<String>>(row, "node")?)))
-        .collect::<StoreResult<Vec<_>>>()?;
+    fail_where(store, "lease_until_ms < $3", Bound::Int(now.timestamp_millis()), now, message).await
+}
+
+/// The one parameter of a [`fail_where`] condition.
+enum Bound<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+/// Marks Error the running runs matching `condition` (whose `$3` is `param`), with `message`, and
+/// settles their steps (a running step failed, a pending one skipped), in one transaction.
+/// Returns (run id, node), oldest first.
+async fn fail_where(
+    store: &Store,
+    condition: &'static str,
+    param: Bound<'_>,
+    now: DateTime<Utc>,
+    message: &str,
+) -> StoreResult<Vec<(String, String)>> {
+    // Times are stored in milliseconds; the steps' end is the run's end, to the millisecond.
+    let now = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+    let mut tx = store.begin_write().await?;
+    let sql = format!(
+        "UPDATE runs SET status = 'Error', error = $1, finished_ms = $2, lease_until_ms = NULL \
+         WHERE status = 'Running' AND {condition} RETURNING seq, id, node, steps"
+    );
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(message).bind(now.timestamp_millis());
+    let query = match param {
+        Bound::Text(t) => query.bind(t),
+        Bound::Int(i) => query.bind(i),
+    };
+    let rows = query.fetch_all(&mut *tx).await.map_err(db("fail runs"))?;
+    let mut failed = Vec::new();
+    for row in &rows {
+        let id: String = col(row, "id")?;
+        let mut steps: Vec<StepRecord> = from_json(&format!("run {id}: steps"), &col::<String>(row, "steps")?)?;
+        if settle_steps(&mut steps, now, message) {
+            sqlx::query("UPDATE runs SET steps = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(json("steps", &steps)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(db("settle the steps of a failed run"))?;
+        }
+        failed.push((col::<i64>(row, "seq")?, id, col::<Option<String>>(row, "node")?));
+    }
+    tx.commit().await.map_err(db("fail runs"))?;
+    // RETURNING has no order; callers and logs read better oldest first.
     failed.sort();
     Ok(failed.into_iter().map(|(_, id, node)| (id, node.unwrap_or_default())).collect())
 }

@@ -1,7 +1,7 @@
 //! Queuing runs, and reading them back one at a time or as a filtered, newest-first page.
 
 use super::Store;
-use super::codec::{col, json, now_ms, run_columns, run_from_row, run_type_name, time, trigger_kind};
+use super::codec::{col, json, now_ms, run_columns, run_from_row, run_type_name, time, trigger_json, trigger_kind};
 use super::error::db;
 use crate::api::{RunFilter, Trigger};
 use crate::run::RunStatus;
@@ -33,7 +33,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
     .bind(run_type_name(run.run_type)?)
     .bind(&run.task)
     .bind(trigger_kind(&run.trigger)?)
-    .bind(json("trigger", &run.trigger)?)
+    .bind(trigger_json(&run.trigger)?)
     .bind(json("request", &run.request)?)
     .bind(json("required labels", &run.required_labels)?)
     .bind(queued_ms)

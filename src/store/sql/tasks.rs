@@ -1,24 +1,24 @@
-//! Tasks: one row each, the task as JSON in `body` and its times in columns.
+//! Tasks: one row each, the task's stored form ([`TaskRecord`]) as JSON in `body` and its times
+//! in columns.
 
 use super::Store;
 use super::codec::{col, from_json, json, now_ms, time};
 use super::error::{db, is_unique_violation};
 use crate::api::Task;
+use crate::store::task_record::TaskRecord;
 use crate::store::{StoreError, StoreResult};
 use sqlx::any::AnyRow;
 
-/// The task as stored: times live in their own columns, not in the body.
+/// The task as stored: its record (times live in their own columns, not in the body).
 fn body(task: &Task) -> StoreResult<String> {
-    let mut task = task.clone();
-    task.created_at = None;
-    task.updated_at = None;
-    json("task", &task)
+    json("task", &TaskRecord::from(task))
 }
 
 fn from_row(row: &AnyRow) -> StoreResult<Task> {
     let name: String = col(row, "name")?;
     let what = format!("task {name}");
-    let mut task: Task = from_json(&what, &col::<String>(row, "body")?)?;
+    let record: TaskRecord = from_json(&what, &col::<String>(row, "body")?)?;
+    let mut task = Task::from(record);
     task.created_at = Some(time(&what, col(row, "created_ms")?)?);
     task.updated_at = Some(time(&what, col(row, "updated_ms")?)?);
     Ok(task)

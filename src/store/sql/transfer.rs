@@ -1,7 +1,7 @@
 //! Bringing runs from another database in (`drydock import`): rows keep their sequence numbers,
 //! ids and times, so run ids, links and log files stay valid.
 
-use super::codec::{json, run_type_name, trigger_kind};
+use super::codec::{json, run_type_name, trigger_json, trigger_kind};
 use super::error::db;
 use super::{Dialect, Store};
 use crate::store::{RunRow, StoreResult};
@@ -20,7 +20,7 @@ pub(super) async fn import_run(store: &Store, run: &RunRow) -> StoreResult<()> {
     .bind(run_type_name(run.run_type)?)
     .bind(&run.task)
     .bind(trigger_kind(&run.trigger)?)
-    .bind(json("trigger", &run.trigger)?)
+    .bind(trigger_json(&run.trigger)?)
     .bind(json("request", &run.request)?)
     .bind(json("required labels", &run.required_labels)?)
     .bind(run.queued_at.timestamp_millis())

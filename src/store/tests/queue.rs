@@ -69,6 +69,8 @@ async fn an_expired_lease_fails_the_run(f: &Fixture) {
     let s = &f.store;
     let id = claimed(s, Some("build-web"), "node-a").await;
     s.save_step(&id, 0, &step("build", StepStatus::Succeeded)).await.unwrap();
+    s.save_step(&id, 1, &step("test", StepStatus::Running)).await.unwrap();
+    s.save_step(&id, 2, &crate::run::StepRecord::pending("push")).await.unwrap();
 
     assert!(!s.renew_lease(&id, "node-b", LEASE).await.unwrap(), "only the owner renews");
     assert!(s.renew_lease(&id, "node-a", Duration::from_secs(120)).await.unwrap());
@@ -80,7 +82,8 @@ async fn an_expired_lease_fails_the_run(f: &Fixture) {
     let run = s.get_run(&id).await.unwrap().unwrap();
     assert_eq!((run.status, run.error.as_deref()), (RunStatus::Error, Some("worker lost")));
     assert_eq!(run.finished_at, Some(super::ms(later.timestamp_millis())));
-    assert_eq!(run.steps, [step("build", StepStatus::Succeeded)], "recorded steps are kept");
+    assert_eq!(run.steps[0], step("build", StepStatus::Succeeded), "recorded steps are kept");
+    assert_eq!((run.steps[1].status, run.steps[2].status), (StepStatus::Failed, StepStatus::Skipped), "and settled");
     assert!(!s.renew_lease(&id, "node-a", LEASE).await.unwrap(), "the node learns it lost the run");
     assert!(s.fail_expired_leases(later, "worker lost").await.unwrap().is_empty());
 }
@@ -97,7 +100,10 @@ async fn a_restarted_node_fails_its_runs(f: &Fixture) {
     let run = s.get_run(&a1).await.unwrap().unwrap();
     assert_eq!((run.status, run.error.as_deref()), (RunStatus::Error, Some("node restarted")));
     assert!(run.finished_at.is_some());
-    assert_eq!(run.steps, [step("build", StepStatus::Running)]);
+    // No step of a finished run stays running: the interrupted one failed, saying why.
+    let [settled] = &run.steps[..] else { panic!("{:?}", run.steps) };
+    assert_eq!((settled.status, settled.error.as_deref()), (StepStatus::Failed, Some("interrupted: node restarted")));
+    assert_eq!(settled.finished_at, run.finished_at);
     assert_eq!(s.get_run(&b1).await.unwrap().unwrap().status, RunStatus::Running);
     assert!(s.fail_runs_of_node("node-a", "again").await.unwrap().is_empty());
 }
