@@ -4,6 +4,7 @@
 mod helper;
 
 mod bad_input;
+mod bombs;
 mod cli_client;
 mod cli_remote;
 mod corpus;

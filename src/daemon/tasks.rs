@@ -304,13 +304,16 @@ impl Service {
                 ..Default::default()
             },
         };
-        // Secrets and values are only known per run: report only structural errors here.
-        match crate::taskfile::render(&req) {
-            Ok(_) => Ok(()),
-            Err(d) => Err(ServiceError::Invalid {
-                message: "the task file is not valid".into(),
-                diagnostics: d.errors().map(api::WireDiagnostic::from).collect(),
-            }),
+        // Secrets and values are only known per run: report only structural errors here, and of
+        // the YAML only its budgets (an alias bomb is refused now, not when a worker expands it).
+        let invalid = |d: crate::taskfile::Diagnostics| ServiceError::Invalid {
+            message: "the task file is not valid".into(),
+            diagnostics: d.errors().map(api::WireDiagnostic::from).collect(),
+        };
+        let rendered = crate::taskfile::render(&req).map_err(invalid)?;
+        match crate::taskfile::parse::yaml_tree(&rendered.text, &rendered.map) {
+            Err(d) if d.code == "limit" => Err(invalid(crate::taskfile::Diagnostics(vec![d]))),
+            _ => Ok(()),
         }
     }
 }

@@ -135,18 +135,24 @@ impl SourceMap {
     }
 }
 
-/// Parses the rendered text into the typed model and the span tree, in one YAML pass. Positions in
-/// errors are already mapped to the original file.
-pub fn parse_task_yaml(rendered: &str, map: &SourceMap) -> Result<(TaskFileSpec, YNode), Diagnostic> {
+/// The span tree of the rendered text, within the task file's budgets (nesting, and nodes and
+/// bytes counting every alias expansion); a budget error has the code `limit`.
+pub fn yaml_tree(rendered: &str, map: &SourceMap) -> Result<YNode, Diagnostic> {
     let limits = yaml::Limits { max_depth: MAX_YAML_DEPTH, ..yaml::Limits::default() };
-    let tree = yaml::parse(rendered, &limits).map_err(|e| {
+    yaml::parse(rendered, &limits).map_err(|e| {
         let d = Diagnostic::error(if e.limit { "limit" } else { "yaml-syntax" }, e.message).at(map.map(e.pos));
         if e.limit {
             d.help("task files are untrusted input: nesting and alias expansion are capped; simplify the file")
         } else {
             d.help("check indentation and quoting; values containing `: ` or starting with `{`, `*` or `&` need quotes")
         }
-    })?;
+    })
+}
+
+/// Parses the rendered text into the typed model and the span tree, in one YAML pass. Positions in
+/// errors are already mapped to the original file.
+pub fn parse_task_yaml(rendered: &str, map: &SourceMap) -> Result<(TaskFileSpec, YNode), Diagnostic> {
+    let tree = yaml_tree(rendered, map)?;
     let spec: TaskFileSpec = yaml::de::from_node(&tree).map_err(|e| {
         let help = type_help(&e.message);
         Diagnostic::error("wrong-type", e.message).at_opt(e.pos.map(|p| map.map(p))).help(help)

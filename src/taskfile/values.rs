@@ -33,6 +33,18 @@ pub fn parse_values_file(file: &str, text: &str) -> Result<Value, Diagnostic> {
     if text.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
+    // serde-saphyr replays aliases into the value without a budget on the bytes it copies, so
+    // the span tree's budgets (nodes and bytes, counting every alias) are checked first; its
+    // syntax errors are left for serde-saphyr to report as before.
+    if let Err(e) = super::yaml::parse(text, &super::yaml::Limits::default())
+        && e.limit
+    {
+        let mut d = Diagnostic::error("limit", format!("invalid values file: {}", e.message))
+            .at(e.pos)
+            .help("values files are untrusted input: nesting and alias expansion are capped; simplify the file");
+        d.file = file.to_string();
+        return Err(d);
+    }
     let value: Value = serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| {
         let (msg, pos) = super::parse::saphyr_message(&e);
         let mut d = Diagnostic::error("values-syntax", format!("invalid values file: {msg}"))
@@ -136,6 +148,14 @@ fn type_name(v: &Value) -> &'static str {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_alias_bomb_in_values_is_refused_before_it_expands() {
+        let text = format!("big: &big \"{}\"\nlist: [{}]\n", "x".repeat(100_000), ["*big"; 1000].join(", "));
+        let d = parse_values_file("values.yaml", &text).unwrap_err();
+        assert_eq!((d.code, d.file.as_str()), ("limit", "values.yaml"), "{}", d.message);
+        assert!(d.message.contains("MiB of text"), "{}", d.message);
+    }
 
     #[test]
     fn files_merge_in_order_then_sets_apply() {

@@ -19,11 +19,18 @@ pub struct Limits {
     pub max_depth: usize,
     /// Nodes in the tree, counting every alias expansion.
     pub max_nodes: usize,
+    /// Bytes of scalar text in the tree, counting every alias expansion: a small file can alias
+    /// one long string many times (a few nodes, gigabytes of copies).
+    pub max_bytes: usize,
 }
+
+/// The default budget of scalar bytes: 8 times the largest task file, room for any real file
+/// and its anchors while a bomb stops at tens of megabytes.
+pub const DEFAULT_MAX_BYTES: usize = 32 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 64, max_nodes: 2_000_000 }
+        Limits { max_depth: 64, max_nodes: 1_000_000, max_bytes: DEFAULT_MAX_BYTES }
     }
 }
 
@@ -128,11 +135,18 @@ impl YNode {
         }
     }
 
-    fn count(&self) -> usize {
-        1 + match &self.kind {
-            YKind::Map(e) => e.iter().map(|(_, _, v)| v.count()).sum(),
-            YKind::Seq(i) => i.iter().map(YNode::count).sum(),
-            YKind::Scalar(_) => 0,
+    /// Nodes and scalar bytes (keys included) of this subtree.
+    fn size(&self) -> (usize, usize) {
+        match &self.kind {
+            YKind::Map(e) => e.iter().fold((1, 0), |(n, b), (k, _, v)| {
+                let (vn, vb) = v.size();
+                (n + vn, b + k.len() + vb)
+            }),
+            YKind::Seq(items) => items.iter().fold((1, 0), |(n, b), v| {
+                let (vn, vb) = v.size();
+                (n + vn, b + vb)
+            }),
+            YKind::Scalar(s) => (1, s.text.len()),
         }
     }
 }
@@ -150,9 +164,11 @@ fn pos_of(marker: &granit_parser::Marker) -> Pos {
 /// Parses one YAML document into a span tree. An empty document is a null node.
 pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, YNode> = HashMap::new();
+    // Each anchored node with its size (nodes, scalar bytes), measured once.
+    let mut anchors: HashMap<usize, (YNode, (usize, usize))> = HashMap::new();
     let mut root: Option<YNode> = None;
     let mut nodes = 0usize;
+    let mut bytes = 0usize;
     let mut documents = 0;
     let limit = |message: String, pos: Pos| YamlError { message, pos, limit: true };
     for item in Parser::new_from_str(text) {
@@ -176,6 +192,10 @@ pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
                 continue;
             }
             Event::Scalar(value, style, anchor, _tag) => {
+                bytes = bytes.saturating_add(value.len());
+                if bytes > limits.max_bytes {
+                    return Err(limit(format!("the YAML holds more than {} MiB of text", limits.max_bytes >> 20), pos));
+                }
                 let scalar = Scalar { text: value.into_owned(), plain: matches!(style, ScalarStyle::Plain) };
                 (YNode { pos, kind: YKind::Scalar(scalar) }, anchor)
             }
@@ -197,14 +217,20 @@ pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
                 None => continue,
             },
             Event::Alias(id) => {
-                let Some(target) = anchors.get(&id) else {
+                let Some((target, (size, text))) = anchors.get(&id) else {
                     return Err(YamlError { message: "alias to an unknown anchor".into(), pos, limit: false });
                 };
-                let size = target.count();
-                if nodes.saturating_add(size) > limits.max_nodes {
+                if nodes.saturating_add(*size) > limits.max_nodes {
                     return Err(limit(format!("aliases expand the YAML beyond {} nodes", limits.max_nodes), pos));
                 }
+                if bytes.saturating_add(*text) > limits.max_bytes {
+                    return Err(limit(
+                        format!("aliases expand the YAML beyond {} MiB of text", limits.max_bytes >> 20),
+                        pos,
+                    ));
+                }
                 nodes += size;
+                bytes += text;
                 let mut copy = target.clone();
                 copy.pos = pos;
                 (copy, 0)
@@ -223,7 +249,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
             return Err(limit(format!("the YAML has more than {} nodes", limits.max_nodes), pos));
         }
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            anchors.insert(anchor, (node.clone(), node.size()));
         }
         attach(&mut stack, &mut root, node)?;
     }
@@ -305,6 +331,18 @@ mod tests {
             YKind::Scalar(s) => assert!(!s.plain && s.text == "600"),
             _ => panic!(),
         }
+    }
+
+    #[test]
+    fn a_long_string_aliased_many_times_is_a_bomb_too() {
+        // Few nodes, but every alias copies 100 KB: 400 copies would be 40 MB.
+        let text = format!("big: &big \"{}\"\nlist: [{}]\n", "x".repeat(100_000), ["*big"; 400].join(", "));
+        let err = parse(&text, &Limits::default()).unwrap_err();
+        assert!(err.limit && err.message.contains("MiB of text"), "{}", err.message);
+        assert_eq!(err.pos.line, 2, "the alias that crossed the budget");
+        // The same file with few copies is fine.
+        let text = format!("big: &big \"{}\"\nlist: [{}]\n", "x".repeat(100_000), ["*big"; 10].join(", "));
+        assert!(parse(&text, &Limits::default()).is_ok());
     }
 
     #[test]
