@@ -454,6 +454,9 @@ pub enum DeliveryOutcome {
     Ignored,
     /// Processing failed; `reason` says why.
     Failed,
+    /// Refused before any task's secret verified it (unknown task or repository, bad or missing
+    /// signature); `reason` says which, for API users only: the sender got one answer for all.
+    Refused,
 }
 
 impl DeliveryOutcome {
@@ -464,6 +467,7 @@ impl DeliveryOutcome {
             DeliveryOutcome::Queued => "queued",
             DeliveryOutcome::Ignored => "ignored",
             DeliveryOutcome::Failed => "failed",
+            DeliveryOutcome::Refused => "refused",
         }
     }
 
@@ -474,6 +478,7 @@ impl DeliveryOutcome {
             "queued" => DeliveryOutcome::Queued,
             "ignored" => DeliveryOutcome::Ignored,
             "failed" => DeliveryOutcome::Failed,
+            "refused" => DeliveryOutcome::Refused,
             _ => return None,
         })
     }

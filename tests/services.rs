@@ -241,7 +241,50 @@ async fn webhooks_are_accepted_ignored_refused_and_deduplicated_without_an_engin
     let (_, runs) = s.get("/v1/runs?task=svc-hooks").await;
     assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
     let (_, deliveries) = s.get("/v1/hooks/deliveries").await;
-    assert_eq!(deliveries.as_array().unwrap().len(), 3, "{deliveries}");
+    assert_eq!(deliveries.as_array().unwrap().len(), 4, "three processed and one refused: {deliveries}");
+}
+
+#[tokio::test]
+async fn webhook_refusals_tell_a_stranger_nothing() {
+    let s = Services::start().await;
+    let url = "https://git.test/octo/known.git";
+    let task = json!({"name": "svc-known", "context": format!("{url}#main"),
+                      "step": {"kind": "file", "content": "steps:\n  - cmd: busybox true\n"},
+                      "triggers": {"source": {"webhook_secret": "s3cret"}}});
+    assert_eq!(s.post("/v1/tasks", task).await.0, 201);
+    let push = |repo: &str| {
+        json!({"ref": "refs/heads/main", "before": "1".repeat(40), "after": "a".repeat(40), "deleted": false,
+               "head_commit": {"id": "a".repeat(40)}, "repository": {"clone_url": repo, "default_branch": "main"},
+               "commits": []})
+    };
+    let bad_signature = s.github("wrong", "push", "x-1", &push(url)).await;
+    let unknown_repository = s.github("s3cret", "push", "x-2", &push("https://git.test/octo/other.git")).await;
+    let body = br#"{"ref": "refs/heads/main", "commit": "abc"}"#.to_vec();
+    let generic = |task: &str| {
+        let sig = format!("sha256={}", sign("s3cret", &body));
+        s.http
+            .post(format!("{}/hooks/generic/{task}", s.url))
+            .header("X-Drydock-Signature", sig)
+            .body(body.clone())
+            .send()
+    };
+    let resp = generic("no-such-task").await.unwrap();
+    let unknown_task = (resp.status().as_u16(), resp.json::<Value>().await.unwrap());
+    assert_eq!(bad_signature.0, 401);
+    assert_eq!(unknown_repository, bad_signature);
+    assert_eq!(unknown_task, bad_signature);
+    // The answer names no task and no repository.
+    let text = bad_signature.1.to_string();
+    assert!(!text.contains("svc-known") && !text.contains("known.git") && !text.contains("other.git"), "{text}");
+    // The log, behind a token, says which was which.
+    let (_, log) = s.get("/v1/hooks/deliveries").await;
+    let reasons: Vec<String> = log.as_array().unwrap().iter().map(|d| d["reason"].to_string()).collect();
+    assert!(reasons.iter().any(|r| r.contains("no task builds the repository https://git.test/octo/other.git")));
+    assert!(reasons.iter().any(|r| r.contains("there is no task `no-such-task`")), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.contains("matches the webhook secret of no task")), "{reasons:?}");
+    // A signed delivery for the generic task itself still gets through to its own checks.
+    let resp = generic("svc-known").await.unwrap();
+    assert_ne!(resp.status().as_u16(), 401);
 }
 
 #[tokio::test]

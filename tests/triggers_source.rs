@@ -103,16 +103,22 @@ async fn a_signed_github_push_runs_the_pushed_commit_once() {
         github(&d, "s3cret", "ping", "p-1", &json!({"zen": "x", "repository": {"clone_url": url}})).await;
     assert_eq!((status, &pong["outcome"]), (200, &json!("pong")), "{pong}");
 
-    // Wrong or missing signature: refused, nothing stored.
+    // Wrong or missing signature: refused with the one answer every refusal gets, nothing
+    // processed; why is in the deliveries log, which needs a token.
     let push = github_push(&url, "main", &sha, &["msg"]);
-    let (status, err) = github(&d, "wrong", "push", "bad-1", &push).await;
-    assert_eq!(status, 401, "{err}");
-    assert!(err["message"].as_str().unwrap().contains("matches the webhook secret of no task"), "{err}");
-    let (status, _) =
+    let (status, refused) = github(&d, "wrong", "push", "bad-1", &push).await;
+    assert_eq!(status, 401, "{refused}");
+    assert_eq!(refused["message"], drydock::triggers::source::REFUSED, "{refused}");
+    let (status, unsigned) =
         hook(&d, "/hooks/github", &[("X-GitHub-Event", "push".into())], push.to_string().as_bytes()).await;
-    assert_eq!(status, 401);
+    assert_eq!((status, &unsigned), (401, &refused));
     let (_, listed) = d.get("/v1/hooks/deliveries").await;
-    assert_eq!(listed.as_array().unwrap().len(), 0, "{listed}");
+    let listed = listed.as_array().unwrap().clone();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.iter().all(|x| x["outcome"] == "refused"), "{listed:?}");
+    let reasons: Vec<&str> = listed.iter().map(|x| x["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.contains("matches the webhook secret of no task") && r.contains("`bad-1`")));
+    assert!(reasons.iter().any(|r| r.contains("carries no X-Hub-Signature-256 header")), "{reasons:?}");
 
     // Signed: queued, and the run checks out that commit.
     let (status, queued) = github(&d, "s3cret", "push", "d-1", &push).await;
@@ -154,11 +160,12 @@ async fn a_signed_github_push_runs_the_pushed_commit_once() {
     let (_, deleted) = github(&d, "s3cret", "push", "d-4", &deletion).await;
     assert_eq!(deleted["outcome"], "ignored", "{deleted}");
 
-    // Unknown repository: 404 naming it.
+    // Unknown repository: the same answer as a bad signature, the repository named in the log only.
     let other = format!("{}/nowhere.git", server.url);
     let (status, err) = github(&d, "s3cret", "push", "d-5", &github_push(&other, "main", &sha, &[])).await;
-    assert_eq!(status, 404, "{err}");
-    assert!(err["message"].as_str().unwrap().contains("nowhere.git"), "{err}");
+    assert_eq!((status, &err), (401, &refused));
+    let (_, listed) = d.get("/v1/hooks/deliveries?top=2").await;
+    assert!(listed.as_array().unwrap().iter().any(|x| x["reason"].as_str().is_some_and(|r| r.contains("nowhere.git"))));
 
     // Too large. The daemon answers before reading the body and drops the connection, so this
     // request asks for its connection not to be pooled: a later request reusing it would fail
@@ -323,9 +330,9 @@ async fn gitlab_gitea_and_generic_receivers() {
     let run = d.wait_run(&only_run(&queued)).await;
     assert_eq!((&run["trigger"]["provider"], &run["status"]), (&json!("generic"), &json!("Succeeded")), "{run}");
     assert!(log_of(&d, run["id"].as_str().unwrap()).await.contains("generic"));
-    let (status, _) = hook(&d, "/hooks/generic/no-such-task", &generic(sig), body.as_bytes()).await;
-    assert_eq!(status, 404);
-    // The task without a secret says why it accepts nothing.
+    // An unknown task and a task without a secret are refused like a bad signature; the log says why.
+    let (status, unknown) = hook(&d, "/hooks/generic/no-such-task", &generic(sig), body.as_bytes()).await;
+    assert_eq!((status, &unknown["message"]), (401, &json!(drydock::triggers::source::REFUSED)));
     let (status, err) = hook(
         &d,
         &format!("/hooks/generic/{bare}"),
@@ -333,8 +340,11 @@ async fn gitlab_gitea_and_generic_receivers() {
         body.as_bytes(),
     )
     .await;
-    assert_eq!(status, 401);
-    assert!(err["message"].as_str().unwrap().contains("no webhook secret"), "{err}");
+    assert_eq!((status, &err), (401, &unknown));
+    let (_, listed) = d.get("/v1/hooks/deliveries?top=2").await;
+    let reasons: Vec<&str> = listed.as_array().unwrap().iter().map(|x| x["reason"].as_str().unwrap()).collect();
+    assert!(reasons.iter().any(|r| r.contains("no webhook secret")), "{listed}");
+    assert!(reasons.iter().any(|r| r.contains("there is no task `no-such-task`")), "{listed}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -150,6 +150,7 @@ pub fn deliveries_table(list: &[Delivery]) -> Table {
             DeliveryOutcome::Ignored => Cell::coloured("ignored", "33"),
             DeliveryOutcome::Failed => Cell::coloured("failed", "31"),
             DeliveryOutcome::Received => Cell::coloured("received", "36"),
+            DeliveryOutcome::Refused => Cell::coloured("refused", "31"),
         };
         table.row(vec![
             timestamp(Some(d.received_at)).into(),

@@ -34,10 +34,8 @@ async fn handle(svc: Arc<Service>, inc: Incoming) -> Response {
     match source::receive(&svc, inc).await {
         Answer::Pong => (StatusCode::OK, Json(json!({"outcome": "pong"}))).into_response(),
         Answer::BadRequest(m) => HttpError::new(StatusCode::BAD_REQUEST, "invalid", m).into_response(),
-        Answer::Unauthorized(m) => {
-            tracing::info!(provider, delivery, "webhook refused: {m}");
-            HttpError::new(StatusCode::UNAUTHORIZED, "unauthorized", m).into_response()
-        }
+        // One status and one body for every refusal: see `source::REFUSED`.
+        Answer::Refused => HttpError::new(StatusCode::UNAUTHORIZED, "unauthorized", source::REFUSED).into_response(),
         Answer::NotFound(m) => HttpError::new(StatusCode::NOT_FOUND, "not-found", m).into_response(),
         Answer::Redelivered(d) => (
             StatusCode::OK,

@@ -270,6 +270,10 @@ impl Store {
     pub async fn insert_delivery(&self, delivery: &Delivery) -> StoreResult<Option<Delivery>> {
         deliveries::insert(self, delivery).await
     }
+    /// Deletes refused deliveries beyond the newest `keep`; how many went.
+    pub async fn prune_refused_deliveries(&self, keep: u32) -> StoreResult<u64> {
+        deliveries::prune_refused(self, keep).await
+    }
     /// Records what became of a delivery.
     pub async fn finish_delivery(
         &self,

@@ -76,9 +76,12 @@ pub enum Answer {
     Pong,
     /// The request is malformed.
     BadRequest(String),
-    /// No task building the repository accepted the signature.
-    Unauthorized(String),
-    /// No task builds the repository (or the generic task does not exist).
+    /// Refused before any task's secret verified it: an unknown task, an unknown repository and a
+    /// bad or missing signature all get this one answer ([`REFUSED`]), so that a stranger learns
+    /// nothing about tasks or repositories; the reason is in the deliveries log.
+    Refused,
+    /// A signed delivery for the generic receiver that cannot start anything (its task has no git
+    /// context, or builds another repository); the sender proved it holds the secret.
     NotFound(String),
     /// A delivery id seen before: its stored outcome, nothing queued.
     Redelivered(Delivery),
@@ -134,19 +137,30 @@ pub async fn deliveries(
     svc.store().list_deliveries(top, before).await
 }
 
+/// The one answer to every delivery refused before a secret verified it.
+pub const REFUSED: &str = "refused: the delivery is not signed with the webhook secret of a task that builds its \
+     repository (or of the task its URL names); check the webhook's URL and secret (`drydock hook url -n TASK` \
+     shows both); `drydock hook deliveries` says why a delivery was refused";
+
+/// Refused deliveries kept in the deliveries log (anyone can send them, so the log is capped).
+pub const MAX_REFUSED_KEPT: u32 = 1_000;
+
 /// Handles one webhook request.
 pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
     let provider = inc.provider;
 
-    // 1. What it is and which tasks build its repository.
-    let (parsed, candidates) = if provider.names_its_task() {
+    // 1. What it is and which tasks build its repository. Until a task's secret verifies the
+    // delivery, every refusal is the same `Refused`: what exists is nobody else's business.
+    let (parsed, candidates, accepted) = if provider.names_its_task() {
         let name = inc.task.clone().unwrap_or_default();
         let task = match svc.store().get_task(&name).await {
             Ok(Some(t)) => t,
-            Ok(None) => {
-                return Answer::NotFound(format!("there is no task `{name}`; the generic URL is /hooks/generic/TASK"));
-            }
+            Ok(None) => return refuse(svc, &inc, format!("there is no task `{name}`")).await,
             Err(e) => return Answer::Unavailable(e.to_string()),
+        };
+        let accepted = match accepting_tasks(svc, provider, &inc, std::slice::from_ref(&task)) {
+            Ok(a) => a,
+            Err(why) => return refuse(svc, &inc, why).await,
         };
         let Some(ctx) = git_context(&task) else {
             return Answer::NotFound(format!(
@@ -169,7 +183,7 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
                 shown_url, e.repository
             ));
         }
-        (parsed, vec![task])
+        (parsed, vec![task], accepted)
     } else {
         let Some(event_name) = inc.event.as_deref().map(str::trim) else {
             return Answer::BadRequest(format!(
@@ -192,20 +206,21 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
             tasks.into_iter().filter(|t| git_context(t).is_some_and(|c| keys.contains(&c.key))).collect();
         if candidates.is_empty() {
             let repo = urls.first().cloned().unwrap_or_else(|| "(the payload names no repository)".into());
-            return Answer::NotFound(format!(
+            let why = format!(
                 "no task builds the repository {repo}; point a task at it with \
                  `drydock task create -n NAME -c {repo}#BRANCH --webhook-secret SECRET ...` \
                  (or `task update --context`), using the secret this webhook is configured with"
-            ));
+            );
+            return refuse(svc, &inc, why).await;
         }
-        (parsed, candidates)
+        // 2. Whose secret signed it.
+        let accepted = match accepting_tasks(svc, provider, &inc, &candidates) {
+            Ok(a) => a,
+            Err(why) => return refuse(svc, &inc, why).await,
+        };
+        (parsed, candidates, accepted)
     };
 
-    // 2. Whose secret signed it.
-    let accepted = match accepting_tasks(svc, provider, &inc, &candidates) {
-        Ok(a) => a,
-        Err(answer) => return answer,
-    };
     let stored = match parsed {
         Parsed::Ping { .. } => return Answer::Pong,
         Parsed::Event(e) => StoredEvent { tasks: accepted, event: Some(e), ignored: None },
@@ -246,20 +261,47 @@ pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
     }
 }
 
-/// The candidates whose webhook secret verifies the request; 401 when there are none.
+/// Records why a delivery was refused in the deliveries log (readable with a token only) and
+/// answers [`Answer::Refused`]. The record gets an id of its own, never the one the sender claimed,
+/// so a forged delivery cannot take the id of a real one and make it look like a redelivery.
+async fn refuse(svc: &Service, inc: &Incoming, why: String) -> Answer {
+    let provider = inc.provider.name();
+    tracing::info!(provider, delivery = ?inc.delivery_id, "webhook refused: {why}");
+    let mut raw = [0u8; 8];
+    let _ = getrandom::fill(&mut raw);
+    let claimed = inc.delivery_id.as_deref().map_or_else(|| "none".to_string(), |d| format!("`{}`", d.trim()));
+    let record = Delivery {
+        provider: provider.to_string(),
+        delivery_id: format!("refused-{}", hex::encode(raw)),
+        received_at: svc.clock().now(),
+        task: inc.task.clone(),
+        repository: None,
+        event: serde_json::Value::Null,
+        outcome: DeliveryOutcome::Refused,
+        reason: Some(format!("{why} (delivery id {claimed})")),
+        runs: Vec::new(),
+    };
+    let store = svc.store();
+    if let Err(e) = store.insert_delivery(&record).await {
+        tracing::warn!(error = %e, "recording a refused delivery failed");
+    } else if let Err(e) = store.prune_refused_deliveries(MAX_REFUSED_KEPT).await {
+        tracing::warn!(error = %e, "pruning refused deliveries failed");
+    }
+    Answer::Refused
+}
+
+/// The candidates whose webhook secret verifies the request, or why none does (for the log).
 fn accepting_tasks(
     svc: &Service,
     provider: &dyn Provider,
     inc: &Incoming,
     candidates: &[Task],
-) -> Result<Vec<String>, Answer> {
-    // The receivers are public: refusals do not name the tasks (the deliveries listing and the
-    // daemon's log, both behind authentication, do).
+) -> Result<Vec<String>, String> {
     let Some(signature) = inc.signature.as_deref().filter(|s| !s.trim().is_empty()) else {
         let header = provider.signature_headers().first().unwrap_or(&"signature");
-        return Err(Answer::Unauthorized(format!(
+        return Err(format!(
             "the request carries no {header} header; configure the webhook with the task's webhook secret"
-        )));
+        ));
     };
     let names: Vec<String> = candidates.iter().map(|t| t.name.clone()).collect();
     let mut accepted = Vec::new();
@@ -280,16 +322,21 @@ fn accepting_tasks(
     }
     if accepted.is_empty() {
         tracing::info!(provider = provider.name(), tasks = ?names, with_secret, "no task's webhook secret verifies the delivery");
-        return Err(Answer::Unauthorized(if with_secret == 0 {
-            "the tasks building this repository have no webhook secret, and a task without one accepts \
-             no webhook; set one with `drydock task update -n NAME --webhook-secret SECRET` and configure \
-             the same secret in the webhook"
-                .to_string()
+        return Err(if with_secret == 0 {
+            format!(
+                "the tasks building this repository ({}) have no webhook secret, and a task without one \
+                 accepts no webhook; set one with `drydock task update -n NAME --webhook-secret SECRET` and \
+                 configure the same secret in the webhook",
+                names.join(", ")
+            )
         } else {
-            "the signature matches the webhook secret of no task building this repository; configure \
-             the webhook with the task's secret (`drydock hook url -n NAME` shows whether one is set)"
-                .to_string()
-        }));
+            format!(
+                "the signature matches the webhook secret of no task building this repository ({}); \
+                 configure the webhook with the task's secret (`drydock hook url -n NAME` shows whether one \
+                 is set)",
+                names.join(", ")
+            )
+        });
     }
     Ok(accepted)
 }

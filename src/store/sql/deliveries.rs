@@ -42,6 +42,20 @@ async fn get(store: &Store, provider: &str, id: &str) -> StoreResult<Option<Deli
     row.as_ref().map(from_row).transpose()
 }
 
+/// Deletes refused deliveries beyond the newest `keep`: anyone can send them, so they must not
+/// grow without bound.
+pub(super) async fn prune_refused(store: &Store, keep: u32) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM deliveries WHERE outcome = 'refused' AND received_ms < (SELECT received_ms FROM deliveries \
+         WHERE outcome = 'refused' ORDER BY received_ms DESC LIMIT 1 OFFSET $1)",
+    )
+    .bind(i64::from(keep))
+    .execute(&store.writer)
+    .await
+    .map_err(db("prune refused deliveries"))?;
+    Ok(done.rows_affected())
+}
+
 pub(super) async fn insert(store: &Store, d: &Delivery) -> StoreResult<Option<Delivery>> {
     // The primary key decides between two copies of one delivery arriving together.
     let done = sqlx::query(
