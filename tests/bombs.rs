@@ -71,6 +71,7 @@ fn the_cli_refuses_bombs_with_exit_2_in_little_memory() {
         // GNU time writes "Command exited with non-zero status 2" before the figure.
         let report = std::fs::read_to_string(&rusage).unwrap();
         let peak: u64 = report.lines().last().unwrap().trim().parse().unwrap();
+        eprintln!("{args:?}: peak {peak} KB");
         assert!(peak < PEAK_LIMIT_KB, "{args:?} peaked at {peak} KB");
     }
     // A real file with anchors still works.
@@ -138,5 +139,6 @@ async fn the_api_and_a_checked_out_repository_refuse_bombs_in_little_memory() {
     }
 
     let peak = peak_kb(daemon.child.id());
+    eprintln!("drydock serve: peak {peak} KB");
     assert!(peak < PEAK_LIMIT_KB, "the daemon peaked at {peak} KB");
 }

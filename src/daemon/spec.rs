@@ -2,6 +2,7 @@
 //! `sealing` before it reaches the store).
 
 use crate::api::{Credential, TaskStep};
+use crate::store::task_record::{StoredLogin, StoredStep};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -18,8 +19,11 @@ pub struct Checkout {
     pub git_tag: Option<String>,
 }
 
-/// Everything a worker needs to run a queued run.
+/// Everything a worker needs to run a queued run. Stored as the JSON of `SpecRecord`, whose
+/// step and logins are the store's own types, so a change to the API's types cannot change what a
+/// queued run reads back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SpecRecord", into = "SpecRecord")]
 pub struct RunSpec {
     /// `upload:<id>`, a git URL, or none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,4 +53,80 @@ pub struct RunSpec {
     /// The trigger, described for `.Run.TriggeredBy`.
     #[serde(default)]
     pub triggered_by: String,
+}
+
+/// The stored form of a [`RunSpec`] (the `runs.request` JSON).
+#[derive(Clone, Serialize, Deserialize)]
+struct SpecRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    context: Option<String>,
+    step: StoredStep,
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+    #[serde(default)]
+    secret_values: BTreeMap<String, String>,
+    timeout: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    git_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    credentials: Vec<StoredLogin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checkout: Option<Checkout>,
+    #[serde(default)]
+    triggered_by: String,
+}
+
+impl From<SpecRecord> for RunSpec {
+    fn from(r: SpecRecord) -> Self {
+        RunSpec {
+            context: r.context,
+            step: r.step.into(),
+            values: r.values,
+            secret_values: r.secret_values,
+            timeout: r.timeout,
+            git_token: r.git_token,
+            credentials: r.credentials.into_iter().map(Credential::from).collect(),
+            task_name: r.task_name,
+            checkout: r.checkout,
+            triggered_by: r.triggered_by,
+        }
+    }
+}
+
+impl From<RunSpec> for SpecRecord {
+    fn from(s: RunSpec) -> Self {
+        SpecRecord {
+            context: s.context,
+            step: StoredStep::from(&s.step),
+            values: s.values,
+            secret_values: s.secret_values,
+            timeout: s.timeout,
+            git_token: s.git_token,
+            credentials: s.credentials.iter().map(StoredLogin::from).collect(),
+            task_name: s.task_name,
+            checkout: s.checkout,
+            triggered_by: s.triggered_by,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_spec_is_pinned() {
+        let stored = serde_json::json!({
+            "context": "upload:abc", "step": {"kind": "docker", "images": ["app:1"], "secret_build_args": {"T": "s"},
+            "no_push": false, "no_cache": false}, "values": {"a": "1"}, "secret_values": {"b": "2"}, "timeout": 600,
+            "git_token": "t", "credentials": [{"login_server": "r", "username": "u", "password": "p"}],
+            "task_name": "web", "checkout": {"commit": "c", "branch": "main"}, "triggered_by": "commit"
+        });
+        let spec: RunSpec = serde_json::from_value(stored.clone()).unwrap();
+        assert!(matches!(&spec.step, TaskStep::Docker(b) if b.images == ["app:1"]));
+        assert_eq!(spec.credentials[0].username, "u");
+        assert_eq!(serde_json::to_value(&spec).unwrap(), stored);
+    }
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 
 pub mod facts;
 pub mod sql;
-mod task_record;
+pub mod task_record;
 mod trigger_record;
 
 pub use sql::{Dialect, Store, sqlite_url};

@@ -47,9 +47,10 @@ enum StoredStatus {
     Disabled,
 }
 
+/// What a task runs, as stored (in a task, and in each queued run's spec).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum StoredStep {
+pub enum StoredStep {
     File {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         path: Option<String>,
@@ -64,8 +65,9 @@ enum StoredStep {
     Docker(StoredBuild),
 }
 
+/// A Dockerfile build, as stored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredBuild {
+pub struct StoredBuild {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dockerfile: Option<String>,
     #[serde(default)]
@@ -84,8 +86,9 @@ struct StoredBuild {
     no_cache: bool,
 }
 
+/// A registry login, as stored (its password sealed).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredLogin {
+pub struct StoredLogin {
     login_server: String,
     username: String,
     password: String,
@@ -204,27 +207,64 @@ fn commit_only() -> Vec<StoredEvent> {
 
 // ---- the only place stored and wire types meet -------------------------------------------------
 
+impl From<&api::TaskStep> for StoredStep {
+    fn from(step: &api::TaskStep) -> Self {
+        match step {
+            api::TaskStep::File { path, content, values_file } => {
+                StoredStep::File { path: path.clone(), content: content.clone(), values_file: values_file.clone() }
+            }
+            api::TaskStep::Cmd { cmd } => StoredStep::Cmd { cmd: cmd.clone() },
+            api::TaskStep::Docker(b) => StoredStep::Docker(StoredBuild {
+                dockerfile: b.dockerfile.clone(),
+                images: b.images.clone(),
+                build_args: b.build_args.clone(),
+                secret_build_args: b.secret_build_args.clone(),
+                target: b.target.clone(),
+                platform: b.platform.clone(),
+                no_push: b.no_push,
+                no_cache: b.no_cache,
+            }),
+        }
+    }
+}
+
+impl From<StoredStep> for api::TaskStep {
+    fn from(step: StoredStep) -> Self {
+        match step {
+            StoredStep::File { path, content, values_file } => api::TaskStep::File { path, content, values_file },
+            StoredStep::Cmd { cmd } => api::TaskStep::Cmd { cmd },
+            StoredStep::Docker(b) => api::TaskStep::Docker(api::DockerBuild {
+                dockerfile: b.dockerfile,
+                images: b.images,
+                build_args: b.build_args,
+                secret_build_args: b.secret_build_args,
+                target: b.target,
+                platform: b.platform,
+                no_push: b.no_push,
+                no_cache: b.no_cache,
+            }),
+        }
+    }
+}
+
+impl From<&api::Credential> for StoredLogin {
+    fn from(c: &api::Credential) -> Self {
+        StoredLogin { login_server: c.login_server.clone(), username: c.username.clone(), password: c.password.clone() }
+    }
+}
+
+impl From<StoredLogin> for api::Credential {
+    fn from(c: StoredLogin) -> Self {
+        api::Credential { login_server: c.login_server, username: c.username, password: c.password }
+    }
+}
+
 impl From<&api::Task> for TaskRecord {
     fn from(t: &api::Task) -> Self {
         TaskRecord {
             name: t.name.clone(),
             context: t.context.clone(),
-            step: match &t.step {
-                api::TaskStep::File { path, content, values_file } => {
-                    StoredStep::File { path: path.clone(), content: content.clone(), values_file: values_file.clone() }
-                }
-                api::TaskStep::Cmd { cmd } => StoredStep::Cmd { cmd: cmd.clone() },
-                api::TaskStep::Docker(b) => StoredStep::Docker(StoredBuild {
-                    dockerfile: b.dockerfile.clone(),
-                    images: b.images.clone(),
-                    build_args: b.build_args.clone(),
-                    secret_build_args: b.secret_build_args.clone(),
-                    target: b.target.clone(),
-                    platform: b.platform.clone(),
-                    no_push: b.no_push,
-                    no_cache: b.no_cache,
-                }),
-            },
+            step: StoredStep::from(&t.step),
             values: t.values.clone(),
             secret_values: t.secret_values.clone(),
             timeout: t.timeout,
@@ -235,15 +275,7 @@ impl From<&api::Task> for TaskRecord {
             agent_labels: t.agent_labels.clone(),
             platform: t.platform.clone(),
             git_token: t.git_token.clone(),
-            credentials: t
-                .credentials
-                .iter()
-                .map(|c| StoredLogin {
-                    login_server: c.login_server.clone(),
-                    username: c.username.clone(),
-                    password: c.password.clone(),
-                })
-                .collect(),
+            credentials: t.credentials.iter().map(StoredLogin::from).collect(),
             timers: t
                 .timers
                 .iter()
@@ -299,20 +331,7 @@ impl From<TaskRecord> for api::Task {
         api::Task {
             name: r.name,
             context: r.context,
-            step: match r.step {
-                StoredStep::File { path, content, values_file } => api::TaskStep::File { path, content, values_file },
-                StoredStep::Cmd { cmd } => api::TaskStep::Cmd { cmd },
-                StoredStep::Docker(b) => api::TaskStep::Docker(api::DockerBuild {
-                    dockerfile: b.dockerfile,
-                    images: b.images,
-                    build_args: b.build_args,
-                    secret_build_args: b.secret_build_args,
-                    target: b.target,
-                    platform: b.platform,
-                    no_push: b.no_push,
-                    no_cache: b.no_cache,
-                }),
-            },
+            step: r.step.into(),
             values: r.values,
             secret_values: r.secret_values,
             timeout: r.timeout,
@@ -323,11 +342,7 @@ impl From<TaskRecord> for api::Task {
             agent_labels: r.agent_labels,
             platform: r.platform,
             git_token: r.git_token,
-            credentials: r
-                .credentials
-                .into_iter()
-                .map(|c| api::Credential { login_server: c.login_server, username: c.username, password: c.password })
-                .collect(),
+            credentials: r.credentials.into_iter().map(api::Credential::from).collect(),
             timers: r
                 .timers
                 .into_iter()
