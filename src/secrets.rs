@@ -43,8 +43,11 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Replaces every known secret in text with `***`: the value itself, its base64 encodings
-/// (standard and URL-safe, padded or not) and each line of a multi-line value.
+/// Replaces every known secret in text with `***`: the value itself; its base64 encodings (standard
+/// and URL-safe, padded or not), also where it sits at any of the three byte alignments inside a
+/// longer encoded stream, and each 76-column line of `base64`'s wrapped output; its hex (lower and
+/// upper case), percent-encoded (`%2F` and `%2f`, with `+` or `%20` for spaces) and JSON-escaped forms;
+/// and each line of a multi-line value.
 #[derive(Clone, Debug, Default)]
 pub struct Masker {
     /// Longest first, so that a secret containing another is masked whole.
@@ -67,11 +70,12 @@ impl Masker {
         ] {
             forms.push(engine.encode(value));
         }
+        forms.extend(encoded_forms(value.as_bytes()));
         if value.contains('\n') {
             forms.extend(value.lines().map(str::trim).filter(|l| l.len() >= MIN_FRAGMENT).map(str::to_string));
         }
         for f in forms {
-            if !self.patterns.contains(&f) {
+            if !f.is_empty() && !self.patterns.contains(&f) {
                 self.patterns.push(f);
             }
         }
@@ -100,6 +104,71 @@ impl Masker {
         }
         out
     }
+}
+
+/// Base64 fragments shorter than this are not masked on their own: a short run of base64
+/// characters would match unrelated text.
+const MIN_ENCODED_FRAGMENT: usize = 8;
+
+/// The columns `base64` (coreutils, busybox) wraps its output at.
+const BASE64_WRAP: usize = 76;
+
+/// The encodings of a secret that a step can print without meaning to: base64 inside a longer
+/// stream (the characters that depend on the secret's bytes alone, at each of the three
+/// alignments), the lines of wrapped base64, hex, percent-encoding and JSON escaping.
+fn encoded_forms(value: &[u8]) -> Vec<String> {
+    let mut forms = Vec::new();
+    for engine in [&base64::engine::general_purpose::STANDARD_NO_PAD, &base64::engine::general_purpose::URL_SAFE_NO_PAD]
+    {
+        for offset in 0..3usize {
+            // With `offset` bytes before it, the secret's bytes start mid-group: the characters of
+            // the first group that mix in those bytes, and of a last group that is not complete,
+            // depend on the neighbours; the complete groups between do not.
+            let mut stream = vec![0u8; offset];
+            stream.extend_from_slice(value);
+            let encoded = engine.encode(&stream);
+            let skip = [0, 2, 3][offset];
+            let end = stream.len() / 3 * 4;
+            if end > skip && end - skip >= MIN_ENCODED_FRAGMENT {
+                forms.push(encoded[skip..end].to_string());
+            }
+        }
+    }
+    let wrapped = base64::engine::general_purpose::STANDARD.encode(value);
+    if wrapped.len() > BASE64_WRAP {
+        for line in wrapped.as_bytes().chunks(BASE64_WRAP) {
+            if line.len() >= MIN_ENCODED_FRAGMENT {
+                forms.push(String::from_utf8_lossy(line).into_owned());
+            }
+        }
+    }
+    if value.len() * 2 >= MIN_ENCODED_FRAGMENT {
+        forms.push(hex::encode(value));
+        forms.push(hex::encode_upper(value));
+    }
+    for (upper, space) in [(true, "%20"), (true, "+"), (false, "%20"), (false, "+")] {
+        forms.push(percent_encode(value, upper, space));
+    }
+    if let Ok(text) = std::str::from_utf8(value)
+        && let Ok(json) = serde_json::to_string(text)
+    {
+        forms.push(json[1..json.len() - 1].to_string());
+    }
+    forms
+}
+
+/// RFC 3986 percent-encoding of everything but the unreserved characters.
+fn percent_encode(value: &[u8], upper: bool, space: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 3);
+    for &b in value {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b' ' => out.push_str(space),
+            _ if upper => out.push_str(&format!("%{b:02X}")),
+            _ => out.push_str(&format!("%{b:02x}")),
+        }
+    }
+    out
 }
 
 /// Prefix of an encrypted value as stored: version, then base64 of nonce and ciphertext.
@@ -219,6 +288,50 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_the_encodings_a_step_can_print() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let secret = "p@ss w/rd \"quoted\" and a long tail so that base64 wraps at seventy-six columns";
+        let mut m = Masker::default();
+        m.add(secret);
+        let leaks = |text: &str| {
+            let masked = m.mask(text);
+            assert!(masked.contains(MASK), "not masked: {text}");
+            masked
+        };
+        // `base64` wraps at 76 columns: every full line is masked on its own.
+        let wrapped = STANDARD.encode(secret);
+        for line in wrapped.as_bytes().chunks(76) {
+            let line = std::str::from_utf8(line).unwrap();
+            assert_eq!(leaks(line), MASK, "{line}");
+        }
+        // Inside a longer encoded stream, at each alignment: nothing of the middle survives.
+        for prefix in ["", "x", "xy", "xyz"] {
+            for engine in [&STANDARD, &URL_SAFE_NO_PAD] {
+                let stream = engine.encode(format!("{prefix}{secret} and more after it"));
+                let masked = leaks(&stream);
+                assert!(masked.len() < stream.len() / 2, "{prefix:?}: {masked}");
+            }
+        }
+        assert_eq!(leaks(&hex::encode(secret)), MASK);
+        assert_eq!(leaks(&hex::encode_upper(secret)), MASK);
+        assert_eq!(
+            leaks("p%40ss+w%2Frd+%22quoted%22+and+a+long+tail+so+that+base64+wraps+at+seventy-six+columns"),
+            MASK
+        );
+        assert_eq!(
+            leaks(
+                "url=p%40ss%20w%2frd%20%22quoted%22%20and%20a%20long%20tail%20so%20that%20base64%20wraps%20at%20seventy-six%20columns"
+            ),
+            format!("url={MASK}")
+        );
+        assert_eq!(leaks(&serde_json::to_string(secret).unwrap()), format!("\"{MASK}\""));
+        // Short secrets get no hex form of their own (it would match too much unrelated text).
+        let mut short = Masker::default();
+        short.add("ab");
+        assert_eq!(short.mask("6162 is hex"), "6162 is hex");
+    }
 
     #[test]
     fn masks_value_base64_and_lines() {

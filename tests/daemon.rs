@@ -277,6 +277,44 @@ async fn secrets_stay_out_of_logs_responses_and_the_database() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn encoded_secrets_stay_out_of_the_stored_log_and_the_live_stream() {
+    let d = TestDaemon::start(1).await;
+    let name = unique("encoded");
+    // Long enough that `base64` wraps it over two lines; `/`, `+`, `=` and spaces change under
+    // URL and base64 encodings.
+    let secret = "tok/en+with=signs and spaces, long enough to wrap at seventy-six columns of base64";
+    let script = concat!(
+        "steps:\n",
+        "  - cmd: busybox sh -c 'printf %s \"$TOK\" | busybox base64; ",
+        "printf xy%s \"$TOK\" | busybox base64 -w 0; echo; ",
+        "printf %s \"$TOK\" | busybox od -An -v -tx1 | busybox tr -d \" \\n\"; echo'\n",
+        "    env: [\"TOK={{.Values.tok}}\"]\n",
+    );
+    let task = json!({"name": name, "step": {"kind": "file", "content": script}, "secret_values": {"tok": secret}});
+    let (status, created) = d.post("/v1/tasks", task).await;
+    assert_eq!(status, 201, "{created}");
+    let (_, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    let (live, end) = follow(&d, &id, None).await;
+    assert_eq!(end["status"], "Succeeded", "{live}");
+    let stored =
+        d.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap().text().await.unwrap();
+    let record = d.get(&format!("/v1/runs/{id}")).await.1.to_string();
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+    let shifted = base64::engine::general_purpose::STANDARD.encode(format!("xy{secret}"));
+    for text in [&live, &stored, &record] {
+        for line in b64.as_bytes().chunks(76) {
+            let line = std::str::from_utf8(line).unwrap();
+            assert!(!text.contains(line), "a wrapped base64 line of the secret in {text}");
+        }
+        assert!(!text.contains(&shifted[4..40]), "base64 of the secret inside a stream in {text}");
+        assert!(!text.contains(&hex::encode(secret)[..40]), "hex of the secret in {text}");
+    }
+    assert!(stored.matches("***").count() >= 3, "{stored}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_is_served() {
     let d = TestDaemon::start(1).await;
     let (status, doc) = d.get("/v1/openapi.json").await;
