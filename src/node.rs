@@ -50,6 +50,8 @@ pub struct NodeConfig {
     pub shutdown_grace: Duration,
     /// Largest context upload accepted, bytes.
     pub max_upload_bytes: u64,
+    /// Most bytes of steps' output kept in one run's log.
+    pub max_log_bytes: u64,
     /// Image aliases for `cmd` in v1.1.0 files.
     pub image_aliases: ImageAliases,
     /// Trigger settings.
@@ -81,6 +83,7 @@ impl NodeConfig {
             registry_logins: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
             max_upload_bytes: 2 << 30,
+            max_log_bytes: crate::daemon::logs::DEFAULT_MAX_LOG_BYTES,
             image_aliases: ImageAliases::default(),
             triggers: crate::triggers::TriggerConfig::default(),
             clock: Arc::new(crate::clock::SystemClock),
@@ -179,7 +182,7 @@ pub async fn open_services(
     }
     let node_id = node_id(&data_dir)?;
     let instance = instance_id(store.as_ref()).await?;
-    let logs = LogStore::new(data_dir.join("logs"))
+    let logs = LogStore::new(data_dir.join("logs"), config.max_log_bytes)
         .map_err(|e| StartError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
     logs.spawn_flusher();
     let uploads_dir = data_dir.join("uploads");

@@ -315,6 +315,27 @@ async fn encoded_secrets_stay_out_of_the_stored_log_and_the_live_stream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_log_stops_growing_at_its_cap_and_the_run_goes_on() {
+    let d = TestDaemon::start_configured(tempfile::tempdir().unwrap(), |config| {
+        config.concurrency = 1;
+        config.max_log_bytes = 64 * 1024;
+    })
+    .await;
+    let script = "steps:\n  - cmd: busybox sh -c 'busybox seq 1 20000; echo after-the-flood'\n  - cmd: busybox echo second step ran\n";
+    let (status, run) = d.post("/v1/runs", json!({"step": {"kind": "file", "content": script}})).await;
+    assert_eq!(status, 201, "{run}");
+    let id = run["id"].as_str().unwrap().to_string();
+    let (live, end) = follow(&d, &id, None).await;
+    assert_eq!(end["status"], "Succeeded", "the steps went on: {end}");
+    assert_eq!(end["steps"].as_array().unwrap().len(), 2, "{end}");
+    let stored = std::fs::read_to_string(d.data.path().join("logs").join(format!("{id}.log"))).unwrap();
+    assert!(stored.len() < 64 * 1024 + 4096, "the log is {} bytes", stored.len());
+    assert_eq!(stored.matches("the log reached its limit").count(), 1, "{stored}");
+    assert!(!stored.contains("after-the-flood") && !stored.contains("second step ran"), "dropped past the cap");
+    assert!(live.contains("the log reached its limit"), "followers see the notice too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_is_served() {
     let d = TestDaemon::start(1).await;
     let (status, doc) = d.get("/v1/openapi.json").await;

@@ -75,6 +75,9 @@ pub struct ServeArgs {
     /// Largest context upload in MiB.
     #[arg(long, default_value_t = 2048)]
     pub max_upload_mib: u64,
+    /// Most MiB of steps' output kept in one run's log; past it the log says so and the run goes on.
+    #[arg(long, default_value_t = crate::daemon::logs::DEFAULT_MAX_LOG_BYTES >> 20)]
+    pub max_log_mib: u64,
     /// Image alias for `cmd` in v1.1.0 files, `name=image`; repeatable.
     #[arg(long = "image-alias", value_name = "NAME=IMAGE")]
     pub image_alias: Vec<String>,
@@ -137,6 +140,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         registry_logins: args.registry_login.clone(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
+        max_log_bytes: args.max_log_mib.saturating_mul(1 << 20),
         image_aliases,
         lease: Duration::from_secs(args.lease),
         secret_key_file: args.secret_key_file.clone(),

@@ -19,6 +19,10 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// Or when this much is buffered.
 const FLUSH_BYTES: usize = 64 * 1024;
 
+/// The default cap on a run's log (`drydock serve --max-log-mib`): far above a verbose build's few
+/// megabytes, far below what fills a disk when a step loops printing.
+pub const DEFAULT_MAX_LOG_BYTES: u64 = 64 << 20;
+
 /// What followers watch: bytes readable from the file, and whether the log is complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LogState {
@@ -32,12 +36,15 @@ pub struct LogState {
 pub struct LogStore {
     dir: PathBuf,
     live: Mutex<HashMap<String, Arc<LiveLog>>>,
+    /// Steps' output beyond this many bytes of a run's log is dropped (drydock's own lines are not).
+    max_bytes: u64,
 }
 
 /// The log of a run that is still being written.
 pub struct LiveLog {
     inner: Mutex<Writer>,
     state: watch::Sender<LogState>,
+    max_bytes: u64,
 }
 
 struct Writer {
@@ -45,13 +52,16 @@ struct Writer {
     written: u64,
     flushed: u64,
     last_flush: Instant,
+    /// The cap was reached and said so.
+    truncated: bool,
 }
 
 impl LogStore {
-    /// Logs under `dir` (created if missing, private like the rest of the data directory).
-    pub fn new(dir: PathBuf) -> std::io::Result<Arc<LogStore>> {
+    /// Logs under `dir` (created if missing, private like the rest of the data directory), each
+    /// capped at `max_bytes` of step output.
+    pub fn new(dir: PathBuf, max_bytes: u64) -> std::io::Result<Arc<LogStore>> {
         crate::datadir::create_dir(&dir)?;
-        Ok(Arc::new(LogStore { dir, live: Mutex::new(HashMap::new()) }))
+        Ok(Arc::new(LogStore { dir, live: Mutex::new(HashMap::new()), max_bytes }))
     }
 
     /// The file of run `id` (ids are base36, safe as file names).
@@ -73,8 +83,10 @@ impl LogStore {
                 written: len,
                 flushed: len,
                 last_flush: Instant::now(),
+                truncated: false,
             }),
             state,
+            max_bytes: self.max_bytes,
         });
         map.insert(id.to_string(), live.clone());
         Ok(live)
@@ -203,10 +215,23 @@ impl LogSink for LiveLog {
     fn line(&self, step: Option<&str>, text: &str) {
         let due = {
             let Ok(mut w) = self.inner.lock() else { return };
-            let line = match step {
+            let mut line = match step {
                 Some(s) => format!("[{s}] {text}\n"),
                 None => format!("{text}\n"),
             };
+            // Past the cap, steps' output is dropped (the step goes on); drydock's own lines, which
+            // no step can write, still say how the run ended.
+            if step.is_some() && w.written + line.len() as u64 > self.max_bytes {
+                if w.truncated {
+                    return;
+                }
+                w.truncated = true;
+                line = format!(
+                    "[drydock] the log reached its limit of {} MiB (drydock serve --max-log-mib): the steps' \
+                     further output is not kept; the run goes on\n",
+                    self.max_bytes >> 20
+                );
+            }
             if w.file.write_all(line.as_bytes()).is_err() {
                 return;
             }
@@ -226,7 +251,7 @@ mod tests {
     #[tokio::test]
     async fn followers_see_whole_lines_and_the_end() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LogStore::new(dir.path().join("logs")).unwrap();
+        let store = LogStore::new(dir.path().join("logs"), DEFAULT_MAX_LOG_BYTES).unwrap();
         let live = store.open("0001").unwrap();
         let mut rx = store.watch("0001").unwrap();
         live.line(Some("build"), "one");
@@ -241,5 +266,22 @@ mod tests {
         assert_eq!(String::from_utf8(part).unwrap(), "[build] one\n", "cut at a line boundary");
         let done = store.watch("0001").unwrap();
         assert_eq!(*done.borrow(), LogState { len: state.len, done: true });
+    }
+
+    #[test]
+    fn steps_output_past_the_cap_is_dropped_once_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::new(dir.path().join("logs"), 100).unwrap();
+        let live = store.open("0002").unwrap();
+        for i in 0..50 {
+            live.line(Some("spam"), &format!("line {i}"));
+        }
+        live.line(None, "Run ID: 0002 ended");
+        store.close("0002");
+        let text = std::fs::read_to_string(store.path("0002")).unwrap();
+        assert!(text.starts_with("[spam] line 0\n"), "{text}");
+        assert_eq!(text.matches("reached its limit").count(), 1, "{text}");
+        assert!(!text.contains("line 49"), "{text}");
+        assert!(text.ends_with("Run ID: 0002 ended\n"), "drydock's own lines are kept: {text}");
     }
 }
