@@ -335,6 +335,46 @@ async fn a_run_log_stops_growing_at_its_cap_and_the_run_goes_on() {
     assert!(live.contains("the log reached its limit"), "followers see the notice too");
 }
 
+/// Uploads a context holding `acb.yaml` with `text`; its id.
+async fn upload(d: &TestDaemon, text: &str) -> String {
+    let mut archive = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(text.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    archive.append_data(&mut header, "acb.yaml", text.as_bytes()).unwrap();
+    let resp = d.req(Method::POST, "/v1/contexts").body(archive.into_inner().unwrap()).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_goes_when_its_last_user_is_done() {
+    let d = TestDaemon::start(1).await;
+    let uploads = d.data.path().join("uploads");
+    let file = "steps:\n  - cmd: busybox echo from the upload\n";
+    // A quick run's upload goes with its run.
+    let quick = upload(&d, file).await;
+    let req = json!({"context": format!("upload:{quick}"), "step": {"kind": "file", "path": "acb.yaml"}});
+    let (status, run) = d.post("/v1/runs", req).await;
+    assert_eq!(status, 201, "{run}");
+    let run = d.wait_run(run["id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "Succeeded", "{run}");
+    // A saved task's upload stays for its next run.
+    let kept = upload(&d, file).await;
+    let name = unique("upload");
+    let task = json!({"name": name, "context": format!("upload:{kept}"), "step": {"kind": "file", "path": "acb.yaml"}});
+    assert_eq!(d.post("/v1/tasks", task).await.0, 201);
+    let (_, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    assert_eq!(d.wait_run(run["id"].as_str().unwrap()).await["status"], "Succeeded");
+    let left: Vec<String> =
+        std::fs::read_dir(&uploads).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(!left.iter().any(|f| f.starts_with(&quick)), "the quick run's upload is still there: {left:?}");
+    assert!(left.iter().any(|f| f.starts_with(&kept)), "the task's upload went: {left:?}");
+    let (_, again) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    assert_eq!(d.wait_run(again["id"].as_str().unwrap()).await["status"], "Succeeded");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_is_served() {
     let d = TestDaemon::start(1).await;

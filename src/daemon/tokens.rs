@@ -1,4 +1,5 @@
-//! API tokens (only their hashes are stored) and uploaded contexts.
+//! API tokens (only their hashes are stored) and uploaded contexts, which are removed as soon as
+//! nothing needs them.
 
 use super::Service;
 use super::service::{Result, ServiceError};
@@ -13,6 +14,27 @@ pub fn token_hash(token: &str) -> String {
 }
 
 impl Service {
+    /// Removes the upload a finished run used, unless a saved task or a run still to come needs it
+    /// (a run can only use an upload it names, so the last user frees it). Its archive is removed
+    /// only if it is on this node's disk.
+    pub async fn release_upload(&self, run: &crate::store::RunRow) -> Result<()> {
+        let Some(context) = run.request.get("context").and_then(|c| c.as_str()) else { return Ok(()) };
+        let Some(id) = context.strip_prefix("upload:") else { return Ok(()) };
+        if self.store.list_tasks().await?.iter().any(|t| t.context.as_deref() == Some(context))
+            || self.store.context_needed_by_a_run(context).await?
+        {
+            return Ok(());
+        }
+        if let Some(path) = self.store.delete_context(id).await? {
+            match std::fs::remove_file(&path) {
+                Ok(()) => tracing::info!(upload = %id, run = %run.id, "removed an upload no run or task needs"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(upload = %id, error = %e, "could not remove an upload"),
+            }
+        }
+        Ok(())
+    }
+
     /// Records an uploaded context stored at `path`.
     pub async fn record_context(&self, info: &ContextInfo, path: &str) -> Result<()> {
         Ok(self.store.insert_context(info, path).await?)

@@ -185,6 +185,9 @@ async fn execute(svc: Arc<Service>, engine: Engine, finished: &dyn RunFinished, 
             finished.run_finished(&id).await;
         }
     }
+    if let Err(e) = svc.release_upload(&row).await {
+        tracing::warn!(run = %id, error = %e, "releasing the run's upload failed");
+    }
     heartbeat.abort();
     if let Ok(mut m) = svc.running.lock() {
         m.remove(&id);

@@ -245,6 +245,14 @@ impl Store {
     pub async fn insert_context(&self, info: &ContextInfo, path: &str) -> StoreResult<()> {
         contexts::insert(self, info, path).await
     }
+    /// Whether a queued or running run needs the context `context` (`upload:<id>`).
+    pub async fn context_needed_by_a_run(&self, context: &str) -> StoreResult<bool> {
+        contexts::needed_by_a_run(self, context).await
+    }
+    /// Forgets an uploaded context; where its archive was stored.
+    pub async fn delete_context(&self, id: &str) -> StoreResult<Option<String>> {
+        contexts::delete(self, id).await
+    }
     /// An uploaded context and where it is stored.
     pub async fn get_context(&self, id: &str) -> StoreResult<Option<(ContextInfo, String)>> {
         contexts::get(self, id).await

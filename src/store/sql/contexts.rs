@@ -39,3 +39,26 @@ pub(super) async fn get(store: &Store, id: &str) -> StoreResult<Option<(ContextI
     };
     Ok(Some((info, col(&row, "path")?)))
 }
+
+/// Whether a queued or running run's spec names `context` (an `upload:<id>` string).
+pub(super) async fn needed_by_a_run(store: &Store, context: &str) -> StoreResult<bool> {
+    // The spec is JSON with no spaces: `"context":"upload:<hex id>"`; hex ids hold no LIKE wildcards.
+    let pattern = format!("%\"context\":\"{context}\"%");
+    let row =
+        sqlx::query("SELECT 1 AS one FROM runs WHERE status IN ('Queued', 'Running') AND request LIKE $1 LIMIT 1")
+            .bind(pattern)
+            .fetch_optional(&store.writer)
+            .await
+            .map_err(db("look for runs that need the context"))?;
+    Ok(row.is_some())
+}
+
+/// Forgets an uploaded context; returns where its archive is stored, if it was recorded.
+pub(super) async fn delete(store: &Store, id: &str) -> StoreResult<Option<String>> {
+    let row = sqlx::query("DELETE FROM contexts WHERE id = $1 RETURNING path")
+        .bind(id)
+        .fetch_optional(&store.writer)
+        .await
+        .map_err(db("forget the context"))?;
+    row.as_ref().map(|r| col(r, "path")).transpose()
+}
