@@ -1,5 +1,6 @@
-//! The node's upkeep loops: the janitor that removes Docker objects no run of this node owns
-//! any more, and the lease reaper that fails runs whose node stopped renewing their lease.
+//! The node's upkeep: at start, the runs it was executing when it stopped are failed; then the
+//! janitor removes Docker objects no run of this node owns any more, and the lease reaper fails
+//! runs whose node stopped renewing their lease.
 
 use super::Service;
 use crate::docker::DockerHost;
@@ -52,6 +53,7 @@ async fn of_lost_node(svc: &Service, owner: &str, key: &str) -> bool {
     matches!(svc.store.get_run(id).await, Ok(Some(row)) if row.status.is_terminal())
 }
 
+/// Sweeps leftovers every [`JANITOR_INTERVAL`], for as long as the node runs.
 pub async fn janitor_loop(svc: Arc<Service>, docker: DockerHost) {
     loop {
         tokio::time::sleep(JANITOR_INTERVAL).await;
