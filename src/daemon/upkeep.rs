@@ -53,7 +53,7 @@ async fn of_lost_node(svc: &Service, owner: &str, key: &str) -> bool {
     matches!(svc.store.get_run(id).await, Ok(Some(row)) if row.status.is_terminal())
 }
 
-/// Sweeps leftovers every [`JANITOR_INTERVAL`], for as long as the node runs.
+/// Sweeps leftovers every 10 s, for as long as the node runs.
 pub async fn janitor_loop(svc: Arc<Service>, docker: DockerHost) {
     loop {
         tokio::time::sleep(JANITOR_INTERVAL).await;
