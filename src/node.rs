@@ -52,6 +52,8 @@ pub struct NodeConfig {
     pub max_upload_bytes: u64,
     /// Most bytes of steps' output kept in one run's log.
     pub max_log_bytes: u64,
+    /// How long an upload that no task or run names is kept (for the run about to use it).
+    pub upload_grace: Duration,
     /// Image aliases for `cmd` in v1.1.0 files.
     pub image_aliases: ImageAliases,
     /// Trigger settings.
@@ -84,6 +86,7 @@ impl NodeConfig {
             shutdown_grace: Duration::from_secs(30),
             max_upload_bytes: 2 << 30,
             max_log_bytes: crate::daemon::logs::DEFAULT_MAX_LOG_BYTES,
+            upload_grace: crate::daemon::tokens::UPLOAD_GRACE,
             image_aliases: ImageAliases::default(),
             triggers: crate::triggers::TriggerConfig::default(),
             clock: Arc::new(crate::clock::SystemClock),
@@ -208,6 +211,7 @@ pub async fn open_services(
         uploads_dir,
         max_upload_bytes: config.max_upload_bytes,
         lease: config.lease,
+        upload_grace: config.upload_grace,
     };
     Ok(Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone())))
 }

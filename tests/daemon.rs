@@ -376,6 +376,30 @@ async fn an_upload_goes_when_its_last_user_is_done() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_nothing_names_is_swept_after_its_grace() {
+    let d = TestDaemon::start_configured(tempfile::tempdir().unwrap(), |config| {
+        // Long enough for the task below to name its upload first; the janitor looks every 10 s.
+        config.upload_grace = Duration::from_secs(2);
+    })
+    .await;
+    let uploads = d.data.path().join("uploads");
+    let file = "steps:\n  - cmd: busybox true\n";
+    let kept = upload(&d, file).await;
+    let name = unique("keeps");
+    let task = json!({"name": name, "context": format!("upload:{kept}"), "step": {"kind": "file", "path": "acb.yaml"}});
+    assert_eq!(d.post("/v1/tasks", task).await.0, 201);
+    let abandoned = upload(&d, file).await;
+    let names = || -> Vec<String> {
+        std::fs::read_dir(&uploads).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    };
+    crate::helper::wait::until("the janitor sweeps the abandoned upload", Duration::from_secs(40), || async {
+        !names().iter().any(|f| f.starts_with(&abandoned))
+    })
+    .await;
+    assert!(names().iter().any(|f| f.starts_with(&kept)), "the task's upload went: {:?}", names());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_is_served() {
     let d = TestDaemon::start(1).await;
     let (status, doc) = d.get("/v1/openapi.json").await;

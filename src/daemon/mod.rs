@@ -46,6 +46,8 @@ pub struct DaemonSettings {
     pub max_upload_bytes: u64,
     /// How long a claim holds without a heartbeat.
     pub lease: Duration,
+    /// How long an upload that nothing names waits for the run or task that will use it.
+    pub upload_grace: Duration,
 }
 
 impl DaemonSettings {

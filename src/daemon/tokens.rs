@@ -3,10 +3,14 @@
 
 use super::Service;
 use super::service::{Result, ServiceError};
-use crate::api::{ContextInfo, NewToken, TokenInfo};
+use crate::api::{self, ContextInfo, NewToken, TokenInfo};
 use crate::store::Store;
 use base64::Engine as _;
 use sha2::Digest;
+
+/// How long an upload that no task or run names is kept by default: time enough to queue the run it
+/// was uploaded for.
+pub const UPLOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Hash under which a token is stored (the token itself is never stored).
 pub fn token_hash(token: &str) -> String {
@@ -15,24 +19,48 @@ pub fn token_hash(token: &str) -> String {
 
 impl Service {
     /// Removes the upload a finished run used, unless a saved task or a run still to come needs it
-    /// (a run can only use an upload it names, so the last user frees it). Its archive is removed
-    /// only if it is on this node's disk.
+    /// (a run can only use an upload it names, so the last user frees it).
     pub async fn release_upload(&self, run: &crate::store::RunRow) -> Result<()> {
         let Some(context) = run.request.get("context").and_then(|c| c.as_str()) else { return Ok(()) };
         let Some(id) = context.strip_prefix("upload:") else { return Ok(()) };
-        if self.store.list_tasks().await?.iter().any(|t| t.context.as_deref() == Some(context))
-            || self.store.context_needed_by_a_run(context).await?
+        let tasks = self.store.list_tasks().await?;
+        self.remove_upload_if_unused(id, &tasks).await.map(|_| ())
+    }
+
+    /// Removes the uploads older than the grace period that no saved task and no queued or running
+    /// run names: never used (abandoned after `POST /v1/contexts`), used by a run canceled while
+    /// queued, or left by a deleted task. Returns how many went.
+    pub async fn sweep_uploads(&self) -> Result<usize> {
+        // Uploads are stamped with the wall clock, not the (possibly manual) trigger clock.
+        let before = chrono::Utc::now() - chrono::Duration::from_std(self.settings.upload_grace).unwrap_or_default();
+        let old = self.store.contexts_older_than(before).await?;
+        if old.is_empty() {
+            return Ok(0);
+        }
+        let tasks = self.store.list_tasks().await?;
+        let mut removed = 0;
+        for id in old {
+            removed += usize::from(self.remove_upload_if_unused(&id, &tasks).await?);
+        }
+        Ok(removed)
+    }
+
+    /// Removes upload `id` unless one of `tasks` or a queued or running run names it; its archive
+    /// is removed only if it is on this node's disk. Whether it went.
+    async fn remove_upload_if_unused(&self, id: &str, tasks: &[api::Task]) -> Result<bool> {
+        let context = format!("upload:{id}");
+        if tasks.iter().any(|t| t.context.as_deref() == Some(context.as_str()))
+            || self.store.context_needed_by_a_run(&context).await?
         {
-            return Ok(());
+            return Ok(false);
         }
-        if let Some(path) = self.store.delete_context(id).await? {
-            match std::fs::remove_file(&path) {
-                Ok(()) => tracing::info!(upload = %id, run = %run.id, "removed an upload no run or task needs"),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => tracing::warn!(upload = %id, error = %e, "could not remove an upload"),
-            }
+        let Some(path) = self.store.delete_context(id).await? else { return Ok(false) };
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!(upload = %id, "removed an upload no run or task needs"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(upload = %id, error = %e, "could not remove an upload"),
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Records an uploaded context stored at `path`.

@@ -53,11 +53,14 @@ async fn of_lost_node(svc: &Service, owner: &str, key: &str) -> bool {
     matches!(svc.store.get_run(id).await, Ok(Some(row)) if row.status.is_terminal())
 }
 
-/// Sweeps leftovers every 10 s, for as long as the node runs.
+/// Sweeps leftover Docker objects and unused uploads every 10 s, for as long as the node runs.
 pub async fn janitor_loop(svc: Arc<Service>, docker: DockerHost) {
     loop {
         tokio::time::sleep(JANITOR_INTERVAL).await;
         sweep_leftovers(&svc, &docker).await;
+        if let Err(e) = svc.sweep_uploads().await {
+            tracing::warn!(error = %e, "sweeping unused uploads failed");
+        }
     }
 }
 

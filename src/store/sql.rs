@@ -249,6 +249,10 @@ impl Store {
     pub async fn context_needed_by_a_run(&self, context: &str) -> StoreResult<bool> {
         contexts::needed_by_a_run(self, context).await
     }
+    /// Ids of the uploaded contexts recorded before `before`.
+    pub async fn contexts_older_than(&self, before: DateTime<Utc>) -> StoreResult<Vec<String>> {
+        contexts::older_than(self, before).await
+    }
     /// Forgets an uploaded context; where its archive was stored.
     pub async fn delete_context(&self, id: &str) -> StoreResult<Option<String>> {
         contexts::delete(self, id).await

@@ -53,6 +53,16 @@ pub(super) async fn needed_by_a_run(store: &Store, context: &str) -> StoreResult
     Ok(row.is_some())
 }
 
+/// Uploaded contexts recorded before `before`: their ids.
+pub(super) async fn older_than(store: &Store, before: chrono::DateTime<chrono::Utc>) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM contexts WHERE created_ms < $1 ORDER BY created_ms")
+        .bind(before.timestamp_millis())
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db("list old uploads"))?;
+    rows.iter().map(|r| col(r, "id")).collect()
+}
+
 /// Forgets an uploaded context; returns where its archive is stored, if it was recorded.
 pub(super) async fn delete(store: &Store, id: &str) -> StoreResult<Option<String>> {
     let row = sqlx::query("DELETE FROM contexts WHERE id = $1 RETURNING path")
