@@ -15,21 +15,10 @@ fn vm_hwm_kb() -> u64 {
         .unwrap_or(0)
 }
 
-fn flat(copies: usize) -> String {
-    let big = "x".repeat(100_000);
-    format!(
-        "version: v1.1.0\nbig: &big \"{big}\"\nlist: [{}]\nsteps:\n  - cmd: busybox true\n",
-        vec!["*big"; copies].join(", ")
-    )
-}
+#[path = "../tests/helper/bombs.rs"]
+mod bombs;
 
-fn doubling(levels: usize) -> String {
-    let mut text = format!("version: v1.1.0\na0: &a0 \"{}\"\n", "x".repeat(100_000));
-    for i in 1..=levels {
-        text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}]\n", p = i - 1));
-    }
-    text + "steps:\n  - cmd: busybox true\n"
-}
+use bombs::{doubling, flat};
 
 fn main() {
     let before = vm_hwm_kb();
@@ -53,7 +42,7 @@ fn main() {
             let first = err.errors().next().map(|d| d.message.clone()).unwrap_or_default();
             println!("bombs: task file {kind} 2^{exp} ({} KB): refused in {ms:.1} ms: {first}", source.len() / 1024);
         }
-        let text = format!("big: &big \"{}\"\nlist: [{}]\n", "x".repeat(100_000), vec!["*big"; 1 << exp].join(", "));
+        let text = bombs::values(1 << exp);
         let t = Instant::now();
         let err = values::parse_values_file("values.yaml", &text).expect_err("a bomb is refused");
         let ms = t.elapsed().as_secs_f64() * 1000.0;

@@ -3,6 +3,7 @@
 //! the API, or a git repository a run checks out. Peak memory is read from the kernel: the CLI's
 //! through `/usr/bin/time` (the child's rusage), the daemon's from `/proc/PID/status` (VmHWM).
 
+use crate::helper::bombs::{doubling as doubling_bomb, flat as flat_bomb, values as values_bomb};
 use crate::helper::drydock;
 use crate::helper::git::GitServer;
 use crate::helper::serve::{free_port, serve};
@@ -11,30 +12,6 @@ use std::time::Duration;
 
 /// The most a process may reach while refusing a bomb (the target).
 const PEAK_LIMIT_KB: u64 = 256 * 1024;
-
-/// `steps` plus one 100 KB string aliased `copies` times in a flow list: a few hundred KB on
-/// disk, `copies` × 100 KB expanded.
-fn flat_bomb(copies: usize) -> String {
-    let big = "x".repeat(100_000);
-    format!(
-        "version: v1.1.0\nbig: &big \"{big}\"\nlist: [{}]\nsteps:\n  - cmd: busybox true\n",
-        vec!["*big"; copies].join(", ")
-    )
-}
-
-/// Each level aliases the one before twice: `levels` lines, 2^levels × 100 KB expanded.
-fn doubling_bomb(levels: usize) -> String {
-    let mut text = format!("version: v1.1.0\na0: &a0 \"{}\"\n", "x".repeat(100_000));
-    for i in 1..=levels {
-        text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}]\n", p = i - 1));
-    }
-    text + "steps:\n  - cmd: busybox true\n"
-}
-
-/// A values file: the same string aliased `copies` times.
-fn values_bomb(copies: usize) -> String {
-    format!("big: &big \"{}\"\nlist: [{}]\n", "x".repeat(100_000), vec!["*big"; copies].join(", "))
-}
 
 /// Peak resident memory of a process, from `/proc/PID/status`.
 fn peak_kb(pid: u32) -> u64 {

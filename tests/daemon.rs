@@ -226,13 +226,8 @@ async fn malicious_context_archives_are_rejected() {
     let uploads: Vec<_> = std::fs::read_dir(d.data.path().join("uploads")).unwrap().collect();
     assert!(uploads.is_empty(), "rejected uploads must not be kept");
     // A good archive is accepted.
-    let mut good = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(3);
-    h.set_mode(0o644);
-    h.set_cksum();
-    good.append_data(&mut h, "Dockerfile", &b"hi\n"[..]).unwrap();
-    let r = d.req(Method::POST, "/v1/contexts").body(good.into_inner().unwrap()).send().await.unwrap();
+    let good = crate::helper::context_tar(&[("Dockerfile", "hi\n")]);
+    let r = d.req(Method::POST, "/v1/contexts").body(good).send().await.unwrap();
     assert_eq!(r.status(), 201);
     let info: Value = r.json().await.unwrap();
     assert!(info["digest"].as_str().unwrap().starts_with("sha256:"));
@@ -335,33 +330,20 @@ async fn a_run_log_stops_growing_at_its_cap_and_the_run_goes_on() {
     assert!(live.contains("the log reached its limit"), "followers see the notice too");
 }
 
-/// Uploads a context holding `acb.yaml` with `text`; its id.
-async fn upload(d: &TestDaemon, text: &str) -> String {
-    let mut archive = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(text.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    archive.append_data(&mut header, "acb.yaml", text.as_bytes()).unwrap();
-    let resp = d.req(Method::POST, "/v1/contexts").body(archive.into_inner().unwrap()).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 201);
-    resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upload_goes_when_its_last_user_is_done() {
     let d = TestDaemon::start(1).await;
     let uploads = d.data.path().join("uploads");
     let file = "steps:\n  - cmd: busybox echo from the upload\n";
     // A quick run's upload goes with its run.
-    let quick = upload(&d, file).await;
+    let quick = d.upload(&[("acb.yaml", file)]).await;
     let req = json!({"context": format!("upload:{quick}"), "step": {"kind": "file", "path": "acb.yaml"}});
     let (status, run) = d.post("/v1/runs", req).await;
     assert_eq!(status, 201, "{run}");
     let run = d.wait_run(run["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "Succeeded", "{run}");
     // A saved task's upload stays for its next run.
-    let kept = upload(&d, file).await;
+    let kept = d.upload(&[("acb.yaml", file)]).await;
     let name = unique("upload");
     let task = json!({"name": name, "context": format!("upload:{kept}"), "step": {"kind": "file", "path": "acb.yaml"}});
     assert_eq!(d.post("/v1/tasks", task).await.0, 201);
@@ -384,11 +366,11 @@ async fn an_upload_nothing_names_is_swept_after_its_grace() {
     .await;
     let uploads = d.data.path().join("uploads");
     let file = "steps:\n  - cmd: busybox true\n";
-    let kept = upload(&d, file).await;
+    let kept = d.upload(&[("acb.yaml", file)]).await;
     let name = unique("keeps");
     let task = json!({"name": name, "context": format!("upload:{kept}"), "step": {"kind": "file", "path": "acb.yaml"}});
     assert_eq!(d.post("/v1/tasks", task).await.0, 201);
-    let abandoned = upload(&d, file).await;
+    let abandoned = d.upload(&[("acb.yaml", file)]).await;
     let names = || -> Vec<String> {
         std::fs::read_dir(&uploads).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
     };

@@ -306,12 +306,7 @@ async fn the_data_directory_is_private() {
     assert_eq!(status, 201, "{run}");
     let id = run["id"].as_str().unwrap();
     assert_eq!(s.post(&format!("/v1/runs/{id}/cancel"), json!({})).await.0, 200);
-    let mut archive = tar::Builder::new(Vec::new());
-    let mut header = tar::Header::new_gnu();
-    header.set_size(3);
-    header.set_cksum();
-    archive.append_data(&mut header, "acb.yaml", &b"x: 1"[..3]).unwrap();
-    let body = archive.into_inner().unwrap();
+    let body = crate::helper::context_tar(&[("acb.yaml", "x: 1")]);
     let resp = s.http.post(format!("{}/v1/contexts", s.url)).bearer_auth(&s.token).body(body).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 201);
 

@@ -48,16 +48,7 @@ pub(crate) async fn push_new_image(reference: &str) -> String {
 
 /// Uploads a context holding just `dockerfile`; returns `upload:<id>`.
 async fn upload(d: &TestDaemon, dockerfile: &str) -> String {
-    let mut tar = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_size(dockerfile.len() as u64);
-    h.set_mode(0o644);
-    h.set_cksum();
-    tar.append_data(&mut h, "Dockerfile", dockerfile.as_bytes()).unwrap();
-    let r = d.req(reqwest::Method::POST, "/v1/contexts").body(tar.into_inner().unwrap()).send().await.unwrap();
-    assert_eq!(r.status(), 201);
-    let info: Value = r.json().await.unwrap();
-    format!("upload:{}", info["id"].as_str().unwrap())
+    format!("upload:{}", d.upload(&[("Dockerfile", dockerfile)]).await)
 }
 
 /// Creates a Dockerfile task `FROM from` that pushes `image` (built without the layer cache, so

@@ -65,6 +65,14 @@ impl TestDaemon {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Uploads a context archive holding `files` (see [`super::context_tar`]); returns its id.
+    pub async fn upload(&self, files: &[(&str, &str)]) -> String {
+        let r = self.req(reqwest::Method::POST, "/v1/contexts").body(super::context_tar(files)).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let info: serde_json::Value = r.json().await.unwrap();
+        info["id"].as_str().unwrap().to_string()
+    }
+
     /// GETs JSON.
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         let r = self.req(reqwest::Method::GET, path).send().await.unwrap();
