@@ -185,14 +185,15 @@ async fn execute(svc: Arc<Service>, engine: Engine, finished: &dyn RunFinished, 
             finished.run_finished(&id).await;
         }
     }
-    if let Err(e) = svc.release_upload(&row).await {
-        tracing::warn!(run = %id, error = %e, "releasing the run's upload failed");
-    }
     heartbeat.abort();
     if let Ok(mut m) = svc.running.lock() {
         m.remove(&id);
     }
     svc.logs.close(&id);
+    // After the log closes, so followers do not wait on this bookkeeping.
+    if let Err(e) = svc.release_upload(&row).await {
+        tracing::warn!(run = %id, error = %e, "releasing the run's upload failed");
+    }
 }
 
 async fn finish(svc: &Service, id: &str, status: RunStatus, steps: Vec<StepRecord>, error: Option<String>) {
