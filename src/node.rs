@@ -67,6 +67,8 @@ pub struct NodeConfig {
     pub secret_key_file: Option<PathBuf>,
     /// The URL other nodes reach this one at (default `http://<listen address>`).
     pub advertise_url: Option<String>,
+    /// Header-read and idle timeouts and the connection cap of the API listener.
+    pub connections: crate::server::listen::ConnectionLimits,
 }
 
 impl NodeConfig {
@@ -93,6 +95,7 @@ impl NodeConfig {
             lease: crate::daemon::worker::LEASE,
             secret_key_file: None,
             advertise_url: None,
+            connections: Default::default(),
         }
     }
 }
@@ -269,14 +272,12 @@ pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Res
         format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
     });
     facts::set_node_url(service.store().as_ref(), &service.settings().node_id, &advertised).await?;
-    let app = crate::server::router(service.clone(), hub, shutdown.clone());
+    let app = crate::server::router(service.clone(), hub, shutdown.clone(), config.connections.stream_keepalive());
     let server_shutdown = shutdown.clone();
     let grace = config.shutdown_grace;
+    let limits = config.connections;
     let handle = tokio::spawn(async move {
-        let served = axum::serve(listener, app).with_graceful_shutdown(server_shutdown.cancelled_owned());
-        if let Err(e) = served.await {
-            tracing::error!(error = %e, "the API server stopped");
-        }
+        crate::server::listen::serve(listener, app, limits, server_shutdown).await;
         // Stop claiming was signalled with the shutdown; give running runs the grace period.
         tokio::pin!(workers);
         if tokio::time::timeout(grace, &mut workers).await.is_err() {

@@ -21,7 +21,7 @@ async fn leftovers(d: &TestDaemon, run_id: &str) -> usize {
 }
 
 /// Follows a run's log over SSE and returns (text, final run record).
-async fn follow(d: &TestDaemon, id: &str, last_event_id: Option<u64>) -> (String, Value) {
+pub(crate) async fn follow(d: &TestDaemon, id: &str, last_event_id: Option<u64>) -> (String, Value) {
     let mut req = d.req(Method::GET, &format!("/v1/runs/{id}/logs")).header("Accept", "text/event-stream");
     if let Some(l) = last_event_id {
         req = req.header("Last-Event-ID", l.to_string());

@@ -11,6 +11,7 @@ use drydock::triggers::source::signature::sign;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Services and the API over SQLite in a temporary directory, without an engine or workers.
@@ -34,12 +35,12 @@ impl Services {
         let service = node::open_services(&config, labels).await.expect("services open without Docker");
         let hub = Arc::new(Hub::new(config.triggers.clone()));
         let stop = CancellationToken::new();
-        let app = drydock::server::router(service.clone(), hub, stop.clone());
+        let app = drydock::server::router(service.clone(), hub, stop.clone(), Duration::from_secs(15));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shutdown = stop.clone();
         tokio::spawn(async move {
-            let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+            drydock::server::listen::serve(listener, app, Default::default(), shutdown).await;
         });
         let token = drydock::daemon::tokens::create_token(service.store().as_ref(), "tests").await.unwrap().token;
         Services { service, url, token, http: drydock::tls::client(), stop, _data: data }

@@ -7,6 +7,7 @@ mod bad_input;
 mod bombs;
 mod cli_client;
 mod cli_remote;
+mod connections;
 mod corpus;
 mod daemon;
 mod daemon_restart;

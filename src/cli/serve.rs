@@ -3,6 +3,7 @@
 use super::CliError;
 use crate::daemon;
 use crate::node::{self, NodeConfig};
+use crate::server::listen::ConnectionLimits;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -78,6 +79,17 @@ pub struct ServeArgs {
     /// Most MiB of steps' output kept in one run's log; past it the log says so and the run goes on.
     #[arg(long, default_value_t = crate::daemon::logs::DEFAULT_MAX_LOG_BYTES >> 20)]
     pub max_log_mib: u64,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive
+    /// connection is kept).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub header_timeout: u64,
+    /// Seconds a connection may move no byte either way before it is closed (log streams send a
+    /// keep-alive every 15 s).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub idle_timeout: u64,
+    /// Connections served at once; past it new ones are answered 503 and closed.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
     /// Image alias for `cmd` in v1.1.0 files, `name=image`; repeatable.
     #[arg(long = "image-alias", value_name = "NAME=IMAGE")]
     pub image_alias: Vec<String>,
@@ -141,6 +153,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
         max_log_bytes: args.max_log_mib.saturating_mul(1 << 20),
+        connections: ConnectionLimits {
+            header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
+            idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+            max_connections: args.max_connections.max(1),
+        },
         image_aliases,
         lease: Duration::from_secs(args.lease),
         secret_key_file: args.secret_key_file.clone(),

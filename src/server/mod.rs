@@ -10,6 +10,7 @@ mod error;
 mod health;
 mod hooks;
 mod images;
+pub mod listen;
 pub mod openapi;
 mod registry_hooks;
 mod runs;
@@ -24,6 +25,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use std::sync::Arc;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// JSON request bodies larger than this are refused (uploads have their own, larger cap).
@@ -222,12 +224,16 @@ pub fn route_docs() -> Vec<RouteDoc> {
 
 /// The whole application over the daemon's services and the triggers' hub. `shutdown` ends live
 /// log streams when the daemon stops.
-pub fn router(svc: Arc<Service>, hub: Arc<Hub>, shutdown: CancellationToken) -> Router {
+///
+/// `stream_keepalive` is how often a quiet log stream sends a comment: more often than the
+/// listener's idle timeout, so a follower waiting on a slow step is never cut off.
+pub fn router(svc: Arc<Service>, hub: Arc<Hub>, shutdown: CancellationToken, stream_keepalive: Duration) -> Router {
     let r = routes();
     let api = r
         .api
         .route_layer(axum::middleware::from_fn_with_state(svc.clone(), auth::require_token))
-        .layer(axum::Extension(shutdown));
+        .layer(axum::Extension(shutdown))
+        .layer(axum::Extension(runs::StreamKeepAlive(stream_keepalive)));
     // JSON bodies are small; uploads read the raw body under their own cap (`--max-upload`).
     r.public.merge(api).layer(axum::Extension(hub)).layer(DefaultBodyLimit::max(MAX_JSON_BODY)).with_state(svc)
 }

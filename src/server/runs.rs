@@ -18,6 +18,10 @@ use tokio_util::sync::CancellationToken;
 
 type Svc = State<Arc<Service>>;
 
+/// How often a quiet log stream sends a keep-alive comment (set by the node from its idle timeout).
+#[derive(Clone, Copy, Debug)]
+pub struct StreamKeepAlive(pub Duration);
+
 /// Largest piece of log sent in one SSE event or text response chunk.
 const CHUNK: usize = 64 * 1024;
 
@@ -53,6 +57,7 @@ pub struct LogQuery {
 pub async fn logs(
     State(svc): Svc,
     axum::Extension(shutdown): axum::Extension<CancellationToken>,
+    axum::Extension(StreamKeepAlive(keepalive)): axum::Extension<StreamKeepAlive>,
     Path(id): Path<String>,
     Query(q): Query<LogQuery>,
     headers: HeaderMap,
@@ -70,7 +75,7 @@ pub async fn logs(
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/event-stream"));
     if wants_sse {
         let stream = follow(svc.clone(), id, offset, shutdown);
-        return Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response());
+        return Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive)).into_response());
     }
     let len = svc.logs().watch(&id).map(|rx| rx.borrow().len).unwrap_or(0);
     let mut body = Vec::new();
