@@ -216,7 +216,12 @@ pub async fn open_services(
         lease: config.lease,
         upload_grace: config.upload_grace,
     };
-    Ok(Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone())))
+    let service = Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone()));
+    let lifted = service.lift_stored_url_credentials().await.map_err(|e| StartError::Startup(e.to_string()))?;
+    if lifted > 0 {
+        tracing::info!(tasks = lifted, "sealed the tokens that saved tasks kept in their context URLs");
+    }
+    Ok(service)
 }
 
 /// Starts the daemon on `listener` and returns once it accepts requests.

@@ -52,9 +52,64 @@ pub fn git_context(context: &str) -> Option<GitContext> {
     }
 }
 
+/// A URL's user info taken apart: (URL without it, user name, password). Empty parts are none.
+pub fn split_userinfo(url: &str) -> (String, Option<String>, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), None, None) };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return (url.to_string(), None, None) };
+    let clean = format!("{scheme}://{}", &rest[at + 1..]);
+    let (user, password) = match rest[..at].split_once(':') {
+        Some((user, password)) => (user, Some(password.to_string())),
+        None => (&rest[..at], None),
+    };
+    let user = (!user.is_empty()).then(|| user.to_string());
+    (clean, user, password.filter(|p| !p.is_empty()))
+}
+
+/// Lifts the secret out of a context URL so the rest can be stored and shown as it is:
+/// `https://user:token@host/r.git#main` gives `https://user@host/r.git#main` and `token`. Over
+/// HTTP(S) a lone `https://token@host/…` is a token too (GitHub's form); over SSH a lone user
+/// name (`ssh://git@host/…`) is only a user name and stays.
+pub fn lift_credential(url: &str) -> (String, Option<String>) {
+    let (clean, user, password) = split_userinfo(url);
+    if let Some(password) = password {
+        let kept = match user {
+            Some(user) => clean.replacen("://", &format!("://{user}@"), 1),
+            None => clean,
+        };
+        return (kept, Some(password));
+    }
+    let http = url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        || url.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("http://"));
+    match user {
+        Some(token) if http => (clean, Some(token)),
+        _ => (url.to_string(), None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_lifted_out_of_context_urls() {
+        let lift = |u: &str| {
+            let (url, secret) = lift_credential(u);
+            (url, secret.unwrap_or_default())
+        };
+        assert_eq!(
+            lift("https://me:tok@host.example/r.git#main:src"),
+            ("https://me@host.example/r.git#main:src".into(), "tok".into())
+        );
+        assert_eq!(lift("https://ghp_x@github.com/o/r.git"), ("https://github.com/o/r.git".into(), "ghp_x".into()));
+        assert_eq!(lift("HTTP://:only-pw@h/r"), ("HTTP://h/r".into(), "only-pw".into()));
+        assert_eq!(lift("ssh://git@github.com/o/r.git"), ("ssh://git@github.com/o/r.git".into(), String::new()));
+        assert_eq!(lift("ssh://git:pw@github.com/o/r.git"), ("ssh://git@github.com/o/r.git".into(), "pw".into()));
+        assert_eq!(lift("git@github.com:o/r.git"), ("git@github.com:o/r.git".into(), String::new()));
+        assert_eq!(lift("https://github.com/o/r.git#a@b"), ("https://github.com/o/r.git#a@b".into(), String::new()));
+        // A password may itself hold `@` and `:`: the last `@` of the authority ends it.
+        assert_eq!(lift("https://u:p@ss:w@h/r"), ("https://u@h/r".into(), "p@ss:w".into()));
+    }
 
     #[test]
     fn repository_urls_of_one_repository_compare_equal() {

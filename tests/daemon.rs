@@ -487,3 +487,74 @@ async fn oversized_json_bodies_are_refused() {
         .unwrap();
     assert_eq!(r.status(), 413);
 }
+
+/// Every file under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if std::fs::read(&path).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes())) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_in_the_context_url_is_sealed_used_and_never_shown() {
+    let git = crate::helper::git::GitServer::start();
+    git.repo("private", &[("acb.yaml", "steps:\n  - cmd: busybox echo fetched with the token\n")]);
+    let token = "ctxTOKEN-5f3a9e1b77";
+    let server = crate::helper::git_http::GitHttp::start(&git, "deploy", token).await;
+    let context = format!("{}/private.git#main", server.url.replacen("http://", &format!("http://deploy:{token}@"), 1));
+    let d = TestDaemon::start(1).await;
+    let name = unique("urltoken");
+    let task = json!({"name": name, "context": context, "step": {"kind": "file", "path": "acb.yaml"}});
+    let (status, created) = d.post("/v1/tasks", task).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["context"], format!("{}/private.git#main", server.url.replacen("http://", "http://deploy@", 1)));
+    assert_eq!(created["git_token"], "***", "the token became the task's sealed git token: {created}");
+
+    // The task's runs fetch with it; so does a quick run given such a URL.
+    let (_, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    let (log, end) = follow(&d, run["id"].as_str().unwrap(), None).await;
+    assert_eq!(end["status"], "Succeeded", "{log}");
+    assert!(log.contains("fetched with the token"), "{log}");
+    let quick = json!({"context": context, "step": {"kind": "file", "path": "acb.yaml"}});
+    let (status, run) = d.post("/v1/runs", quick).await;
+    assert_eq!(status, 201, "{run}");
+    let (quick_log, end) = follow(&d, run["id"].as_str().unwrap(), None).await;
+    assert_eq!(end["status"], "Succeeded", "{quick_log}");
+    assert!(server.authorized.load(std::sync::atomic::Ordering::SeqCst) >= 2, "the git server saw the token");
+
+    // No read shows it: the API, the CLI, the run records and logs, an export.
+    let export = d.data.path().join("export.tar.gz");
+    let out =
+        crate::helper::drydock().arg("export").arg("--data-dir").arg(d.data.path()).arg("-o").arg(&export).output();
+    assert!(out.unwrap().status.success());
+    let exported = std::process::Command::new("tar").arg("-xzOf").arg(&export).output().unwrap().stdout;
+    let cli = d.cli(&["task", "show", "--name", &name, "--output", "json"]).await;
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let runs = d.get("/v1/runs").await.1.to_string();
+    let reads = [
+        d.get(&format!("/v1/tasks/{name}")).await.1.to_string(),
+        d.get("/v1/tasks").await.1.to_string(),
+        String::from_utf8_lossy(&cli.stdout).into_owned(),
+        runs,
+        log,
+        quick_log,
+        String::from_utf8_lossy(&exported).into_owned(),
+    ];
+    for read in reads {
+        assert!(!read.contains(token), "the token in {read}");
+    }
+    std::fs::remove_file(&export).unwrap();
+    // Nor any file of the data directory (database, its WAL, logs, uploads).
+    let leaks = files_containing(d.data.path(), token);
+    assert!(leaks.is_empty(), "the token is in {leaks:?}");
+}

@@ -332,3 +332,34 @@ async fn the_data_directory_is_private() {
     }
     assert!(seen.iter().any(|f| f.ends_with(".tar")), "no upload among {seen:?}");
 }
+
+#[tokio::test]
+async fn tokens_saved_in_context_urls_before_are_sealed_at_start() {
+    let data = tempfile::tempdir().unwrap();
+    let config = NodeConfig::new(data.path().to_path_buf());
+    let labels = BTreeMap::from([("os".to_string(), "linux".to_string())]);
+    let token = "legacyTOKEN-83c1d0";
+    {
+        let service = node::open_services(&config, labels.clone()).await.unwrap();
+        // As an older drydock stored it: the URL as given, in plain text.
+        let task: drydock::api::Task = serde_json::from_value(json!({
+            "name": "legacy-url-token",
+            "context": format!("https://ci:{token}@git.example/r.git#main"),
+            "step": {"kind": "file", "path": "acb.yaml"},
+        }))
+        .unwrap();
+        service.store().insert_task(&task).await.unwrap();
+        service.store().close().await;
+    }
+    let service = node::open_services(&config, labels).await.unwrap();
+    let shown = service.get_task("legacy-url-token", false).await.unwrap();
+    assert_eq!(shown.context.as_deref(), Some("https://ci@git.example/r.git#main"));
+    assert_eq!(shown.git_token.as_deref(), Some("***"));
+    let opened = service.get_task("legacy-url-token", true).await.unwrap();
+    assert_eq!(opened.git_token.as_deref(), Some(token), "the token still opens for fetching");
+    for entry in std::fs::read_dir(data.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "the token is still in {}", path.display());
+    }
+}

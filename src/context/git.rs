@@ -15,6 +15,7 @@ use git2::{
 
 use super::ContextError;
 use super::error::redact_url;
+use crate::repository::split_userinfo;
 use crate::secrets::{Masker, Secret};
 
 /// A git context as given on a build step.
@@ -363,21 +364,6 @@ impl Auth {
     }
 }
 
-/// Splits `scheme://user:password@host/path` into the URL without user info, the user
-/// name and the password (percent-encoding is left as is).
-fn split_userinfo(url: &str) -> (String, Option<String>, Option<String>) {
-    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), None, None) };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else { return (url.to_string(), None, None) };
-    let clean = format!("{scheme}://{}", &rest[at + 1..]);
-    let (user, password) = match rest[..at].split_once(':') {
-        Some((user, password)) => (user, Some(password.to_string())),
-        None => (&rest[..at], None),
-    };
-    let user = (!user.is_empty()).then(|| user.to_string());
-    (clean, user, password.filter(|p| !p.is_empty()))
-}
-
 /// The host (and port) of a URL, lower-cased, without user info.
 fn host_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
@@ -388,7 +374,8 @@ fn host_of(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{host_of, split_userinfo};
+    use super::host_of;
+    use crate::repository::split_userinfo;
 
     #[test]
     fn splits_credentials_off_urls() {

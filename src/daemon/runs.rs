@@ -18,7 +18,9 @@ fn trigger_kind(given: &str) -> Result<String> {
 
 impl Service {
     /// Queues a quick build or quick run.
-    pub async fn quick_run(&self, req: RunRequest) -> Result<Run> {
+    pub async fn quick_run(&self, mut req: RunRequest) -> Result<Run> {
+        let mut git_token = None;
+        super::tasks::lift_context_credential(&mut req.context, &mut git_token);
         let timeout = req.timeout.unwrap_or(api::DEFAULT_TIMEOUT);
         if timeout == 0 || timeout > api::MAX_TIMEOUT {
             return Err(ServiceError::invalid(format!("timeout must be 1–{} seconds", api::MAX_TIMEOUT)));
@@ -36,7 +38,7 @@ impl Service {
             values: req.values,
             secret_values: req.secret_values,
             timeout,
-            git_token: None,
+            git_token,
             credentials: Vec::new(),
             task_name: None,
             checkout: None,

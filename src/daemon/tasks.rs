@@ -13,6 +13,7 @@ use std::collections::HashMap;
 impl Service {
     /// Validates and stores a new task; returns it redacted.
     pub async fn create_task(&self, mut task: Task) -> Result<Task> {
+        lift_context_credential(&mut task.context, &mut task.git_token);
         self.validate_task(&task).await?;
         forget_response_fields(&mut task);
         let now = chrono::Utc::now();
@@ -114,6 +115,7 @@ impl Service {
 
     /// Replaces a task with a full new definition.
     pub async fn replace_task(&self, mut task: Task, created: Option<chrono::DateTime<chrono::Utc>>) -> Result<Task> {
+        lift_context_credential(&mut task.context, &mut task.git_token);
         // Sealed values are checked as opaque strings; that is enough for validation.
         let check = self.unseal_task(task.clone())?;
         self.validate_task(&check).await?;
@@ -124,6 +126,25 @@ impl Service {
         self.store.update_task(&task).await?;
         self.task_changes().notify_one();
         Ok(self.response(&task))
+    }
+
+    /// Tasks saved before tokens were lifted out of context URLs kept them there in plain text;
+    /// this seals them as [`Service::create_task`] does now. Returns how many tasks changed.
+    pub async fn lift_stored_url_credentials(&self) -> Result<usize> {
+        let mut changed = 0;
+        for mut task in self.store.list_tasks().await? {
+            let before = task.context.clone();
+            lift_context_credential(&mut task.context, &mut task.git_token);
+            if task.context != before {
+                self.seal_task(&mut task)?;
+                self.store.update_task(&task).await?;
+                changed += 1;
+            }
+        }
+        if changed > 0 {
+            self.store.forget_overwritten().await?;
+        }
+        Ok(changed)
     }
 
     /// Adds a timer to a task (its name must be new); returns it as stored, with its next fire.
@@ -265,7 +286,8 @@ impl Service {
         match crate::buildargs::classify(ctx) {
             crate::buildargs::ContextSource::Git { .. } => Ok(()),
             _ => Err(ServiceError::invalid(format!(
-                "context `{ctx}` must be a git URL (`https://host/repo.git#branch:folder`) or an upload (`upload:<id>`)"
+                "context `{}` must be a git URL (`https://host/repo.git#branch:folder`) or an upload (`upload:<id>`)",
+                crate::context::error::redact_url(ctx)
             ))),
         }
     }
@@ -324,6 +346,20 @@ pub const MIN_POLL_INTERVAL: u64 = 30;
 pub const MAX_QUIET_PERIOD: u64 = 3_600;
 
 /// Checks trigger settings: filters compile, intervals are sane.
+/// A token written into the context URL (`https://user:token@host/r.git`) becomes the task's git
+/// token, sealed like every other secret, so the URL can be stored and shown as it is. It
+/// replaces an older token: whoever writes a URL with a token means that one.
+pub(super) fn lift_context_credential(context: &mut Option<String>, git_token: &mut Option<String>) {
+    let Some(url) = context.as_deref() else { return };
+    if url.starts_with("upload:") {
+        return;
+    }
+    if let (kept, Some(token)) = crate::repository::lift_credential(url) {
+        *context = Some(kept);
+        *git_token = Some(token);
+    }
+}
+
 fn validate_triggers(t: &api::TaskTriggers) -> Result<()> {
     let s = &t.source;
     for (what, globs) in [("branch", &s.branches), ("tag", &s.tags), ("path", &s.paths)] {

@@ -124,6 +124,18 @@ impl Store {
         self.reader.close().await;
     }
 
+    /// Moves the write-ahead log into the database and empties it (SQLite), so that rows just
+    /// overwritten (with `secure_delete` on) survive in no file. PostgreSQL needs nothing here.
+    pub async fn forget_overwritten(&self) -> StoreResult<()> {
+        if self.dialect == Dialect::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.writer)
+                .await
+                .map_err(error::db("checkpoint the write-ahead log"))?;
+        }
+        Ok(())
+    }
+
     /// A write transaction, begun the way the dialect needs (see the module comment).
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Any>> {
         let tx = match self.dialect {

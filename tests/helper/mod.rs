@@ -31,6 +31,7 @@ pub mod daemon;
 pub mod docker;
 pub mod engine;
 pub mod git;
+pub mod git_http;
 pub mod registry;
 pub mod serve;
 pub mod wait;

@@ -67,6 +67,8 @@ async fn sqlite_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     conn.execute("PRAGMA foreign_keys = ON").await?;
     // In WAL mode NORMAL cannot corrupt the file; a power cut may lose the last commits only.
     conn.execute("PRAGMA synchronous = NORMAL").await?;
+    // Overwritten rows are zeroed, so a secret replaced or deleted is not left in free pages.
+    conn.execute("PRAGMA secure_delete = ON").await?;
     Ok(())
 }
 
