@@ -805,6 +805,52 @@ pub struct DaemonInfo {
     pub leads: Vec<String>,
 }
 
+/// `POST /v1/prune`: delete finished runs and their logs now. Limits not given are the daemon's
+/// own (`--keep-runs`, `--keep-days`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PruneRequest {
+    /// Keep the newest N runs of each task (quick runs count as one group); 0 keeps all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_runs: Option<u32>,
+    /// Keep runs that finished in the last D days; 0 keeps all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_days: Option<u32>,
+    /// Only say what would go.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a prune deleted, or would delete.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PruneReport {
+    /// Nothing was deleted.
+    pub dry_run: bool,
+    /// The limits applied (0: none).
+    pub keep_runs: u32,
+    /// The limits applied (0: none).
+    pub keep_days: u32,
+    /// The runs, oldest first.
+    pub runs: Vec<PrunedRun>,
+    /// Bytes of their logs kept on the node that answered (other nodes remove their own).
+    pub log_bytes: u64,
+}
+
+/// One run a prune deleted, or would delete.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PrunedRun {
+    /// Run id.
+    pub id: String,
+    /// Its task; none for quick runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Final status.
+    pub status: String,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// `age` (older than keep-days) or `count` (beyond keep-runs).
+    pub reason: String,
+}
+
 /// An uploaded context archive (`POST /v1/contexts`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ContextInfo {

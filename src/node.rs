@@ -67,6 +67,12 @@ pub struct NodeConfig {
     pub secret_key_file: Option<PathBuf>,
     /// The URL other nodes reach this one at (default `http://<listen address>`).
     pub advertise_url: Option<String>,
+    /// How long finished runs and their logs are kept.
+    pub retention: crate::daemon::retention::Retention,
+    /// How often the retention policy is applied.
+    pub retention_every: Duration,
+    /// New runs and uploads are refused below this much free space on the data directory's disk.
+    pub min_free_bytes: u64,
     /// Header-read and idle timeouts and the connection cap of the API listener.
     pub connections: crate::server::listen::ConnectionLimits,
 }
@@ -95,6 +101,9 @@ impl NodeConfig {
             lease: crate::daemon::worker::LEASE,
             secret_key_file: None,
             advertise_url: None,
+            retention: Default::default(),
+            retention_every: crate::daemon::retention::RETENTION_INTERVAL,
+            min_free_bytes: crate::daemon::retention::DEFAULT_MIN_FREE_BYTES,
             connections: Default::default(),
         }
     }
@@ -215,6 +224,8 @@ pub async fn open_services(
         max_upload_bytes: config.max_upload_bytes,
         lease: config.lease,
         upload_grace: config.upload_grace,
+        retention: config.retention,
+        min_free_bytes: config.min_free_bytes,
     };
     let service = Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone()));
     let lifted = service.lift_stored_url_credentials().await.map_err(|e| StartError::Startup(e.to_string()))?;
@@ -267,6 +278,11 @@ pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Res
     let (store, wake, stop) = (service.store().clone(), service.wake().clone(), shutdown.child_token());
     tokio::spawn(async move { store.listen_queue(wake, stop).await });
     tokio::spawn(upkeep::lease_reaper(service.clone(), shutdown.child_token()));
+    tokio::spawn(crate::daemon::retention::retention_loop(
+        service.clone(),
+        config.retention_every,
+        shutdown.child_token(),
+    ));
     triggers::start(&service, &hub, registry_access, shutdown.child_token());
     let cascades = Arc::new(triggers::Cascades(service.clone()));
     let workers = tokio::spawn(worker::run_workers(service.clone(), engine, cascades, stop_claiming, abort.clone()));

@@ -558,3 +558,78 @@ async fn a_token_in_the_context_url_is_sealed_used_and_never_shown() {
     let leaks = files_containing(d.data.path(), token);
     assert!(leaks.is_empty(), "the token is in {leaks:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_lists_with_dry_run_then_deletes_runs_and_their_logs() {
+    let d = TestDaemon::start_configured(tempfile::tempdir().unwrap(), |config| {
+        config.concurrency = 1;
+        // This daemon keeps everything; `drydock prune` gives the limits.
+        config.retention = drydock::daemon::retention::Retention { keep_runs: 0, keep_days: 0 };
+    })
+    .await;
+    let name = unique("prune");
+    assert_eq!(d.post("/v1/tasks", inline_task(&name, "steps:\n  - cmd: busybox echo pruned-or-not\n")).await.0, 201);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (_, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+        let id = run["id"].as_str().unwrap().to_string();
+        assert_eq!(d.wait_run(&id).await["status"], "Succeeded");
+        ids.push(id);
+    }
+    let log = |id: &str| d.data.path().join("logs").join(format!("{id}.log"));
+    assert!(ids.iter().all(|id| log(id).exists()));
+
+    let none = d.cli(&["prune"]).await;
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("--keep-runs"), "{none:?}");
+
+    // A dry run names the two older runs and deletes nothing.
+    let dry = d.cli(&["prune", "--keep-runs", "1", "--dry-run", "--output", "json"]).await;
+    assert!(dry.status.success(), "{dry:?}");
+    let report: Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(report["dry_run"], true);
+    let listed: Vec<&str> = report["runs"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [ids[0].as_str(), ids[1].as_str()], "{report}");
+    assert!(report["runs"].as_array().unwrap().iter().all(|r| r["reason"] == "count" && r["task"] == name.as_str()));
+    assert!(report["log_bytes"].as_u64().unwrap() > 0);
+    assert!(ids.iter().all(|id| log(id).exists()), "a dry run deleted a log");
+    assert_eq!(d.get(&format!("/v1/runs/{}", ids[0])).await.0, 200);
+    let text = d.cli(&["prune", "--keep-runs", "1", "--dry-run"]).await;
+    assert!(String::from_utf8_lossy(&text.stdout).contains(&ids[0]), "{text:?}");
+    assert!(String::from_utf8_lossy(&text.stderr).contains("Would delete 2 finished runs"), "{text:?}");
+
+    // The real thing: the runs and their logs go, the newest stays.
+    let done = d.cli(&["prune", "--keep-runs", "1"]).await;
+    assert!(done.status.success(), "{done:?}");
+    assert!(String::from_utf8_lossy(&done.stderr).contains("Deleted 2 finished runs"), "{done:?}");
+    for id in &ids[..2] {
+        assert_eq!(d.get(&format!("/v1/runs/{id}")).await.0, 404);
+        assert!(!log(id).exists(), "the log of {id} is still there");
+    }
+    assert_eq!(d.get(&format!("/v1/runs/{}", ids[2])).await.1["status"], "Succeeded");
+    assert!(log(&ids[2]).exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_runs_and_uploads_are_refused_while_the_disk_is_nearly_full() {
+    let d = TestDaemon::start_configured(tempfile::tempdir().unwrap(), |config| {
+        // More than any disk has: the guard always trips.
+        config.min_free_bytes = u64::MAX / 2;
+    })
+    .await;
+    let (status, body) =
+        d.post("/v1/runs", json!({"step": {"kind": "file", "content": "steps:\n  - cmd: busybox true\n"}})).await;
+    assert_eq!(status, 507, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("MiB free") && message.contains("--min-free-mib") && message.contains("drydock prune"),
+        "{body}"
+    );
+    let upload =
+        d.req(Method::POST, "/v1/contexts").body(crate::helper::context_tar(&[("a", "b")])).send().await.unwrap();
+    assert_eq!(upload.status(), 507);
+    let cli = d.cli(&["run", "--cmd", "busybox true", "/dev/null"]).await;
+    assert!(!cli.status.success());
+    assert!(String::from_utf8_lossy(&cli.stderr).contains("--min-free-mib"), "{cli:?}");
+    assert!(d.get("/v1/runs").await.1["runs"].as_array().unwrap().is_empty(), "nothing was queued");
+}

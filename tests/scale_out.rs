@@ -328,3 +328,77 @@ async fn a_single_node_moves_from_sqlite_to_postgres_with_export_and_import() {
     assert_eq!(d.wait_run(&third).await["status"], "Succeeded");
     d.stop().await;
 }
+
+/// Log files (run ids) in a node's data directory.
+fn logs_of(d: &TestDaemon) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(d.data.path().join("logs"))
+        .unwrap()
+        .filter_map(|e| e.unwrap().file_name().into_string().ok()?.strip_suffix(".log").map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_the_newest_runs_of_a_task_across_two_nodes() {
+    let Some(url) = postgres::database().await else { return };
+    let retaining = |url: &str| {
+        let (url, key) = (url.to_string(), key_file(url));
+        TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
+            c.database_url = Some(url);
+            c.secret_key_file = Some(key);
+            c.concurrency = 1;
+            c.retention = drydock::daemon::retention::Retention { keep_runs: 2, keep_days: 30 };
+            c.retention_every = Duration::from_secs(1);
+        })
+    };
+    let nodes = [retaining(&url).await, retaining(&url).await];
+    let (status, task) =
+        nodes[0].post("/v1/tasks", inline_task("keep-two", "steps:\n  - cmd: busybox echo kept-or-pruned\n")).await;
+    assert_eq!(status, 201, "{task}");
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(queue(&nodes[i % 2], "keep-two").await);
+    }
+    let newest = ids[4..].to_vec();
+    // Both nodes apply the policy every second, to the same runs; the four older ones go as
+    // soon as they finish, the two newest stay.
+    let listed = || async {
+        let (_, page) = nodes[1].get("/v1/runs?task=keep-two&top=100").await;
+        let runs = page["runs"].as_array().cloned().unwrap_or_default();
+        let done = runs.iter().all(|r| r["status"] == "Succeeded");
+        (done, runs.iter().map(|r| r["id"].as_str().unwrap().to_string()).rev().collect::<Vec<_>>())
+    };
+    until("only the two newest runs are left, both finished", 3 * MINUTE, || async {
+        let (done, left) = listed().await;
+        done && left == newest
+    })
+    .await;
+    let ran_on: Vec<String> = {
+        let mut v = Vec::new();
+        for id in &newest {
+            v.push(nodes[0].get(&format!("/v1/runs/{id}")).await.1["node"].as_str().unwrap().to_string());
+        }
+        v
+    };
+    // The log of a run another node pruned is an orphan here; it goes once it is old enough
+    // (10 minutes, so that an import writing logs before runs is safe). Age them.
+    for d in &nodes {
+        let status = std::process::Command::new("find")
+            .arg(d.data.path().join("logs"))
+            .args(["-name", "*.log", "-exec", "touch", "-d", "1 hour ago", "{}", "+"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    until("each node holds the logs of the kept runs it ran, and no others", MINUTE, || async {
+        nodes.iter().all(|d| {
+            let me = d.daemon.as_ref().unwrap().service.settings().node_id.clone();
+            let expected: std::collections::BTreeSet<String> =
+                newest.iter().zip(&ran_on).filter(|(_, node)| **node == me).map(|(id, _)| id.clone()).collect();
+            logs_of(d) == expected
+        })
+    })
+    .await;
+    for id in &ids[..4] {
+        assert_eq!(nodes[0].get(&format!("/v1/runs/{id}")).await.0, 404, "{id} was kept");
+    }
+}

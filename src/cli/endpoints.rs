@@ -2,7 +2,8 @@
 
 use super::client::{Client, ClientError};
 use crate::api::{
-    ContextInfo, CreateToken, Credential, NewToken, Run, RunFilter, RunPage, Task, TaskRunRequest, Timer, TokenInfo,
+    ContextInfo, CreateToken, Credential, NewToken, PruneReport, PruneRequest, Run, RunFilter, RunPage, Task,
+    TaskRunRequest, Timer, TokenInfo,
 };
 use bytes::Bytes;
 use futures_util::Stream;
@@ -200,5 +201,10 @@ impl Client {
     /// `DELETE /v1/tokens/{id}`.
     pub async fn revoke_token(&self, id: &str) -> Result<(), ClientError> {
         self.delete(&["tokens", id]).await
+    }
+
+    /// `POST /v1/prune`.
+    pub async fn prune(&self, req: &PruneRequest) -> Result<PruneReport, ClientError> {
+        self.send_json(Method::POST, &["prune"], req).await
     }
 }

@@ -12,6 +12,7 @@ pub mod images;
 pub mod output;
 pub mod pairs;
 pub mod progress;
+pub mod prune;
 pub mod remote_run;
 pub mod run;
 pub mod runs;
@@ -108,6 +109,9 @@ pub enum Command {
         #[command(subcommand)]
         command: hooks::HookCommand,
     },
+    /// Delete finished runs and their logs now (`--dry-run` lists them), by the daemon's
+    /// retention policy or by `--keep-runs` / `--keep-days`.
+    Prune(prune::PruneArgs),
     /// API tokens of the daemon.
     Token {
         /// What to do with tokens.
@@ -190,6 +194,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Logs(a) => block_on(runs::logs(a)),
         Command::Cancel(a) => block_on(runs::cancel(a)),
         Command::Token { command } => block_on(token::run(command)),
+        Command::Prune(a) => block_on(prune::run(a)),
         Command::Hook { command } => block_on(hooks::run(command)),
     };
     match result {

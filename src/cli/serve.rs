@@ -2,6 +2,7 @@
 
 use super::CliError;
 use crate::daemon;
+use crate::daemon::retention::Retention;
 use crate::node::{self, NodeConfig};
 use crate::server::listen::ConnectionLimits;
 use clap::Args;
@@ -79,6 +80,15 @@ pub struct ServeArgs {
     /// Most MiB of steps' output kept in one run's log; past it the log says so and the run goes on.
     #[arg(long, default_value_t = crate::daemon::logs::DEFAULT_MAX_LOG_BYTES >> 20)]
     pub max_log_mib: u64,
+    /// Keep the newest N finished runs of each task (quick runs count as one group); 0 keeps all.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub keep_runs: u32,
+    /// Keep runs that finished in the last D days (ACR keeps 30); 0 keeps all.
+    #[arg(long, default_value_t = 30, value_name = "D")]
+    pub keep_days: u32,
+    /// Refuse new runs and uploads while the data directory's disk has less free; 0 never refuses.
+    #[arg(long, default_value_t = crate::daemon::retention::DEFAULT_MIN_FREE_BYTES >> 20, value_name = "MIB")]
+    pub min_free_mib: u64,
     /// Seconds a client has to send a request's headers (also how long an idle keep-alive
     /// connection is kept).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
@@ -153,6 +163,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
         max_upload_bytes: args.max_upload_mib.saturating_mul(1 << 20),
         max_log_bytes: args.max_log_mib.saturating_mul(1 << 20),
+        retention: Retention { keep_runs: args.keep_runs, keep_days: args.keep_days },
+        min_free_bytes: args.min_free_mib.saturating_mul(1 << 20),
         connections: ConnectionLimits {
             header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
             idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),

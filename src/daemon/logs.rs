@@ -64,6 +64,11 @@ impl LogStore {
         Ok(Arc::new(LogStore { dir, live: Mutex::new(HashMap::new()), max_bytes }))
     }
 
+    /// The directory of the log files.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// The file of run `id` (ids are base36, safe as file names).
     pub fn path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.log"))

@@ -5,6 +5,7 @@
 
 pub mod logs;
 pub mod prepare;
+pub mod retention;
 pub mod runs;
 mod sealing;
 pub mod service;
@@ -48,6 +49,10 @@ pub struct DaemonSettings {
     pub lease: Duration,
     /// How long an upload that nothing names waits for the run or task that will use it.
     pub upload_grace: Duration,
+    /// How long finished runs are kept.
+    pub retention: retention::Retention,
+    /// New runs and uploads are refused below this much free space (0: never).
+    pub min_free_bytes: u64,
 }
 
 impl DaemonSettings {

@@ -99,6 +99,7 @@ impl Service {
         required_labels: BTreeMap<String, String>,
         dedup_key: Option<String>,
     ) -> Result<Run> {
+        self.check_free_space()?;
         self.seal_spec(&mut spec)?;
         let request = serde_json::to_value(&spec).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let queued =

@@ -35,6 +35,9 @@ pub enum ServiceError {
     /// Too large (413).
     #[error("{0}")]
     TooLarge(String),
+    /// The data directory's disk is nearly full (507).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// The daemon or its database failed (500).
     #[error("{0}")]
     Internal(String),

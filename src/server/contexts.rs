@@ -17,6 +17,7 @@ use tokio::io::AsyncWriteExt;
 /// Streams the body to a temporary file (hashing it, under the size cap), validates the archive,
 /// then keeps it as `<id>.tar`.
 pub async fn upload(State(svc): State<Arc<Service>>, body: Body) -> HttpResult<(StatusCode, Json<ContextInfo>)> {
+    svc.check_free_space()?;
     let max = svc.settings().max_upload_bytes;
     let dir = svc.settings().uploads_dir.clone();
     let mut raw = [0u8; 8];

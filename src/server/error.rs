@@ -25,6 +25,9 @@ impl From<ServiceError> for HttpError {
             ServiceError::NotFound(m) => HttpError::new(StatusCode::NOT_FOUND, "not-found", m),
             ServiceError::Conflict(m) => HttpError::new(StatusCode::CONFLICT, "conflict", m),
             ServiceError::TooLarge(m) => HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", m),
+            ServiceError::InsufficientStorage(m) => {
+                HttpError::new(StatusCode::INSUFFICIENT_STORAGE, "insufficient-storage", m)
+            }
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", m)

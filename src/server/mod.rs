@@ -124,6 +124,15 @@ fn routes() -> Routes {
         runs::logs
     );
     route!(r, POST, "/v1/runs/{id}/cancel", "Cancel a run", None, Some("Run"), runs::cancel);
+    route!(
+        r,
+        POST,
+        "/v1/prune",
+        "Delete finished runs and their logs past the retention limits (or list them: dry_run)",
+        Some("PruneRequest"),
+        Some("PruneReport"),
+        runs::prune
+    );
     route!(r, GET, "/v1/tasks", "List tasks", None, Some("Task"), tasks::list);
     route!(r, POST, "/v1/tasks", "Create a task", Some("Task"), Some("Task"), tasks::create);
     route!(r, GET, "/v1/tasks/{name}", "One task", None, Some("Task"), tasks::show);

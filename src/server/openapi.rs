@@ -45,6 +45,8 @@ fn components() -> Map<String, Value> {
     put("TimerEvent", schema_of::<api::TimerEvent>(&mut extra));
     put("Credential", schema_of::<api::Credential>(&mut extra));
     put("ContextInfo", schema_of::<api::ContextInfo>(&mut extra));
+    put("PruneRequest", schema_of::<api::PruneRequest>(&mut extra));
+    put("PruneReport", schema_of::<api::PruneReport>(&mut extra));
     put("TokenInfo", schema_of::<api::TokenInfo>(&mut extra));
     put("NewToken", schema_of::<api::NewToken>(&mut extra));
     put("CreateToken", schema_of::<api::CreateToken>(&mut extra));

@@ -1,7 +1,7 @@
 //! `/v1/runs`: quick runs, listing, one run, cancel, and logs (text, or live over SSE).
 
 use super::error::{HttpError, HttpResult};
-use crate::api::{Run, RunFilter, RunPage, RunRequest};
+use crate::api::{PruneReport, PruneRequest, Run, RunFilter, RunPage, RunRequest};
 use crate::daemon::Service;
 use crate::daemon::logs::LogState;
 use axum::Json;
@@ -28,6 +28,11 @@ const CHUNK: usize = 64 * 1024;
 /// `POST /v1/runs`: a quick build or quick run.
 pub async fn create(State(svc): Svc, Json(req): Json<RunRequest>) -> HttpResult<(StatusCode, Json<Run>)> {
     Ok((StatusCode::CREATED, Json(svc.quick_run(req).await?)))
+}
+
+/// `POST /v1/prune`.
+pub async fn prune(State(svc): Svc, Json(req): Json<PruneRequest>) -> HttpResult<Json<PruneReport>> {
+    Ok(Json(svc.prune(req).await?))
 }
 
 /// `GET /v1/runs`.

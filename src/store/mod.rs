@@ -16,7 +16,7 @@ pub mod sql;
 pub mod task_record;
 mod trigger_record;
 
-pub use sql::{Dialect, Store, sqlite_url};
+pub use sql::{Dialect, ExpiredBy, ExpiredRun, Store, sqlite_url};
 
 #[cfg(test)]
 mod tests;

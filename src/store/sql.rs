@@ -23,6 +23,7 @@ mod kv;
 mod migrations;
 mod progress;
 mod queue;
+mod retention;
 mod runs;
 mod tasks;
 mod timers;
@@ -30,6 +31,7 @@ mod tokens;
 mod transfer;
 
 pub use progress::CANCELED_BEFORE_START;
+pub use retention::{ExpiredBy, ExpiredRun};
 pub use runs::{DEFAULT_TOP, MAX_TOP};
 
 use super::{Enqueued, ImageState, Leadership, NewRun, RunResult, RunRow, StoreError, StoreResult, TaskImage};
@@ -251,6 +253,24 @@ impl Store {
     /// The unrevoked token with this hash, and records its use.
     pub async fn use_token(&self, hash: &str) -> StoreResult<Option<TokenInfo>> {
         tokens::use_token(self, hash).await
+    }
+
+    /// The oldest `limit` finished runs that a retention policy lets go (see the `retention` module).
+    pub async fn expired_runs(
+        &self,
+        keep_runs: Option<u32>,
+        finished_before: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> StoreResult<Vec<ExpiredRun>> {
+        retention::expired(self, keep_runs, finished_before, limit).await
+    }
+    /// Deletes the finished runs among `ids`; the ids it deleted.
+    pub async fn delete_runs(&self, ids: &[String]) -> StoreResult<Vec<String>> {
+        retention::delete(self, ids).await
+    }
+    /// Which of `ids` name a run that exists.
+    pub async fn existing_runs(&self, ids: &[String]) -> StoreResult<std::collections::HashSet<String>> {
+        retention::existing(self, ids).await
     }
 
     /// Records an uploaded context archive stored at `path`.

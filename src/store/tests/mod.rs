@@ -9,6 +9,7 @@ mod postgres;
 mod listing;
 mod queue;
 mod records;
+mod retention;
 mod runs;
 mod tasks;
 mod triggers;
