@@ -35,6 +35,7 @@ async fn list() {
             // A label no node has: the runs stay queued, the bench measures listing, not running.
             required_labels: [("bench".to_string(), "never".to_string())].into_iter().collect(),
             dedup_key: None,
+            awaiting_approval: false,
         };
         store.enqueue_run(run).await.unwrap();
     }

@@ -107,6 +107,7 @@ fn stored_run(seq: i64) -> RunRow {
         node: Some("bench".into()),
         lease_until: None,
         cancel_requested: false,
+        approval: None,
     }
 }
 

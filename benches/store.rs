@@ -142,6 +142,8 @@ async fn fill(store: &Store, n: u64) {
                 branch: Some("main".into()),
                 pull_request: None,
                 repository: "https://github.example/team/app".into(),
+                from_fork: false,
+                head_repository: None,
             },
             16..=18 => Trigger::Timer { name: "t1".into(), occurrence: chrono::Utc::now() },
             _ => Trigger::BaseImage {
@@ -158,6 +160,7 @@ async fn fill(store: &Store, n: u64) {
             request: serde_json::json!({ "values": { "i": i }, "secret_values": { "pw": "enc:v1:AAAA" } }),
             required_labels: BTreeMap::new(),
             dedup_key: None,
+            awaiting_approval: false,
         };
         let id = store.enqueue_run(run).await.expect("enqueue").run().id.clone();
         if i > n.saturating_sub(200) {

@@ -35,7 +35,8 @@ const triggerFacts = (t) => {
     case "timer": return row("Timer", esc(t.name)) + row("Occurrence", esc(when(t.occurrence)));
     case "source": return row("Event", `${esc(t.event)} via ${esc(t.provider)}`) + row("Repository", esc(t.repository))
       + row("Branch", esc(t.branch)) + row("Commit", `<code>${esc(t.commit)}</code>`)
-      + row("Pull request", t.pull_request ? `#${esc(t.pull_request)}` : "") + row("Delivery", esc(t.delivery_id));
+      + row("Pull request", t.pull_request ? `#${esc(t.pull_request)}` : "")
+      + row("From fork", t.from_fork ? esc(t.head_repository || "(deleted fork)") : "") + row("Delivery", esc(t.delivery_id));
     case "base_image": return row("Image", esc(t.image))
       + row("Digest", `<code>${short(t.old_digest) || "(none)"}</code> → <code>${short(t.new_digest)}</code>`)
       + row("Cascade from", t.cascade_from ? `run ${runLink(t.cascade_from)}` : "");
@@ -211,7 +212,9 @@ function runsTable(runs, withTask = true) {
 }
 
 const TRIGGERS = [["manual", "Manual"], ["source", "Commit or pull request"], ["timer", "Timer"], ["base_image", "Image update"]];
-const STATUSES = ["Queued", "Running", "Succeeded", "Failed", "Canceled", "Error", "Timeout"];
+// Statuses of runs that have not ended: their pages refresh, and they can be canceled.
+const LIVE = ["AwaitingApproval", "Queued", "Running"];
+const STATUSES = ["AwaitingApproval", "Queued", "Running", "Succeeded", "Failed", "Canceled", "Error", "Timeout"];
 
 async function runsPage(params) {
   titled("Runs");
@@ -374,6 +377,7 @@ async function runPage(id) {
     ${r.finished_at ? `<dt>Finished</dt><dd>${esc(when(r.finished_at))}</dd>` : ""}
     <dt>Duration</dt><dd>${duration(r)}</dd>
     ${r.node ? `<dt>Node</dt><dd>${esc(r.node)}${r.platform ? ` <small>${esc(r.platform)}</small>` : ""}</dd>` : ""}
+    ${r.approval ? `<dt>Approval</dt><dd>${esc(r.approval.decision)} by ${esc(r.approval.by)} <small>${esc(when(r.approval.at))}</small></dd>` : ""}
     ${r.error ? `<dt>Error</dt><dd class="error">${esc(r.error)}</dd>` : ""}`;
   const graph = (r) => {
     const done = r.steps.filter((s) => s.status === "Succeeded").length;
@@ -381,7 +385,10 @@ async function runPage(id) {
   };
   const images = (r) => (r.output_images || []).map((i) => `<li><code>${esc(i.registry)}/${esc(i.repository)}:${esc(i.tag)}</code> <code>${esc(i.digest || "")}</code></li>`).join("");
   main.innerHTML = `<h1>Run ${esc(run.id)}</h1>
-    <p><button class="danger" id="cancel" ${["Queued", "Running"].includes(run.status) ? "" : "hidden"}>Cancel run</button></p>
+    <p><span id="decide" ${run.status === "AwaitingApproval" ? "" : "hidden"}>
+      <button id="approve">Approve</button> <button class="danger" id="reject">Reject</button>
+      <small>This run comes from a fork's pull request: approving runs its steps with the task's secrets.</small></span>
+    <button class="danger" id="cancel" ${LIVE.includes(run.status) ? "" : "hidden"}>Cancel run</button></p>
     <dl class="facts" id="facts">${facts(run)}</dl>
     <h2>Graph</h2><div class="table-wrap" id="dag">${graph(run)}</div>
     <h2>Steps</h2><div class="table-wrap"><table><caption class="visually-hidden">Steps</caption>
@@ -398,8 +405,16 @@ async function runPage(id) {
     document.getElementById("dag").innerHTML = graph(r);
     document.getElementById("images").innerHTML = images(r);
     document.getElementById("deps").textContent = JSON.stringify(r.dependencies || [], null, 2);
-    document.getElementById("cancel").hidden = !["Queued", "Running"].includes(r.status);
+    document.getElementById("cancel").hidden = !LIVE.includes(r.status);
+    document.getElementById("decide").hidden = r.status !== "AwaitingApproval";
   };
+  for (const verb of ["approve", "reject"]) {
+    document.getElementById(verb).addEventListener("click", async () => {
+      const r = await api("POST", `/v1/runs/${encodeURIComponent(id)}/${verb}`, {});
+      show(r);
+      say(`Run ${id} ${verb === "approve" ? "approved" : "rejected"}`);
+    });
+  }
   document.getElementById("cancel").addEventListener("click", async () => {
     await api("POST", `/v1/runs/${encodeURIComponent(id)}/cancel`);
     say(`Run ${id} canceled`);
@@ -438,12 +453,12 @@ async function runPage(id) {
     say(`Run ${r.id} ${r.status}`);
   });
   // Step colours change while the log streams.
-  if (["Queued", "Running"].includes(run.status)) {
+  if (LIVE.includes(run.status)) {
     timer = setInterval(async () => {
       const r = await api("GET", `/v1/runs/${encodeURIComponent(id)}`).catch(() => null);
       if (!r || !document.getElementById("facts")) return;
       show(r);
-      if (!["Queued", "Running"].includes(r.status)) { clearInterval(timer); timer = null; }
+      if (!LIVE.includes(r.status)) { clearInterval(timer); timer = null; }
     }, 1000);
   }
 }

@@ -194,6 +194,54 @@ pub struct SourceTrigger {
     /// look succeeds again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_poll_error: Option<String>,
+    /// What a pull request from a fork may do (default, and absent when it is: `approve`).
+    #[serde(default, skip_serializing_if = "ForkPolicy::is_default")]
+    pub fork_pull_requests: ForkPolicy,
+    /// Pull requests whose author the provider marks as owner, member or collaborator (GitHub's
+    /// `author_association`) run as if they had pushed, fork or not.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub trust_collaborators: bool,
+}
+
+/// What a pull request from a fork may do: its task file and steps are the fork author's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForkPolicy {
+    /// The run waits (`AwaitingApproval`) until a person approves or rejects it; nothing of the
+    /// fork is fetched or run before.
+    #[default]
+    Approve,
+    /// The run goes ahead without the task's secrets, registry logins or the engine's socket;
+    /// pushes fail.
+    RunWithoutSecrets,
+    /// The delivery is recorded as ignored.
+    Never,
+}
+
+impl ForkPolicy {
+    fn is_default(&self) -> bool {
+        *self == ForkPolicy::Approve
+    }
+
+    /// The name used on the command line and in the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForkPolicy::Approve => "approve",
+            ForkPolicy::RunWithoutSecrets => "run-without-secrets",
+            ForkPolicy::Never => "never",
+        }
+    }
+}
+
+/// A person's decision on a run that waited for approval.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Approval {
+    /// `approved` or `rejected`.
+    pub decision: String,
+    /// The name of the token that decided.
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 impl Default for SourceTrigger {
@@ -207,6 +255,8 @@ impl Default for SourceTrigger {
             webhook_secret: None,
             poll_interval: None,
             last_poll_error: None,
+            fork_pull_requests: ForkPolicy::default(),
+            trust_collaborators: false,
         }
     }
 }
@@ -392,6 +442,12 @@ pub enum Trigger {
         pull_request: Option<u64>,
         /// Repository URL.
         repository: String,
+        /// The pull request comes from another repository (a fork).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        from_fork: bool,
+        /// The fork it comes from, when the provider still names it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        head_repository: Option<String>,
     },
     /// A cron timer.
     Timer {
@@ -753,6 +809,9 @@ pub struct Run {
     /// Node that ran it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// Who approved or rejected it, for a run that waited for approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
 }
 
 /// `GET /v1/runs` filters.

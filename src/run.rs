@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 /// restarted); `Failed` means a step failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum RunStatus {
+    /// Waiting for a person to approve it (a fork's pull request): nothing is fetched or run
+    /// until then, and no worker slot is held.
+    AwaitingApproval,
     /// Waiting for a worker.
     Queued,
     /// Executing.
@@ -27,12 +30,13 @@ pub enum RunStatus {
 impl RunStatus {
     /// Whether the run has ended.
     pub fn is_terminal(self) -> bool {
-        !matches!(self, RunStatus::Queued | RunStatus::Running)
+        !matches!(self, RunStatus::AwaitingApproval | RunStatus::Queued | RunStatus::Running)
     }
 
     /// The name as stored and printed.
     pub fn as_str(self) -> &'static str {
         match self {
+            RunStatus::AwaitingApproval => "AwaitingApproval",
             RunStatus::Queued => "Queued",
             RunStatus::Running => "Running",
             RunStatus::Succeeded => "Succeeded",
@@ -46,6 +50,7 @@ impl RunStatus {
     /// Parses a stored name (case-insensitive).
     pub fn parse(s: &str) -> Option<RunStatus> {
         [
+            RunStatus::AwaitingApproval,
             RunStatus::Queued,
             RunStatus::Running,
             RunStatus::Succeeded,

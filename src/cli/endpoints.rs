@@ -96,6 +96,12 @@ impl Client {
         self.send_json(Method::POST, &["runs", id, "cancel"], &serde_json::json!({})).await
     }
 
+    /// `POST /v1/runs/{id}/approve` or `/reject`.
+    pub async fn decide_run(&self, id: &str, approve: bool, reason: Option<&str>) -> Result<Run, ClientError> {
+        let verb = if approve { "approve" } else { "reject" };
+        self.send_json(Method::POST, &["runs", id, verb], &serde_json::json!({ "reason": reason })).await
+    }
+
     /// `GET /v1/runs/{id}/logs` as text: the log so far.
     pub async fn log_text(&self, id: &str) -> Result<String, ClientError> {
         let response = self.send(self.call(Method::GET, self.url(&["runs", id, "logs"]))).await?;

@@ -58,6 +58,7 @@ pub fn status_colour(status: RunStatus) -> &'static str {
         RunStatus::Failed | RunStatus::Error | RunStatus::Timeout => "31",
         RunStatus::Canceled => "33",
         RunStatus::Queued | RunStatus::Running => "36",
+        RunStatus::AwaitingApproval => "35",
     }
 }
 

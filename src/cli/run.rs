@@ -237,6 +237,7 @@ async fn execute(
         git,
         // Local logins are the engine's own (below).
         credentials: Credentials::new(),
+        untrusted: None,
     };
     let prepared = prepare::prepare(&input.request(chrono::Utc::now()), target, input.secret_values.clone())
         .map_err(CliError::Diagnostics)?;

@@ -18,6 +18,33 @@ pub enum RunsCommand {
     List(ListArgs),
     /// Show one run with its steps and images.
     Show(ShowArgs),
+    /// Approve a run waiting for approval (a fork's pull request): it is queued and runs with
+    /// the task's secrets.
+    Approve(DecideArgs),
+    /// Reject a run waiting for approval: it ends Canceled without running.
+    Reject(RejectArgs),
+}
+
+/// `runs approve`.
+#[derive(Args, Debug)]
+pub struct DecideArgs {
+    /// Run id.
+    pub run: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Output format (`json`: the run after the decision).
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+/// `runs reject`.
+#[derive(Args, Debug)]
+pub struct RejectArgs {
+    #[command(flatten)]
+    pub decide: DecideArgs,
+    /// Why, kept on the run.
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 /// `runs list` filters.
@@ -26,7 +53,8 @@ pub struct ListArgs {
     /// Only runs of this task.
     #[arg(short = 'n', long)]
     pub task: Option<String>,
-    /// Only runs with this status: Queued, Running, Succeeded, Failed, Canceled, Timeout, Error.
+    /// Only runs with this status: AwaitingApproval, Queued, Running, Succeeded, Failed, Canceled,
+    /// Timeout, Error.
     #[arg(long, value_parser = parse_status)]
     pub status: Option<RunStatus>,
     /// Only runs that pushed this image (`repo:tag` or `registry/repo:tag`).
@@ -111,6 +139,15 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
                 }
             }
         }
+        RunsCommand::Approve(a) => {
+            let run = Client::from_args(&a.server)?.decide_run(&a.run, true, None).await?;
+            decided(&run, a.output)
+        }
+        RunsCommand::Reject(a) => {
+            let run =
+                Client::from_args(&a.decide.server)?.decide_run(&a.decide.run, false, a.reason.as_deref()).await?;
+            decided(&run, a.decide.output)
+        }
         RunsCommand::Show(a) => {
             let run = Client::from_args(&a.server)?.get_run(&a.run).await?;
             match a.output {
@@ -150,6 +187,18 @@ pub async fn logs(a: LogsArgs) -> Result<(), CliError> {
     outcome(&run)
 }
 
+/// What `runs approve` and `runs reject` print.
+fn decided(run: &Run, output: Format) -> Result<(), CliError> {
+    match output {
+        Format::Json => print_json(run),
+        Format::Text => {
+            let by = run.approval.as_ref().map(|a| format!(" ({} by {})", a.decision, a.by)).unwrap_or_default();
+            eprintln!("Run {}: {}{by}", run.id, run.status.as_str());
+            Ok(())
+        }
+    }
+}
+
 /// `drydock cancel`.
 pub async fn cancel(a: CancelArgs) -> Result<(), CliError> {
     let run = Client::from_args(&a.server)?.cancel_run(&a.run).await?;
@@ -164,7 +213,9 @@ pub async fn cancel(a: CancelArgs) -> Result<(), CliError> {
 
 fn parse_status(s: &str) -> Result<RunStatus, String> {
     RunStatus::parse(s).ok_or_else(|| {
-        format!("`{s}` is not a run status (Queued, Running, Succeeded, Failed, Canceled, Timeout, Error)")
+        format!(
+            "`{s}` is not a run status (AwaitingApproval, Queued, Running, Succeeded, Failed, Canceled, Timeout, Error)"
+        )
     })
 }
 
@@ -200,6 +251,19 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         ("STARTED", timestamp(run.started_at)),
         ("FINISHED", timestamp(run.finished_at)),
         ("DURATION", clock_duration(run.started_at, run.finished_at)),
+        (
+            "APPROVAL",
+            run.approval
+                .as_ref()
+                .map(|a| format!("{} by {} at {}", a.decision, a.by, timestamp(Some(a.at))))
+                .unwrap_or_else(|| {
+                    if run.status == RunStatus::AwaitingApproval {
+                        "waiting: `drydock runs approve|reject ID`".into()
+                    } else {
+                        String::new()
+                    }
+                }),
+        ),
     ];
     rows.retain(|(_, v)| !v.is_empty());
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -217,9 +281,14 @@ fn trigger_text(t: &crate::api::Trigger) -> String {
     use crate::api::Trigger;
     match t {
         Trigger::Manual => "Manual".into(),
-        Trigger::Source { commit, branch, repository, .. } => {
+        Trigger::Source { commit, branch, repository, from_fork, head_repository, .. } => {
             let on = branch.as_deref().map(|b| format!(" on {b}")).unwrap_or_default();
-            format!("{} {commit}{on} ({repository})", t.label())
+            let fork = match (from_fork, head_repository) {
+                (true, Some(f)) => format!(", from the fork {f}"),
+                (true, None) => ", from a deleted fork".into(),
+                _ => String::new(),
+            };
+            format!("{} {commit}{on} ({repository}{fork})", t.label())
         }
         Trigger::Timer { name, occurrence } => format!("Timer {name} ({})", timestamp(Some(*occurrence))),
         Trigger::BaseImage { image, new_digest, .. } => format!("Image Update {image} → {new_digest}"),
@@ -249,6 +318,7 @@ mod tests {
             dependencies: vec![],
             error: None,
             node: None,
+            approval: None,
         }
     }
 

@@ -135,6 +135,10 @@ fn source_text(t: &Task) -> String {
     if let Some(p) = s.poll_interval {
         parts.push(format!("polled every {p}s"));
     }
+    if s.events.contains(&SourceEvent::Pullrequest) {
+        let trust = if s.trust_collaborators { ", collaborators trusted" } else { "" };
+        parts.push(format!("fork pull requests: {}{trust}", s.fork_pull_requests.as_str()));
+    }
     if let Some(e) = &s.last_poll_error {
         parts.push(format!("last poll FAILED at {e}"));
     }

@@ -2,7 +2,7 @@
 //! flags, plus branch/tag/path filters, a webhook secret and polling, which ACR lacks.
 
 use super::CliError;
-use crate::api::{BaseImageTriggerType, SourceEvent, TaskTriggers};
+use crate::api::{BaseImageTriggerType, ForkPolicy, SourceEvent, TaskTriggers};
 use crate::glob::Filter;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value, json};
@@ -38,6 +38,14 @@ pub struct TriggerArgs {
     /// Also poll the tracked branches every SECONDS (0 turns polling off); catches missed webhooks.
     #[arg(long, value_name = "SECONDS")]
     pub poll_interval: Option<u64>,
+    /// What a pull request from a fork may do: approve (wait for `drydock runs approve`, the
+    /// default), run-without-secrets, or never.
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub fork_pull_requests: Option<ForkPolicy>,
+    /// Run pull requests from authors the git server marks as owner, member or collaborator as
+    /// if they had pushed, fork or not (GitHub's `author_association`).
+    #[arg(long, value_name = "BOOL")]
+    pub trust_collaborators: Option<bool>,
     /// Whether base-image updates start runs (default true).
     #[arg(long, value_name = "BOOL")]
     pub base_image_trigger_enabled: Option<bool>,
@@ -148,6 +156,12 @@ impl TriggerArgs {
         }
         if let Some(p) = self.poll_interval {
             source.insert("poll_interval".into(), if p == 0 { Value::Null } else { json!(p) });
+        }
+        if let Some(p) = self.fork_pull_requests {
+            source.insert("fork_pull_requests".into(), json!(p));
+        }
+        if let Some(t) = self.trust_collaborators {
+            source.insert("trust_collaborators".into(), json!(t));
         }
         let mut base = Map::new();
         if let Some(v) = self.base_image_trigger_enabled {

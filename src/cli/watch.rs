@@ -108,6 +108,7 @@ pub fn closing_line(run: &Run, colour: bool) -> String {
         RunStatus::Timeout => "timed out",
         RunStatus::Error => "ended with an error",
         RunStatus::Queued | RunStatus::Running => "is still going",
+        RunStatus::AwaitingApproval => "is waiting for approval (`drydock runs approve`)",
     };
     let how = if colour { format!("\x1b[{}m{how}\x1b[0m", status_colour(run.status)) } else { how.to_string() };
     let mut line = format!("Run ID: {} {how}{after}", run.id);
@@ -152,6 +153,7 @@ mod tests {
             dependencies: vec![],
             error: None,
             node: None,
+            approval: None,
         }
     }
 

@@ -29,6 +29,9 @@ pub struct GitSpec {
     pub subdir: Option<String>,
     /// Access token for private repositories (sent as HTTP basic auth).
     pub token: Option<Secret>,
+    /// Where the server keeps a pull request's head (`refs/pull/7/head`), fetched when the commit
+    /// is on no branch (a fork's), before falling back to every branch and tag.
+    pub pull_ref: Option<String>,
 }
 
 /// A finished checkout.
@@ -55,7 +58,9 @@ pub fn fetch(spec: &GitSpec, dest: &Path) -> Result<GitCheckout, ContextError> {
     let reference = spec.reference.as_deref().map(str::trim).filter(|r| !r.is_empty());
 
     let (commit, branch) = match reference {
-        Some(sha) if is_full_sha(sha) => (fetch_commit(&repo, &mut remote, &auth, sha)?, None),
+        Some(sha) if is_full_sha(sha) => {
+            (fetch_commit(&repo, &mut remote, &auth, sha, spec.pull_ref.as_deref())?, None)
+        }
         _ => fetch_ref(&repo, &mut remote, &auth, reference)?,
     };
     drop(remote);
@@ -88,8 +93,14 @@ fn is_short_sha(s: &str) -> bool {
     (4..40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Fetches one commit by id, falling back to all branches and tags.
-fn fetch_commit(repo: &Repository, remote: &mut git2::Remote, auth: &Auth, sha: &str) -> Result<Oid, ContextError> {
+/// Fetches one commit by id, falling back to the pull request's ref, then to all branches and tags.
+fn fetch_commit(
+    repo: &Repository,
+    remote: &mut git2::Remote,
+    auth: &Auth,
+    sha: &str,
+    pull_ref: Option<&str>,
+) -> Result<Oid, ContextError> {
     let oid = Oid::from_str(sha).map_err(|e| auth.error("parsing the commit id for", e))?;
     match fetch_specs(remote, auth, &[sha], Some(1)) {
         Ok(()) if repo.find_commit(oid).is_ok() => return Ok(oid),
@@ -97,6 +108,16 @@ fn fetch_commit(repo: &Repository, remote: &mut git2::Remote, auth: &Auth, sha: 
         Ok(()) => {}
         Err(e) => {
             tracing::debug!(url = %auth.url, "fetching the commit by id failed ({}), fetching all branches", auth.censor(e.message()))
+        }
+    }
+    // Servers that refuse unadvertised commits still serve the pull request's head ref; its recent
+    // history covers a commit the pull request has since moved past.
+    if let Some(pull_ref) = pull_ref.filter(|r| r.starts_with("refs/")) {
+        let spec = format!("+{pull_ref}:refs/drydock/{}", pull_ref.trim_start_matches("refs/"));
+        match fetch_specs(remote, auth, &[&spec], Some(50)) {
+            Ok(()) if repo.find_commit(oid).is_ok() => return Ok(oid),
+            Err(e) if is_auth(&e) => return Err(auth.error("fetching", e)),
+            _ => {}
         }
     }
     fetch_everything(remote, auth)?;

@@ -117,6 +117,7 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
         quick_build,
         git: GitInfo { commit: fetched.commit.clone() },
         credentials,
+        untrusted: spec.untrusted.clone(),
     };
     let secrets = spec
         .secret_values
@@ -235,7 +236,13 @@ async fn fetch(svc: &Service, spec: &RunSpec, quick_build: bool) -> Result<Fetch
         crate::buildargs::ContextSource::Git { url, reference, subdir } => {
             let temp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
             let reference = spec.checkout.as_ref().map(|c| c.commit.clone()).or(reference);
-            let gspec = GitSpec { url: url.clone(), reference, subdir, token: spec.git_token.clone().map(Secret::new) };
+            let gspec = GitSpec {
+                url: url.clone(),
+                reference,
+                subdir,
+                token: spec.git_token.clone().map(Secret::new),
+                pull_ref: spec.checkout.as_ref().and_then(|c| c.pull_ref.clone()),
+            };
             let dest = temp.path().join("repo");
             let checkout = tokio::task::spawn_blocking(move || git::fetch(&gspec, &dest))
                 .await

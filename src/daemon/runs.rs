@@ -4,7 +4,7 @@
 use super::Service;
 use super::service::{Result, ServiceError};
 use super::spec::RunSpec;
-use crate::api::{self, Run, RunRequest, RunType, TaskRunRequest, TaskStep, Trigger};
+use crate::api::{self, Approval, Run, RunRequest, RunType, TaskRunRequest, TaskStep, Trigger};
 use crate::run::RunStatus;
 use crate::store::{Enqueued, NewRun, RunRow};
 use std::collections::BTreeMap;
@@ -43,8 +43,18 @@ impl Service {
             task_name: None,
             checkout: None,
             triggered_by: "manual".into(),
+            untrusted: None,
         };
-        self.enqueue(spec, run_type, None, Trigger::Manual, BTreeMap::new(), None).await
+        let new = NewRun {
+            run_type,
+            task: None,
+            trigger: Trigger::Manual,
+            request: serde_json::Value::Null,
+            required_labels: BTreeMap::new(),
+            dedup_key: None,
+            awaiting_approval: false,
+        };
+        self.enqueue(spec, new).await
     }
 
     /// Queues a run of a saved task.
@@ -54,6 +64,18 @@ impl Service {
         overrides: TaskRunRequest,
         trigger: Trigger,
         dedup_key: Option<String>,
+    ) -> Result<Run> {
+        self.run_task_as(name, overrides, trigger, dedup_key, Admission::Trusted).await
+    }
+
+    /// [`Service::run_task`] for a trigger that may not be trusted (a fork's pull request).
+    pub async fn run_task_as(
+        &self,
+        name: &str,
+        overrides: TaskRunRequest,
+        trigger: Trigger,
+        dedup_key: Option<String>,
+        admission: Admission,
     ) -> Result<Run> {
         let task = self.load_task(name).await?;
         if task.status == api::TaskStatus::Disabled {
@@ -68,14 +90,18 @@ impl Service {
         secret_values.extend(overrides.secret_values);
         let run_type = if matches!(task.step, TaskStep::Docker(_)) { RunType::AutoBuild } else { RunType::AutoRun };
         let checkout = match &trigger {
-            Trigger::Source { commit, branch, event, .. } => Some(super::spec::Checkout {
+            Trigger::Source { commit, branch, event, provider, pull_request, .. } => Some(super::spec::Checkout {
                 commit: commit.clone(),
                 branch: branch.clone().filter(|_| event != "tag"),
                 git_tag: branch.clone().filter(|_| event == "tag"),
+                pull_ref: pull_request.map(|n| match provider.as_str() {
+                    "gitlab" => format!("refs/merge-requests/{n}/head"),
+                    _ => format!("refs/pull/{n}/head"),
+                }),
             }),
             _ => None,
         };
-        let spec = RunSpec {
+        let mut spec = RunSpec {
             context: task.context.clone(),
             step: task.step.clone(),
             values,
@@ -86,24 +112,81 @@ impl Service {
             task_name: Some(task.name.clone()),
             checkout,
             triggered_by: trigger.label().to_string(),
+            untrusted: None,
         };
-        self.enqueue(spec, run_type, Some(task.name), trigger, task.agent_labels, dedup_key).await
+        if admission == Admission::WithoutSecrets {
+            withhold_secrets(&mut spec, &trigger);
+        }
+        let waits = admission == Admission::AwaitingApproval;
+        let run = self
+            .enqueue(
+                spec,
+                NewRun {
+                    run_type,
+                    task: Some(task.name),
+                    trigger: trigger.clone(),
+                    request: serde_json::Value::Null,
+                    required_labels: task.agent_labels,
+                    dedup_key,
+                    awaiting_approval: waits,
+                },
+            )
+            .await?;
+        if waits {
+            self.replace_waiting(&run, &trigger).await;
+        }
+        Ok(run)
     }
 
-    async fn enqueue(
-        &self,
-        mut spec: RunSpec,
-        run_type: RunType,
-        task: Option<String>,
-        trigger: Trigger,
-        required_labels: BTreeMap<String, String>,
-        dedup_key: Option<String>,
-    ) -> Result<Run> {
+    /// A newer commit of a pull request replaces the run still waiting for the older one.
+    async fn replace_waiting(&self, run: &Run, trigger: &Trigger) {
+        let Trigger::Source { pull_request: Some(number), .. } = trigger else { return };
+        let filter = api::RunFilter {
+            task: run.task.clone(),
+            status: Some(RunStatus::AwaitingApproval),
+            top: Some(crate::store::sql::MAX_TOP),
+            ..Default::default()
+        };
+        let Ok(waiting) = self.store.list_runs(&filter).await else { return };
+        // Run ids are base36 of an increasing sequence, so shorter-then-smaller is older.
+        let before = |id: &str| (id.len(), id.to_string()) < (run.id.len(), run.id.clone());
+        for older in waiting.iter().filter(|r| before(&r.id)) {
+            if !matches!(&older.trigger, Trigger::Source { pull_request: Some(n), .. } if n == number) {
+                continue;
+            }
+            let decision = Approval { decision: "replaced".into(), by: "drydock".into(), at: chrono::Utc::now() };
+            let reason = format!("replaced by run {} for a newer commit of pull request #{number}", run.id);
+            if let Err(e) = self.store.decide_run(&older.id, &decision, Some(&reason)).await {
+                tracing::warn!(run = %older.id, error = %e, "replacing a waiting run failed");
+            }
+        }
+    }
+
+    /// Approves a run waiting for approval (it is queued and runs with the task's secrets) or
+    /// rejects it (it ends Canceled, never having run). `by` is the deciding token's name.
+    pub async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> Result<Run> {
+        let decision = Approval {
+            decision: if approve { "approved" } else { "rejected" }.into(),
+            by: by.to_string(),
+            at: chrono::Utc::now(),
+        };
+        let why = match reason.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => format!("rejected by {by}: {r}"),
+            None => format!("rejected by {by}"),
+        };
+        let row = self.store.decide_run(id, &decision, (!approve).then_some(why.as_str())).await?;
+        if approve {
+            self.wake.notify_waiters();
+        }
+        Ok(to_api(&row))
+    }
+
+    /// Seals `spec` into `new`'s request and queues the run.
+    async fn enqueue(&self, mut spec: RunSpec, mut new: NewRun) -> Result<Run> {
         self.check_free_space()?;
         self.seal_spec(&mut spec)?;
-        let request = serde_json::to_value(&spec).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let queued =
-            self.store.enqueue_run(NewRun { run_type, task, trigger, request, required_labels, dedup_key }).await?;
+        new.request = serde_json::to_value(&spec).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let queued = self.store.enqueue_run(new).await?;
         if matches!(queued, Enqueued::New(_)) {
             self.wake.notify_waiters();
         }
@@ -157,6 +240,41 @@ impl Service {
     }
 }
 
+/// How a triggered run is let in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Admission {
+    /// As the task says: its secrets, logins and pushes.
+    #[default]
+    Trusted,
+    /// Created `AwaitingApproval`; a person's approval queues it with the task's secrets.
+    AwaitingApproval,
+    /// Runs at once without secrets, registry logins or the engine socket; pushes fail.
+    WithoutSecrets,
+}
+
+/// Strips what an untrusted run must not see: secret values become empty (so templates still
+/// render and print nothing), secret build arguments too, and the task's registry logins go.
+/// The git token stays: only drydock's own fetch uses it, never a step.
+fn withhold_secrets(spec: &mut RunSpec, trigger: &Trigger) {
+    for v in spec.secret_values.values_mut() {
+        v.clear();
+    }
+    if let TaskStep::Docker(d) = &mut spec.step {
+        for v in d.secret_build_args.values_mut() {
+            v.clear();
+        }
+    }
+    spec.credentials.clear();
+    let from = match trigger {
+        Trigger::Source { pull_request: Some(n), head_repository: Some(fork), .. } => {
+            format!("pull request #{n} comes from the fork {fork}")
+        }
+        Trigger::Source { pull_request: Some(n), .. } => format!("pull request #{n} comes from a fork"),
+        _ => "the trigger is not trusted".into(),
+    };
+    spec.untrusted = Some(format!("{from} and runs without secrets (--fork-pull-requests run-without-secrets)"));
+}
+
 pub(super) fn last_run(r: &RunRow) -> api::LastRun {
     api::LastRun { id: r.id.clone(), status: r.status, queued_at: r.queued_at, finished_at: r.finished_at }
 }
@@ -178,6 +296,7 @@ pub fn to_api(r: &RunRow) -> Run {
         dependencies: r.dependencies.clone(),
         error: r.error.clone(),
         node: r.node.clone(),
+        approval: r.approval.clone(),
     }
 }
 

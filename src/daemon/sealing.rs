@@ -115,6 +115,7 @@ mod tests {
             task_name: None,
             checkout: None,
             triggered_by: "manual".into(),
+            untrusted: None,
         };
         let original = spec.clone();
         map_spec_secrets(&mut spec, &sealer(&cipher)).unwrap();

@@ -17,6 +17,10 @@ pub struct Checkout {
     /// Tag that was pushed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_tag: Option<String>,
+    /// Where the provider keeps a pull request's head (`refs/pull/7/head`): a fork's commit is
+    /// on no branch of the repository, only there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_ref: Option<String>,
 }
 
 /// Everything a worker needs to run a queued run. Stored as the JSON of `SpecRecord`, whose
@@ -53,6 +57,10 @@ pub struct RunSpec {
     /// The trigger, described for `.Run.TriggeredBy`.
     #[serde(default)]
     pub triggered_by: String,
+    /// Why this run gets no secrets, no registry logins and no engine socket, and may not push
+    /// (a fork's pull request under `run-without-secrets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untrusted: Option<String>,
 }
 
 /// The stored form of a [`RunSpec`] (the `runs.request` JSON).
@@ -76,6 +84,8 @@ struct SpecRecord {
     checkout: Option<Checkout>,
     #[serde(default)]
     triggered_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    untrusted: Option<String>,
 }
 
 impl From<SpecRecord> for RunSpec {
@@ -91,6 +101,7 @@ impl From<SpecRecord> for RunSpec {
             task_name: r.task_name,
             checkout: r.checkout,
             triggered_by: r.triggered_by,
+            untrusted: r.untrusted,
         }
     }
 }
@@ -108,6 +119,7 @@ impl From<RunSpec> for SpecRecord {
             task_name: s.task_name,
             checkout: s.checkout,
             triggered_by: s.triggered_by,
+            untrusted: s.untrusted,
         }
     }
 }

@@ -89,7 +89,13 @@ impl Service {
 
     /// Whether a bearer token is valid.
     pub async fn authenticate(&self, token: &str) -> Result<bool> {
-        Ok(self.store.use_token(&token_hash(token)).await?.is_some())
+        Ok(self.caller(token).await?.is_some())
+    }
+
+    /// The name of the valid, unrevoked token `token` (recording its use), if it is one: who
+    /// approvals and rejections are recorded as.
+    pub async fn caller(&self, token: &str) -> Result<Option<String>> {
+        Ok(self.store.use_token(&token_hash(token)).await?.map(|t| t.name))
     }
 }
 

@@ -111,6 +111,10 @@ pub struct Execution {
     pub workspace_volume: String,
     /// Registry logins of this run (a task's credentials), over the engine's own.
     pub credentials: Credentials,
+    /// Set (with the reason) for a run whose steps come from someone untrusted (a fork's pull
+    /// request): it gets no registry logins, not even the engine's own, no engine socket and no
+    /// privileged steps, and its push steps fail with this reason.
+    pub untrusted: Option<String>,
 }
 
 /// Progress reports, for callers that persist or display step state as it changes.
@@ -155,10 +159,13 @@ impl Engine {
         &self.config
     }
 
-    /// The engine's logins with a run's own over them.
-    pub(crate) fn credentials_for(&self, run: &Credentials) -> Credentials {
+    /// The engine's logins with a run's own over them; none at all for an untrusted run.
+    pub(crate) fn credentials_for(&self, req: &Execution) -> Credentials {
+        if req.untrusted.is_some() {
+            return Credentials::new();
+        }
         let mut all = self.config.credentials.clone();
-        all.merge(run.clone());
+        all.merge(req.credentials.clone());
         all
     }
 

@@ -25,6 +25,8 @@ pub struct RunTarget {
     pub git: GitInfo,
     /// Registry logins of this run, over the engine's own.
     pub credentials: Credentials,
+    /// Why the run is not trusted with secrets, if it is not (see [`Execution::untrusted`]).
+    pub untrusted: Option<String>,
 }
 
 /// A run ready for the engine.
@@ -59,6 +61,7 @@ pub fn prepare(
         quick_build: target.quick_build,
         git: target.git,
         credentials: target.credentials,
+        untrusted: target.untrusted,
     };
     Ok(Prepared { request, masker, warnings: loaded.warnings })
 }

@@ -83,8 +83,8 @@ impl Scaffold {
         if !req.quick_build {
             seed_workspace(docker, req, &workspace, log).await?;
         }
-        if engine.config().docker_socket.is_some() {
-            let config = docker_config_json(&engine.credentials_for(&req.credentials));
+        if engine.config().docker_socket.is_some() && req.untrusted.is_none() {
+            let config = docker_config_json(&engine.credentials_for(req));
             docker
                 .write_files_to_volume(&home, &[(".docker/config.json", config.as_bytes(), 0o600)])
                 .await

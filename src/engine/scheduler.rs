@@ -44,7 +44,8 @@ pub async fn execute(
         quick_source: req.quick_build.then(|| req.source.clone()),
         git: req.git.clone(),
         images_present: Default::default(),
-        credentials: engine.credentials_for(&req.credentials),
+        credentials: engine.credentials_for(req),
+        untrusted: req.untrusted.clone(),
     });
     let n = req.task.steps.len();
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();

@@ -29,8 +29,10 @@ pub struct StepContext {
     pub quick_source: Option<RunSource>,
     /// Facts about the source repository.
     pub git: GitInfo,
-    /// Registry logins for this run (engine's and the run's).
+    /// Registry logins for this run (engine's and the run's; none for an untrusted run).
     pub credentials: crate::registry::Credentials,
+    /// Why the run is untrusted (no socket, no privileged steps, no pushes), if it is.
+    pub untrusted: Option<String>,
     /// Images known to be on the engine, so that each is looked up once per run.
     pub images_present: std::sync::Mutex<std::collections::HashSet<String>>,
 }

@@ -148,7 +148,7 @@ async fn prepare(ctx: &StepContext, step: &Step, build: &BuildStep) -> Result<Pr
         ContextSource::Local(path) => prepare_workspace(ctx, step, build, &path).await,
         ContextSource::Git { url, reference, subdir } => {
             let temp = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-            let spec = git::GitSpec { url: url.clone(), reference, subdir, token: None };
+            let spec = git::GitSpec { url: url.clone(), reference, subdir, ..git::GitSpec::default() };
             ctx.log.step_line(&step.id, &format!("Fetching git context {url}"));
             let dest = temp.path().to_path_buf();
             let checkout = tokio::task::spawn_blocking(move || git::fetch(&spec, &dest))

@@ -47,6 +47,11 @@ pub async fn run(ctx: Arc<StepContext>, step: &Step, cmd: &CmdStep, cancel: &Can
 
 /// Checks what can be checked before the first container, and pulls the image when needed.
 async fn prepare(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &CancellationToken) -> Result<(), String> {
+    if step.privileged
+        && let Some(why) = &ctx.untrusted
+    {
+        return Err(format!("step `{}` asks for a privileged container, which is refused: {why}", step.id));
+    }
     if step.privileged && !ctx.engine.config().allow_privileged {
         return Err(format!(
             "step `{}` asks for a privileged container; drydock refuses that unless the run is started with --allow-privileged",
@@ -131,7 +136,7 @@ pub fn mounts(ctx: &StepContext, step: &Step) -> Vec<Mount> {
             });
         }
     }
-    if let Some(sock) = &ctx.engine.config().docker_socket {
+    if let Some(sock) = ctx.engine.config().docker_socket.as_ref().filter(|_| ctx.untrusted.is_none()) {
         m.push(Mount {
             source: MountSource::BindHostPath(sock.clone()),
             target: "/var/run/docker.sock".into(),

@@ -20,6 +20,9 @@ pub async fn run(ctx: Arc<StepContext>, step: &Step, push: &PushStep, cancel: &C
     run_policy(&ctx, step, cancel, false, |_, _, token| {
         let ctx = ctx.clone();
         async move {
+            if let Some(why) = &ctx.untrusted {
+                return Attempt::failed(format!("pushing is not allowed: {why}"));
+            }
             let mut pushed = Vec::new();
             for image in &push.images {
                 match push_one(&ctx, step, image, &token).await {

@@ -9,8 +9,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-/// Lets the request through only with a valid, unrevoked token.
-pub async fn require_token(State(svc): State<Arc<Service>>, req: Request, next: Next) -> Response {
+/// The name of the token a request came with, for handlers that record who acted.
+#[derive(Clone, Debug)]
+pub struct Caller(pub String);
+
+/// Lets the request through only with a valid, unrevoked token, and tells the handler whose.
+pub async fn require_token(State(svc): State<Arc<Service>>, mut req: Request, next: Next) -> Response {
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -22,9 +26,12 @@ pub async fn require_token(State(svc): State<Arc<Service>>, req: Request, next: 
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return unauthorized("missing bearer token: send `Authorization: Bearer <token>` (DRYDOCK_TOKEN for the CLI)");
     };
-    match svc.authenticate(&token).await {
-        Ok(true) => next.run(req).await,
-        Ok(false) => unauthorized("unknown or revoked token; create one with `drydock token create`"),
+    match svc.caller(&token).await {
+        Ok(Some(name)) => {
+            req.extensions_mut().insert(Caller(name));
+            next.run(req).await
+        }
+        Ok(None) => unauthorized("unknown or revoked token; create one with `drydock token create`"),
         Err(e) => HttpError::from(e).into_response(),
     }
 }

@@ -127,6 +127,24 @@ fn routes() -> Routes {
     route!(
         r,
         POST,
+        "/v1/runs/{id}/approve",
+        "Approve a run waiting for approval (it is queued, with the task's secrets)",
+        None,
+        Some("Run"),
+        runs::approve
+    );
+    route!(
+        r,
+        POST,
+        "/v1/runs/{id}/reject",
+        "Reject a run waiting for approval (it ends Canceled; body: {\"reason\": …})",
+        None,
+        Some("Run"),
+        runs::reject
+    );
+    route!(
+        r,
+        POST,
         "/v1/prune",
         "Delete finished runs and their logs past the retention limits (or list them: dry_run)",
         Some("PruneRequest"),

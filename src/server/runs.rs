@@ -30,6 +30,34 @@ pub async fn create(State(svc): Svc, Json(req): Json<RunRequest>) -> HttpResult<
     Ok((StatusCode::CREATED, Json(svc.quick_run(req).await?)))
 }
 
+/// `POST /v1/runs/{id}/approve` and `/reject`: the body may give a reason.
+#[derive(Debug, Default, Deserialize)]
+pub struct Decision {
+    /// Why (kept with a rejection).
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /v1/runs/{id}/approve`.
+pub async fn approve(
+    State(svc): Svc,
+    axum::Extension(super::auth::Caller(by)): axum::Extension<super::auth::Caller>,
+    Path(id): Path<String>,
+) -> HttpResult<Json<Run>> {
+    Ok(Json(svc.decide(&id, true, &by, None).await?))
+}
+
+/// `POST /v1/runs/{id}/reject`.
+pub async fn reject(
+    State(svc): Svc,
+    axum::Extension(super::auth::Caller(by)): axum::Extension<super::auth::Caller>,
+    Path(id): Path<String>,
+    body: Option<Json<Decision>>,
+) -> HttpResult<Json<Run>> {
+    let reason = body.and_then(|Json(d)| d.reason);
+    Ok(Json(svc.decide(&id, false, &by, reason.as_deref()).await?))
+}
+
 /// `POST /v1/prune`.
 pub async fn prune(State(svc): Svc, Json(req): Json<PruneRequest>) -> HttpResult<Json<PruneReport>> {
     Ok(Json(svc.prune(req).await?))

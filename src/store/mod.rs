@@ -113,6 +113,8 @@ pub struct RunRow {
     pub lease_until: Option<DateTime<Utc>>,
     /// A cancel was asked for while it ran.
     pub cancel_requested: bool,
+    /// Who approved or rejected it, if it waited for approval.
+    pub approval: Option<crate::api::Approval>,
 }
 
 /// A run to queue.
@@ -131,6 +133,8 @@ pub struct NewRun {
     /// Idempotency key (e.g. `timer:<task>:<timer>:<occurrence>`, `git:<provider>:<delivery>`):
     /// a second run with the same key is not created; the first is returned.
     pub dedup_key: Option<String>,
+    /// Created `AwaitingApproval` instead of `Queued`: no node claims it until it is approved.
+    pub awaiting_approval: bool,
 }
 
 /// Whether `enqueue_run` created a run or found the one with the same key.

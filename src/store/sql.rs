@@ -214,6 +214,15 @@ impl Store {
     pub async fn cancel_run(&self, id: &str) -> StoreResult<RunRow> {
         progress::cancel(self, id).await
     }
+    /// Approves (queues) or rejects (ends Canceled with `reason`) a run waiting for approval.
+    pub async fn decide_run(
+        &self,
+        id: &str,
+        approval: &crate::api::Approval,
+        reason: Option<&str>,
+    ) -> StoreResult<RunRow> {
+        progress::decide(self, id, approval, reason).await
+    }
     /// One run.
     pub async fn get_run(&self, id: &str) -> StoreResult<Option<RunRow>> {
         runs::get(self, id).await

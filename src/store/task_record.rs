@@ -142,6 +142,25 @@ struct StoredSource {
     webhook_secret: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     poll_interval: Option<u64>,
+    #[serde(default, skip_serializing_if = "StoredForkPolicy::is_default")]
+    fork_pull_requests: StoredForkPolicy,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    trust_collaborators: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum StoredForkPolicy {
+    #[default]
+    Approve,
+    RunWithoutSecrets,
+    Never,
+}
+
+impl StoredForkPolicy {
+    fn is_default(&self) -> bool {
+        *self == StoredForkPolicy::Approve
+    }
 }
 
 impl Default for StoredSource {
@@ -154,6 +173,8 @@ impl Default for StoredSource {
             paths: Vec::new(),
             webhook_secret: None,
             poll_interval: None,
+            fork_pull_requests: StoredForkPolicy::Approve,
+            trust_collaborators: false,
         }
     }
 }
@@ -308,6 +329,12 @@ impl From<&api::Task> for TaskRecord {
                         paths: s.paths.clone(),
                         webhook_secret: s.webhook_secret.clone(),
                         poll_interval: s.poll_interval,
+                        fork_pull_requests: match s.fork_pull_requests {
+                            api::ForkPolicy::Approve => StoredForkPolicy::Approve,
+                            api::ForkPolicy::RunWithoutSecrets => StoredForkPolicy::RunWithoutSecrets,
+                            api::ForkPolicy::Never => StoredForkPolicy::Never,
+                        },
+                        trust_collaborators: s.trust_collaborators,
                     }
                 },
                 base_image: {
@@ -377,6 +404,12 @@ impl From<TaskRecord> for api::Task {
                     webhook_secret: r.triggers.source.webhook_secret,
                     poll_interval: r.triggers.source.poll_interval,
                     last_poll_error: None,
+                    fork_pull_requests: match r.triggers.source.fork_pull_requests {
+                        StoredForkPolicy::Approve => api::ForkPolicy::Approve,
+                        StoredForkPolicy::RunWithoutSecrets => api::ForkPolicy::RunWithoutSecrets,
+                        StoredForkPolicy::Never => api::ForkPolicy::Never,
+                    },
+                    trust_collaborators: r.triggers.source.trust_collaborators,
                 },
                 base_image: api::BaseImageTrigger {
                     enabled: r.triggers.base_image.enabled,

@@ -24,6 +24,10 @@ pub enum TriggerRecord {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pull_request: Option<u64>,
         repository: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        from_fork: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        head_repository: Option<String>,
     },
     /// A cron timer's occurrence.
     Timer { name: String, occurrence: DateTime<Utc> },
@@ -55,9 +59,27 @@ impl From<&Trigger> for TriggerRecord {
     fn from(t: &Trigger) -> Self {
         match t.clone() {
             Trigger::Manual => TriggerRecord::Manual,
-            Trigger::Source { provider, event, delivery_id, commit, branch, pull_request, repository } => {
-                TriggerRecord::Source { provider, event, delivery_id, commit, branch, pull_request, repository }
-            }
+            Trigger::Source {
+                provider,
+                event,
+                delivery_id,
+                commit,
+                branch,
+                pull_request,
+                repository,
+                from_fork,
+                head_repository,
+            } => TriggerRecord::Source {
+                provider,
+                event,
+                delivery_id,
+                commit,
+                branch,
+                pull_request,
+                repository,
+                from_fork,
+                head_repository,
+            },
             Trigger::Timer { name, occurrence } => TriggerRecord::Timer { name, occurrence },
             Trigger::BaseImage { image, old_digest, new_digest, cascade_from } => {
                 TriggerRecord::BaseImage { image, old_digest, new_digest, cascade_from }
@@ -70,9 +92,27 @@ impl From<TriggerRecord> for Trigger {
     fn from(t: TriggerRecord) -> Self {
         match t {
             TriggerRecord::Manual => Trigger::Manual,
-            TriggerRecord::Source { provider, event, delivery_id, commit, branch, pull_request, repository } => {
-                Trigger::Source { provider, event, delivery_id, commit, branch, pull_request, repository }
-            }
+            TriggerRecord::Source {
+                provider,
+                event,
+                delivery_id,
+                commit,
+                branch,
+                pull_request,
+                repository,
+                from_fork,
+                head_repository,
+            } => Trigger::Source {
+                provider,
+                event,
+                delivery_id,
+                commit,
+                branch,
+                pull_request,
+                repository,
+                from_fork,
+                head_repository,
+            },
             TriggerRecord::Timer { name, occurrence } => Trigger::Timer { name, occurrence },
             TriggerRecord::BaseImage { image, old_digest, new_digest, cascade_from } => {
                 Trigger::BaseImage { image, old_digest, new_digest, cascade_from }

@@ -20,7 +20,8 @@ pub mod signature;
 
 pub use provider::Provider;
 
-use crate::api::{Delivery, DeliveryOutcome, SourceEvent, Task, TaskStatus, Trigger};
+use crate::api::{Delivery, DeliveryOutcome, ForkPolicy, SourceEvent, Task, TaskStatus, Trigger};
+use crate::daemon::runs::Admission;
 use crate::daemon::{Service, ServiceError};
 use crate::glob::Filter;
 use crate::repository::{GitContext, normalize as normalize_repository};
@@ -395,7 +396,7 @@ async fn process(
             handled.reasons.insert(name.clone(), reason);
             continue;
         }
-        match queue(svc, name, provider, delivery_id, event).await {
+        match queue(svc, name, provider, delivery_id, event, admission(&task, event)).await {
             Ok(run) => handled.runs.push(run),
             // Disabled between the check and the queueing.
             Err(ServiceError::Conflict(msg)) => {
@@ -421,6 +422,7 @@ async fn queue(
     provider: &str,
     delivery_id: Option<&str>,
     event: &GitEvent,
+    admission: Admission,
 ) -> Result<String, ServiceError> {
     let trigger = Trigger::Source {
         provider: provider.to_string(),
@@ -430,9 +432,26 @@ async fn queue(
         branch: event.run_branch(),
         pull_request: event.pull_request,
         repository: event.repository.clone(),
+        from_fork: event.fork.is_some(),
+        head_repository: event.fork.as_ref().and_then(|f| f.repository.clone()),
     };
-    let run = svc.run_task(task, Default::default(), trigger, Some(event.dedup_key(task))).await?;
+    let run = svc.run_task_as(task, Default::default(), trigger, Some(event.dedup_key(task)), admission).await?;
     Ok(run.id)
+}
+
+/// How a run for `event` is let in: a pull request from a fork brings its author's task file and
+/// steps, so under the task's `fork_pull_requests` it waits for a person or goes without secrets
+/// (`never` is refused earlier, in [`decide`]). Authors the provider marks as collaborators count
+/// as having pushed when the task says so.
+fn admission(task: &Task, event: &GitEvent) -> Admission {
+    let s = &task.triggers.source;
+    if event.fork.is_none() || (s.trust_collaborators && event.author_trusted) {
+        return Admission::Trusted;
+    }
+    match s.fork_pull_requests {
+        ForkPolicy::RunWithoutSecrets => Admission::WithoutSecrets,
+        ForkPolicy::Approve | ForkPolicy::Never => Admission::AwaitingApproval,
+    }
 }
 
 /// Whether `task` fires for `event`; `Err` says why not.
@@ -450,6 +469,17 @@ pub fn decide(task: &Task, event: &GitEvent) -> Result<(), String> {
     }
     if event.deleted {
         return Err(format!("`{}` was deleted", event.run_ref()));
+    }
+    if let Some(fork) = &event.fork
+        && s.fork_pull_requests == ForkPolicy::Never
+        && !(s.trust_collaborators && event.author_trusted)
+    {
+        return Err(format!(
+            "pull request #{} comes from the fork {} and the task runs no fork's pull requests \
+             (--fork-pull-requests never)",
+            event.pull_request.unwrap_or_default(),
+            fork.repository.as_deref().unwrap_or("(deleted)")
+        ));
     }
     match event.kind {
         SourceEvent::Commit | SourceEvent::Pullrequest => {

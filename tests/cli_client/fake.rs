@@ -184,6 +184,7 @@ pub fn run(status: RunStatus, task: Option<&str>) -> Run {
         dependencies: vec![],
         error: (done && status != RunStatus::Succeeded).then(|| "step build exited with 1".into()),
         node: None,
+        approval: None,
     }
 }
 

@@ -81,7 +81,7 @@ impl Fixture {
             url: format!("{}/{repo}", self.daemon.url),
             reference: reference.map(str::to_string),
             subdir: subdir.map(str::to_string),
-            token: None,
+            ..GitSpec::default()
         }
     }
 }
@@ -224,6 +224,7 @@ async fn rejected_token_fails_once_without_leaking_it() {
         reference: Some("main".into()),
         subdir: None,
         token: Some(Secret::new(token)),
+        pull_ref: None,
     };
     let (_dest, result) = tokio::task::spawn_blocking(move || fetch_into(&spec)).await.unwrap();
     server.abort();

@@ -18,7 +18,7 @@ macro_rules! run_columns {
     () => {
         "seq, id, status, run_type, task, trigger, request, required_labels, queued_ms, started_ms, \
          finished_ms, platform, steps, output_images, dependencies, error, node, lease_until_ms, \
-         cancel_requested"
+         cancel_requested, approval"
     };
 }
 pub(super) use run_columns;
@@ -108,6 +108,9 @@ pub(super) fn run_from_row(row: &AnyRow) -> StoreResult<RunRow> {
         node: col(row, "node")?,
         lease_until: opt_time(&what("lease"), col(row, "lease_until_ms")?)?,
         cancel_requested: col::<i64>(row, "cancel_requested")? != 0,
+        approval: col::<Option<String>>(row, "approval")?
+            .map(|text| from_json(&what("approval"), &text))
+            .transpose()?,
         id,
     })
 }

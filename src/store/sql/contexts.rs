@@ -45,7 +45,7 @@ pub(super) async fn needed_by_a_run(store: &Store, context: &str) -> StoreResult
     // The spec is JSON with no spaces: `"context":"upload:<hex id>"`; hex ids hold no LIKE wildcards.
     let pattern = format!("%\"context\":\"{context}\"%");
     let row =
-        sqlx::query("SELECT 1 AS one FROM runs WHERE status IN ('Queued', 'Running') AND request LIKE $1 LIMIT 1")
+        sqlx::query("SELECT 1 AS one FROM runs WHERE status IN ('AwaitingApproval', 'Queued', 'Running') AND request LIKE $1 LIMIT 1")
             .bind(pattern)
             .fetch_optional(&store.writer)
             .await

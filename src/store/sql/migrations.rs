@@ -27,6 +27,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0002_triggers.sql"),
         include_str!("../../../migrations/postgres/0002_triggers.sql"),
     ),
+    (
+        3,
+        "approval",
+        include_str!("../../../migrations/sqlite/0003_approval.sql"),
+        include_str!("../../../migrations/postgres/0003_approval.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date.

@@ -3,6 +3,7 @@
 use super::Store;
 use super::codec::{col, from_json, json, now_ms, run_columns, run_from_row};
 use super::error::db;
+use crate::api::Approval;
 use crate::run::{OutputImage, RunStatus, StepRecord};
 use crate::store::{RunResult, RunRow, StoreError, StoreResult};
 use std::collections::BTreeSet;
@@ -133,12 +134,52 @@ pub(super) fn image_forms(images: &[OutputImage]) -> BTreeSet<String> {
     forms
 }
 
+/// Records a person's decision on a run waiting for approval: approved, it is queued (and the
+/// nodes woken); rejected, it ends Canceled without having run. `State` if it no longer waits.
+pub(super) async fn decide(store: &Store, id: &str, approval: &Approval, reason: Option<&str>) -> StoreResult<RunRow> {
+    let approved = approval.decision == "approved";
+    let mut tx = store.begin_write().await?;
+    let sql = if approved {
+        concat!(
+            "UPDATE runs SET status = 'Queued', approval = $2 WHERE id = $1 AND status = 'AwaitingApproval' RETURNING ",
+            run_columns!()
+        )
+    } else {
+        concat!(
+            "UPDATE runs SET status = 'Canceled', approval = $2, finished_ms = $3, error = $4 ",
+            "WHERE id = $1 AND status = 'AwaitingApproval' RETURNING ",
+            run_columns!()
+        )
+    };
+    let mut query = sqlx::query(sql).bind(id).bind(json("approval", approval)?);
+    if !approved {
+        query = query.bind(now_ms()).bind(reason.unwrap_or("rejected"));
+    }
+    let row = query.fetch_optional(&mut *tx).await.map_err(db("record the decision"))?;
+    let Some(row) = row else {
+        tx.rollback().await.map_err(db("record the decision"))?;
+        return match super::runs::get(store, id).await? {
+            Some(run) => Err(StoreError::State(format!(
+                "run {id} is {}, not waiting for approval; only AwaitingApproval runs are approved or rejected",
+                run.status.as_str()
+            ))),
+            None => Err(not_found(id)),
+        };
+    };
+    if approved {
+        super::cluster::notify_queued(store, &mut tx).await?;
+    }
+    tx.commit().await.map_err(db("record the decision"))?;
+    run_from_row(&row)
+}
+
 /// Queued → Canceled at once; Running → `cancel_requested` for its worker; otherwise `State`.
 /// Each step is a conditional update, so a run that moves on between them (claimed, finished) is
 /// handled by the next step rather than overwritten.
 pub(super) async fn cancel(store: &Store, id: &str) -> StoreResult<RunRow> {
     let queued = sqlx::query(concat!(
-        "UPDATE runs SET status = 'Canceled', finished_ms = $2, error = $3 WHERE id = $1 AND status = 'Queued' ",
+        "UPDATE runs SET status = 'Canceled', finished_ms = $2, error = $3 WHERE id = $1 ",
+        "AND status IN ('Queued', 'AwaitingApproval') ",
         "RETURNING ",
         run_columns!()
     ))

@@ -25,9 +25,10 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
         return Ok(Enqueued::Existing(existing));
     }
     let queued_ms = now_ms();
+    let status = if run.awaiting_approval { RunStatus::AwaitingApproval } else { RunStatus::Queued };
     let inserted = sqlx::query(
         "INSERT INTO runs (status, run_type, task, trigger_kind, trigger, request, required_labels, queued_ms, \
-         dedup_key) VALUES ('Queued', $1, $2, $3, $4, $5, $6, $7, $8) \
+         dedup_key) VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (dedup_key) DO NOTHING RETURNING seq",
     )
     .bind(run_type_name(run.run_type)?)
@@ -38,6 +39,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
     .bind(json("required labels", &run.required_labels)?)
     .bind(queued_ms)
     .bind(&run.dedup_key)
+    .bind(status.as_str())
     .fetch_optional(&mut *tx)
     .await
     .map_err(db("queue the run"))?;
@@ -58,13 +60,15 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
         .execute(&mut *tx)
         .await
         .map_err(db("name the run"))?;
-    super::cluster::notify_queued(store, &mut tx).await?;
+    if status == RunStatus::Queued {
+        super::cluster::notify_queued(store, &mut tx).await?;
+    }
     insert_labels(&mut tx, seq, &run.required_labels).await?;
     tx.commit().await.map_err(db("queue the run"))?;
     Ok(Enqueued::New(RunRow {
         seq,
         id,
-        status: RunStatus::Queued,
+        status,
         run_type: run.run_type,
         task: run.task,
         trigger: run.trigger,
@@ -81,6 +85,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
         node: None,
         lease_until: None,
         cancel_requested: false,
+        approval: None,
     }))
 }
 

@@ -39,6 +39,8 @@ async fn filters_combine_and_pages_follow_the_cursor(f: &Fixture) {
         branch: Some("main".into()),
         pull_request: None,
         repository: "https://github.example/team/api".into(),
+        from_fork: false,
+        head_repository: None,
     };
     let timer = Trigger::Timer { name: "t1".into(), occurrence: super::ms(1_700_000_000_000) };
     let base = Trigger::BaseImage {

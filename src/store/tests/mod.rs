@@ -79,6 +79,7 @@ pub fn new_run(task: Option<&str>) -> NewRun {
         request: serde_json::json!({ "values": { "a": "b" }, "secret": "enc:v1:xyz" }),
         required_labels: BTreeMap::new(),
         dedup_key: None,
+        awaiting_approval: false,
     }
 }
 

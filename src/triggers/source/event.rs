@@ -38,6 +38,22 @@ pub struct GitEvent {
     /// A branch or tag deletion (never fires).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+    /// Pull requests: the changes come from another repository, whose author may be anyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork: Option<Fork>,
+    /// Pull requests: the provider marks the author as the repository's owner, a member or a
+    /// collaborator (GitHub's `author_association`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub author_trusted: bool,
+}
+
+/// The repository a pull request comes from, when that is not the one it targets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fork {
+    /// Its name or URL, when the provider still gives one (GitHub gives none once the fork
+    /// was deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
 }
 
 impl GitEvent {
@@ -202,6 +218,8 @@ impl Push {
             repository_urls: self.urls,
             default_branch: self.default_branch,
             changed_files: self.changed_files,
+            fork: None,
+            author_trusted: false,
         })
     }
 }

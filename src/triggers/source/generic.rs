@@ -1,5 +1,6 @@
 //! The generic receiver's payload, for git servers without a supported webhook format (or CI
-//! scripts): `{"ref", "commit", "repository"?, "event"?, "pull_request"?, "changed_files"?}`.
+//! scripts): `{"ref", "commit", "repository"?, "event"?, "pull_request"?, "changed_files"?,
+//! "fork"?, "head_repository"?}`.
 
 use super::event::{GitEvent, Parsed, PayloadError, json_body, need, split_ref, text};
 use crate::api::SourceEvent;
@@ -56,6 +57,13 @@ pub fn parse(body: &[u8], task_repository: &str) -> Result<Parsed, PayloadError>
         repository,
         default_branch: text(&v, "/default_branch"),
         changed_files,
+        // Whoever signs generic deliveries says whether the change comes from a fork.
+        fork: v
+            .get("fork")
+            .and_then(|f| f.as_bool())
+            .unwrap_or(false)
+            .then(|| super::event::Fork { repository: text(&v, "/head_repository") }),
+        author_trusted: false,
     }))
 }
 

@@ -1,7 +1,7 @@
 //! GitHub payloads: `push` (branches and tags), `pull_request` (opened, synchronize, reopened)
 //! and `ping`.
 
-use super::event::{GitEvent, Parsed, PayloadError, Push, changed_files, json_body, need, text, texts};
+use super::event::{Fork, GitEvent, Parsed, PayloadError, Push, changed_files, json_body, need, text, texts};
 use crate::api::SourceEvent;
 
 const REPOSITORY_URLS: [&str; 4] =
@@ -68,6 +68,35 @@ pub(super) fn pull_request(v: &serde_json::Value, urls: Vec<String>) -> Result<G
         default_branch: text(v, "/repository/default_branch"),
         changed_files: None,
         deleted: false,
+        fork: fork_of(v),
+        author_trusted: matches!(
+            text(v, "/pull_request/author_association").as_deref(),
+            Some("OWNER" | "MEMBER" | "COLLABORATOR")
+        ),
+    })
+}
+
+/// A pull request whose head lives in another repository than its base: GitHub's and Gitea's
+/// `head.repo` names a different repository, or is null because the fork was deleted.
+fn fork_of(v: &serde_json::Value) -> Option<Fork> {
+    let head = v.pointer("/pull_request/head/repo")?;
+    if head.is_null() {
+        return Some(Fork { repository: None });
+    }
+    let name = |r: &serde_json::Value| r.get("full_name").and_then(|n| n.as_str()).map(str::to_ascii_lowercase);
+    let base = v.pointer("/pull_request/base/repo").or_else(|| v.get("repository"))?;
+    let (head_name, base_name) = (name(head), name(base));
+    let id = |r: &serde_json::Value| r.get("id").and_then(|n| n.as_u64());
+    let differs = match (head_name.as_ref(), base_name.as_ref()) {
+        (Some(h), Some(b)) => h != b,
+        _ => matches!((id(head), id(base)), (Some(h), Some(b)) if h != b),
+    };
+    differs.then(|| Fork {
+        repository: head
+            .get("full_name")
+            .or_else(|| head.get("clone_url"))
+            .and_then(|n| n.as_str())
+            .map(str::to_string),
     })
 }
 

@@ -1,7 +1,7 @@
 //! GitLab payloads: `Push Hook`, `Tag Push Hook` and `Merge Request Hook` (open, reopen, and
 //! update with new commits).
 
-use super::event::{GitEvent, Parsed, PayloadError, Push, changed_files, json_body, need, text, texts};
+use super::event::{Fork, GitEvent, Parsed, PayloadError, Push, changed_files, json_body, need, text, texts};
 use crate::api::SourceEvent;
 
 const REPOSITORY_URLS: [&str; 6] = [
@@ -64,6 +64,8 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> {
                 default_branch: text(&v, "/project/default_branch"),
                 changed_files: None,
                 deleted: false,
+                fork: fork_of(&v),
+                author_trusted: false,
             }))
         }
         other => Ok(Parsed::Ignored {
@@ -73,6 +75,16 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> {
             ),
         }),
     }
+}
+
+/// A merge request from another project (a fork): its source and target projects differ.
+fn fork_of(v: &serde_json::Value) -> Option<Fork> {
+    let id = |p: &str| v.pointer(p).and_then(|n| n.as_u64());
+    let (source, target) = (id("/object_attributes/source_project_id")?, id("/object_attributes/target_project_id")?);
+    (source != target).then(|| Fork {
+        repository: text(v, "/object_attributes/source/git_http_url")
+            .or_else(|| text(v, "/object_attributes/source/path_with_namespace")),
+    })
 }
 
 #[cfg(test)]

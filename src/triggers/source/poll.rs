@@ -10,6 +10,7 @@ use super::{decide, git_context, queue};
 use crate::api::{SourceEvent, Task};
 use crate::context::git::{GitSpec, RemoteHeads, remote_heads};
 use crate::daemon::Service;
+use crate::daemon::runs::Admission;
 use crate::repository::normalize as normalize_repository;
 use crate::secrets::Secret;
 use chrono::{DateTime, Utc};
@@ -120,6 +121,7 @@ async fn poll(svc: &Arc<Service>, key: &str, target: &Target) -> bool {
         reference: None,
         subdir: None,
         token: target.token.clone().map(Secret::new),
+        pull_ref: None,
     };
     let listed = tokio::task::spawn_blocking(move || remote_heads(&spec)).await;
     let heads = match listed {
@@ -197,13 +199,15 @@ async fn fire(
         // Listing refs says nothing about files: path filters do not hold polled commits back.
         changed_files: None,
         deleted: false,
+        fork: None,
+        author_trusted: false,
     };
     let mut ok = true;
     for task in &target.tasks {
         if decide(task, &event).is_err() {
             continue;
         }
-        match queue(svc, &task.name, "poll", None, &event).await {
+        match queue(svc, &task.name, "poll", None, &event, Admission::Trusted).await {
             Ok(run) => tracing::info!(task = %task.name, run = %run, reference, commit, "polling found a new commit"),
             Err(crate::daemon::ServiceError::Conflict(_)) => {}
             Err(e) => {
