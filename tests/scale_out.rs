@@ -402,3 +402,35 @@ async fn retention_keeps_the_newest_runs_of_a_task_across_two_nodes() {
         assert_eq!(nodes[0].get(&format!("/v1/runs/{id}")).await.0, 404, "{id} was kept");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_run_survives_a_restart_and_another_node_approves_it() {
+    use crate::triggers_forks::{fork_commit, pull_request};
+    use crate::triggers_source::{github, only_run, task};
+    let Some(db) = postgres::database().await else { return };
+    let server = crate::helper::git::GitServer::start();
+    let (url, work) = server.repo("app", &[("msg", "base\n")]);
+    let first = node(&db, 1, None).await;
+    let second = node(&db, 1, None).await;
+    let source = json!({"webhook_secret": "k", "events": ["pullrequest"], "branches": ["main"]});
+    assert_eq!(first.post("/v1/tasks", task("fork-gate", &url, source)).await.0, 201);
+    let sha = fork_commit(&work, 2, "waited through a restart\n");
+    let (_, answer) = github(&first, "k", "pull_request", "g-1", &pull_request(&url, 2, &sha, "opened", "o/app")).await;
+    let id = only_run(&answer);
+    // The node that received it goes down and comes back: the run still waits.
+    let data = first.stop().await;
+    let (db2, key) = (db.clone(), key_file(&db));
+    let first = TestDaemon::start_configured(data, move |c| {
+        c.database_url = Some(db2);
+        c.secret_key_file = Some(key);
+        c.concurrency = 1;
+    })
+    .await;
+    assert_eq!(first.get(&format!("/v1/runs/{id}")).await.1["status"], "AwaitingApproval");
+    // Approved through the other node; some node runs it, with the sealed secrets opened.
+    let (status, approved) = second.post(&format!("/v1/runs/{id}/approve"), json!({})).await;
+    assert_eq!(status, 200, "{approved}");
+    let done = second.wait_run(&id).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!(done["approval"]["by"], "tests");
+}

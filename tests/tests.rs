@@ -22,5 +22,6 @@ mod services;
 mod snapshots;
 mod taskfile_cli;
 mod triggers_base_image;
+mod triggers_forks;
 mod triggers_source;
 mod triggers_timer;

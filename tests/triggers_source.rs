@@ -15,16 +15,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Prints what the run checked out: the template values and a file of the commit.
-const TASK_FILE: &str =
+pub(crate) const TASK_FILE: &str =
     "steps:\n  - cmd: busybox sh -c 'echo built {{.Run.Commit}} on {{.Run.Branch}}; cat /workspace/msg'\n";
 
-fn task(name: &str, context: &str, source: Value) -> Value {
+pub(crate) fn task(name: &str, context: &str, source: Value) -> Value {
     json!({"name": name, "context": context, "step": {"kind": "file", "content": TASK_FILE},
            "triggers": {"source": source}})
 }
 
 /// Commits `msg` on `branch` (created from the current HEAD if new) and pushes; returns the sha.
-fn commit(work: &Path, branch: &str, file: &str, content: &str) -> String {
+pub(crate) fn commit(work: &Path, branch: &str, file: &str, content: &str) -> String {
     let current = git_ok(work, &["rev-parse", "--abbrev-ref", "HEAD"]);
     if current != branch {
         let exists = crate::helper::git::git(work).args(["rev-parse", "--verify", "-q", branch]).status().unwrap();
@@ -51,7 +51,7 @@ fn github_push(url: &str, branch: &str, sha: &str, files: &[&str]) -> Value {
 }
 
 /// POSTs `body` to a hook without the API token (the receivers are public).
-async fn hook(d: &TestDaemon, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, Value) {
+pub(crate) async fn hook(d: &TestDaemon, path: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, Value) {
     let mut r = d.http.post(format!("{}{path}", d.url)).header("content-type", "application/json");
     for (k, v) in headers {
         r = r.header(*k, v);
@@ -61,7 +61,7 @@ async fn hook(d: &TestDaemon, path: &str, headers: &[(&str, String)], body: &[u8
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn github(d: &TestDaemon, secret: &str, event: &str, delivery: &str, body: &Value) -> (u16, Value) {
+pub(crate) async fn github(d: &TestDaemon, secret: &str, event: &str, delivery: &str, body: &Value) -> (u16, Value) {
     let body = body.to_string().into_bytes();
     let headers = [
         ("X-GitHub-Event", event.to_string()),
@@ -71,17 +71,17 @@ async fn github(d: &TestDaemon, secret: &str, event: &str, delivery: &str, body:
     hook(d, "/hooks/github", &headers, &body).await
 }
 
-async fn runs_of(d: &TestDaemon, task: &str) -> Vec<Value> {
+pub(crate) async fn runs_of(d: &TestDaemon, task: &str) -> Vec<Value> {
     let (status, page) = d.get(&format!("/v1/runs?task={task}")).await;
     assert_eq!(status, 200, "{page}");
     page["runs"].as_array().cloned().unwrap_or_default()
 }
 
-async fn log_of(d: &TestDaemon, id: &str) -> String {
+pub(crate) async fn log_of(d: &TestDaemon, id: &str) -> String {
     d.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap().text().await.unwrap()
 }
 
-fn only_run(answer: &Value) -> String {
+pub(crate) fn only_run(answer: &Value) -> String {
     let runs = answer["runs"].as_array().unwrap_or_else(|| panic!("no runs in {answer}"));
     assert_eq!(runs.len(), 1, "{answer}");
     runs[0].as_str().unwrap().to_string()

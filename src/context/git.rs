@@ -113,11 +113,18 @@ fn fetch_commit(
     // Servers that refuse unadvertised commits still serve the pull request's head ref; its recent
     // history covers a commit the pull request has since moved past.
     if let Some(pull_ref) = pull_ref.filter(|r| r.starts_with("refs/")) {
-        let spec = format!("+{pull_ref}:refs/drydock/{}", pull_ref.trim_start_matches("refs/"));
+        // Named as `fetch_everything` names it, so that the two never collide.
+        let local = pull_ref.trim_start_matches("refs/");
+        let spec = format!("+{pull_ref}:refs/drydock/{}", local.strip_suffix("/head").unwrap_or(local));
         match fetch_specs(remote, auth, &[&spec], Some(50)) {
             Ok(()) if repo.find_commit(oid).is_ok() => return Ok(oid),
             Err(e) if is_auth(&e) => return Err(auth.error("fetching", e)),
-            _ => {}
+            Ok(()) => {
+                tracing::debug!(url = %auth.url, pull_ref, "the commit is not in the pull request's recent history")
+            }
+            Err(e) => {
+                tracing::debug!(url = %auth.url, pull_ref, "fetching the pull request's ref failed ({})", auth.censor(e.message()))
+            }
         }
     }
     fetch_everything(remote, auth)?;

@@ -120,4 +120,17 @@ mod tests {
         assert!(p(json!({"ref": "main", "commit": sha})).is_err());
         assert!(p(json!({"ref": "refs/heads/main", "commit": sha, "changed_files": "x"})).is_err());
     }
+
+    #[test]
+    fn the_sender_says_whether_a_pull_request_comes_from_a_fork() {
+        let body = |fork: bool| {
+            json!({"ref": "refs/heads/main", "commit": "abcdef1", "event": "pullrequest", "pull_request": 3,
+                   "fork": fork, "head_repository": "https://git.example/x/r.git"})
+            .to_string()
+        };
+        let own = event_of(parse(body(false).as_bytes(), "https://git.example/o/r.git").unwrap()).unwrap();
+        assert_eq!(own.fork, None);
+        let fork = event_of(parse(body(true).as_bytes(), "https://git.example/o/r.git").unwrap()).unwrap();
+        assert_eq!(fork.fork.and_then(|f| f.repository).as_deref(), Some("https://git.example/x/r.git"));
+    }
 }

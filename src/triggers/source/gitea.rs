@@ -65,4 +65,19 @@ mod tests {
         let closed = json!({"action": "closed", "number": 3, "repository": repo});
         assert!(matches!(parse("pull_request", closed.to_string().as_bytes()).unwrap(), Parsed::Ignored { .. }));
     }
+
+    #[test]
+    fn a_pull_request_from_another_repository_is_a_fork() {
+        let repo = json!({"clone_url": "https://gitea.example.com/o/r.git", "full_name": "o/r", "id": 3});
+        let pr = |head: serde_json::Value| {
+            let body = json!({"action": "opened", "number": 2, "repository": repo,
+                "pull_request": {"number": 2, "head": {"sha": "c1", "ref": "topic", "repo": head, "repo_id": 4},
+                                 "base": {"ref": "main", "repo": repo, "repo_id": 3}}});
+            parse("pull_request", body.to_string().as_bytes()).unwrap()
+        };
+        let Parsed::Event(own) = pr(repo.clone()) else { panic!() };
+        assert_eq!(own.fork, None);
+        let Parsed::Event(fork) = pr(json!({"full_name": "someone/r", "id": 4})) else { panic!() };
+        assert_eq!(fork.fork.and_then(|f| f.repository).as_deref(), Some("someone/r"));
+    }
 }

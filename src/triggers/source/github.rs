@@ -176,4 +176,25 @@ mod tests {
         assert!(parse("push", b"not json").unwrap_err().to_string().contains("not JSON"));
         assert!(parse("push", br#"{"repository": {}}"#).unwrap_err().to_string().contains("ref"));
     }
+
+    #[test]
+    fn a_pull_request_from_another_repository_is_a_fork() {
+        let pr = |head: serde_json::Value, association: &str| {
+            event(
+                "pull_request",
+                json!({"action": "opened", "number": 5, "repository": repo(),
+                "pull_request": {"number": 5, "author_association": association,
+                    "head": {"sha": "h1", "ref": "topic", "repo": head},
+                    "base": {"ref": "main", "repo": {"full_name": "o/r", "id": 1}}}}),
+            )
+        };
+        let Parsed::Event(own) = pr(json!({"full_name": "O/R", "id": 1}), "MEMBER") else { panic!() };
+        assert_eq!((own.fork, own.author_trusted), (None, true));
+        let Parsed::Event(fork) = pr(json!({"full_name": "stranger/r", "id": 9}), "CONTRIBUTOR") else { panic!() };
+        assert_eq!(fork.fork, Some(Fork { repository: Some("stranger/r".into()) }));
+        assert!(!fork.author_trusted);
+        // The fork was deleted: GitHub sends `head.repo: null`.
+        let Parsed::Event(gone) = pr(serde_json::Value::Null, "NONE") else { panic!() };
+        assert_eq!(gone.fork, Some(Fork { repository: None }));
+    }
 }

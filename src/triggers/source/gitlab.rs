@@ -148,4 +148,21 @@ mod tests {
         assert!(matches!(mr("merge", None), Parsed::Ignored { .. }));
         assert!(matches!(event("Issue Hook", json!({"project": project()})), Parsed::Ignored { .. }));
     }
+
+    #[test]
+    fn a_merge_request_from_another_project_is_a_fork() {
+        let mr = |source_project: u64| {
+            event(
+                "Merge Request Hook",
+                json!({"project": project(), "object_attributes": {"iid": 4, "action": "open",
+                "source_branch": "topic", "target_branch": "main", "last_commit": {"id": "d4"},
+                "source_project_id": source_project, "target_project_id": 10,
+                "source": {"git_http_url": "https://gitlab.example.com/stranger/p.git"}}}),
+            )
+        };
+        let Parsed::Event(own) = mr(10) else { panic!() };
+        assert_eq!(own.fork, None);
+        let Parsed::Event(fork) = mr(77) else { panic!() };
+        assert_eq!(fork.fork.and_then(|f| f.repository).as_deref(), Some("https://gitlab.example.com/stranger/p.git"));
+    }
 }
