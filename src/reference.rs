@@ -147,6 +147,12 @@ impl ImageRef {
         let registry = if registry == "index.docker.io" { DOCKER_HUB } else { registry };
         let repository =
             if registry == DOCKER_HUB && !path.contains('/') { format!("library/{path}") } else { path.to_string() };
+        // Docker checks the length of the normalised name (`docker.io/library/x`), so a short
+        // form can be too long too; and the printed form must parse again.
+        let full = registry.len() + 1 + repository.len();
+        if full > MAX_NAME_LEN {
+            return Err(ReferenceError::NameTooLong { reference: text.to_string(), len: full });
+        }
         let tag = match (tag, digest) {
             (None, None) => Some(DEFAULT_TAG.to_string()),
             (t, _) => t.map(str::to_string),
@@ -180,7 +186,10 @@ impl ImageRef {
 
     /// Short form as the Docker CLI prints it: `busybox:latest`, `user/app:1`, `reg.io/app:1`.
     pub fn familiar(&self) -> String {
-        let mut out = if self.registry == DOCKER_HUB {
+        // A Docker Hub repository whose first component looks like a host (`docker.io/lr.io/x`)
+        // keeps its registry: without it the name would parse as another registry's image.
+        let hub_ambiguous = self.repository.split_once('/').is_some_and(|(first, _)| looks_like_registry(first));
+        let mut out = if self.registry == DOCKER_HUB && !hub_ambiguous {
             match self.repository.strip_prefix("library/") {
                 Some(rest) if !rest.contains('/') => rest.to_string(),
                 _ => self.repository.clone(),

@@ -63,6 +63,15 @@ fn display_is_fully_qualified_and_familiar_is_short() {
     assert_eq!(r.familiar(), "busybox:latest");
     assert_eq!(ImageRef::parse("user/app:1").unwrap().familiar(), "user/app:1");
     assert_eq!(ImageRef::parse("reg.io/library/app").unwrap().familiar(), "reg.io/library/app:latest");
+    // Found by fuzzing: a Hub repository whose first component looks like a host keeps `docker.io/`,
+    // or its short form would name an image on that host.
+    let hub = ImageRef::parse("docker.io/lr.io/library/node:20").unwrap();
+    assert_eq!(hub.familiar(), "docker.io/lr.io/library/node:20");
+    assert_eq!(ImageRef::parse(&hub.familiar()).unwrap(), hub);
+    // Also found by fuzzing: the limit is on the normalised name, as Docker counts it.
+    let long = "a".repeat(240);
+    assert!(ImageRef::parse(&long).is_err(), "docker.io/library/ + 240 characters is over 255");
+    assert!(ImageRef::parse(&"a".repeat(200)).is_ok());
     assert_eq!(ImageRef::parse("docker.io/library/a/b").unwrap().familiar(), "library/a/b:latest");
 }
 
