@@ -108,6 +108,7 @@ fn stored_run(seq: i64) -> RunRow {
         lease_until: None,
         cancel_requested: false,
         approval: None,
+        waiting_step: None,
     }
 }
 

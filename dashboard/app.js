@@ -377,6 +377,7 @@ async function runPage(id) {
     ${r.finished_at ? `<dt>Finished</dt><dd>${esc(when(r.finished_at))}</dd>` : ""}
     <dt>Duration</dt><dd>${duration(r)}</dd>
     ${r.node ? `<dt>Node</dt><dd>${esc(r.node)}${r.platform ? ` <small>${esc(r.platform)}</small>` : ""}</dd>` : ""}
+    ${r.waiting_step ? `<dt>Waiting</dt><dd>for approval before step <code>${esc(r.waiting_step)}</code></dd>` : ""}
     ${r.approval ? `<dt>Approval</dt><dd>${esc(r.approval.decision)} by ${esc(r.approval.by)} <small>${esc(when(r.approval.at))}</small></dd>` : ""}
     ${r.error ? `<dt>Error</dt><dd class="error">${esc(r.error)}</dd>` : ""}`;
   const graph = (r) => {

@@ -233,15 +233,22 @@ impl ForkPolicy {
     }
 }
 
-/// A person's decision on a run that waited for approval.
+/// A decision on a run that waited for approval.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Approval {
-    /// `approved` or `rejected`.
+    /// `approved`, `rejected`, `replaced` (a newer commit of the pull request) or `expired`
+    /// (`--approval-timeout`).
     pub decision: String,
-    /// The name of the token that decided.
+    /// The name of the token that decided (`drydock` for replaced and expired).
     pub by: String,
     /// When.
     pub at: DateTime<Utc>,
+    /// The step it waited before (`--approve-before`); none for a fork's pull request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Why, when the decider said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Default for SourceTrigger {
@@ -347,6 +354,12 @@ pub struct Task {
     /// Timers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timers: Vec<Timer>,
+    /// Steps (by id) that wait for a person's approval before they start (`--approve-before`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approve_before: Vec<String>,
+    /// Seconds a run waits for approval before it ends Canceled (default 86400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout: Option<u64>,
     /// Source and base-image triggers.
     #[serde(default)]
     pub triggers: TaskTriggers,
@@ -812,6 +825,9 @@ pub struct Run {
     /// Who approved or rejected it, for a run that waited for approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// The step it waits before for a person's approval, while it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_step: Option<String>,
 }
 
 /// `GET /v1/runs` filters.
@@ -1033,6 +1049,8 @@ mod tests {
             agent_labels: BTreeMap::new(),
             platform: None,
             git_token: Some("ghp_x".into()),
+            approve_before: Vec::new(),
+            approval_timeout: None,
             credentials: vec![Credential { login_server: "r".into(), username: "u".into(), password: "p4ss".into() }],
             timers: vec![],
             triggers: TaskTriggers {

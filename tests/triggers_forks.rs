@@ -178,3 +178,101 @@ async fn without_secrets_a_forks_steps_see_no_secret_and_cannot_push() {
         assert!(!log.contains(s) && !done.to_string().contains(s), "{s} reached the run");
     }
 }
+
+/// A test-and-deploy task whose `deploy` step waits for a person. `prep` leaves a file in the
+/// workspace and `svc` is a detached service: the deploy step reads both after the pause.
+const GATED: &str = "steps:\n  \
+    - id: prep\n    cmd: busybox sh -c 'echo prepared-before-the-pause > /workspace/state'\n  \
+    - id: svc\n    detach: true\n    cmd: busybox httpd -f -p 7000 -h /workspace\n  \
+    - id: deploy\n    when: [prep, svc]\n    \
+    cmd: busybox sh -c 'cat /workspace/state; busybox wget -q -O - http://svc:7000/state | busybox sed s/^/via-service:/; echo deployed'\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_pauses_a_run_before_its_step_without_holding_a_slot_and_resumes_on_approval() {
+    let d = TestDaemon::start(1).await;
+    let name = unique("gated");
+    let mut body = crate::helper::daemon::inline_task(&name, GATED);
+    body["approve_before"] = json!(["deploy"]);
+    assert_eq!(d.post("/v1/tasks", body).await.0, 201);
+    let (_, queued) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    let id = queued["id"].as_str().unwrap().to_string();
+    crate::helper::wait::until("the run pauses before deploy", Duration::from_secs(60), || async {
+        run(&d, &id).await["waiting_step"] == "deploy"
+    })
+    .await;
+    let paused = run(&d, &id).await;
+    assert_eq!(paused["status"], "AwaitingApproval", "{paused}");
+    let steps = paused["steps"].as_array().unwrap();
+    let status_of = |id: &str| steps.iter().find(|s| s["id"] == id).map(|s| s["status"].clone()).unwrap_or(Value::Null);
+    assert_eq!(status_of("prep"), json!("Succeeded"), "{paused}");
+    assert!(matches!(status_of("deploy").as_str(), None | Some("Pending")), "deploy has not started: {paused}");
+    // The node runs one run at a time, yet another run goes through while this one waits.
+    let (_, other) =
+        d.post("/v1/runs", json!({"step": {"kind": "file", "content": "steps:\n  - cmd: busybox true\n"}})).await;
+    assert_eq!(d.wait_run(other["id"].as_str().unwrap()).await["status"], "Succeeded");
+    assert_eq!(run(&d, &id).await["status"], "AwaitingApproval");
+
+    let approved = d.cli(&["runs", "approve", &id]).await;
+    assert!(approved.status.success(), "{approved:?}");
+    let done = d.wait_run(&id).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!((&done["approval"]["step"], &done["approval"]["by"]), (&json!("deploy"), &json!("tests")));
+    let log = log_of(&d, &id).await;
+    for want in ["waits for approval", "approved by tests", "via-service:prepared-before-the-pause", "deployed"] {
+        assert!(log.contains(want), "`{want}` missing from:\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gate_rejected_or_left_unanswered_cancels_the_run() {
+    let d = TestDaemon::start(1).await;
+    let name = unique("gated");
+    let mut body = crate::helper::daemon::inline_task(&name, GATED);
+    body["approve_before"] = json!(["deploy"]);
+    body["approval_timeout"] = json!(600);
+    assert_eq!(d.post("/v1/tasks", body).await.0, 201);
+    let paused = |id: String| {
+        let d = &d;
+        async move {
+            crate::helper::wait::until("the run pauses", Duration::from_secs(60), || async {
+                run(d, &id).await["waiting_step"] == "deploy"
+            })
+            .await
+        }
+    };
+    let (_, queued) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    let id = queued["id"].as_str().unwrap().to_string();
+    paused(id.clone()).await;
+    let rejected = d.cli(&["runs", "reject", &id, "--reason", "not on a Friday"]).await;
+    assert!(rejected.status.success(), "{rejected:?}");
+    let done = d.wait_run(&id).await;
+    assert_eq!(done["status"], "Canceled", "{done}");
+    assert_eq!(done["error"], "rejected by tests before step `deploy`: not on a Friday");
+    let deploy = done["steps"].as_array().unwrap().iter().find(|s| s["id"] == "deploy").cloned().unwrap();
+    assert_eq!(deploy["status"], "Skipped", "{done}");
+    assert!(!log_of(&d, &id).await.contains("deployed"));
+
+    // Nobody answers within the timeout: canceled, saying so.
+    let out = d.cli(&["task", "update", "--name", &name, "--approval-timeout", "2"]).await;
+    assert!(out.status.success(), "{out:?}");
+    let (_, queued) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    let id = queued["id"].as_str().unwrap().to_string();
+    let done = d
+        .wait_run(&{
+            paused(id.clone()).await;
+            id.clone()
+        })
+        .await;
+    let done = if done["status"] == "AwaitingApproval" {
+        crate::helper::wait::until("the wait expires", Duration::from_secs(30), || async {
+            run(&d, &id).await["status"] == "Canceled"
+        })
+        .await;
+        run(&d, &id).await
+    } else {
+        done
+    };
+    assert_eq!(done["status"], "Canceled", "{done}");
+    assert!(done["error"].as_str().unwrap().contains("no one approved it in time before step `deploy`"), "{done}");
+    assert_eq!(done["approval"]["decision"], "expired");
+}

@@ -238,6 +238,9 @@ async fn execute(
         // Local logins are the engine's own (below).
         credentials: Credentials::new(),
         untrusted: None,
+        // Local runs have no one to ask: the daemon's tasks carry approval gates.
+        approve_before: Vec::new(),
+        gate: None,
     };
     let prepared = prepare::prepare(&input.request(chrono::Utc::now()), target, input.secret_values.clone())
         .map_err(CliError::Diagnostics)?;

@@ -251,19 +251,7 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         ("STARTED", timestamp(run.started_at)),
         ("FINISHED", timestamp(run.finished_at)),
         ("DURATION", clock_duration(run.started_at, run.finished_at)),
-        (
-            "APPROVAL",
-            run.approval
-                .as_ref()
-                .map(|a| format!("{} by {} at {}", a.decision, a.by, timestamp(Some(a.at))))
-                .unwrap_or_else(|| {
-                    if run.status == RunStatus::AwaitingApproval {
-                        "waiting: `drydock runs approve|reject ID`".into()
-                    } else {
-                        String::new()
-                    }
-                }),
-        ),
+        ("APPROVAL", approval_text(run)),
     ];
     rows.retain(|(_, v)| !v.is_empty());
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -274,6 +262,20 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         out.push_str(&format!("Error: {e}\n"));
     }
     out
+}
+
+/// A waiting run's next move, else the last decision on it.
+fn approval_text(run: &Run) -> String {
+    let next = format!("`drydock runs approve|reject {}`", run.id);
+    match (&run.waiting_step, run.status, &run.approval) {
+        (Some(step), _, _) => format!("waiting before step `{step}`: {next}"),
+        (None, RunStatus::AwaitingApproval, _) => format!("waiting: {next}"),
+        (None, _, Some(a)) => {
+            let step = a.step.as_ref().map(|s| format!(" before step `{s}`")).unwrap_or_default();
+            format!("{}{step} by {} at {}", a.decision, a.by, timestamp(Some(a.at)))
+        }
+        _ => String::new(),
+    }
 }
 
 /// The trigger with its details: `Timer t1 (2024-05-01T03:00:00Z)`, `Commit abc123 on main`.
@@ -319,6 +321,7 @@ mod tests {
             error: None,
             node: None,
             approval: None,
+            waiting_step: None,
         }
     }
 

@@ -68,6 +68,13 @@ pub struct TaskSpecArgs {
     /// Token for a private git context (redacted when shown).
     #[arg(long = "git-access-token", value_name = "TOKEN")]
     pub git_access_token: Option<String>,
+    /// A step (by id) that waits for a person's approval before it starts (`drydock runs
+    /// approve`); repeatable. The task file stays as ACR runs it.
+    #[arg(long = "approve-before", value_name = "STEP")]
+    pub approve_before: Vec<String>,
+    /// Seconds a run waits for approval before it ends Canceled (default 86400, a day).
+    #[arg(long, value_name = "SECONDS")]
+    pub approval_timeout: Option<u64>,
     #[command(flatten)]
     pub triggers: TriggerArgs,
 }
@@ -285,6 +292,8 @@ pub fn task_for_create(
         platform: spec.platform.clone(),
         git_token: spec.git_access_token.clone(),
         credentials: Vec::new(),
+        approve_before: spec.approve_before.clone(),
+        approval_timeout: spec.approval_timeout,
         timers,
         triggers,
         created_at: None,
@@ -337,6 +346,14 @@ pub fn task_patch(
     }
     if let Some(t) = &spec.git_access_token {
         patch.insert("git_token".into(), json!(t));
+    }
+    if !spec.approve_before.is_empty() {
+        // `--approve-before ''` clears the list.
+        let steps: Vec<&String> = spec.approve_before.iter().filter(|s| !s.is_empty()).collect();
+        patch.insert("approve_before".into(), json!(steps));
+    }
+    if let Some(t) = spec.approval_timeout {
+        patch.insert("approval_timeout".into(), json!(t));
     }
     if patch.is_empty() {
         return Err(CliError::Invalid("nothing to update: give the flags to change (see --help)".into()));

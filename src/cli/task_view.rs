@@ -58,6 +58,15 @@ pub fn task_details(t: &Task, colour: bool) -> String {
         ("VALUES", pairs(t.values.iter().chain(&t.secret_values))),
         ("AGENT LABELS", pairs(t.agent_labels.iter())),
         ("GIT TOKEN", t.git_token.clone().unwrap_or_default()),
+        (
+            "APPROVE BEFORE",
+            if t.approve_before.is_empty() {
+                String::new()
+            } else {
+                let timeout = t.approval_timeout.map(|s| format!(" (waits {s} s)")).unwrap_or_default();
+                format!("{}{timeout}", t.approve_before.join(", "))
+            },
+        ),
         ("TIMERS", t.timers.iter().map(timer_text).collect::<Vec<_>>().join(", ")),
         (
             "CREDENTIALS",

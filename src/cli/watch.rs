@@ -154,6 +154,7 @@ mod tests {
             error: None,
             node: None,
             approval: None,
+            waiting_step: None,
         }
     }
 

@@ -10,12 +10,13 @@ use crate::context::archive::{self, ArchiveLimits};
 use crate::context::git::{self, GitSpec};
 use crate::docker::EngineInfo;
 use crate::engine::prepare::{self, RunTarget};
-use crate::engine::{Execution, GitInfo, RunSource};
+use crate::engine::{Execution, Gate, GitInfo, RunSource};
 use crate::registry::{Credentials, Login};
 use crate::secrets::{Masker, Secret};
 use crate::store::RunRow;
 use crate::taskfile::{Diagnostics, LoadOptions, LoadRequest, RunVars, synth, values};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A run ready for the engine.
@@ -56,7 +57,13 @@ struct Fetched {
 }
 
 /// Prepares a claimed run.
-pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result<Prepared, PrepareError> {
+/// `gate` makes the approver of `--approve-before` steps, given how long it may wait.
+pub async fn prepare(
+    svc: &Service,
+    row: &RunRow,
+    engine: &EngineInfo,
+    gate: &(dyn Fn(Duration) -> Arc<dyn Gate> + Sync),
+) -> Result<Prepared, PrepareError> {
     let mut spec: RunSpec = serde_json::from_value(row.request.clone())
         .map_err(|e| format!("the stored run request is unreadable: {e}"))?;
     svc.unseal_spec(&mut spec).map_err(|e| e.to_string())?;
@@ -118,6 +125,9 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
         git: GitInfo { commit: fetched.commit.clone() },
         credentials,
         untrusted: spec.untrusted.clone(),
+        approve_before: spec.approve_before.clone(),
+        gate: (!spec.approve_before.is_empty())
+            .then(|| gate(Duration::from_secs(spec.approval_timeout.unwrap_or(DEFAULT_APPROVAL_TIMEOUT)))),
     };
     let secrets = spec
         .secret_values
@@ -127,6 +137,16 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
         .chain(spec.credentials.iter().map(|c| c.password.clone()));
     let prepared = prepare::prepare(&req, target, secrets)
         .map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?;
+    // A gate on a step the file does not have (renamed since?) must not let the run go ungated.
+    let steps: Vec<&str> = prepared.request.task.steps.iter().map(|s| s.id.as_str()).collect();
+    if let Some(missing) = spec.approve_before.iter().find(|s| !steps.contains(&s.as_str())) {
+        return Err(format!(
+            "the task waits for approval before step `{missing}` (--approve-before), which the task file does not have \
+             (its steps: {}); fix the task with `drydock task update --approve-before STEP`",
+            steps.join(", ")
+        )
+        .into());
+    }
     Ok(Prepared {
         request: prepared.request,
         masker: prepared.masker,
@@ -134,6 +154,9 @@ pub async fn prepare(svc: &Service, row: &RunRow, engine: &EngineInfo) -> Result
         _workdir: fetched.temp,
     })
 }
+
+/// How long a run waits for approval before a step when the task does not say: a day.
+pub const DEFAULT_APPROVAL_TIMEOUT: u64 = 86_400;
 
 /// Go's architecture names, which `.Run.Architecture` uses (Docker reports `x86_64`).
 fn go_arch(arch: &str) -> String {

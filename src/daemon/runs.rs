@@ -44,6 +44,8 @@ impl Service {
             checkout: None,
             triggered_by: "manual".into(),
             untrusted: None,
+            approve_before: Vec::new(),
+            approval_timeout: None,
         };
         let new = NewRun {
             run_type,
@@ -113,6 +115,8 @@ impl Service {
             checkout,
             triggered_by: trigger.label().to_string(),
             untrusted: None,
+            approve_before: task.approve_before.clone(),
+            approval_timeout: task.approval_timeout,
         };
         if admission == Admission::WithoutSecrets {
             withhold_secrets(&mut spec, &trigger);
@@ -154,26 +158,34 @@ impl Service {
             if !matches!(&older.trigger, Trigger::Source { pull_request: Some(n), .. } if n == number) {
                 continue;
             }
-            let decision = Approval { decision: "replaced".into(), by: "drydock".into(), at: chrono::Utc::now() };
             let reason = format!("replaced by run {} for a newer commit of pull request #{number}", run.id);
+            let decision = Approval {
+                decision: "replaced".into(),
+                by: "drydock".into(),
+                at: chrono::Utc::now(),
+                step: None,
+                reason: Some(reason.clone()),
+            };
             if let Err(e) = self.store.decide_run(&older.id, &decision, Some(&reason)).await {
                 tracing::warn!(run = %older.id, error = %e, "replacing a waiting run failed");
             }
         }
     }
 
-    /// Approves a run waiting for approval (it is queued and runs with the task's secrets) or
-    /// rejects it (it ends Canceled, never having run). `by` is the deciding token's name.
+    /// Approves a run waiting for approval or rejects it. Before it ran (a fork's pull request),
+    /// approval queues it with the task's secrets and rejection ends it Canceled; paused before a
+    /// step, its node goes on or stops it. `by` is the deciding token's name.
     pub async fn decide(&self, id: &str, approve: bool, by: &str, reason: Option<&str>) -> Result<Run> {
+        let waiting = self.store.get_run(id).await?.and_then(|r| r.waiting_step);
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
         let decision = Approval {
             decision: if approve { "approved" } else { "rejected" }.into(),
             by: by.to_string(),
             at: chrono::Utc::now(),
+            step: waiting,
+            reason: reason.clone(),
         };
-        let why = match reason.map(str::trim).filter(|r| !r.is_empty()) {
-            Some(r) => format!("rejected by {by}: {r}"),
-            None => format!("rejected by {by}"),
-        };
+        let why = rejection(&decision);
         let row = self.store.decide_run(id, &decision, (!approve).then_some(why.as_str())).await?;
         if approve {
             self.wake.notify_waiters();
@@ -240,6 +252,19 @@ impl Service {
     }
 }
 
+/// The error a rejected (or expired) run ends with.
+pub(crate) fn rejection(a: &Approval) -> String {
+    let what = match a.decision.as_str() {
+        "expired" => "no one approved it in time".to_string(),
+        other => format!("{other} by {}", a.by),
+    };
+    let before = a.step.as_ref().map(|s| format!(" before step `{s}`")).unwrap_or_default();
+    match &a.reason {
+        Some(r) => format!("{what}{before}: {r}"),
+        None => format!("{what}{before}"),
+    }
+}
+
 /// How a triggered run is let in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Admission {
@@ -297,6 +322,7 @@ pub fn to_api(r: &RunRow) -> Run {
         error: r.error.clone(),
         node: r.node.clone(),
         approval: r.approval.clone(),
+        waiting_step: r.waiting_step.clone(),
     }
 }
 

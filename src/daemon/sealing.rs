@@ -116,6 +116,8 @@ mod tests {
             checkout: None,
             triggered_by: "manual".into(),
             untrusted: None,
+            approve_before: Vec::new(),
+            approval_timeout: None,
         };
         let original = spec.clone();
         map_spec_secrets(&mut spec, &sealer(&cipher)).unwrap();

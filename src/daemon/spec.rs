@@ -61,6 +61,12 @@ pub struct RunSpec {
     /// (a fork's pull request under `run-without-secrets`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untrusted: Option<String>,
+    /// Steps that wait for a person's approval before they start.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approve_before: Vec<String>,
+    /// Seconds to wait for that approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_timeout: Option<u64>,
 }
 
 /// The stored form of a [`RunSpec`] (the `runs.request` JSON).
@@ -86,6 +92,10 @@ struct SpecRecord {
     triggered_by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     untrusted: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    approve_before: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    approval_timeout: Option<u64>,
 }
 
 impl From<SpecRecord> for RunSpec {
@@ -102,6 +112,8 @@ impl From<SpecRecord> for RunSpec {
             checkout: r.checkout,
             triggered_by: r.triggered_by,
             untrusted: r.untrusted,
+            approve_before: r.approve_before,
+            approval_timeout: r.approval_timeout,
         }
     }
 }
@@ -120,6 +132,8 @@ impl From<RunSpec> for SpecRecord {
             checkout: s.checkout,
             triggered_by: s.triggered_by,
             untrusted: s.untrusted,
+            approve_before: s.approve_before,
+            approval_timeout: s.approval_timeout,
         }
     }
 }

@@ -4,12 +4,12 @@
 use super::Service;
 use super::prepare::prepare;
 use crate::engine::log::{LogSink, RunLog};
-use crate::engine::{Engine, RunObserver};
+use crate::engine::{Engine, Gate, RunObserver};
 use crate::run::{RunStatus, StepRecord, StepStatus};
 use crate::store::{RunResult, RunRow};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// How long a claim holds without renewal. A node that dies loses its runs after this.
@@ -52,35 +52,37 @@ pub async fn run_workers(
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             _ = stop.cancelled() => break,
         };
-        let row = tokio::select! {
-            r = next_run(&svc) => r,
-            _ = stop.cancelled() => break,
+        // Register interest before claiming, so a run queued in between still wakes us.
+        let notified = svc.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let Some(row) = try_claim(&svc).await else {
+            // Idle, the loop holds no slot: a run resuming after an approval may need it.
+            drop(permit);
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = stop.cancelled() => break,
+            }
+            continue;
         };
         let (svc, engine, finished, abort) = (svc.clone(), engine.clone(), finished.clone(), abort.clone());
+        let slot = Arc::new(Slot { permits: permits.clone(), held: tokio::sync::Mutex::new(Some(permit)) });
         tasks.spawn(async move {
-            execute(svc, engine, finished.as_ref(), row, abort).await;
-            drop(permit);
+            execute(svc, engine, finished.as_ref(), row, abort, slot).await;
         });
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
 }
 
-/// Waits for a claimable run.
-async fn next_run(svc: &Service) -> RunRow {
-    loop {
-        let notified = svc.wake.notified();
-        tokio::pin!(notified);
-        // Register interest before claiming, so a run queued in between still wakes us.
-        notified.as_mut().enable();
-        match svc.store.claim_run(&svc.settings.node_id, svc.settings.lease, &svc.settings.labels).await {
-            Ok(Some(row)) => return row,
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "claiming a run failed"),
-        }
-        tokio::select! {
-            _ = notified => {}
-            _ = tokio::time::sleep(POLL) => {}
+/// One attempt at claiming a run this node can execute.
+async fn try_claim(svc: &Service) -> Option<RunRow> {
+    match svc.store.claim_run(&svc.settings.node_id, svc.settings.lease, &svc.settings.labels).await {
+        Ok(row) => row,
+        Err(e) => {
+            tracing::warn!(error = %e, "claiming a run failed");
+            None
         }
     }
 }
@@ -99,7 +101,105 @@ impl RunObserver for StoreObserver {
     }
 }
 
-async fn execute(svc: Arc<Service>, engine: Engine, finished: &dyn RunFinished, row: RunRow, abort: CancellationToken) {
+/// A run's share of the node's concurrency: given back while the run waits for a person.
+struct Slot {
+    permits: Arc<Semaphore>,
+    held: tokio::sync::Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+/// How often a run paused for approval looks for the decision.
+const APPROVAL_POLL: Duration = Duration::from_secs(1);
+
+/// `--approve-before` over the store: the run is marked AwaitingApproval (its containers, lease
+/// and heartbeat stay), its worker slot is given back, and the decision, from any node's API, is
+/// read back from the run's record.
+struct ApprovalGate {
+    svc: Arc<Service>,
+    id: String,
+    timeout: Duration,
+    slot: Arc<Slot>,
+    log: Arc<crate::daemon::logs::LiveLog>,
+}
+
+#[async_trait::async_trait]
+impl Gate for ApprovalGate {
+    async fn approve_before(&self, step: &str) -> Result<(), String> {
+        let (svc, id) = (&self.svc, self.id.as_str());
+        match svc.store.pause_run(id, &svc.settings.node_id, step).await {
+            Ok(true) => {}
+            Ok(false) => return Err(format!("the run was stopped before step `{step}`")),
+            Err(e) => return Err(format!("cannot record the wait for approval: {e}")),
+        }
+        self.log.line(
+            None,
+            &format!(
+                "Step `{step}` waits for approval: `drydock runs approve {id}` (or `reject`); \
+                 without one within {} it is canceled",
+                for_people(self.timeout)
+            ),
+        );
+        drop(self.slot.held.lock().await.take());
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let decision = loop {
+            tokio::time::sleep(APPROVAL_POLL).await;
+            let row = match svc.store.get_run(id).await {
+                Ok(Some(row)) => row,
+                Ok(None) => break Err("the run record is gone".to_string()),
+                Err(e) => {
+                    tracing::warn!(run = id, error = %e, "reading the approval failed");
+                    continue;
+                }
+            };
+            if row.status == RunStatus::AwaitingApproval {
+                if tokio::time::Instant::now() >= deadline {
+                    let expired = crate::api::Approval {
+                        decision: "expired".into(),
+                        by: "drydock".into(),
+                        at: chrono::Utc::now(),
+                        step: Some(step.to_string()),
+                        reason: Some(format!("--approval-timeout of {} s passed", self.timeout.as_secs())),
+                    };
+                    let _ = svc.store.decide_run(id, &expired, None).await;
+                }
+                continue;
+            }
+            match row.approval {
+                Some(a) if a.step.as_deref() == Some(step) && a.decision == "approved" => break Ok(a.by),
+                Some(a) if a.step.as_deref() == Some(step) => break Err(super::runs::rejection(&a)),
+                // Canceled meanwhile: the heartbeat stops the run.
+                _ => break Err(format!("the run was canceled before step `{step}`")),
+            }
+        };
+        match decision {
+            Ok(by) => {
+                // Back in line for a slot: a busy node finishes what it runs first.
+                let permit = self.slot.permits.clone().acquire_owned().await.map_err(|e| e.to_string())?;
+                *self.slot.held.lock().await = Some(permit);
+                self.log.line(None, &format!("Step `{step}` approved by {by}"));
+                Ok(())
+            }
+            Err(why) => Err(why),
+        }
+    }
+}
+
+/// `24 h`, `5 min`, `90 s`.
+fn for_people(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 3600 && s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
+async fn execute(
+    svc: Arc<Service>,
+    engine: Engine,
+    finished: &dyn RunFinished,
+    row: RunRow,
+    abort: CancellationToken,
+    slot: Arc<Slot>,
+) {
     let id = row.id.clone();
     let live = match svc.logs.open(&id) {
         Ok(l) => l,
@@ -126,7 +226,10 @@ async fn execute(svc: Arc<Service>, engine: Engine, finished: &dyn RunFinished, 
         arch: "amd64".into(),
         api_version: String::new(),
     });
-    match prepare(&svc, &row, &info).await {
+    let gate = |timeout: Duration| -> Arc<dyn Gate> {
+        Arc::new(ApprovalGate { svc: svc.clone(), id: id.clone(), timeout, slot: slot.clone(), log: live.clone() })
+    };
+    match prepare(&svc, &row, &info, &gate).await {
         Err(e) => {
             for d in &e.diagnostics.0 {
                 for l in d.to_string().lines() {

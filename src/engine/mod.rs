@@ -115,6 +115,19 @@ pub struct Execution {
     /// request): it gets no registry logins, not even the engine's own, no engine socket and no
     /// privileged steps, and its push steps fail with this reason.
     pub untrusted: Option<String>,
+    /// Steps (by id) that wait for `gate` before they start.
+    pub approve_before: Vec<String>,
+    /// Who approves them; without one, such steps are refused.
+    pub gate: Option<Arc<dyn Gate>>,
+}
+
+/// A person's approval before chosen steps (`--approve-before`). The daemon implements it over
+/// the store; the scheduler only waits on it, keeping the run's containers and workspace.
+#[async_trait::async_trait]
+pub trait Gate: Send + Sync {
+    /// Waits until step `step` may start: `Ok` once approved, `Err(why)` when rejected or when
+    /// no one approved it in time.
+    async fn approve_before(&self, step: &str) -> Result<(), String>;
 }
 
 /// Progress reports, for callers that persist or display step state as it changes.

@@ -27,6 +27,10 @@ pub struct RunTarget {
     pub credentials: Credentials,
     /// Why the run is not trusted with secrets, if it is not (see [`Execution::untrusted`]).
     pub untrusted: Option<String>,
+    /// Steps that wait for `gate` (see [`Execution::approve_before`]).
+    pub approve_before: Vec<String>,
+    /// Who approves them.
+    pub gate: Option<std::sync::Arc<dyn super::Gate>>,
 }
 
 /// A run ready for the engine.
@@ -62,6 +66,8 @@ pub fn prepare(
         git: target.git,
         credentials: target.credentials,
         untrusted: target.untrusted,
+        approve_before: target.approve_before,
+        gate: target.gate,
     };
     Ok(Prepared { request, masker, warnings: loaded.warnings })
 }

@@ -32,7 +32,7 @@ pub async fn execute(
     log: &RunLog,
     observer: &dyn RunObserver,
     cancel: &CancellationToken,
-    deadline: Instant,
+    mut deadline: Instant,
     record: &mut RunRecord,
 ) -> Outcome {
     let ctx = Arc::new(StepContext {
@@ -71,16 +71,65 @@ pub async fn execute(
             (i, result)
         });
     };
+    // Steps that wait for a person first (`--approve-before`): the wait runs beside the other
+    // steps, and the run's timeout stops counting while anyone is asked.
+    let gated: Vec<bool> = req.task.steps.iter().map(|s| req.approve_before.contains(&s.id)).collect();
+    let mut gates: JoinSet<(usize, Result<(), String>)> = JoinSet::new();
+    let mut asking_since: Option<Instant> = None;
+    let begin = |i: usize,
+                 running: &mut JoinSet<(usize, StepResult)>,
+                 gates: &mut JoinSet<(usize, Result<(), String>)>,
+                 record: &mut RunRecord| {
+        if !gated[i] {
+            return start(i, running, record);
+        }
+        let id = req.task.steps[i].id.clone();
+        let gate = req.gate.clone();
+        gates.spawn(async move {
+            let decision = match gate {
+                Some(g) => g.approve_before(&id).await,
+                None => Err(format!("step `{id}` needs an approval, and nobody can give one here")),
+            };
+            (i, decision)
+        });
+    };
     for (i, w) in waiting.iter().enumerate() {
         if *w == 0 {
-            start(i, &mut running, record);
+            begin(i, &mut running, &mut gates, record);
         }
     }
 
-    while !running.is_empty() {
+    while !running.is_empty() || !gates.is_empty() {
+        if failure.is_some() {
+            // Nobody needs to decide on a step that will not run.
+            gates.abort_all();
+        }
+        if !gates.is_empty() {
+            asking_since.get_or_insert_with(Instant::now);
+        } else if let Some(since) = asking_since.take() {
+            deadline += since.elapsed();
+        }
         tokio::select! {
             biased;
-            joined = running.join_next() => {
+            decided = gates.join_next(), if !gates.is_empty() => {
+                match decided {
+                    Some(Ok((i, Ok(())))) if failure.is_none() => start(i, &mut running, record),
+                    Some(Ok((_, Ok(())))) | None => {}
+                    Some(Ok((_, Err(why)))) => {
+                        if failure.is_none() {
+                            log.run_line(&format!("Stopping: {why}"));
+                            failure = Some((RunStatus::Canceled, why));
+                            stop_steps.cancel();
+                        }
+                    }
+                    Some(Err(e)) if e.is_cancelled() => {}
+                    Some(Err(e)) => {
+                        failure.get_or_insert((RunStatus::Error, format!("internal error waiting for approval: {e}")));
+                        stop_steps.cancel();
+                    }
+                }
+            }
+            joined = running.join_next(), if !running.is_empty() => {
                 let Some(joined) = joined else { break };
                 let (i, result) = match joined {
                     Ok(x) => x,
@@ -108,7 +157,7 @@ pub async fn execute(
                         for d in req.plan.dependents(i) {
                             waiting[d] -= 1;
                             if waiting[d] == 0 {
-                                start(d, &mut running, record);
+                                begin(d, &mut running, &mut gates, record);
                             }
                         }
                     }
@@ -124,7 +173,7 @@ pub async fn execute(
                 failure = Some((RunStatus::Canceled, "the run was canceled".into()));
                 stop_steps.cancel();
             }
-            _ = tokio::time::sleep_until(deadline), if failure.is_none() => {
+            _ = tokio::time::sleep_until(deadline), if failure.is_none() && gates.is_empty() => {
                 log.run_line("The run timeout expired: stopping running steps");
                 failure = Some((RunStatus::Timeout, "the run timed out".into()));
                 stop_steps.cancel();

@@ -115,6 +115,8 @@ pub struct RunRow {
     pub cancel_requested: bool,
     /// Who approved or rejected it, if it waited for approval.
     pub approval: Option<crate::api::Approval>,
+    /// The step it waits before for approval, while it does (mid-run).
+    pub waiting_step: Option<String>,
 }
 
 /// A run to queue.

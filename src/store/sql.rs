@@ -214,7 +214,11 @@ impl Store {
     pub async fn cancel_run(&self, id: &str) -> StoreResult<RunRow> {
         progress::cancel(self, id).await
     }
-    /// Approves (queues) or rejects (ends Canceled with `reason`) a run waiting for approval.
+    /// Pauses a running run of `node` before `step` for approval; whether it was running there.
+    pub async fn pause_run(&self, id: &str, node: &str, step: &str) -> StoreResult<bool> {
+        progress::pause(self, id, node, step).await
+    }
+    /// Records a decision on a run waiting for approval (see `progress::decide`).
     pub async fn decide_run(
         &self,
         id: &str,

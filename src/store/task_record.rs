@@ -36,6 +36,10 @@ pub struct TaskRecord {
     credentials: Vec<StoredLogin>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     timers: Vec<StoredTimer>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    approve_before: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    approval_timeout: Option<u64>,
     #[serde(default)]
     triggers: StoredTriggers,
 }
@@ -297,6 +301,8 @@ impl From<&api::Task> for TaskRecord {
             platform: t.platform.clone(),
             git_token: t.git_token.clone(),
             credentials: t.credentials.iter().map(StoredLogin::from).collect(),
+            approve_before: t.approve_before.clone(),
+            approval_timeout: t.approval_timeout,
             timers: t
                 .timers
                 .iter()
@@ -370,6 +376,8 @@ impl From<TaskRecord> for api::Task {
             platform: r.platform,
             git_token: r.git_token,
             credentials: r.credentials.into_iter().map(api::Credential::from).collect(),
+            approve_before: r.approve_before,
+            approval_timeout: r.approval_timeout,
             timers: r
                 .timers
                 .into_iter()

@@ -185,6 +185,7 @@ pub fn run(status: RunStatus, task: Option<&str>) -> Run {
         error: (done && status != RunStatus::Succeeded).then(|| "step build exited with 1".into()),
         node: None,
         approval: None,
+        waiting_step: None,
     }
 }
 

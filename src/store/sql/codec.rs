@@ -18,7 +18,7 @@ macro_rules! run_columns {
     () => {
         "seq, id, status, run_type, task, trigger, request, required_labels, queued_ms, started_ms, \
          finished_ms, platform, steps, output_images, dependencies, error, node, lease_until_ms, \
-         cancel_requested, approval"
+         cancel_requested, approval, waiting_step"
     };
 }
 pub(super) use run_columns;
@@ -111,6 +111,7 @@ pub(super) fn run_from_row(row: &AnyRow) -> StoreResult<RunRow> {
         approval: col::<Option<String>>(row, "approval")?
             .map(|text| from_json(&what("approval"), &text))
             .transpose()?,
+        waiting_step: col(row, "waiting_step")?,
         id,
     })
 }

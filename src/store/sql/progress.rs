@@ -67,7 +67,8 @@ pub(super) async fn finish(store: &Store, id: &str, result: &RunResult) -> Store
     // Only a run still under way changes: one cancelled while queued (or reaped) keeps its end.
     let finished = sqlx::query(
         "UPDATE runs SET status = $2, steps = $3, output_images = $4, dependencies = $5, error = $6, \
-         finished_ms = $7, lease_until_ms = NULL WHERE id = $1 AND status IN ('Queued', 'Running') RETURNING seq",
+         finished_ms = $7, lease_until_ms = NULL, waiting_step = NULL \
+         WHERE id = $1 AND status IN ('Queued', 'Running', 'AwaitingApproval') RETURNING seq",
     )
     .bind(id)
     .bind(result.status.as_str())
@@ -134,28 +135,49 @@ pub(super) fn image_forms(images: &[OutputImage]) -> BTreeSet<String> {
     forms
 }
 
-/// Records a person's decision on a run waiting for approval: approved, it is queued (and the
-/// nodes woken); rejected, it ends Canceled without having run. `State` if it no longer waits.
+/// Records a decision on a run waiting for approval. Before it ran (a fork's pull request, no
+/// node yet): approved, it is queued (and the nodes woken); otherwise it ends Canceled with
+/// `reason`. Paused before a step (`--approve-before`, its node holding it): it goes back to
+/// Running either way, and its node reads the decision and goes on or stops. `State` if it no
+/// longer waits.
 pub(super) async fn decide(store: &Store, id: &str, approval: &Approval, reason: Option<&str>) -> StoreResult<RunRow> {
     let approved = approval.decision == "approved";
     let mut tx = store.begin_write().await?;
-    let sql = if approved {
-        concat!(
-            "UPDATE runs SET status = 'Queued', approval = $2 WHERE id = $1 AND status = 'AwaitingApproval' RETURNING ",
+    let paused = sqlx::query(concat!(
+        "UPDATE runs SET status = 'Running', approval = $2, waiting_step = NULL ",
+        "WHERE id = $1 AND status = 'AwaitingApproval' AND node IS NOT NULL RETURNING ",
+        run_columns!()
+    ))
+    .bind(id)
+    .bind(json("approval", approval)?)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db("record the decision"))?;
+    let row = match paused {
+        Some(row) => Some(row),
+        None if approved => sqlx::query(concat!(
+            "UPDATE runs SET status = 'Queued', approval = $2 ",
+            "WHERE id = $1 AND status = 'AwaitingApproval' AND node IS NULL RETURNING ",
             run_columns!()
-        )
-    } else {
-        concat!(
+        ))
+        .bind(id)
+        .bind(json("approval", approval)?)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("record the decision"))?,
+        None => sqlx::query(concat!(
             "UPDATE runs SET status = 'Canceled', approval = $2, finished_ms = $3, error = $4 ",
-            "WHERE id = $1 AND status = 'AwaitingApproval' RETURNING ",
+            "WHERE id = $1 AND status = 'AwaitingApproval' AND node IS NULL RETURNING ",
             run_columns!()
-        )
+        ))
+        .bind(id)
+        .bind(json("approval", approval)?)
+        .bind(now_ms())
+        .bind(reason.unwrap_or("rejected"))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db("record the decision"))?,
     };
-    let mut query = sqlx::query(sql).bind(id).bind(json("approval", approval)?);
-    if !approved {
-        query = query.bind(now_ms()).bind(reason.unwrap_or("rejected"));
-    }
-    let row = query.fetch_optional(&mut *tx).await.map_err(db("record the decision"))?;
     let Some(row) = row else {
         tx.rollback().await.map_err(db("record the decision"))?;
         return match super::runs::get(store, id).await? {
@@ -166,11 +188,28 @@ pub(super) async fn decide(store: &Store, id: &str, approval: &Approval, reason:
             None => Err(not_found(id)),
         };
     };
-    if approved {
+    let run = run_from_row(&row)?;
+    if approved && run.node.is_none() {
         super::cluster::notify_queued(store, &mut tx).await?;
     }
     tx.commit().await.map_err(db("record the decision"))?;
-    run_from_row(&row)
+    Ok(run)
+}
+
+/// A running run of `node` stops before step `step` until a person decides: AwaitingApproval,
+/// keeping its node, lease and containers. Whether it was still running there.
+pub(super) async fn pause(store: &Store, id: &str, node: &str, step: &str) -> StoreResult<bool> {
+    let done = sqlx::query(
+        "UPDATE runs SET status = 'AwaitingApproval', waiting_step = $3 \
+         WHERE id = $1 AND node = $2 AND status = 'Running' AND cancel_requested = 0",
+    )
+    .bind(id)
+    .bind(node)
+    .bind(step)
+    .execute(&store.writer)
+    .await
+    .map_err(db("pause the run"))?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Queued → Canceled at once; Running → `cancel_requested` for its worker; otherwise `State`.
@@ -179,7 +218,7 @@ pub(super) async fn decide(store: &Store, id: &str, approval: &Approval, reason:
 pub(super) async fn cancel(store: &Store, id: &str) -> StoreResult<RunRow> {
     let queued = sqlx::query(concat!(
         "UPDATE runs SET status = 'Canceled', finished_ms = $2, error = $3 WHERE id = $1 ",
-        "AND status IN ('Queued', 'AwaitingApproval') ",
+        "AND (status = 'Queued' OR (status = 'AwaitingApproval' AND node IS NULL)) ",
         "RETURNING ",
         run_columns!()
     ))
@@ -193,7 +232,8 @@ pub(super) async fn cancel(store: &Store, id: &str) -> StoreResult<RunRow> {
         return run_from_row(&row);
     }
     let running = sqlx::query(concat!(
-        "UPDATE runs SET cancel_requested = 1 WHERE id = $1 AND status = 'Running' RETURNING ",
+        "UPDATE runs SET cancel_requested = 1, status = 'Running', waiting_step = NULL WHERE id = $1 ",
+        "AND (status = 'Running' OR (status = 'AwaitingApproval' AND node IS NOT NULL)) RETURNING ",
         run_columns!()
     ))
     .bind(id)

@@ -57,13 +57,15 @@ fn claim_sql(dialect: Dialect, labels: usize) -> String {
 }
 
 pub(super) async fn renew_lease(store: &Store, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
-    let done = sqlx::query("UPDATE runs SET lease_until_ms = $3 WHERE id = $1 AND node = $2 AND status = 'Running'")
-        .bind(id)
-        .bind(node)
-        .bind(plus(now_ms(), lease))
-        .execute(&store.writer)
-        .await
-        .map_err(db("renew the lease"))?;
+    let done = sqlx::query(
+        "UPDATE runs SET lease_until_ms = $3 WHERE id = $1 AND node = $2 AND status IN ('Running', 'AwaitingApproval')",
+    )
+    .bind(id)
+    .bind(node)
+    .bind(plus(now_ms(), lease))
+    .execute(&store.writer)
+    .await
+    .map_err(db("renew the lease"))?;
     Ok(done.rows_affected() > 0)
 }
 
@@ -101,7 +103,8 @@ async fn fail_where(
     let mut tx = store.begin_write().await?;
     let sql = format!(
         "UPDATE runs SET status = 'Error', error = $1, finished_ms = $2, lease_until_ms = NULL \
-         WHERE status = 'Running' AND {condition} RETURNING seq, id, node, steps"
+         WHERE (status = 'Running' OR (status = 'AwaitingApproval' AND node IS NOT NULL)) AND {condition} \
+         RETURNING seq, id, node, steps"
     );
     let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(message).bind(now.timestamp_millis());
     let query = match param {

@@ -86,6 +86,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
         lease_until: None,
         cancel_requested: false,
         approval: None,
+        waiting_step: None,
     }))
 }
 

@@ -17,6 +17,8 @@ pub(super) fn task(name: &str) -> Task {
         agent_labels: BTreeMap::new(),
         platform: None,
         git_token: None,
+        approve_before: Vec::new(),
+        approval_timeout: None,
         credentials: vec![],
         timers: vec![],
         triggers: Default::default(),

@@ -173,6 +173,8 @@ async fn timer_cursors_move_once(f: &Fixture) {
         agent_labels: Default::default(),
         platform: None,
         git_token: None,
+        approve_before: Vec::new(),
+        approval_timeout: None,
         credentials: vec![],
         timers: vec![],
         triggers: Default::default(),
