@@ -323,3 +323,31 @@ async fn in_a_browser_base_images_show_who_builds_from_what_and_what_cascaded_an
         phone.screenshot(&format!("phone-{name}")).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_a_run_waiting_at_a_gate_is_approved_with_its_button() {
+    let Some(browser) = Browser::start().await else { return };
+    let d = TestDaemon::start(1).await;
+    let file = "steps:\n  - id: test\n    cmd: busybox echo tested\n  - id: release\n    cmd: busybox echo released-from-the-browser\n";
+    let mut task = inline_task("gated-in-browser", file);
+    task["approve_before"] = json!(["release"]);
+    assert_eq!(d.post("/v1/tasks", task).await.0, 201);
+    let (_, run) = d.post("/v1/tasks/gated-in-browser/runs", json!({})).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    browser.log_in(&d.url, &d.token).await;
+    browser.open(&format!("{}/#/run/{id}", d.url)).await;
+    browser
+        .wait_for(
+            "the run waiting before release, with its buttons",
+            "const f=document.getElementById('facts')?.innerText || ''; \
+             return f.includes('AwaitingApproval') && f.includes('release') && !document.getElementById('decide').hidden",
+        )
+        .await;
+    browser.screenshot("run-awaiting-approval").await;
+    browser.click("#approve").await;
+    browser.wait_for("the run's end", "return document.getElementById('facts').innerText.includes('Succeeded')").await;
+    let done = d.wait_run(&id).await;
+    assert_eq!((&done["status"], &done["approval"]["by"]), (&json!("Succeeded"), &json!("tests")), "{done}");
+    let log = browser.eval("return document.getElementById('log').innerText", json!([])).await;
+    assert!(log.as_str().unwrap().contains("released-from-the-browser"), "{log}");
+}

@@ -292,7 +292,7 @@ pub fn task_for_create(
         platform: spec.platform.clone(),
         git_token: spec.git_access_token.clone(),
         credentials: Vec::new(),
-        approve_before: spec.approve_before.clone(),
+        approve_before: spec.approve_before.iter().filter(|s| !s.is_empty()).cloned().collect(),
         approval_timeout: spec.approval_timeout,
         timers,
         triggers,

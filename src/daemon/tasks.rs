@@ -251,6 +251,14 @@ impl Service {
                 api::MAX_TIMEOUT
             )));
         }
+        if let Some(bad) = task.approve_before.iter().find(|s| s.trim().is_empty() || s.len() > 100) {
+            return Err(ServiceError::invalid(format!(
+                "approve_before names a step `{bad}`: give step ids as the task file writes them"
+            )));
+        }
+        if task.approval_timeout == Some(0) {
+            return Err(ServiceError::invalid("approval_timeout must be at least 1 second"));
+        }
         self.validate_context(task.context.as_deref()).await?;
         self.validate_step(&task.step, task.context.is_some())?;
         let mut names = std::collections::HashSet::new();
