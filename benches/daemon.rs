@@ -36,6 +36,7 @@ async fn list() {
             required_labels: [("bench".to_string(), "never".to_string())].into_iter().collect(),
             dedup_key: None,
             awaiting_approval: false,
+            rerun_of: None,
         };
         store.enqueue_run(run).await.unwrap();
     }

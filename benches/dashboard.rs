@@ -109,6 +109,7 @@ fn stored_run(seq: i64) -> RunRow {
         cancel_requested: false,
         approval: None,
         waiting_step: None,
+        rerun_of: None,
     }
 }
 

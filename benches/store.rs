@@ -161,6 +161,7 @@ async fn fill(store: &Store, n: u64) {
             required_labels: BTreeMap::new(),
             dedup_key: None,
             awaiting_approval: false,
+            rerun_of: None,
         };
         let id = store.enqueue_run(run).await.expect("enqueue").run().id.clone();
         if i > n.saturating_sub(200) {

@@ -828,6 +828,12 @@ pub struct Run {
     /// The step it waits before for a person's approval, while it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_step: Option<String>,
+    /// The run this one reruns (`drydock runs rerun`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<String>,
+    /// Its reruns, oldest first (one run's reads only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reruns: Vec<String>,
 }
 
 /// `GET /v1/runs` filters.
@@ -878,6 +884,14 @@ pub struct DaemonInfo {
     /// node at a time holds each.
     #[serde(default)]
     pub leads: Vec<String>,
+}
+
+/// `POST /v1/runs/{id}/rerun`: values merged over the original's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RerunRequest {
+    /// Values that replace or add to the original run's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
 }
 
 /// `POST /v1/prune`: delete finished runs and their logs now. Limits not given are the daemon's

@@ -633,3 +633,27 @@ async fn new_runs_and_uploads_are_refused_while_the_disk_is_nearly_full() {
     assert!(String::from_utf8_lossy(&cli.stderr).contains("--min-free-mib"), "{cli:?}");
     assert!(d.get("/v1/runs").await.1["runs"].as_array().unwrap().is_empty(), "nothing was queued");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_needs_the_upload_its_original_built() {
+    let d = TestDaemon::start(1).await;
+    let upload = d.upload(&[("acb.yaml", "steps:\n  - cmd: busybox echo from-the-upload {{.Values.v}}\n")]).await;
+    let req = json!({"context": format!("upload:{upload}"), "step": {"kind": "file", "path": "acb.yaml"}, "values": {"v": "1"}});
+    let (_, run) = d.post("/v1/runs", req).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    assert_eq!(d.wait_run(&id).await["status"], "Succeeded");
+    // A quick run's upload goes with it: its rerun cannot build the same context, and says so.
+    let (status, refused) = d.post(&format!("/v1/runs/{id}/rerun"), json!({"values": {"v": "2"}})).await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("uploaded context that has been removed"), "{refused}");
+    // A run with no upload reruns with its values overridden.
+    let (_, plain) = d.post("/v1/runs", json!({"step": {"kind": "file", "content": "steps:\n  - cmd: busybox echo v={{.Values.v}}\n"}, "values": {"v": "1"}})).await;
+    let plain_id = plain["id"].as_str().unwrap().to_string();
+    assert_eq!(d.wait_run(&plain_id).await["status"], "Succeeded");
+    let (status, rerun) = d.post(&format!("/v1/runs/{plain_id}/rerun"), json!({"values": {"v": "2"}})).await;
+    assert_eq!(status, 201, "{rerun}");
+    let rerun_id = rerun["id"].as_str().unwrap();
+    assert_eq!(d.wait_run(rerun_id).await["rerun_of"], json!(plain_id));
+    let log = d.req(Method::GET, &format!("/v1/runs/{rerun_id}/logs")).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("v=2"), "{log}");
+}

@@ -496,3 +496,33 @@ async fn a_delivery_stored_but_not_processed_is_processed_at_start_up() {
     assert_eq!((&run["trigger"]["delivery_id"], &run["trigger"]["commit"]), (&json!("left-over"), &json!(sha)));
     assert!(log_of(&d, run["id"].as_str().unwrap()).await.contains("before the crash"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_of_a_pushed_commit_builds_that_commit_again_with_overrides() {
+    let server = GitServer::start();
+    let (url, work) = server.repo("rerun", &[("msg", "base\n")]);
+    let d = TestDaemon::start(1).await;
+    let name = unique("rerun");
+    let file =
+        "steps:\n  - cmd: busybox sh -c 'echo built {{.Run.Commit}} mode={{.Values.mode}}; cat /workspace/msg'\n";
+    let body = json!({"name": name, "context": url, "step": {"kind": "file", "content": file},
+        "values": {"mode": "normal"}, "triggers": {"source": {"webhook_secret": "k"}}});
+    assert_eq!(d.post("/v1/tasks", body).await.0, 201);
+    let first = commit(&work, "main", "msg", "from the first push\n");
+    let (_, answer) = github(&d, "k", "push", "rr-1", &github_push(&url, "main", &first, &["msg"])).await;
+    let original = d.wait_run(&only_run(&answer)).await;
+    assert_eq!(original["status"], "Succeeded", "{original}");
+    let original_id = original["id"].as_str().unwrap().to_string();
+    // The branch moves on; the rerun still builds the commit the original built.
+    commit(&work, "main", "msg", "from a later push\n");
+    let out = cli(&d, &["runs", "rerun", &original_id, "--set", "mode=debug", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let queued: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rerun = d.wait_run(queued["id"].as_str().unwrap()).await;
+    assert_eq!(rerun["status"], "Succeeded", "{rerun}");
+    assert_eq!((&rerun["rerun_of"], &rerun["trigger"]), (&json!(original_id), &original["trigger"]));
+    let log = log_of(&d, rerun["id"].as_str().unwrap()).await;
+    assert!(log.contains(&format!("built {first} mode=debug")) && log.contains("from the first push"), "{log}");
+    let (_, again) = d.get(&format!("/v1/runs/{original_id}")).await;
+    assert_eq!(again["reruns"], json!([rerun["id"]]), "{again}");
+}

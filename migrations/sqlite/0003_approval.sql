@@ -6,3 +6,6 @@ ALTER TABLE runs ADD COLUMN approval TEXT;
 -- The step a running run waits before for a person's approval (`--approve-before`); its status is
 -- then AwaitingApproval while its node keeps its containers and lease.
 ALTER TABLE runs ADD COLUMN waiting_step TEXT;
+-- The run this one reruns (`drydock runs rerun`), with an index to list a run's reruns.
+ALTER TABLE runs ADD COLUMN rerun_of TEXT;
+CREATE INDEX runs_rerun_of ON runs (rerun_of);

@@ -2,8 +2,8 @@
 
 use super::client::{Client, ClientError};
 use crate::api::{
-    ContextInfo, CreateToken, Credential, NewToken, PruneReport, PruneRequest, Run, RunFilter, RunPage, Task,
-    TaskRunRequest, Timer, TokenInfo,
+    ContextInfo, CreateToken, Credential, NewToken, PruneReport, PruneRequest, RerunRequest, Run, RunFilter, RunPage,
+    Task, TaskRunRequest, Timer, TokenInfo,
 };
 use bytes::Bytes;
 use futures_util::Stream;
@@ -94,6 +94,11 @@ impl Client {
     /// `POST /v1/runs/{id}/cancel`.
     pub async fn cancel_run(&self, id: &str) -> Result<Run, ClientError> {
         self.send_json(Method::POST, &["runs", id, "cancel"], &serde_json::json!({})).await
+    }
+
+    /// `POST /v1/runs/{id}/rerun`.
+    pub async fn rerun_run(&self, id: &str, req: &RerunRequest) -> Result<Run, ClientError> {
+        self.send_json(Method::POST, &["runs", id, "rerun"], req).await
     }
 
     /// `POST /v1/runs/{id}/approve` or `/reject`.

@@ -23,6 +23,24 @@ pub enum RunsCommand {
     Approve(DecideArgs),
     /// Reject a run waiting for approval: it ends Canceled without running.
     Reject(RejectArgs),
+    /// Queue a new run with the inputs of an earlier one: the same task file or command, the same
+    /// commit or upload, its values (with `--set` over them) and trigger details.
+    Rerun(RerunArgs),
+}
+
+/// `runs rerun`.
+#[derive(Args, Debug)]
+pub struct RerunArgs {
+    /// Run id.
+    pub run: String,
+    /// Value that replaces or adds to the original run's, `NAME=VALUE`; repeatable.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Output format (`json`: the new run).
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 /// `runs approve`.
@@ -148,6 +166,20 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
                 Client::from_args(&a.decide.server)?.decide_run(&a.decide.run, false, a.reason.as_deref()).await?;
             decided(&run, a.decide.output)
         }
+        RunsCommand::Rerun(a) => {
+            let req = crate::api::RerunRequest { values: super::pairs::parse_map(&a.set, "--set")? };
+            let run = Client::from_args(&a.server)?.rerun_run(&a.run, &req).await?;
+            match a.output {
+                Format::Json => print_json(&run),
+                Format::Text => {
+                    eprintln!(
+                        "Queued run {} (a rerun of {}); follow it with `drydock logs {} --follow`",
+                        run.id, a.run, run.id
+                    );
+                    Ok(())
+                }
+            }
+        }
         RunsCommand::Show(a) => {
             let run = Client::from_args(&a.server)?.get_run(&a.run).await?;
             match a.output {
@@ -252,6 +284,8 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         ("FINISHED", timestamp(run.finished_at)),
         ("DURATION", clock_duration(run.started_at, run.finished_at)),
         ("APPROVAL", approval_text(run)),
+        ("RERUN OF", run.rerun_of.clone().unwrap_or_default()),
+        ("RERUNS", run.reruns.join(", ")),
     ];
     rows.retain(|(_, v)| !v.is_empty());
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -322,6 +356,8 @@ mod tests {
             node: None,
             approval: None,
             waiting_step: None,
+            rerun_of: None,
+            reruns: Vec::new(),
         }
     }
 

@@ -155,6 +155,8 @@ mod tests {
             node: None,
             approval: None,
             waiting_step: None,
+            rerun_of: None,
+            reruns: Vec::new(),
         }
     }
 

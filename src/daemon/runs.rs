@@ -55,6 +55,7 @@ impl Service {
             required_labels: BTreeMap::new(),
             dedup_key: None,
             awaiting_approval: false,
+            rerun_of: None,
         };
         self.enqueue(spec, new).await
     }
@@ -133,6 +134,7 @@ impl Service {
                     required_labels: task.agent_labels,
                     dedup_key,
                     awaiting_approval: waits,
+                    rerun_of: None,
                 },
             )
             .await?;
@@ -205,13 +207,52 @@ impl Service {
         Ok(to_api(queued.run()))
     }
 
-    /// One run.
+    /// One run, with its reruns.
     pub async fn get_run(&self, id: &str) -> Result<Run> {
-        self.store
+        let mut run = self
+            .store
             .get_run(id)
             .await?
             .map(|r| to_api(&r))
-            .ok_or_else(|| ServiceError::NotFound(format!("run `{id}` not found")))
+            .ok_or_else(|| ServiceError::NotFound(format!("run `{id}` not found")))?;
+        run.reruns = self.store.reruns_of(id).await?;
+        Ok(run)
+    }
+
+    /// Queues a new run with the inputs of run `id`: its task file or command, its context (the
+    /// same commit, or the upload while it is kept), its values with `req`'s over them, its
+    /// trigger details and its trust (an untrusted run's rerun is untrusted too). The new run
+    /// names the original (`rerun_of`), and the original lists it among its reruns.
+    pub async fn rerun(&self, id: &str, req: api::RerunRequest) -> Result<Run> {
+        let original =
+            self.store.get_run(id).await?.ok_or_else(|| ServiceError::NotFound(format!("run `{id}` not found")))?;
+        if original.status == RunStatus::AwaitingApproval && original.node.is_none() {
+            return Err(ServiceError::Conflict(format!(
+                "run {id} waits for approval and has not run yet; approve or reject it instead"
+            )));
+        }
+        let mut spec: RunSpec = serde_json::from_value(original.request.clone())
+            .map_err(|e| ServiceError::Internal(format!("run {id}'s stored request is unreadable: {e}")))?;
+        spec.values.extend(req.values);
+        if let Some(upload) = spec.context.as_deref().and_then(|c| c.strip_prefix("upload:"))
+            && self.store.get_context(upload).await?.is_none()
+        {
+            return Err(ServiceError::Conflict(format!(
+                "run {id} built an uploaded context that has been removed since (an upload goes when no \
+                 task or queued run needs it); start a new run with the context instead"
+            )));
+        }
+        let new = NewRun {
+            run_type: original.run_type,
+            task: original.task.clone(),
+            trigger: original.trigger.clone(),
+            request: serde_json::Value::Null,
+            required_labels: original.required_labels.clone(),
+            dedup_key: None,
+            awaiting_approval: false,
+            rerun_of: Some(original.id.clone()),
+        };
+        self.enqueue(spec, new).await
     }
 
     /// Runs matching the filter, newest first.
@@ -323,6 +364,8 @@ pub fn to_api(r: &RunRow) -> Run {
         node: r.node.clone(),
         approval: r.approval.clone(),
         waiting_step: r.waiting_step.clone(),
+        rerun_of: r.rerun_of.clone(),
+        reruns: Vec::new(),
     }
 }
 

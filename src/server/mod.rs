@@ -127,6 +127,15 @@ fn routes() -> Routes {
     route!(
         r,
         POST,
+        "/v1/runs/{id}/rerun",
+        "Queue a new run with the inputs of this one (values may be overridden)",
+        Some("RerunRequest"),
+        Some("Run"),
+        runs::rerun
+    );
+    route!(
+        r,
+        POST,
         "/v1/runs/{id}/approve",
         "Approve a run waiting for approval (it is queued, with the task's secrets)",
         None,

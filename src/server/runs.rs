@@ -1,7 +1,7 @@
 //! `/v1/runs`: quick runs, listing, one run, cancel, and logs (text, or live over SSE).
 
 use super::error::{HttpError, HttpResult};
-use crate::api::{PruneReport, PruneRequest, Run, RunFilter, RunPage, RunRequest};
+use crate::api::{PruneReport, PruneRequest, RerunRequest, Run, RunFilter, RunPage, RunRequest};
 use crate::daemon::Service;
 use crate::daemon::logs::LogState;
 use axum::Json;
@@ -56,6 +56,16 @@ pub async fn reject(
 ) -> HttpResult<Json<Run>> {
     let reason = body.and_then(|Json(d)| d.reason);
     Ok(Json(svc.decide(&id, false, &by, reason.as_deref()).await?))
+}
+
+/// `POST /v1/runs/{id}/rerun`.
+pub async fn rerun(
+    State(svc): Svc,
+    Path(id): Path<String>,
+    body: Option<Json<RerunRequest>>,
+) -> HttpResult<(StatusCode, Json<Run>)> {
+    let req = body.map(|Json(r)| r).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(svc.rerun(&id, req).await?)))
 }
 
 /// `POST /v1/prune`.

@@ -117,6 +117,8 @@ pub struct RunRow {
     pub approval: Option<crate::api::Approval>,
     /// The step it waits before for approval, while it does (mid-run).
     pub waiting_step: Option<String>,
+    /// The run it reruns.
+    pub rerun_of: Option<String>,
 }
 
 /// A run to queue.
@@ -137,6 +139,8 @@ pub struct NewRun {
     pub dedup_key: Option<String>,
     /// Created `AwaitingApproval` instead of `Queued`: no node claims it until it is approved.
     pub awaiting_approval: bool,
+    /// The run it reruns.
+    pub rerun_of: Option<String>,
 }
 
 /// Whether `enqueue_run` created a run or found the one with the same key.

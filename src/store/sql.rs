@@ -227,6 +227,10 @@ impl Store {
     ) -> StoreResult<RunRow> {
         progress::decide(self, id, approval, reason).await
     }
+    /// The ids of the reruns of run `id`, oldest first.
+    pub async fn reruns_of(&self, id: &str) -> StoreResult<Vec<String>> {
+        runs::reruns(self, id).await
+    }
     /// One run.
     pub async fn get_run(&self, id: &str) -> StoreResult<Option<RunRow>> {
         runs::get(self, id).await

@@ -186,6 +186,8 @@ pub fn run(status: RunStatus, task: Option<&str>) -> Run {
         node: None,
         approval: None,
         waiting_step: None,
+        rerun_of: None,
+        reruns: Vec::new(),
     }
 }
 

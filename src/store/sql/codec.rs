@@ -18,7 +18,7 @@ macro_rules! run_columns {
     () => {
         "seq, id, status, run_type, task, trigger, request, required_labels, queued_ms, started_ms, \
          finished_ms, platform, steps, output_images, dependencies, error, node, lease_until_ms, \
-         cancel_requested, approval, waiting_step"
+         cancel_requested, approval, waiting_step, rerun_of"
     };
 }
 pub(super) use run_columns;
@@ -112,6 +112,7 @@ pub(super) fn run_from_row(row: &AnyRow) -> StoreResult<RunRow> {
             .map(|text| from_json(&what("approval"), &text))
             .transpose()?,
         waiting_step: col(row, "waiting_step")?,
+        rerun_of: col(row, "rerun_of")?,
         id,
     })
 }

@@ -28,7 +28,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
     let status = if run.awaiting_approval { RunStatus::AwaitingApproval } else { RunStatus::Queued };
     let inserted = sqlx::query(
         "INSERT INTO runs (status, run_type, task, trigger_kind, trigger, request, required_labels, queued_ms, \
-         dedup_key) VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8) \
+         dedup_key, rerun_of) VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10) \
          ON CONFLICT (dedup_key) DO NOTHING RETURNING seq",
     )
     .bind(run_type_name(run.run_type)?)
@@ -40,6 +40,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
     .bind(queued_ms)
     .bind(&run.dedup_key)
     .bind(status.as_str())
+    .bind(&run.rerun_of)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db("queue the run"))?;
@@ -87,6 +88,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
         cancel_requested: false,
         approval: None,
         waiting_step: None,
+        rerun_of: run.rerun_of,
     }))
 }
 
@@ -124,6 +126,16 @@ pub(super) async fn get(store: &Store, id: &str) -> StoreResult<Option<RunRow>> 
         .await
         .map_err(db("read the run"))?;
     row.as_ref().map(run_from_row).transpose()
+}
+
+/// The ids of the reruns of run `id`, oldest first.
+pub(super) async fn reruns(store: &Store, id: &str) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM runs WHERE rerun_of = $1 AND id IS NOT NULL ORDER BY seq")
+        .bind(id)
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db("list the run's reruns"))?;
+    rows.iter().map(|r| col(r, "id")).collect()
 }
 
 /// The newest run of each task: a correlated MAX per saved task, which the (task, seq) index

@@ -80,6 +80,7 @@ pub fn new_run(task: Option<&str>) -> NewRun {
         required_labels: BTreeMap::new(),
         dedup_key: None,
         awaiting_approval: false,
+        rerun_of: None,
     }
 }
 
