@@ -378,6 +378,8 @@ async function runPage(id) {
     <dt>Duration</dt><dd>${duration(r)}</dd>
     ${r.node ? `<dt>Node</dt><dd>${esc(r.node)}${r.platform ? ` <small>${esc(r.platform)}</small>` : ""}</dd>` : ""}
     ${r.waiting_step ? `<dt>Waiting</dt><dd>for approval before step <code>${esc(r.waiting_step)}</code></dd>` : ""}
+    ${r.rerun_of ? `<dt>Rerun of</dt><dd>${runLink(r.rerun_of)}</dd>` : ""}
+    ${(r.reruns || []).length ? `<dt>Reruns</dt><dd>${r.reruns.map(runLink).join(", ")}</dd>` : ""}
     ${r.approval ? `<dt>Approval</dt><dd>${esc(r.approval.decision)} by ${esc(r.approval.by)} <small>${esc(when(r.approval.at))}</small></dd>` : ""}
     ${r.error ? `<dt>Error</dt><dd class="error">${esc(r.error)}</dd>` : ""}`;
   const graph = (r) => {
@@ -389,7 +391,8 @@ async function runPage(id) {
     <p><span id="decide" ${run.status === "AwaitingApproval" ? "" : "hidden"}>
       <button id="approve">Approve</button> <button class="danger" id="reject">Reject</button>
       <small>This run comes from a fork's pull request: approving runs its steps with the task's secrets.</small></span>
-    <button class="danger" id="cancel" ${LIVE.includes(run.status) ? "" : "hidden"}>Cancel run</button></p>
+    <button class="danger" id="cancel" ${LIVE.includes(run.status) ? "" : "hidden"}>Cancel run</button>
+    <button id="rerun" ${LIVE.includes(run.status) ? "hidden" : ""}>Rerun</button></p>
     <dl class="facts" id="facts">${facts(run)}</dl>
     <h2>Graph</h2><div class="table-wrap" id="dag">${graph(run)}</div>
     <h2>Steps</h2><div class="table-wrap"><table><caption class="visually-hidden">Steps</caption>
@@ -408,7 +411,13 @@ async function runPage(id) {
     document.getElementById("deps").textContent = JSON.stringify(r.dependencies || [], null, 2);
     document.getElementById("cancel").hidden = !LIVE.includes(r.status);
     document.getElementById("decide").hidden = r.status !== "AwaitingApproval";
+    document.getElementById("rerun").hidden = LIVE.includes(r.status);
   };
+  document.getElementById("rerun").addEventListener("click", async () => {
+    const r = await api("POST", `/v1/runs/${encodeURIComponent(id)}/rerun`, {});
+    say(`Run ${r.id} queued, a rerun of ${id}`);
+    location.hash = `#/run/${encodeURIComponent(r.id)}`;
+  });
   for (const verb of ["approve", "reject"]) {
     document.getElementById(verb).addEventListener("click", async () => {
       const r = await api("POST", `/v1/runs/${encodeURIComponent(id)}/${verb}`, {});

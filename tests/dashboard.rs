@@ -351,3 +351,36 @@ async fn in_a_browser_a_run_waiting_at_a_gate_is_approved_with_its_button() {
     let log = browser.eval("return document.getElementById('log').innerText", json!([])).await;
     assert!(log.as_str().unwrap().contains("released-from-the-browser"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_a_finished_run_is_rerun_with_its_button() {
+    let Some(browser) = Browser::start().await else { return };
+    let d = TestDaemon::start(1).await;
+    assert_eq!(
+        d.post("/v1/tasks", inline_task("rerun-in-browser", "steps:\n  - cmd: busybox echo again\n")).await.0,
+        201
+    );
+    let (_, run) = d.post("/v1/tasks/rerun-in-browser/runs", json!({})).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    assert_eq!(d.wait_run(&id).await["status"], "Succeeded");
+    browser.log_in(&d.url, &d.token).await;
+    browser.open(&format!("{}/#/run/{id}", d.url)).await;
+    browser
+        .wait_for(
+            "the Rerun button",
+            "return document.getElementById('rerun') && !document.getElementById('rerun').hidden",
+        )
+        .await;
+    browser.click("#rerun").await;
+    browser
+        .wait_for(
+            "the rerun's page, finished and linked to the original",
+            &format!(
+                "const f=document.getElementById('facts')?.innerText || ''; \
+                 return !location.hash.endsWith('/{id}') && f.includes('Succeeded') && f.includes('{id}')"
+            ),
+        )
+        .await;
+    let (_, original) = d.get(&format!("/v1/runs/{id}")).await;
+    assert_eq!(original["reruns"].as_array().map(Vec::len), Some(1), "{original}");
+}
