@@ -348,8 +348,14 @@ async fn in_a_browser_a_run_waiting_at_a_gate_is_approved_with_its_button() {
     browser.wait_for("the run's end", "return document.getElementById('facts').innerText.includes('Succeeded')").await;
     let done = d.wait_run(&id).await;
     assert_eq!((&done["status"], &done["approval"]["by"]), (&json!("Succeeded"), &json!("tests")), "{done}");
-    let log = browser.eval("return document.getElementById('log').innerText", json!([])).await;
-    assert!(log.as_str().unwrap().contains("released-from-the-browser"), "{log}");
+    // The log streams on after the pause. (`textContent`: lines scrolled out of view are not
+    // rendered, `content-visibility: auto`, so `innerText` leaves them out.)
+    browser
+        .wait_for(
+            "the released step's output in the log",
+            "return document.getElementById('log').textContent.includes('released-from-the-browser')",
+        )
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
