@@ -390,7 +390,7 @@ async function runPage(id) {
   main.innerHTML = `<h1>Run ${esc(run.id)}</h1>
     <p><span id="decide" ${run.status === "AwaitingApproval" ? "" : "hidden"}>
       <button id="approve">Approve</button> <button class="danger" id="reject">Reject</button>
-      <small>This run comes from a fork's pull request: approving runs its steps with the task's secrets.</small></span>
+      <small>${run.waiting_step ? `The run waits before step <code>${esc(run.waiting_step)}</code>.` : "This run comes from a fork's pull request: approving runs its steps with the task's secrets."}</small></span>
     <button class="danger" id="cancel" ${LIVE.includes(run.status) ? "" : "hidden"}>Cancel run</button>
     <button id="rerun" ${LIVE.includes(run.status) ? "hidden" : ""}>Rerun</button></p>
     <dl class="facts" id="facts">${facts(run)}</dl>
