@@ -7,13 +7,10 @@ use drydock::taskfile::{self, LoadOptions, LoadRequest, RunVars, alias::NoAliasS
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-fn vm_hwm_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
-}
+#[path = "../tests/helper/memory.rs"]
+mod memory;
+
+use memory::vm_hwm_kb;
 
 #[path = "../tests/helper/bombs.rs"]
 mod bombs;

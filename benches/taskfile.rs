@@ -25,13 +25,10 @@ fn generate(steps: usize) -> String {
     s
 }
 
-fn vm_hwm_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
-}
+#[path = "../tests/helper/memory.rs"]
+mod memory;
+
+use memory::vm_hwm_kb;
 
 fn main() {
     let source = generate(10_000);

@@ -15,9 +15,7 @@ const PEAK_LIMIT_KB: u64 = 256 * 1024;
 
 /// Peak resident memory of a process, from `/proc/PID/status`.
 fn peak_kb(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/PID/status");
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    crate::helper::memory::peak_kb(&pid.to_string())
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::helper::docker::*;
+use crate::helper::memory::vm_hwm_kb;
 use bytes::Bytes;
 use drydock::docker::*;
 use futures_util::{StreamExt, TryStreamExt};

@@ -358,10 +358,8 @@ pub const MAX_QUIET_PERIOD: u64 = 3_600;
 /// token, sealed like every other secret, so the URL can be stored and shown as it is. It
 /// replaces an older token: whoever writes a URL with a token means that one.
 pub(super) fn lift_context_credential(context: &mut Option<String>, git_token: &mut Option<String>) {
+    // An `upload:<id>` has no user info, so it passes through unchanged.
     let Some(url) = context.as_deref() else { return };
-    if url.starts_with("upload:") {
-        return;
-    }
     if let (kept, Some(token)) = crate::repository::lift_credential(url) {
         *context = Some(kept);
         *git_token = Some(token);

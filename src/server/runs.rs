@@ -80,7 +80,7 @@ pub async fn list(State(svc): Svc, Query(filter): Query<RunFilter>) -> HttpResul
 
 /// `GET /v1/runs/{id}`.
 pub async fn show(State(svc): Svc, Path(id): Path<String>) -> HttpResult<Json<Run>> {
-    Ok(Json(svc.get_run(&id).await?))
+    Ok(Json(svc.show_run(&id).await?))
 }
 
 /// `POST /v1/runs/{id}/cancel`.

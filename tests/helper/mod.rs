@@ -32,6 +32,7 @@ pub mod docker;
 pub mod engine;
 pub mod git;
 pub mod git_http;
+pub mod memory;
 pub mod registry;
 pub mod serve;
 pub mod wait;
