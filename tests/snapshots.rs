@@ -2,7 +2,6 @@
 
 use crate::helper::repo_root;
 use drydock::taskfile::{self, LoadOptions, LoadRequest, RunVars, alias::NoAliasSources, values};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 fn run_vars() -> RunVars {
@@ -21,13 +20,9 @@ fn run_vars() -> RunVars {
 
 fn load(path: &str, values_text: &str, sets: &[&str]) -> taskfile::Loaded {
     let source = std::fs::read_to_string(repo_root().join(path)).unwrap();
-    let mut v = if values_text.is_empty() {
-        Value::Object(Default::default())
-    } else {
-        values::parse_values_file("values", values_text).unwrap()
-    };
-    let sets: Vec<_> = sets.iter().map(|s| values::parse_set(s).unwrap()).collect();
-    values::apply_sets(&mut v, &sets, &mut Vec::new());
+    let files = if values_text.is_empty() { vec![] } else { vec![("values".to_string(), values_text.to_string())] };
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let (v, _) = values::merge(&files, &sets).unwrap();
     let req = LoadRequest {
         file_name: path,
         source: &source,

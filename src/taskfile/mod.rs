@@ -21,6 +21,9 @@ pub mod values;
 pub mod version;
 pub mod yaml;
 
+#[cfg(test)]
+mod conformance_tests;
+
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
 pub use image_alias::ImageAliases;
 pub use plan::{Plan, PlanStep};
@@ -125,7 +128,9 @@ pub fn load(req: &LoadRequest<'_>) -> Result<Loaded, Diagnostics> {
         d.sort();
         d
     };
-    let (spec, tree) = match parse::parse_task_yaml(&rendered.text, &rendered.map) {
+    // A file with nothing but comments renders to nothing, which ACR runs as a task with no steps.
+    let yaml_text = if rendered.text.is_empty() { "{}" } else { rendered.text.as_str() };
+    let (spec, tree) = match parse::parse_task_yaml(yaml_text, &rendered.map) {
         Ok(x) => x,
         Err(d) => {
             diags.push(d);
@@ -136,6 +141,7 @@ pub fn load(req: &LoadRequest<'_>) -> Result<Loaded, Diagnostics> {
         map: &rendered.map,
         image_aliases: &req.options.image_aliases,
         allow_unknown_properties: req.options.allow_unknown_properties,
+        empty_file: rendered.text.is_empty(),
     };
     let Some(task) = validate::validate(spec, &tree, &cx, &mut diags) else {
         return Err(finish(diags));
@@ -164,7 +170,16 @@ pub fn render(req: &LoadRequest<'_>) -> Result<Rendered, Diagnostics> {
         );
         return fail(diags);
     }
-    let source = req.source.strip_prefix('\u{feff}').unwrap_or(req.source);
+    let raw = req.source.strip_prefix('\u{feff}').unwrap_or(req.source);
+
+    // 0. ACR's runner drops every line whose first non-blank character is `#` before anything
+    // else, even inside a block scalar, so template actions on such lines never run. A file with
+    // nothing else is a task with no steps.
+    let (stripped, strip_map) = strip_comment_lines(raw);
+    if stripped.is_empty() {
+        return Ok(Rendered { text: String::new(), map: strip_map, secret_values: Vec::new(), warnings: diags });
+    }
+    let source = stripped.as_str();
 
     // 1. Aliases, on the raw text, only for v1.1.0 files.
     let found = version::find(source);
@@ -173,12 +188,12 @@ pub fn render(req: &LoadRequest<'_>) -> Result<Rendered, Diagnostics> {
         None => false,
     };
     let (text, alias_map) = if has_aliases {
-        match apply_aliases(req, source, &mut diags) {
+        match apply_aliases(req, source, &strip_map, &mut diags) {
             Some(x) => x,
             None => return fail(diags),
         }
     } else {
-        (source.to_string(), SourceMap::identity(source))
+        (source.to_string(), strip_map)
     };
 
     // 2. Template, first pass with empty secrets.
@@ -240,9 +255,19 @@ fn render_template(
     secrets: &Map<String, Value>,
     diags: &mut Diagnostics,
 ) -> Option<TemplateOutput> {
-    let context = runvars::template_context(&req.run, &req.values, secrets);
-    let opts =
-        template::Options { limits: req.options.template_limits.clone(), now: req.now, strict: req.options.strict };
+    let context = match runvars::template_context(&req.run, &req.values, secrets) {
+        Ok(c) => c,
+        Err(why) => {
+            diags.push(Diagnostic::error("values", why).help("quote the value in the values file to keep it a string"));
+            return None;
+        }
+    };
+    let opts = template::Options {
+        limits: req.options.template_limits.clone(),
+        now: req.now,
+        strict: req.options.strict,
+        acr_data: true,
+    };
     match template::render(req.file_name, text, &context, &opts) {
         Ok(out) => {
             let map = SourceMap::new(out.line_origins, text, &out.text).then_through(alias_map);
@@ -255,10 +280,12 @@ fn render_template(
                     );
                 }
             }
-            if out.text.trim().is_empty() {
+            // Only a render of no bytes at all: ACR accepts whitespace, and an empty file never
+            // gets here (it is a task with no steps).
+            if out.text.is_empty() {
                 diags.push(
                     Diagnostic::error("empty-render", "the task file rendered to nothing")
-                        .help("check the template conditions; ACR rejects an empty render too"),
+                        .help("check the template conditions; ACR rejects a template that renders to nothing"),
                 );
                 return None;
             }
@@ -280,7 +307,43 @@ fn render_template(
     }
 }
 
-fn apply_aliases(req: &LoadRequest<'_>, source: &str, diags: &mut Diagnostics) -> Option<(String, SourceMap)> {
+/// ACR's `NewTemplate`: the text without the lines whose first non-blank character is `#`, and
+/// the map from its lines back to the file's.
+fn strip_comment_lines(raw: &str) -> (String, SourceMap) {
+    let mut kept = Vec::new();
+    let mut origins = Vec::new();
+    for (i, line) in raw.split('\n').enumerate() {
+        if !line.trim_start().starts_with('#') {
+            kept.push(line);
+            origins.push(i as u32 + 1);
+        }
+    }
+    let text = kept.join("\n");
+    let map = SourceMap::new(origins, raw, &text);
+    (text, map)
+}
+
+/// How ACR's runner hands a v1.1.0 file to the template engine: line by line, each line ending in
+/// `\n` (a missing final newline is added) and without a trailing `\r`.
+fn scan_lines(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut out = String::with_capacity(text.len() + 1);
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    for line in body.split('\n') {
+        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+fn apply_aliases(
+    req: &LoadRequest<'_>,
+    source: &str,
+    strip_map: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<(String, SourceMap)> {
     let (rest, rest_lines, directive, table) = match alias::extract_block(source) {
         // No block: the predefined aliases still apply.
         None => {
@@ -288,7 +351,7 @@ fn apply_aliases(req: &LoadRequest<'_>, source: &str, diags: &mut Diagnostics) -
             (source.to_string(), (1..=source.split('\n').count() as u32).collect::<Vec<_>>(), '$', table)
         }
         Some(block) => {
-            let block_map = SourceMap::new(block.lines.clone(), source, &block.text);
+            let block_map = SourceMap::new(block.lines.clone(), source, &block.text).then_through(strip_map);
             let rendered_block = render_template(req, &block.text, &block_map, &Map::new(), diags)?;
             let (directive, table) = alias::build_table(
                 &rendered_block.text,
@@ -303,9 +366,11 @@ fn apply_aliases(req: &LoadRequest<'_>, source: &str, diags: &mut Diagnostics) -
             (block.rest, block.rest_lines, directive, table)
         }
     };
+    let rest = scan_lines(&rest);
     let (text, origins, unknown) = alias::substitute_reporting(&rest, directive, &table);
+    let rest_lines: Vec<u32> = rest_lines.iter().map(|l| strip_map.map(Pos::new(*l, 1)).line).collect();
     warn_unknown_aliases(&unknown, &rest_lines, directive, &table, diags);
-    let map = alias::rest_map(&origins, &rest_lines, source, &text);
+    let map = alias::rest_map(&origins, &rest_lines, req.source, &text);
     Some((text, map))
 }
 

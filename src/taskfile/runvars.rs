@@ -56,6 +56,8 @@ impl RunVars {
         put("RegistryName", self.registry_name());
         put("Date", self.date_string());
         put("OS", self.os.clone());
+        // ACR's runner has it (the Windows build number there); drydock runs Linux engines only.
+        put("OSVersion", String::new());
         put("Architecture", self.architecture.clone());
         put("Commit", self.commit.clone());
         put("Branch", self.branch.clone());
@@ -94,26 +96,42 @@ pub fn host_platform() -> (String, String) {
     (std::env::consts::OS.to_string(), arch.to_string())
 }
 
-/// Quotes `s` for a POSIX shell: ACR exposes `ValuesJSON`/`RunJSON` shell-quoted so that
-/// `cmd: app --config {{.ValuesJSON}}` passes the JSON as one argument.
+/// Quotes `s` for a POSIX shell as ACR's runner does: ACR exposes `ValuesJSON`/`RunJSON` quoted so
+/// that `cmd: app --config {{.ValuesJSON}}` passes the JSON as one argument. Text made only of
+/// word characters and `^@=+%,:./-` is left bare, and a `'` becomes `'"'"'`.
 pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+    if s.is_empty() {
+        return "''".to_string();
+    }
+    let safe = |c: char| c.is_ascii_alphanumeric() || "_^@=+%,:./-".contains(c);
+    if s.chars().all(safe) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
 }
 
+/// Largest `.ValuesJSON` accepted; the values files themselves are capped well below this.
+const MAX_VALUES_JSON: usize = 16 << 20;
+
 /// The whole template context: `.Run`, `.Build` (legacy alias of `.Run.ID`), `.Values`,
-/// `.Secrets`, `.ValuesJSON` and `.RunJSON`.
-pub fn template_context(run: &RunVars, values: &Value, secrets: &Map<String, Value>) -> Value {
+/// `.Secrets`, `.ValuesJSON` and `.RunJSON`. The JSON is Go's `json.Marshal`, and fails where Go
+/// fails (a NaN or an infinity in the values), as ACR does.
+pub fn template_context(run: &RunVars, values: &Value, secrets: &Map<String, Value>) -> Result<Value, String> {
     let run_value = run.to_template_value();
+    let values_json = super::template::go_json(values, MAX_VALUES_JSON).ok_or(
+        "the values cannot be written as JSON for .ValuesJSON (an infinity or NaN, which JSON has no form for)",
+    )?;
+    let run_json = super::template::go_json(&run_value, MAX_VALUES_JSON).unwrap_or_default();
     let mut root = Map::new();
-    root.insert("ValuesJSON".into(), Value::String(shell_quote(&values.to_string())));
-    root.insert("RunJSON".into(), Value::String(shell_quote(&run_value.to_string())));
+    root.insert("ValuesJSON".into(), Value::String(shell_quote(&values_json)));
+    root.insert("RunJSON".into(), Value::String(shell_quote(&run_json)));
     let mut build = Map::new();
     build.insert("ID".into(), Value::String(run.id.clone()));
     root.insert("Build".into(), Value::Object(build));
     root.insert("Run".into(), run_value);
     root.insert("Values".into(), values.clone());
     root.insert("Secrets".into(), Value::Object(secrets.clone()));
-    Value::Object(root)
+    Ok(Value::Object(root))
 }
 
 #[cfg(test)]
@@ -134,6 +152,8 @@ mod tests {
 
     #[test]
     fn shell_quote_escapes_single_quotes() {
-        assert_eq!(shell_quote(r#"{"a":"it's"}"#), r#"'{"a":"it'\''s"}'"#);
+        assert_eq!(shell_quote(r#"{"a":"it's"}"#), r#"'{"a":"it'"'"'s"}'"#);
+        assert_eq!(shell_quote("plain-1.2:x/y"), "plain-1.2:x/y");
+        assert_eq!(shell_quote(""), "''");
     }
 }

@@ -24,6 +24,8 @@ pub struct ValidateContext<'a> {
     pub image_aliases: &'a ImageAliases,
     /// Report unknown properties as warnings instead of errors (ACR silently ignores them).
     pub allow_unknown_properties: bool,
+    /// The file rendered to nothing (it held only comments): a task with no steps.
+    pub empty_file: bool,
 }
 
 /// Validates and applies defaults. Returns `None` when there were errors (all in `diags`).
@@ -77,18 +79,6 @@ pub fn validate(
     };
     let volumes = validate_volumes(spec.volumes.unwrap_or_default(), tree.get("volumes"), cx, diags);
 
-    let Some(steps_spec) = spec.steps else {
-        diags.push(
-            Diagnostic::error("no-steps", "the task has no `steps`")
-                .at(at(tree.pos))
-                .help("add a `steps:` list with at least one build, cmd or push step"),
-        );
-        return None;
-    };
-    if steps_spec.is_empty() {
-        diags.push(Diagnostic::error("no-steps", "`steps` is empty").at(at(tree.pos_of("steps"))));
-        return None;
-    }
     let mut task = TaskFile {
         version,
         step_timeout,
@@ -101,6 +91,22 @@ pub fn validate(
         volumes,
         steps: Vec::new(),
     };
+    // An empty file (nothing but comments, say) is the one task ACR runs without steps.
+    if cx.empty_file {
+        return Some(task);
+    }
+    let Some(steps_spec) = spec.steps else {
+        diags.push(
+            Diagnostic::error("no-steps", "the task has no `steps`")
+                .at(at(tree.pos))
+                .help("add a `steps:` list with at least one build, cmd or push step"),
+        );
+        return None;
+    };
+    if steps_spec.is_empty() {
+        diags.push(Diagnostic::error("no-steps", "`steps` is empty").at(at(tree.pos_of("steps"))));
+        return None;
+    }
     let empty = YNode { pos: tree.pos, kind: YKind::Seq(Vec::new()) };
     task.steps = validate_steps(steps_spec, tree.get("steps").unwrap_or(&empty), &task, cx, diags);
     (diags.errors().count() == errors_before).then_some(task)

@@ -2,7 +2,7 @@
 
 use super::ast::{Command, Operand, Pipe, Pos};
 use super::error::{ErrorKind, TemplateError};
-use super::exec::Exec;
+use super::exec::{Exec, Var};
 use super::funcs::{FuncCtx, FuncDef, Imp};
 use super::value::Value;
 
@@ -21,7 +21,7 @@ impl<'t> Exec<'t> {
             if pipe.is_assign {
                 self.set_var(&d.name, v.clone(), pipe.pos)?;
             } else {
-                self.vars.push((&d.name, v.clone()));
+                self.vars.push(Var::new(&d.name, v.clone()));
             }
         }
         Ok(v)
@@ -37,6 +37,9 @@ impl<'t> Exec<'t> {
             Operand::Field { pos, path } | Operand::Variable { pos, path, .. } | Operand::Chain { pos, path, .. }
                 if has_args && path.end > path.start =>
             {
+                if let Some(v) = self.field_with_args(first, dot)? {
+                    return Ok(v);
+                }
                 let last = path.text(self.src).rsplit('.').next().unwrap_or("");
                 Err(TemplateError::exec(*pos, format!("{last} is not a method but has arguments")))
             }
@@ -59,17 +62,18 @@ impl<'t> Exec<'t> {
             Operand::Str(s, _) => Value::Str(s.clone()),
             Operand::Field { pos, path } => {
                 let src = self.src;
-                self.walk_fields(dot.clone(), path.text(src), "", *pos)?
+                let void = self.void_dot;
+                self.walk_fields(dot.clone(), path.text(src), "", *pos, void)?
             }
             Operand::Variable { pos, name, path } => {
                 let src = self.src;
-                let v = self.lookup_var(name.text(src), *pos)?;
-                self.walk_fields(v, path.text(src), name.text(src), *pos)?
+                let (v, void) = self.lookup_var(name.text(src), *pos)?;
+                self.walk_fields(v, path.text(src), name.text(src), *pos, void)?
             }
             Operand::Chain { pos, base, text, path } => {
                 let v = self.eval_arg(base, dot)?;
                 let src = self.src;
-                self.walk_fields(v, path.text(src), text.text(src), *pos)?
+                self.walk_fields(v, path.text(src), text.text(src), *pos, true)?
             }
             Operand::Func { pos, def } => self.call(def, *pos, &[], dot, None)?,
             Operand::Pipe(p) => {
@@ -81,12 +85,38 @@ impl<'t> Exec<'t> {
         })
     }
 
-    /// Follows the dotted `path` (e.g. `A.B`) from `recv`. A missing key, or any field of
-    /// nil, yields nil (recorded as a missing key) instead of failing; fields of scalars and
-    /// lists are errors, as in Go.
-    fn walk_fields(&mut self, recv: Value, path: &str, base: &str, pos: Pos) -> EResult<Value> {
-        if path.is_empty() {
-            return Ok(recv);
+    /// A field chain given arguments, which only a field of "no value" survives (Go yields
+    /// nothing for those before looking at arguments). Returns `Ok` when the caller should
+    /// report the arguments; the chain's own failures (nil, scalar receivers) come first.
+    fn field_with_args(&mut self, op: &'t Operand, dot: &Value) -> EResult<Option<Value>> {
+        let src = self.src;
+        let (recv, void, base, path, pos) = match op {
+            Operand::Field { pos, path } => (dot.clone(), self.void_dot, "", path, *pos),
+            Operand::Variable { pos, name, path } => {
+                let (v, void) = self.lookup_var(name.text(src), *pos)?;
+                (v, void, name.text(src), path, *pos)
+            }
+            Operand::Chain { pos, base, text, path } => {
+                let v = self.eval_arg(base, dot)?;
+                (v, true, text.text(src), path, *pos)
+            }
+            _ => return Ok(None),
+        };
+        if void && matches!(recv, Value::Nil) {
+            return Ok(Some(Value::Nil));
+        }
+        self.walk_fields(recv, path.text(src), base, pos, false)?;
+        Ok(None)
+    }
+
+    /// Follows the dotted `path` (e.g. `A.B`) from `recv`. A missing key yields nil (recorded as
+    /// a missing key; ACR renders with `missingkey=zero`), but a field of nil is an error, as are
+    /// fields of scalars and lists: `.Values.nope.x` fails in ACR. `from_pipeline` says `recv`
+    /// is Go's "no value" when nil: Go unwraps a finished pipeline's nil into "no value", whose
+    /// fields are quietly nil (`{{ $x := .nope }}{{ $x.y }}` renders "").
+    fn walk_fields(&mut self, recv: Value, path: &str, base: &str, pos: Pos, from_pipeline: bool) -> EResult<Value> {
+        if path.is_empty() || (from_pipeline && matches!(recv, Value::Nil)) {
+            return Ok(if path.is_empty() { recv } else { Value::Nil });
         }
         let mut cur = recv;
         let mut end = 0;
@@ -94,7 +124,18 @@ impl<'t> Exec<'t> {
             end += name.len();
             let next = match &cur {
                 Value::Map(m) => m.0.borrow().get(name).cloned(),
-                Value::Nil => None,
+                Value::Struct(st) => match st.get(name) {
+                    Some(v) => Some(v),
+                    None => {
+                        return Err(TemplateError::exec(
+                            pos,
+                            format!("can't evaluate field {name} in type {}", st.type_name),
+                        ));
+                    }
+                },
+                Value::Nil => {
+                    return Err(TemplateError::exec(pos, format!("nil pointer evaluating interface {{}}.{name}")));
+                }
                 other => {
                     return Err(TemplateError::exec(
                         pos,
@@ -106,7 +147,7 @@ impl<'t> Exec<'t> {
                 Some(v) => cur = v,
                 None => {
                     self.record_missing(base, &path[..end], pos);
-                    return Ok(Value::Nil);
+                    cur = Value::Nil;
                 }
             }
             end += 1;
@@ -142,14 +183,24 @@ impl<'t> Exec<'t> {
             Imp::Plain(f) => f,
         };
         let mut vals = Vec::with_capacity(n);
-        for a in args {
-            vals.push(self.eval_arg(a, dot)?);
+        let mut bare_nils = 0u64;
+        for (i, a) in args.iter().enumerate() {
+            let v = self.eval_arg(a, dot)?;
+            if matches!(v, Value::Nil) && is_bare(a) && i < 64 {
+                bare_nils |= 1 << i;
+            }
+            vals.push(v);
         }
         if let Some(v) = fin {
+            // Go unwraps a finished pipeline's nil `interface{}` into "no value".
+            if matches!(v, Value::Nil) && args.len() < 64 {
+                bare_nils |= 1 << args.len();
+            }
             vals.push(v);
         }
         let budget = self.max_steps.saturating_sub(self.steps);
         let mut ctx = FuncCtx::new(self.now, self.max_bytes, budget);
+        ctx.bare_nils = bare_nils;
         let result = f(&mut ctx, &vals);
         self.charge(ctx.used(), pos)?;
         if let Some(key) = ctx.missed_key.take() {
@@ -181,5 +232,16 @@ impl<'t> Exec<'t> {
             last = v;
         }
         Ok(fin.unwrap_or(last))
+    }
+}
+
+/// Whether a nil from this operand is Go's "no value" (an invalid `reflect.Value`) rather than a
+/// nil `interface{}`: Go unwraps pipeline results (so variables holding them too), and the `nil`
+/// literal is untyped, while a field lookup yields the map's nil element.
+fn is_bare(op: &Operand) -> bool {
+    match op {
+        Operand::Nil(_) | Operand::Pipe(_) => true,
+        Operand::Variable { path, .. } => path.end == path.start,
+        _ => false,
     }
 }

@@ -8,7 +8,7 @@ use super::ast::{Control, Node, Parsed, Pipe, Pos, join_path};
 use super::error::TemplateError;
 use super::gofmt;
 use super::output::Output;
-use super::value::Value;
+use super::value::{self, Value};
 use super::{MissingKey, Options, Rendered};
 
 type EResult<T> = Result<T, TemplateError>;
@@ -21,13 +21,39 @@ pub(super) enum Flow {
     Continue,
 }
 
+/// A template variable. `void` marks Go's "no value": what a pipeline yields when its result
+/// is nil, as opposed to a nil element bound by `range` (fields of the former are quietly
+/// empty, fields of the latter fail).
+pub(super) struct Var<'t> {
+    pub name: &'t str,
+    pub value: Value,
+    pub void: bool,
+}
+
+impl<'t> Var<'t> {
+    /// A variable bound to a pipeline's result.
+    pub fn new(name: &'t str, value: Value) -> Self {
+        let void = matches!(value, Value::Nil);
+        Var { name, value, void }
+    }
+
+    /// A variable bound to a range element (a nil element stays a nil interface).
+    fn element(&mut self, value: Value) {
+        self.value = value;
+        self.void = false;
+    }
+}
+
 /// Evaluation state of one render.
 pub(super) struct Exec<'t> {
     pub src: &'t str,
     pub templates: &'t HashMap<String, Vec<Node>>,
     pub out: Output,
     /// Variable stack; `$` is always at the bottom of the current template's frame.
-    pub vars: Vec<(&'t str, Value)>,
+    pub vars: Vec<Var<'t>>,
+    /// Whether `.` is Go's "no value" (a template called without data or with a nil pipeline)
+    /// rather than a nil element: fields of "no value" are quietly empty, fields of nil fail.
+    pub void_dot: bool,
     pub steps: u64,
     pub max_steps: u64,
     pub depth: usize,
@@ -44,7 +70,8 @@ pub(super) fn execute(parsed: &Parsed, src: &str, root: Value, opts: &Options) -
         src,
         templates: &parsed.templates,
         out: Output::new(opts.limits.max_output_bytes),
-        vars: vec![("$", root.clone())],
+        vars: vec![Var::new("$", root.clone())],
+        void_dot: matches!(root, Value::Nil),
         steps: 0,
         max_steps: opts.limits.max_steps,
         depth: 0,
@@ -106,7 +133,7 @@ impl<'t> Exec<'t> {
         match v {
             Value::Nil => Ok(()),
             Value::Str(s) => self.write(s, pos.line, false, pos),
-            Value::Int(i) => self.write(&i.to_string(), pos.line, false, pos),
+            Value::Int(i) | Value::Int64(i) => self.write(&i.to_string(), pos.line, false, pos),
             _ => {
                 let s = gofmt::sprint_value(v, self.max_bytes)
                     .map_err(|_| TemplateError::limit(pos, "value is too large or too deeply nested to print"))?;
@@ -178,20 +205,22 @@ impl<'t> Exec<'t> {
         let top = self.vars.len();
         match (decl.len(), c.pipe.is_assign) {
             (0, _) => {}
-            (1, true) => self.set_var(&decl[0].name, elem.clone(), c.pos)?,
+            (1, true) => self.set_element(&decl[0].name, elem.clone(), c.pos)?,
             (_, true) => {
-                self.set_var(&decl[0].name, index, c.pos)?;
-                self.set_var(&decl[1].name, elem.clone(), c.pos)?;
+                self.set_element(&decl[0].name, index, c.pos)?;
+                self.set_element(&decl[1].name, elem.clone(), c.pos)?;
             }
-            (1, false) => self.vars[top - 1].1 = elem.clone(),
+            (1, false) => self.vars[top - 1].element(elem.clone()),
             (_, false) => {
-                self.vars[top - 1].1 = elem.clone();
-                self.vars[top - 2].1 = index;
+                self.vars[top - 1].element(elem.clone());
+                self.vars[top - 2].element(index);
             }
         }
-        let flow = self.walk(&c.list, &elem)?;
+        let void = std::mem::replace(&mut self.void_dot, false);
+        let flow = self.walk(&c.list, &elem);
+        self.void_dot = void;
         self.vars.truncate(mark);
-        Ok(flow)
+        flow
     }
 
     fn walk_range(&mut self, c: &'t Control, dot: &Value) -> EResult<Flow> {
@@ -201,6 +230,8 @@ impl<'t> Exec<'t> {
         let val = self.eval_pipeline(&c.pipe, dot)?;
         let iter_mark = self.vars.len();
         let mut ran = false;
+        // Go blames the command that produced the value.
+        let at = c.pipe.cmds.last().map_or(c.pos, |cmd| cmd.pos);
         match &val {
             Value::List(l) => {
                 for (i, e) in l.0.iter().enumerate() {
@@ -214,7 +245,7 @@ impl<'t> Exec<'t> {
             Value::Map(m) => {
                 // Go ranges over a sorted snapshot of the keys; the body may modify the map.
                 let entries: Vec<(Value, Value)> =
-                    m.0.borrow().iter().map(|(k, v)| (Value::str(k), v.clone())).collect();
+                    m.0.borrow().iter().map(|(k, v)| (value::key_value(k), v.clone())).collect();
                 self.charge(entries.len() as u64, c.pos)?;
                 for (k, v) in entries {
                     ran = true;
@@ -223,10 +254,10 @@ impl<'t> Exec<'t> {
                     }
                 }
             }
-            Value::Int(n) => {
+            Value::Int(n) | Value::Int64(n) => {
                 if c.pipe.decl.len() > 1 {
                     return Err(TemplateError::exec(
-                        c.pos,
+                        at,
                         format!("can't use {n} to iterate over more than one variable"),
                     ));
                 }
@@ -240,7 +271,7 @@ impl<'t> Exec<'t> {
             Value::Nil => {}
             other => {
                 let shown = gofmt::sprint_value(other, 200).unwrap_or_default();
-                return Err(TemplateError::exec(c.pos, format!("range can't iterate over {shown}")));
+                return Err(TemplateError::exec(at, format!("range can't iterate over {shown}")));
             }
         }
         let mut flow = Flow::Normal;
@@ -263,31 +294,45 @@ impl<'t> Exec<'t> {
             None => Value::Nil,
         };
         self.enter(pos)?;
-        let saved = std::mem::replace(&mut self.vars, vec![("$", new_dot.clone())]);
+        let saved = std::mem::replace(&mut self.vars, vec![Var::new("$", new_dot.clone())]);
+        // A nil pipeline result (or no pipeline) makes `.` Go's "no value".
+        let void = std::mem::replace(&mut self.void_dot, matches!(new_dot, Value::Nil));
         let result = self.walk(body, &new_dot);
+        self.void_dot = void;
         self.vars = saved;
         self.leave();
         result.map(|_| ())
     }
 
-    /// Looks a variable up, innermost first.
-    pub fn lookup_var(&self, name: &str, pos: Pos) -> EResult<Value> {
+    /// Looks a variable up, innermost first: its value and whether it is "no value".
+    pub fn lookup_var(&self, name: &str, pos: Pos) -> EResult<(Value, bool)> {
         self.vars
             .iter()
             .rev()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
+            .find(|v| v.name == name)
+            .map(|v| (v.value.clone(), v.void))
             .ok_or_else(|| TemplateError::exec(pos, format!("undefined variable: {name}")))
     }
 
-    /// Assigns to an existing variable (`$x = value`).
+    fn slot(&mut self, name: &str, pos: Pos) -> EResult<&mut Var<'t>> {
+        self.vars
+            .iter_mut()
+            .rev()
+            .find(|v| v.name == name)
+            .ok_or_else(|| TemplateError::exec(pos, format!("undefined variable: {name}")))
+    }
+
+    /// Assigns a pipeline's result to an existing variable (`$x = value`).
     pub fn set_var(&mut self, name: &str, value: Value, pos: Pos) -> EResult<()> {
-        match self.vars.iter_mut().rev().find(|(n, _)| *n == name) {
-            Some(slot) => {
-                slot.1 = value;
-                Ok(())
-            }
-            None => Err(TemplateError::exec(pos, format!("undefined variable: {name}"))),
-        }
+        let slot = self.slot(name, pos)?;
+        slot.void = matches!(value, Value::Nil);
+        slot.value = value;
+        Ok(())
+    }
+
+    /// Assigns a range element to an existing variable (`range $x = list`).
+    fn set_element(&mut self, name: &str, value: Value, pos: Pos) -> EResult<()> {
+        self.slot(name, pos)?.element(value);
+        Ok(())
     }
 }

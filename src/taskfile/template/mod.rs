@@ -15,7 +15,6 @@ mod lexer;
 mod literal;
 mod output;
 mod parse;
-mod printer;
 mod quote;
 mod suggest;
 mod timefmt;
@@ -54,11 +53,14 @@ pub struct Options {
     pub now: chrono::DateTime<chrono::Utc>,
     /// Whether the caller treats missing keys as problems; rendering itself is unaffected.
     pub strict: bool,
+    /// The data is ACR's template context (`.Values`, `.Run`, ...): its maps take the Go types
+    /// ACR's runner gives them (see [`value::MapKind`]), which decide what Sprig accepts.
+    pub acr_data: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { limits: Limits::default(), now: chrono::DateTime::UNIX_EPOCH, strict: false }
+        Options { limits: Limits::default(), now: chrono::DateTime::UNIX_EPOCH, strict: false, acr_data: false }
     }
 }
 
@@ -86,6 +88,19 @@ pub struct MissingKey {
     pub col: u32,
 }
 
+/// The JSON object key that stands for the integer map key `i` in data (go-yaml decodes `2: b` to an
+/// integer key): a private-use prefix and an order-preserving encoding, so that in a sorted map the
+/// integers follow the strings in numeric order, as Go's template `range` visits them.
+pub fn int_map_key(i: i64) -> String {
+    value::encode_int_key(i)
+}
+
+/// Go's `json.Marshal` of data (sorted keys, HTML-safe escapes, Go's float layout), or `None`
+/// where Go fails (NaN, infinities) or the text would pass `max` bytes.
+pub fn go_json(data: &serde_json::Value, max: usize) -> Option<String> {
+    funcs::marshal_data(data, max)
+}
+
 /// Renders `source` (a template named `name`) against `data`.
 pub fn render(name: &str, source: &str, data: &serde_json::Value, opts: &Options) -> Result<Rendered, TemplateError> {
     if source.len() > opts.limits.max_source_bytes {
@@ -99,7 +114,8 @@ pub fn render(name: &str, source: &str, data: &serde_json::Value, opts: &Options
         ));
     }
     let parsed = parse::parse(name, source, &opts.limits)?;
-    let root = value::Value::from_json(data)
-        .ok_or_else(|| TemplateError::limit(ast::Pos { line: 1, col: 1 }, "template data is nested too deeply"))?;
+    let root = if opts.acr_data { value::Value::from_acr_context(data) } else { value::Value::from_json(data) };
+    let root =
+        root.ok_or_else(|| TemplateError::limit(ast::Pos { line: 1, col: 1 }, "template data is nested too deeply"))?;
     exec::execute(&parsed, source, root, opts)
 }

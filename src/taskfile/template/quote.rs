@@ -32,6 +32,22 @@ pub(super) fn is_print(c: char) -> bool {
         | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
 }
 
+/// Go's `QuoteToASCII`/`QuoteRuneToASCII` with quote `q`: like quoting, with every non-ASCII rune
+/// escaped.
+pub(super) fn quote_ascii(s: &str, q: char) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(q);
+    for c in s.chars() {
+        match c as u32 {
+            0..0x80 => escape_char(&mut out, c, q),
+            0x80..0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            _ => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push(q);
+    out
+}
+
 fn escape_char(out: &mut String, c: char, q: char) {
     match c {
         '\\' => out.push_str("\\\\"),

@@ -191,12 +191,15 @@ pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
                 }
                 continue;
             }
-            Event::Scalar(value, style, anchor, _tag) => {
+            Event::Scalar(value, style, anchor, tag) => {
                 bytes = bytes.saturating_add(value.len());
                 if bytes > limits.max_bytes {
                     return Err(limit(format!("the YAML holds more than {} MiB of text", limits.max_bytes >> 20), pos));
                 }
-                let scalar = Scalar { text: value.into_owned(), plain: matches!(style, ScalarStyle::Plain) };
+                // An explicit `!!str` makes a plain scalar a string, as quoting does.
+                let tagged_str = tag.as_ref().is_some_and(|t| t.suffix() == "str" && t.handle().ends_with("2002:"));
+                let plain = matches!(style, ScalarStyle::Plain) && !tagged_str;
+                let scalar = Scalar { text: value.into_owned(), plain };
                 (YNode { pos, kind: YKind::Scalar(scalar) }, anchor)
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {

@@ -1,14 +1,13 @@
 //! Argument conversions shared by the functions.
 //!
-//! Typed Go parameters (`string`, `int`, `bool`) accept a nil argument as their zero value, so
-//! a missing key flows through `upper`, `b64enc`... as "" instead of failing (ACR-friendly).
-//! Sprig's own loose conversions (`toInt64`, `toFloat64`, `strval`) follow `spf13/cast`.
+//! Typed Go parameters (`string`, `int`, `bool`) refuse a nil argument, as Go's text/template
+//! does in ACR's runner: `{{ .Values.missing | upper }}` is an error there, not "".
+//! Sprig v2.22's own loose conversions live with the math functions (`math::sprig_int64`).
 
 use std::borrow::Cow;
 
 use super::super::gofmt::{self, FmtError};
-use super::super::literal::{parse_go_float, parse_go_int};
-use super::super::value::Value;
+use super::super::value::{ListKind, Value};
 use super::FuncError;
 
 /// Go's "wrong type for value" error.
@@ -16,11 +15,17 @@ pub(super) fn wrong_type(expected: &str, v: &Value) -> FuncError {
     FuncError::exec(format!("wrong type for value; expected {expected}; got {}", v.type_name()))
 }
 
+/// Go refuses a nil (a missing key, or the `nil` literal) for a parameter of a concrete type such
+/// as `string` or `int`: only `interface{}` parameters (and maps, lists) take it.
+fn nil_for(expected: &str) -> FuncError {
+    FuncError::exec(format!("invalid value; expected {expected}"))
+}
+
 /// A `string` parameter.
 pub(super) fn str_arg(v: &Value) -> Result<&str, FuncError> {
     match v {
         Value::Str(s) => Ok(s),
-        Value::Nil => Ok(""),
+        Value::Nil => Err(nil_for("string")),
         _ => Err(wrong_type("string", v)),
     }
 }
@@ -30,7 +35,7 @@ pub(super) fn int_arg(v: &Value) -> Result<i64, FuncError> {
     match v {
         Value::Int(i) => Ok(*i),
         Value::Float(x) if x.fract() == 0.0 && x.abs() < 9.2e18 => Ok(*x as i64),
-        Value::Nil => Ok(0),
+        Value::Nil => Err(nil_for("int")),
         _ => Err(wrong_type("int", v)),
     }
 }
@@ -39,46 +44,8 @@ pub(super) fn int_arg(v: &Value) -> Result<i64, FuncError> {
 pub(super) fn bool_arg(v: &Value) -> Result<bool, FuncError> {
     match v {
         Value::Bool(b) => Ok(*b),
-        Value::Nil => Ok(false),
+        Value::Nil => Err(nil_for("bool")),
         _ => Err(wrong_type("bool", v)),
-    }
-}
-
-/// `cast.ToInt64`: strings are parsed (base prefixes allowed, "1.0" accepted), floats
-/// truncated, bools 0/1, anything unconvertible 0.
-pub(super) fn to_int64(v: &Value) -> i64 {
-    match v {
-        Value::Int(i) => *i,
-        Value::Float(x) => *x as i64,
-        Value::Bool(b) => i64::from(*b),
-        Value::Str(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
-        _ => 0,
-    }
-}
-
-/// cast's trimZeroDecimal: "12.000" → "12", anything else unchanged.
-fn trim_zero_decimal(s: &str) -> &str {
-    let b = s.as_bytes();
-    let mut found_zero = false;
-    for i in (0..b.len()).rev() {
-        match b[i] {
-            b'.' if found_zero => return &s[..i],
-            b'.' => return s,
-            b'0' => found_zero = true,
-            _ => return s,
-        }
-    }
-    s
-}
-
-/// `cast.ToFloat64`.
-pub(super) fn to_float64(v: &Value) -> f64 {
-    match v {
-        Value::Int(i) => *i as f64,
-        Value::Float(x) => *x,
-        Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::Str(s) => parse_go_float(s).unwrap_or(0.0),
-        _ => 0.0,
     }
 }
 
@@ -94,7 +61,8 @@ pub(super) fn fmt_err(e: FmtError) -> FuncError {
 pub(super) fn strval(v: &Value, max: usize) -> Result<Cow<'_, str>, FuncError> {
     match v {
         Value::Str(s) => Ok(Cow::Borrowed(s)),
-        Value::Int(i) => Ok(Cow::Owned(i.to_string())),
+        Value::Int(i) | Value::Int64(i) => Ok(Cow::Owned(i.to_string())),
+        Value::Uint(u) => Ok(Cow::Owned(u.to_string())),
         _ => gofmt::sprint_value(v, max).map(Cow::Owned).map_err(fmt_err),
     }
 }
@@ -131,5 +99,5 @@ pub(super) fn list_arg<'v>(v: &'v Value, what: &str) -> Result<&'v [Value], Func
 
 /// A list result of strings.
 pub(super) fn str_list(items: Vec<String>) -> Value {
-    Value::list(items.into_iter().map(Value::string).collect())
+    Value::list_of(items.into_iter().map(Value::string).collect(), ListKind::Strings)
 }

@@ -1,8 +1,9 @@
-//! Go's own template builtins: `not len index slice print printf println`.
+//! Go's own template builtins (`not len index print printf println`) and Sprig's `slice`.
 
 use super::super::gofmt;
-use super::super::value::Value;
+use super::super::value::{self, Value};
 use super::args::{fmt_err, str_arg};
+use super::math::sprig_int64;
 use super::{FuncCtx, FuncError};
 
 /// `not x`
@@ -27,7 +28,7 @@ pub(super) fn len(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
 /// Go's indexArg: an integer index within `0..len` (`allow_end` also accepts `len`).
 fn index_arg(v: &Value, len: usize, allow_end: bool) -> Result<usize, FuncError> {
     let i = match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Nil => return Err(FuncError::exec("cannot index slice/array with nil")),
         other => {
             return Err(FuncError::exec(format!("cannot index slice/array with type {}", other.type_name())));
@@ -51,17 +52,26 @@ pub(super) fn index(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> 
     for idx in &a[1..] {
         match idx {
             Value::Str(s) => trail.push(s.to_string()),
-            Value::Int(i) => trail.push(i.to_string()),
+            Value::Int(i) | Value::Int64(i) => trail.push(i.to_string()),
             _ => {}
         }
         cur = match &cur {
             Value::List(l) => l.0[index_arg(idx, l.0.len(), false)?].clone(),
             Value::Str(s) => Value::Int(i64::from(s.as_bytes()[index_arg(idx, s.len(), false)?])),
             Value::Map(m) => {
-                let Value::Str(key) = idx else {
-                    return Err(FuncError::exec(format!("value has type {}; should be string", idx.type_name())));
+                let key: Option<std::borrow::Cow<'_, str>> = match idx {
+                    Value::Str(key) => Some(std::borrow::Cow::Borrowed(&**key)),
+                    // A go-yaml map takes keys of any type: integer keys are kept typed, and a
+                    // key of another type is simply missing.
+                    Value::Int(i) | Value::Int64(i) if !m.is_string_keyed() => {
+                        Some(std::borrow::Cow::Owned(value::encode_int_key(*i)))
+                    }
+                    Value::Uint(_) | Value::Float(_) | Value::Bool(_) | Value::Nil if !m.is_string_keyed() => None,
+                    _ => {
+                        return Err(FuncError::exec(format!("value has type {}; should be string", idx.type_name())));
+                    }
                 };
-                let found = m.0.borrow().get(&**key).cloned();
+                let found = key.and_then(|k| m.get(&k));
                 match found {
                     Some(v) => v,
                     None => {
@@ -79,40 +89,28 @@ pub(super) fn index(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> 
     Ok(cur)
 }
 
-/// `slice x i j k`: Go slicing of lists and strings (byte offsets).
+/// `slice list [start [end]]`: Sprig's `slice`, which replaces Go's builtin in ACR's runner. Lists
+/// only (a string is an error), indexes converted like `int`, further indexes ignored, and an empty
+/// list gives nil.
 pub(super) fn slice(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let idx = &a[1..];
-    if idx.len() > 3 {
-        return Err(FuncError::exec(format!("too many slice indexes: {}", idx.len())));
-    }
-    let len = match &a[0] {
-        Value::Nil => return Err(FuncError::exec("slice of untyped nil")),
-        Value::Str(_) if idx.len() == 3 => {
-            return Err(FuncError::exec("cannot 3-index slice a string"));
-        }
-        Value::Str(s) => s.len(),
-        Value::List(l) => l.0.len(),
+    let l = match &a[0] {
+        Value::List(l) => l,
+        Value::Nil => return Err(FuncError::exec("reflect: call of reflect.Value.Type on zero Value")),
         other => {
-            return Err(FuncError::exec(format!("can't slice item of type {}", other.type_name())));
+            return Err(FuncError::exec(format!("list should be type of slice or array but {}", other.kind_name())));
         }
     };
-    let mut bounds = [0, len, len];
-    for (k, v) in idx.iter().enumerate() {
-        bounds[k] = index_arg(v, len, true)?;
+    let len = l.0.len();
+    if len == 0 {
+        return Ok(Value::Nil);
     }
-    if bounds[0] > bounds[1] {
-        return Err(FuncError::exec(format!("invalid slice index: {} > {}", bounds[0], bounds[1])));
+    let start = a.get(1).map_or(0, sprig_int64);
+    let end = a.get(2).map_or(len as i64, sprig_int64);
+    if start < 0 || end < start || end > len as i64 {
+        return Err(FuncError::exec(format!("reflect: slice index out of range: {start}:{end} of {len}")));
     }
-    if idx.len() == 3 && bounds[1] > bounds[2] {
-        return Err(FuncError::exec(format!("invalid slice index: {} > {}", bounds[1], bounds[2])));
-    }
-    let (i, j) = (bounds[0], bounds[1]);
-    ctx.charge((j - i) as u64 / 16)?;
-    Ok(match &a[0] {
-        Value::Str(s) => Value::string(String::from_utf8_lossy(&s.as_bytes()[i..j]).into_owned()),
-        Value::List(l) => Value::list(l.0[i..j].to_vec()),
-        _ => Value::Nil,
-    })
+    ctx.charge((end - start) as u64 / 16)?;
+    Ok(Value::list(l.0[start as usize..end as usize].to_vec()))
 }
 
 /// `print args...`

@@ -7,7 +7,7 @@ use super::super::value::{self, Map, Value, WalkError};
 use super::args::{list_arg, str_arg, str_list, strslice, strval, wrong_type};
 use super::{FuncCtx, FuncError};
 
-fn walk_err(e: WalkError) -> FuncError {
+pub(super) fn walk_err(e: WalkError) -> FuncError {
     match e {
         WalkError::TooDeep => FuncError::limit("value is nested too deeply"),
         WalkError::TooMuchWork => FuncError::limit("evaluation step limit exceeded"),
@@ -47,7 +47,7 @@ pub(super) fn last(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
 /// `rest list`: all but the first item.
 pub(super) fn rest(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     match list_arg(&a[0], "find rest")? {
-        [] => Ok(Value::Nil),
+        [] => Ok(Value::list(Vec::new())),
         [_, tail @ ..] => checked_list(ctx, tail.to_vec()),
     }
 }
@@ -55,7 +55,7 @@ pub(super) fn rest(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
 /// `initial list`: all but the last item.
 pub(super) fn initial(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     match list_arg(&a[0], "find initial")? {
-        [] => Ok(Value::Nil),
+        [] => Ok(Value::list(Vec::new())),
         [init @ .., _] => checked_list(ctx, init.to_vec()),
     }
 }
@@ -169,25 +169,21 @@ pub(super) fn dict(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::map(m))
 }
 
-/// A `map[string]interface{}` parameter; nil is an empty (nil) map.
-fn map_arg(v: &Value) -> Result<Option<&Rc<Map>>, FuncError> {
-    match v {
-        Value::Map(m) => Ok(Some(m)),
-        Value::Nil => Ok(None),
+/// Argument `i` as a `map[string]interface{}` parameter; `None` for Go's nil map, which a bare nil
+/// (see [`FuncCtx::is_bare_nil`]) becomes. A nil `interface{}` from a field lookup is refused, and so
+/// is a map that go-yaml decoded from a values file (a `map[interface{}]interface{}`), as in ACR.
+pub(super) fn map_arg<'v>(ctx: &FuncCtx, a: &'v [Value], i: usize) -> Result<Option<&'v Rc<Map>>, FuncError> {
+    match &a[i] {
+        Value::Map(m) if m.is_string_keyed() => Ok(Some(m)),
+        Value::Nil if ctx.is_bare_nil(i) => Ok(None),
+        Value::Nil => Err(FuncError::exec("wrong type for value; expected map[string]interface {}; got interface {}")),
         other => Err(wrong_type("map[string]interface {}", other)),
     }
 }
 
-/// `get map key`: the value, or "" when absent.
-pub(super) fn get(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let key = str_arg(&a[1])?;
-    let found = map_arg(&a[0])?.and_then(|m| m.0.borrow().get(key).cloned());
-    Ok(found.unwrap_or_else(|| Value::str("")))
-}
-
 /// `set map key value`: stores in place (maps are shared like Go maps) and returns the map.
 pub(super) fn set(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let m = map_arg(&a[0])?.ok_or_else(|| FuncError::exec("assignment to entry in nil map"))?;
+    let m = map_arg(ctx, a, 0)?.ok_or_else(|| FuncError::exec("assignment to entry in nil map"))?;
     let key = str_arg(&a[1])?.to_string();
     let mut budget = ctx.remaining();
     let before = budget;
@@ -201,26 +197,28 @@ pub(super) fn set(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
 }
 
 /// `unset map key`: deletes in place and returns the map.
-pub(super) fn unset(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+pub(super) fn unset(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let key = str_arg(&a[1])?;
-    if let Some(m) = map_arg(&a[0])? {
-        m.0.try_borrow_mut().map_err(|_| FuncError::exec("map is in use"))?.remove(key);
-    }
+    let Some(m) = map_arg(ctx, a, 0)? else {
+        // Go's nil map prints as an empty one.
+        return Ok(Value::map(BTreeMap::new()));
+    };
+    m.0.try_borrow_mut().map_err(|_| FuncError::exec("map is in use"))?.remove(key);
     Ok(a[0].clone())
 }
 
 /// `hasKey map key`
-pub(super) fn has_key(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+pub(super) fn has_key(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let key = str_arg(&a[1])?;
-    let found = map_arg(&a[0])?.is_some_and(|m| m.0.borrow().contains_key(key));
+    let found = map_arg(ctx, a, 0)?.is_some_and(|m| m.0.borrow().contains_key(key));
     Ok(Value::Bool(found))
 }
 
 /// `keys maps...`: all keys, sorted (Go's map order is random; sorted is reproducible).
 pub(super) fn keys(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let mut out = Vec::new();
-    for v in a {
-        if let Some(m) = map_arg(v)? {
+    for i in 0..a.len() {
+        if let Some(m) = map_arg(ctx, a, i)? {
             out.extend(m.0.borrow().keys().cloned());
         }
     }
@@ -231,7 +229,7 @@ pub(super) fn keys(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
 
 /// `values map`: the values in key order.
 pub(super) fn values(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let items: Vec<Value> = match map_arg(&a[0])? {
+    let items: Vec<Value> = match map_arg(ctx, a, 0)? {
         Some(m) => m.0.borrow().values().cloned().collect(),
         None => Vec::new(),
     };
@@ -242,8 +240,8 @@ pub(super) fn values(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError>
 pub(super) fn pluck(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let key = str_arg(&a[0])?;
     let mut out = Vec::new();
-    for v in &a[1..] {
-        if let Some(found) = map_arg(v)?.and_then(|m| m.0.borrow().get(key).cloned()) {
+    for i in 1..a.len() {
+        if let Some(found) = map_arg(ctx, a, i)?.and_then(|m| m.0.borrow().get(key).cloned()) {
             out.push(found);
         }
     }

@@ -7,12 +7,15 @@ use super::super::value::Value;
 use super::args::fmt_err;
 use super::{FuncCtx, FuncError};
 
-/// Go's evalArgs: a lone string argument as-is, otherwise `fmt.Sprint` of all arguments.
+/// Go's evalArgs: a lone string argument as-is, otherwise `fmt.Sprint` of all arguments,
+/// where a nil argument becomes the string "<no value>" (so Sprint puts no space next to it).
 fn joined<'a>(ctx: &FuncCtx, a: &'a [Value]) -> Result<Cow<'a, str>, FuncError> {
     if let [Value::Str(s)] = a {
         return Ok(Cow::Borrowed(s));
     }
-    gofmt::sprint(a, ctx.max_bytes).map(Cow::Owned).map_err(fmt_err)
+    let printable: Vec<Value> =
+        a.iter().map(|v| if let Value::Nil = v { Value::str("<no value>") } else { v.clone() }).collect();
+    gofmt::sprint(&printable, ctx.max_bytes).map(Cow::Owned).map_err(fmt_err)
 }
 
 /// `html`: HTML-escapes the text.

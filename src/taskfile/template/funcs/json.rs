@@ -1,10 +1,11 @@
-//! `toJson`, `toPrettyJson`, `fromJson` with Go `encoding/json` output conventions
+//! `toJson` and `toPrettyJson` with Go `encoding/json` output conventions
 //! (sorted keys, HTML-safe escaping, Go float layout).
 
 use super::super::floatfmt::format_json;
 use super::super::timefmt::rfc3339_nano;
-use super::super::value::{MAX_VALUE_DEPTH, Value};
-use super::args::str_arg;
+use std::borrow::Cow;
+
+use super::super::value::{MAX_VALUE_DEPTH, Value, key_text};
 use super::{FuncCtx, FuncError};
 
 /// Why encoding failed.
@@ -20,6 +21,12 @@ struct Encoder {
     out: String,
     indent: bool,
     max: usize,
+}
+
+/// `json.Marshal` of input data, for `.ValuesJSON` and `.RunJSON`; `None` when Go refuses it
+/// (a NaN or an infinity) or it is too large.
+pub(in super::super) fn marshal_data(v: &serde_json::Value, max: usize) -> Option<String> {
+    to_json(&Value::from_json(v)?, false, max).ok()
 }
 
 /// Encodes a value like `json.Marshal` (or `MarshalIndent(v, "", "  ")` when `pretty`).
@@ -49,7 +56,8 @@ impl Encoder {
         match v {
             Value::Nil => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
+            Value::Uint(u) => self.out.push_str(&u.to_string()),
             Value::Float(x) if !x.is_finite() => return Err(JsonError::Unsupported),
             Value::Float(x) => self.out.push_str(&format_json(*x)),
             Value::Str(s) => self.string(s),
@@ -68,27 +76,48 @@ impl Encoder {
                 }
                 self.out.push(']');
             }
+            Value::Struct(st) if st.json.is_some() => self.out.push_str(st.json.as_deref().unwrap_or("null")),
+            Value::Struct(st) => {
+                // encoding/json writes a struct's exported fields in declaration order.
+                let fields: Vec<(&str, Value)> = st.fields[..st.printed].iter().map(|(k, v)| (*k, v.clone())).collect();
+                self.object(fields.iter().map(|(k, v)| (*k, v)), fields.is_empty(), depth)?;
+            }
             Value::Map(m) => {
+                // Go writes integer keys as their decimal text, sorted with the others as strings.
                 let m = m.0.borrow();
-                self.out.push('{');
-                for (i, (k, item)) in m.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    self.newline(depth + 1);
-                    self.string(k);
-                    self.out.push(':');
-                    if self.indent {
-                        self.out.push(' ');
-                    }
-                    self.value(item, depth + 1)?;
+                let mut entries: Vec<(Cow<'_, str>, &Value)> = m.iter().map(|(k, v)| (key_text(k), v)).collect();
+                if entries.iter().any(|(k, _)| matches!(k, Cow::Owned(_))) {
+                    entries.sort_by(|a, b| a.0.cmp(&b.0));
                 }
-                if !m.is_empty() {
-                    self.newline(depth);
-                }
-                self.out.push('}');
+                self.object(entries.iter().map(|(k, v)| (k.as_ref(), *v)), entries.is_empty(), depth)?;
             }
         }
+        Ok(())
+    }
+
+    fn object<'a>(
+        &mut self,
+        entries: impl Iterator<Item = (&'a str, &'a Value)>,
+        empty: bool,
+        depth: usize,
+    ) -> Result<(), JsonError> {
+        self.out.push('{');
+        for (i, (k, item)) in entries.enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            self.newline(depth + 1);
+            self.string(k);
+            self.out.push(':');
+            if self.indent {
+                self.out.push(' ');
+            }
+            self.value(item, depth + 1)?;
+        }
+        if !empty {
+            self.newline(depth);
+        }
+        self.out.push('}');
         Ok(())
     }
 
@@ -134,11 +163,4 @@ pub(super) fn to_json_fn(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncEr
 /// `toPrettyJson v`
 pub(super) fn to_pretty_json_fn(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     encode(ctx, &a[0], true)
-}
-
-/// `fromJson s`: the decoded value, or nil when the text is not valid JSON.
-pub(super) fn from_json(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let s = str_arg(&a[0])?;
-    ctx.charge(s.len() as u64 / 16)?;
-    Ok(serde_json::from_str::<serde_json::Value>(s).ok().and_then(|j| Value::from_json(&j)).unwrap_or(Value::Nil))
 }

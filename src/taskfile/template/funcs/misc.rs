@@ -1,11 +1,8 @@
-//! Sprig's defaults, flow helpers, type reflection, conversions and dates.
-
-use chrono::{DateTime, Utc};
+//! Sprig's defaults, flow helpers, type reflection and conversions.
 
 use super::super::error::ErrorKind;
-use super::super::timefmt;
 use super::super::value::{self, Value, WalkError};
-use super::args::{bool_arg, str_arg, str_list, strslice, strval, wrong_type};
+use super::args::{bool_arg, str_arg, str_list, strslice, strval};
 use super::{FuncCtx, FuncError};
 
 /// `default d v`: v unless it is empty (or absent), else d.
@@ -29,19 +26,6 @@ pub(super) fn coalesce(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError>
 /// `ternary ifTrue ifFalse cond`
 pub(super) fn ternary(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     Ok(if bool_arg(&a[2])? { a[0].clone() } else { a[1].clone() })
-}
-
-/// `required msg v`: fails with msg when v is nil or "".
-pub(super) fn required(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let missing = match &a[1] {
-        Value::Nil => true,
-        Value::Str(s) => s.is_empty(),
-        _ => false,
-    };
-    if missing {
-        return Err(FuncError { kind: ErrorKind::Required, msg: str_arg(&a[0])?.to_string() });
-    }
-    Ok(a[1].clone())
 }
 
 /// `fail msg`: always fails with msg.
@@ -90,33 +74,4 @@ pub(super) fn to_string(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncErr
 /// `toStrings list`
 pub(super) fn to_strings(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     Ok(str_list(strslice(&a[0], ctx.max_bytes)?))
-}
-
-/// `now`: the injected clock.
-pub(super) fn now(ctx: &mut FuncCtx, _: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::Time(ctx.now))
-}
-
-/// `date layout t`: formats a time (or Unix seconds) with a Go layout; other values
-/// format the current time, as Sprig does.
-pub(super) fn date(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let layout = str_arg(&a[0])?;
-    let t: DateTime<Utc> = match &a[1] {
-        Value::Time(t) => *t,
-        Value::Int(secs) => DateTime::from_timestamp(*secs, 0)
-            .ok_or_else(|| FuncError::exec(format!("date: timestamp {secs} out of range")))?,
-        _ => ctx.now,
-    };
-    ctx.check_len(layout.len().saturating_mul(4))?;
-    Ok(Value::string(timefmt::format(&t, layout)))
-}
-
-/// `unixEpoch t`: Unix seconds as a string.
-pub(super) fn unix_epoch(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    match &a[0] {
-        Value::Time(t) => Ok(Value::string(t.timestamp().to_string())),
-        // The zero time.Time, 0001-01-01 UTC.
-        Value::Nil => Ok(Value::str("-62135596800")),
-        other => Err(wrong_type("time.Time", other)),
-    }
 }

@@ -3,45 +3,23 @@
 use std::collections::BTreeMap;
 
 use super::super::gofmt::quote as go_quote;
-use super::super::value::Value;
+use super::super::value::{ListKind, MapKind, Value};
 use super::args::{int_arg, str_arg, strslice, strval};
+use super::runes::{byte_slice, from_go_bytes, is_space, latin1, to_lower, to_upper};
 use super::{FuncCtx, FuncError};
 
 fn text(s: String) -> Result<Value, FuncError> {
     Ok(Value::string(s))
 }
 
-/// Applies a one-to-one character mapping (Go's simple case mapping keeps `ß` as is).
-fn map_chars(s: &str, f: impl Fn(char) -> Option<char>) -> String {
-    s.chars().map(|c| f(c).unwrap_or(c)).collect()
-}
-
-/// Single-character upper case, if there is one.
-pub(super) fn simple_upper(c: char) -> Option<char> {
-    let mut it = c.to_uppercase();
-    match (it.next(), it.next()) {
-        (Some(u), None) => Some(u),
-        _ => None,
-    }
-}
-
-/// Single-character lower case, if there is one.
-pub(super) fn simple_lower(c: char) -> Option<char> {
-    let mut it = c.to_lowercase();
-    match (it.next(), it.next()) {
-        (Some(l), None) => Some(l),
-        _ => None,
-    }
-}
-
-/// `upper s`
+/// `upper s`: Go's per-character simple mapping (`ß` stays `ß`).
 pub(super) fn upper(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    text(map_chars(str_arg(&a[0])?, simple_upper))
+    text(str_arg(&a[0])?.chars().map(to_upper).collect())
 }
 
 /// `lower s`
 pub(super) fn lower(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    text(map_chars(str_arg(&a[0])?, simple_lower))
+    text(str_arg(&a[0])?.chars().map(to_lower).collect())
 }
 
 /// `trim s`: strips leading and trailing white space.
@@ -49,7 +27,7 @@ pub(super) fn trim(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     Ok(Value::str(str_arg(&a[0])?.trim()))
 }
 
-/// `trimAll cutset s`
+/// `trimAll cutset s` (and its old name `trimall`): strips characters of cutset at both ends.
 pub(super) fn trim_all(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let cutset = str_arg(&a[0])?;
     Ok(Value::str(str_arg(&a[1])?.trim_matches(|c| cutset.contains(c))))
@@ -82,56 +60,166 @@ pub(super) fn has_suffix(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncErro
     Ok(Value::Bool(str_arg(&a[1])?.ends_with(str_arg(&a[0])?)))
 }
 
-/// The first `n` characters of `s` (all of it if shorter).
-fn prefix_chars(s: &str, n: usize) -> &str {
-    s.char_indices().nth(n).map_or(s, |(i, _)| &s[..i])
+/// Go's `s[from:to]` on bytes, with the runtime's panic as the error.
+fn go_slice(s: &str, from: i64, to: i64) -> Result<String, FuncError> {
+    let len = s.len() as i64;
+    let msg = if to < 0 || to > len {
+        format!("slice bounds out of range [:{to}] with length {len}")
+    } else if from < 0 || from > to {
+        format!("slice bounds out of range [{from}:{to}]")
+    } else {
+        return Ok(byte_slice(s, from as usize, to as usize));
+    };
+    Err(FuncError::exec(format!("runtime error: {msg}")))
 }
 
-/// `trunc n s`: the first n characters, or the last -n for negative n.
+/// `trunc n s`: the first n bytes. Sprig slices `s[0:n]`, so a negative n always panics
+/// (no string is shorter than it), which is an error.
 pub(super) fn trunc(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let n = int_arg(&a[0])?;
     let s = str_arg(&a[1])?;
-    if n >= 0 {
-        return Ok(Value::str(prefix_chars(s, usize::try_from(n).unwrap_or(usize::MAX))));
-    }
-    let count = s.chars().count();
-    let keep = usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX);
-    if keep >= count {
+    if (s.len() as i64) <= n {
         return Ok(Value::str(s));
     }
-    let start = s.char_indices().nth(count - keep).map_or(s.len(), |(i, _)| i);
-    Ok(Value::str(&s[start..]))
+    if n < 0 {
+        return Err(FuncError::exec(format!("runtime error: slice bounds out of range [:{n}]")));
+    }
+    text(go_slice(s, 0, n)?)
 }
 
-/// `substr start end s` (character offsets; end < 0 or past the end means "to the end").
+/// `substr start end s`: byte offsets. start < 0 means `s[:end]`; end < 0 or past the end
+/// means `s[start:]`; anything else out of range panics in Go, so it is an error.
 pub(super) fn substr(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let (start, end) = (int_arg(&a[0])?, int_arg(&a[1])?);
     let s = str_arg(&a[2])?;
-    let count = s.chars().count() as i64;
-    let (from, to) = if start < 0 {
-        (0, end)
-    } else if end < 0 || end > count {
-        (start, count)
+    let len = s.len() as i64;
+    let out = if start < 0 {
+        go_slice(s, 0, end)?
+    } else if end < 0 || end > len {
+        if start > len {
+            return Err(FuncError::exec(format!("runtime error: slice bounds out of range [{start}:{len}]")));
+        }
+        go_slice(s, start, len)?
     } else {
-        (start, end)
+        go_slice(s, start, end)?
     };
-    if to < 0 || from > to || from > count {
-        return Err(FuncError::exec(format!("slice bounds out of range [{from}:{to}]")));
-    }
-    let to = to.min(count) as usize;
-    let from = from as usize;
-    let byte_at = |n: usize| s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
-    Ok(Value::str(&s[byte_at(from)..byte_at(to)]))
+    text(out)
 }
 
-/// `abbrev width s`: truncates with "..." when longer than width (width < 4: unchanged).
+/// goutils' AbbreviateFull on bytes; its errors (widths too small) give "".
+fn abbreviate_full(s: &[u8], offset: i64, max: i64) -> Vec<u8> {
+    const MARKER: &[u8] = b"...";
+    let len = s.len() as i64;
+    if s.is_empty() || max < 4 {
+        return Vec::new();
+    }
+    if len <= max {
+        return s.to_vec();
+    }
+    let mut offset = offset.min(len);
+    // Go's int arithmetic wraps; for offsets near the limits that changes the branch taken.
+    if len.wrapping_sub(offset) < max - 3 {
+        offset = len - (max - 3);
+    }
+    if offset <= 4 {
+        return [&s[..(max - 3) as usize], MARKER].concat();
+    }
+    if max < 7 {
+        return Vec::new();
+    }
+    if offset.wrapping_add(max - 3) < len {
+        let tail = abbreviate_full(&s[offset as usize..], 0, max - 3);
+        return [MARKER, &tail].concat();
+    }
+    [MARKER, &s[(len - (max - 3)) as usize..]].concat()
+}
+
+/// `abbrev width s`: cuts to width bytes ending in "..." (width < 4: unchanged).
 pub(super) fn abbrev(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let width = int_arg(&a[0])?;
     let s = str_arg(&a[1])?;
-    if width < 4 || s.chars().count() as i64 <= width {
+    if width < 4 {
         return Ok(Value::str(s));
     }
-    text(format!("{}...", prefix_chars(s, (width - 3) as usize)))
+    text(from_go_bytes(&abbreviate_full(s.as_bytes(), 0, width)))
+}
+
+/// `abbrevboth left right s`: "..." at both ends, keeping the text around byte offset left.
+pub(super) fn abbrevboth(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let (left, right) = (int_arg(&a[0])?, int_arg(&a[1])?);
+    let s = str_arg(&a[2])?;
+    if right < 4 || left > 0 && right < 7 {
+        return Ok(Value::str(s));
+    }
+    text(from_go_bytes(&abbreviate_full(s.as_bytes(), left, right)))
+}
+
+/// goutils' WrapCustom: breaks at the last space within `width` bytes; long words stay whole
+/// unless `long_words`, which cuts them every `width` bytes (even inside a character).
+fn wrap_custom(ctx: &mut FuncCtx, s: &str, width: i64, sep: &str, long_words: bool) -> Result<String, FuncError> {
+    let b = s.as_bytes();
+    let sep = if sep.is_empty() { "\n" } else { sep }.as_bytes();
+    let width = usize::try_from(width.max(1)).unwrap_or(usize::MAX);
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut offset = 0;
+    while b.len() - offset > width {
+        if b[offset] == b' ' {
+            offset += 1;
+            continue;
+        }
+        let window = &b[offset..offset + width + 1];
+        ctx.charge(window.len() as u64 / 16 + 1)?;
+        let (piece, next) = match window.iter().rposition(|&c| c == b' ') {
+            Some(sp) => (offset + sp, offset + sp + 1),
+            None if long_words => (offset + width, offset + width),
+            None => match b[offset + width..].iter().position(|&c| c == b' ') {
+                Some(sp) => (offset + width + sp, offset + width + sp + 1),
+                None => break,
+            },
+        };
+        out.extend_from_slice(&b[offset..piece]);
+        out.extend_from_slice(sep);
+        ctx.check_len(out.len())?;
+        offset = next;
+    }
+    out.extend_from_slice(&b[offset..]);
+    ctx.check_len(out.len())?;
+    Ok(from_go_bytes(&out))
+}
+
+/// `wrap width s`: wraps at spaces with newlines.
+pub(super) fn wrap(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let width = int_arg(&a[0])?;
+    let s = str_arg(&a[1])?;
+    text(wrap_custom(ctx, s, width, "", false)?)
+}
+
+/// `wrapWith width sep s`: wraps with sep, cutting long words too.
+pub(super) fn wrap_with(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let width = int_arg(&a[0])?;
+    let (sep, s) = (str_arg(&a[1])?, str_arg(&a[2])?);
+    text(wrap_custom(ctx, s, width, sep, true)?)
+}
+
+/// `initials s`: the first byte of every white-space separated word. goutils reads bytes as
+/// Latin-1 runes, so a word starting with "é" gives "Ã".
+pub(super) fn initials(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let mut gap = true;
+    let mut out = String::new();
+    for c in str_arg(&a[0])?.bytes().map(latin1) {
+        if is_space(c) {
+            gap = true;
+        } else if gap {
+            out.push(c);
+            gap = false;
+        }
+    }
+    text(out)
+}
+
+/// `hello`: Sprig's smoke test.
+pub(super) fn hello(_: &mut FuncCtx, _: &[Value]) -> Result<Value, FuncError> {
+    Ok(Value::str("Hello!"))
 }
 
 /// `repeat count s`
@@ -182,7 +270,7 @@ fn parts_map(ctx: &mut FuncCtx, parts: Vec<&str>) -> Result<Value, FuncError> {
     ctx.charge(parts.len() as u64)?;
     let m: BTreeMap<String, Value> =
         parts.into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::str(p))).collect();
-    Ok(Value::map(m))
+    Ok(Value::map_of(m, MapKind::StringStrings))
 }
 
 /// `split sep s`: a map with keys `_0`, `_1`...
@@ -203,7 +291,7 @@ pub(super) fn split_list(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncEr
     let parts = go_split(str_arg(&a[1])?, str_arg(&a[0])?, -1);
     ctx.check_items(parts.len())?;
     ctx.charge(parts.len() as u64)?;
-    Ok(Value::list(parts.into_iter().map(Value::str).collect()))
+    Ok(Value::list_of(parts.into_iter().map(Value::str).collect(), ListKind::Strings))
 }
 
 /// `join sep list`: joins the stringified items (nil items are skipped).
@@ -274,9 +362,16 @@ pub(super) fn nindent(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError
     indent_str(ctx, a, "\n")
 }
 
-/// `nospace s`: removes all white space.
+/// `nospace s`: goutils' DeleteWhiteSpace works on bytes taken as Latin-1 runes: it drops the
+/// bytes 0x85 and 0xA0 too (even inside a character) and, when it removed anything, re-encodes
+/// every other non-ASCII byte as its own character.
 pub(super) fn nospace(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    text(str_arg(&a[0])?.chars().filter(|c| !c.is_whitespace()).collect())
+    let s = str_arg(&a[0])?;
+    let kept: Vec<char> = s.bytes().map(latin1).filter(|&c| !is_space(c)).collect();
+    if kept.len() == s.len() {
+        return Ok(Value::str(s));
+    }
+    text(kept.into_iter().collect())
 }
 
 /// `plural one many count`

@@ -17,13 +17,10 @@ impl Parser<'_> {
         let start = self.peek_non_space();
         let mut pipe = Pipe { pos: start.pos, decl: Vec::new(), is_assign: false, cmds: Vec::new() };
         self.declarations(&mut pipe, context)?;
-        let mut after_pipe: Option<Token> = None;
         loop {
             let t = self.next_non_space();
+            // Go accepts a dangling `|` before the end (`{{ print 1 | }}` prints 1).
             if t.kind == end {
-                if let Some(bar) = after_pipe {
-                    return Err(TemplateError::syntax(bar.pos, format!("missing command after \"|\" in {context}")));
-                }
                 self.check_pipeline(&pipe, context, t)?;
                 return Ok(pipe);
             }
@@ -40,9 +37,7 @@ impl Parser<'_> {
                 | TokKind::Variable
                 | TokKind::LParen => {
                     self.backup();
-                    let (cmd, bar) = self.command()?;
-                    pipe.cmds.push(cmd);
-                    after_pipe = bar;
+                    pipe.cmds.push(self.command()?);
                 }
                 _ => return Err(self.unexpected(t, context)),
             }
@@ -116,11 +111,10 @@ impl Parser<'_> {
         Ok(())
     }
 
-    /// One command; also returns the `|` token if one ended it.
-    fn command(&mut self) -> PResult<(Command, Option<Token>)> {
+    /// One command, through the `|` that ends it, if any.
+    fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
         let mut args = Vec::new();
-        let mut bar = None;
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
@@ -130,7 +124,7 @@ impl Parser<'_> {
             match t.kind {
                 TokKind::Space => continue,
                 TokKind::RightDelim | TokKind::RParen => self.backup(),
-                TokKind::Pipe => bar = Some(t),
+                TokKind::Pipe => {}
                 _ => return Err(self.unexpected(t, "operand")),
             }
             break;
@@ -138,7 +132,7 @@ impl Parser<'_> {
         if args.is_empty() {
             return Err(TemplateError::syntax(pos, "empty command"));
         }
-        Ok((Command { pos, args }, bar))
+        Ok(Command { pos, args })
     }
 
     fn operand(&mut self) -> PResult<Option<Operand>> {

@@ -31,9 +31,10 @@ steps:
   - build: -t {{.Values.registry}}/hello:{{.Values.image.tag}} .
   {{- range $i := until 0 }}{{ end }}
 "#;
-    // `until` is not part of the supported set: the error names it.
-    let e = super::err(src, run_data());
-    assert!(e.message.contains("\"until\""), "{e}");
+    // `until 0` is an empty list: the range emits nothing and the trim eats the indentation.
+    let out = full(src, run_data());
+    assert_eq!(out.text, "version: v1.1.0\nsteps:\n  - build: -t myreg.azurecr.io/hello:v1 .\n");
+    assert_eq!(out.line_origins, vec![1, 2, 3]);
 
     let src = r#"version: v1.1.0
 steps:
@@ -54,7 +55,7 @@ steps:
 
 #[test]
 fn missing_keys_are_recorded_and_deduplicated() {
-    let src = "{{.Run.Tag}}\n{{range 3}}{{$.Values.missing}}{{end}}\n{{.Run.Tag.Deeper}} {{$v := .Nope}}{{$v.x}} {{index .Values \"my-key\"}}";
+    let src = "{{.Run.Tag}}\n{{range 3}}{{$.Values.missing}}{{end}}\n{{.Run.Tag}} {{$n := .Nope}}{{$n.x}}{{$v := .Run}}{{$v.x}} {{index .Values \"my-key\"}}";
     let out = full(src, json!({"Run": {}, "Values": {}}));
     assert_eq!(out.text, "\n\n  ");
     let keys: Vec<(String, u32, u32)> =
@@ -65,11 +66,19 @@ fn missing_keys_are_recorded_and_deduplicated() {
             (".Run.Tag".to_string(), 1, 3),
             ("$.Values.missing".to_string(), 2, 14),
             (".Run.Tag".to_string(), 3, 3),
-            (".Nope".to_string(), 3, 29),
-            ("$v.x".to_string(), 3, 38),
-            (".Values.my-key".to_string(), 3, 47),
+            (".Nope".to_string(), 3, 22),
+            // `$n.x` is not recorded: `$n` is already nil, and Go quietly gives nil for its fields.
+            ("$v.x".to_string(), 3, 53),
+            (".Values.my-key".to_string(), 3, 62),
         ]
     );
+}
+
+#[test]
+fn chaining_a_field_on_a_missing_key_is_an_error() {
+    // Go gives a missing map key the zero interface value; a field of that is a nil dereference.
+    let e = super::err("{{.Run.Tag.Deeper}}", json!({"Run": {}}));
+    assert_eq!((e.line, e.col, e.message.as_str()), (1, 3, "nil pointer evaluating interface {}.Deeper"));
 }
 
 #[test]

@@ -23,7 +23,7 @@ fn comparisons() {
         "true true true true false"
     );
     assert_eq!(
-        rs("{{eq 1 1.0}} {{lt 1 2.5}} {{gt 2.5 2}} {{le 2 2}} {{ge 1 2}} {{lt \"a\" \"b\"}}"),
+        rs("{{eq 1.0 1.0}} {{lt 1.5 2.5}} {{gt 2.5 2.0}} {{le 2 2}} {{ge 1 2}} {{lt \"a\" \"b\"}}"),
         "true true true true false true"
     );
     assert_eq!(r("{{eq .missing \"x\"}} {{ne .missing 1}}", json!({})), "false true");
@@ -38,7 +38,24 @@ fn comparison_errors() {
         ErrorKind::Exec,
         1,
         3,
-        "error calling eq: incompatible types for comparison",
+        "error calling eq: incompatible types for comparison: int and string",
+    );
+    // Go never compares an int with a float, not even 1 with 1.0.
+    assert_err(
+        "{{eq 1 1.0}}",
+        json!({}),
+        ErrorKind::Exec,
+        1,
+        3,
+        "error calling eq: incompatible types for comparison: int and float64",
+    );
+    assert_err(
+        "{{gt 2.5 2}}",
+        json!({}),
+        ErrorKind::Exec,
+        1,
+        3,
+        "error calling gt: incompatible types for comparison: float64 and int",
     );
     assert_err("{{lt true false}}", json!({}), ErrorKind::Exec, 1, 3, "error calling lt: invalid type for comparison");
     assert_err("{{lt .missing 1}}", json!({}), ErrorKind::Exec, 1, 3, "error calling lt: invalid type for comparison");
@@ -55,8 +72,11 @@ fn len_index_slice() {
     );
     assert_eq!(r("[{{index .m \"zz\"}}]", d.clone()), "[]");
     assert_eq!(
-        r("{{slice .l 1 3}} {{slice .l 1}} {{slice .l}} {{slice .s 0 1}} {{slice .s 3}}", d.clone()),
-        "[b c] [b c] [a b c] h llo"
+        r(
+            "{{slice .l 1 3}} {{slice .l 1}} {{slice .l}} {{slice .l 1 2 9}} {{slice .l \"1\"}} {{slice .l 1.9}}",
+            d.clone()
+        ),
+        "[b c] [b c] [a b c] [b] [b c] [b c]"
     );
     assert_eq!(r("{{index .l 1 | upper}}", d), "B");
 }
@@ -75,7 +95,32 @@ fn index_and_slice_errors() {
         "error calling index: cannot index slice/array with type string",
     );
     assert_err("{{index .nope 1}}", d.clone(), ErrorKind::Exec, 1, 3, "error calling index: index of untyped nil");
-    assert_err("{{slice .l 2 1}}", d.clone(), ErrorKind::Exec, 1, 3, "error calling slice: invalid slice index: 2 > 1");
+    // ACR words these "reflect.Value.Slice: slice index out of bounds"; only the failure must match.
+    assert_err(
+        "{{slice .l 2 1}}",
+        d.clone(),
+        ErrorKind::Exec,
+        1,
+        3,
+        "error calling slice: reflect: slice index out of range: 2:1 of 2",
+    );
+    assert_err(
+        "{{slice .l 1 5}}",
+        d.clone(),
+        ErrorKind::Exec,
+        1,
+        3,
+        "error calling slice: reflect: slice index out of range: 1:5 of 2",
+    );
+    // ACR's `slice` is Sprig's, which takes lists only.
+    assert_err(
+        "{{slice \"héllo\" 0 1}}",
+        d.clone(),
+        ErrorKind::Exec,
+        1,
+        3,
+        "error calling slice: list should be type of slice or array but string",
+    );
     assert_err("{{len 3}}", d, ErrorKind::Exec, 1, 3, "error calling len: len of type int");
 }
 

@@ -44,7 +44,12 @@ fn values_and_composites() {
         r(r#"{{printf "%T %T %T %T %T %T" 1 1.5 "s" .l .m nil}}"#, d),
         "int float64 string []interface {} map[string]interface {} <nil>"
     );
-    assert_eq!(rs(r#"{{printf "%+v|%#v" 5 "x"}}"#), "5|x");
+    // `%#v` is Go syntax: strings quoted, composites with their type.
+    assert_eq!(rs(r#"{{printf "%+v|%#v|%#v|%+v" 5 "x" 1.5 (list "x")}}"#), r#"5|"x"|1.5|[x]"#);
+    assert_eq!(
+        rs(r#"{{printf "%#v|%#v" (list 1 "a") (dict "a" 1)}}"#),
+        r#"[]interface {}{1, "a"}|map[string]interface {}{"a":1}"#
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::super::ErrorKind;
-use super::{assert_err, r, rs};
+use super::{assert_err, err, r, rs};
 
 #[test]
 fn defaults_and_emptiness() {
@@ -25,19 +25,13 @@ fn defaults_and_emptiness() {
 }
 
 #[test]
-fn required_and_fail() {
-    assert_eq!(r(r#"{{required "need x" .x}}"#, json!({"x": "v"})), "v");
-    assert_eq!(rs(r#"{{required "m" 0}}"#), "0");
-    assert_err(
-        "x\n {{ required \"tag is required\" .Values.tag }}",
-        json!({"Values": {}}),
-        ErrorKind::Required,
-        2,
-        5,
-        "tag is required",
-    );
-    assert_err(r#"{{required "empty" ""}}"#, json!({}), ErrorKind::Required, 1, 3, "empty");
+fn fail_and_helm_only_functions() {
     assert_err(r#"{{fail "boom"}}"#, json!({}), ErrorKind::Required, 1, 3, "boom");
+    // Helm's `required`, `get` and `fromJson` are not in Sprig v2.22: ACR's runner refuses them.
+    for f in ["required", "get", "fromJson"] {
+        let e = err(&format!("{{{{{f} 1 2}}}}"), json!({}));
+        assert!(e.message.contains("not defined") && e.message.contains("Sprig v2.22"), "{e}");
+    }
 }
 
 #[test]
@@ -72,7 +66,16 @@ fn trimming_and_slicing() {
         rs(r#"[{{trim "  a b \n"}}]{{trimAll "$" "$5.00$"}} {{trimPrefix "-" "-x-"}} {{trimSuffix "-" "-x-"}}"#),
         "[a b]5.00 x- -x"
     );
-    assert_eq!(rs(r#"{{trunc 5 "hello world"}}|{{trunc -5 "hello world"}}|{{trunc 50 "hi"}}"#), "hello|world|hi");
+    assert_eq!(rs(r#"{{trunc 5 "hello world"}}|{{trunc 50 "hi"}}|{{trunc 0 "hi"}}"#), "hello|hi|");
+    // Sprig v2.22 slices with a negative length, which panics in Go.
+    assert_err(
+        r#"{{trunc -5 "hello world"}}"#,
+        json!({}),
+        ErrorKind::Exec,
+        1,
+        3,
+        "error calling trunc: runtime error: slice bounds out of range [:-5]",
+    );
     assert_eq!(
         rs(r#"{{substr 0 5 "hello world"}}|{{substr 6 -1 "hello world"}}|{{substr -1 3 "hello"}}"#),
         "hello|world|hel"
@@ -131,5 +134,26 @@ fn string_params_reject_other_types() {
         1,
         3,
         "error calling ternary: wrong type for value; expected bool; got string",
+    );
+}
+
+#[test]
+fn nil_is_not_a_string() {
+    // Go refuses to pass nil (or a missing key) where a function takes a string.
+    assert_err(
+        "{{upper nil}}",
+        json!({}),
+        ErrorKind::Exec,
+        1,
+        3,
+        "error calling upper: invalid value; expected string",
+    );
+    assert_err(
+        "{{trim .missing}}",
+        json!({}),
+        ErrorKind::Exec,
+        1,
+        3,
+        "error calling trim: invalid value; expected string",
     );
 }

@@ -14,8 +14,10 @@ fn conversions() {
     assert_eq!(rs(r#"{{atoi "42"}} {{atoi "x"}} {{atoi "-3"}}"#), "42 0 -3");
     assert_eq!(
         rs(r#"{{int "12"}} {{int 3.9}} {{int "0x10"}} {{int "3.0"}} {{int "3.5"}} {{int true}} {{int64 "7"}}"#),
-        "12 3 16 3 0 1 7"
+        "12 3 0 0 0 1 7"
     );
+    // Strings parse as base-10 integers only (a leading zero is not octal); anything else is 0.
+    assert_eq!(rs(r#"{{int "010"}} {{int "1e2"}} {{int " 5"}} {{int "-0x10"}} {{int nil}}"#), "10 0 0 0 0");
     assert_eq!(rs(r#"{{float64 "1.5"}} {{float64 2}} {{float64 "x"}}"#), "1.5 2 0");
 }
 
@@ -78,7 +80,6 @@ fn json_round_trips() {
         rs("{{toJson list}} {{toJson dict}} {{toJson nil}} {{toJson 1e21}} {{toJson 0.0000001}} {{toJson \"\\n\"}}"),
         r#"[] {} null 1e+21 1e-7 "\n""#
     );
-    assert_eq!(rs(r#"{{(fromJson "{\"a\":{\"b\":[1,2]}}").a.b}}|{{fromJson "nope"}}"#), "[1 2]|");
     assert_eq!(rs("{{toJson now}}"), r#""2024-03-05T14:07:09.123456789Z""#);
 }
 
@@ -137,11 +138,11 @@ fn unknown_or_disabled_functions() {
     assert_err("{{x}}", json!({}), ErrorKind::Syntax, 1, 3, r#"function "x" not defined"#);
     assert_err("{{ad 1}}", json!({}), ErrorKind::Syntax, 1, 3, r#"function "ad" not defined (did you mean "add"?)"#);
     assert_err(
-        "{{regexMatch \"a\" .}}",
+        "{{toYaml 1}}",
         json!({}),
         ErrorKind::Syntax,
         1,
         3,
-        r#"function "regexMatch" not defined (regular expressions are not supported)"#,
+        r#"function "toYaml" not defined (it is a Helm function, not part of Sprig v2.22, which ACR's runner uses)"#,
     );
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{r, rs};
+use super::{err, r, rs};
 
 #[test]
 fn plain_text_and_simple_actions() {
@@ -66,7 +66,9 @@ fn printing_values_like_go() {
 
 #[test]
 fn nil_prints_nothing() {
-    assert_eq!(r("[{{.missing}}][{{.a.b.c}}]", json!({"a": {}})), "[][]");
+    assert_eq!(r("[{{.missing}}][{{.a.b.c}}][{{$v := .nope}}{{$v.x}}]", json!({"a": {"b": {}}})), "[][][]");
+    // A field of a missing key is a field of nil, which Go refuses.
+    assert_eq!(super::err("[{{.a.b.c}}]", json!({"a": {}})).message, "nil pointer evaluating interface {}.c");
 }
 
 #[test]
@@ -177,4 +179,30 @@ fn declarations_in_with_and_parens() {
 fn unicode_and_crlf() {
     assert_eq!(r("{{.Größe}}", json!({"Größe": "XL"})), "XL");
     assert_eq!(rs("a\r\n{{- \"b\" -}}\r\n c"), "abc");
+}
+
+#[test]
+fn dangling_pipe_is_accepted() {
+    // Go's parser lets a `|` stand right before the end of a pipeline.
+    assert_eq!(r("{{ .a | }}", json!({"a": 1})), "1");
+    assert_eq!(rs("{{ (print 2 |) }}"), "2");
+}
+
+#[test]
+fn fields_of_no_value_are_empty_but_fields_of_nil_fail() {
+    // A template called without data (or with a nil pipeline) has "no value" as dot.
+    assert_eq!(rs(r#"{{ define "a" }}[{{ .x.y }}{{ .x 1 }}]{{ end }}{{ template "a" }}"#), "[]");
+    assert_eq!(rs(r#"{{ define "a" }}[{{ .x }}]{{ end }}{{ template "a" .nope }}"#), "[]");
+    assert_eq!(rs("{{ $x := .nope }}[{{ $x.y 1 }}]"), "[]");
+    // A nil element bound by range is a nil interface: its fields fail.
+    let e = err("{{ range list nil }}{{ .x }}{{ end }}", json!({}));
+    assert_eq!((e.line, e.col, e.message.as_str()), (1, 24, "nil pointer evaluating interface {}.x"));
+    let e = err("{{ range $e := list nil }}{{ $e.x 1 }}{{ end }}", json!({}));
+    assert_eq!(e.message, "nil pointer evaluating interface {}.x");
+}
+
+#[test]
+fn range_errors_point_at_the_ranged_value() {
+    let e = err("{{ range $i, $e := 3 }}{{ end }}", json!({}));
+    assert_eq!((e.line, e.col), (1, 20));
 }
