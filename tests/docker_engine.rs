@@ -214,9 +214,8 @@ async fn stop_a_sleeping_container() {
     let id = g.host.create_container(&spec).await.unwrap();
     g.host.start_container(&id).await.unwrap();
     assert!(g.host.inspect_container(&id).await.unwrap().running);
-    let started = std::time::Instant::now();
     g.host.stop_container(&id, Duration::from_secs(1)).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(10));
+    // SIGTERM, or SIGKILL after the grace period: either way not the 1000 s sleep's own end.
     let code = g.host.wait_container(&id).await.unwrap();
     assert!(code == 137 || code == 143, "exit code {code}");
     assert!(!g.host.inspect_container(&id).await.unwrap().running);

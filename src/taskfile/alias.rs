@@ -106,7 +106,8 @@ pub fn build_table(
     let spec = wrapper.alias.unwrap_or_default();
     let block_pos = block_map.map(Pos::new(1, 1));
     let directive = match spec.directive.as_deref() {
-        None => '$',
+        // ACR keeps `$` unless a directive is given; an empty one is not given.
+        None | Some("") => '$',
         Some(d) => {
             let mut chars = d.chars();
             match (chars.next(), chars.next()) {

@@ -170,7 +170,9 @@ pub fn render(req: &LoadRequest<'_>) -> Result<Rendered, Diagnostics> {
         );
         return fail(diags);
     }
-    let raw = req.source.strip_prefix('\u{feff}').unwrap_or(req.source);
+    // A byte-order mark stays: ACR's runner keeps it, and then does not see `version:` on the
+    // first line (so a v1.1.0 file with a mark gets no alias pass).
+    let raw = req.source;
 
     // 0. ACR's runner drops every line whose first non-blank character is `#` before anything
     // else, even inside a block scalar, so template actions on such lines never run. A file with
@@ -182,11 +184,7 @@ pub fn render(req: &LoadRequest<'_>) -> Result<Rendered, Diagnostics> {
     let source = stripped.as_str();
 
     // 1. Aliases, on the raw text, only for v1.1.0 files.
-    let found = version::find(source);
-    let has_aliases = match &found {
-        Some(v) => version::parse(&v.text, Some(v.pos)).map(|(ver, _)| ver.has_aliases()).unwrap_or(false),
-        None => false,
-    };
+    let has_aliases = version::acr_alias_pass(source);
     let (text, alias_map) = if has_aliases {
         match apply_aliases(req, source, &strip_map, &mut diags) {
             Some(x) => x,

@@ -42,7 +42,8 @@ pub fn parse_values_file(file: &str, text: &str) -> Result<Value, Diagnostic> {
     // The span tree applies the budgets (nodes and bytes, counting every alias) and resolves
     // merge keys; its scalars are then typed as go-yaml v2 types them, as ACR's runner does.
     // Syntax errors are worded by serde-saphyr, whose messages are better.
-    let tree = match super::yaml::parse(text, &super::yaml::Limits::default()) {
+    let limits = super::yaml::Limits { go_yaml_v2: true, ..super::yaml::Limits::default() };
+    let tree = match super::yaml::parse(text, &limits) {
         Ok(tree) => tree,
         Err(e) if e.limit => {
             let mut d = Diagnostic::error("limit", format!("invalid values file: {}", e.message))
@@ -101,7 +102,7 @@ fn go_yaml_value(node: &super::yaml::YNode, lines: &[&str], top: bool) -> Result
         YKind::Map(entries) => {
             let mut m = Map::new();
             for (k, pos, v) in entries {
-                let key = if top { k.clone() } else { go_yaml_key(k, *pos, lines)? };
+                let key = if top { top_level_key(k, *pos, lines) } else { go_yaml_key(k, *pos, lines)? };
                 m.insert(key, go_yaml_value(v, lines, false)?);
             }
             Value::Object(m)
@@ -122,11 +123,24 @@ fn go_yaml_value(node: &super::yaml::YNode, lines: &[&str], top: bool) -> Result
     })
 }
 
+/// Whether the key at `pos` is written quoted.
+fn quoted_at(pos: Pos, lines: &[&str]) -> bool {
+    let line = lines.get((pos.line as usize).wrapping_sub(1)).copied().unwrap_or_default();
+    matches!(line.chars().nth((pos.col as usize).wrapping_sub(1)), Some('"' | '\''))
+}
+
+/// A key of the top level, which go-yaml decodes into a string: its text, except that a null
+/// (`~`, `null`) becomes the empty string.
+fn top_level_key(key: &str, pos: Pos, lines: &[&str]) -> String {
+    match resolve_plain(key) {
+        Resolved::Value(Value::Null) if !quoted_at(pos, lines) => String::new(),
+        _ => key.to_string(),
+    }
+}
+
 /// A mapping key as go-yaml types it; the key is quoted when its first character is a quote.
 fn go_yaml_key(key: &str, pos: Pos, lines: &[&str]) -> Result<String, (String, Pos)> {
-    let line = lines.get((pos.line as usize).wrapping_sub(1)).copied().unwrap_or_default();
-    let first = line.chars().nth((pos.col as usize).wrapping_sub(1));
-    if matches!(first, Some('"' | '\'')) || key == "<<" {
+    if quoted_at(pos, lines) || key == "<<" {
         return Ok(key.to_string());
     }
     match resolve_plain(key) {

@@ -28,6 +28,28 @@ pub fn find(raw: &str) -> Option<FoundVersion> {
     None
 }
 
+/// Whether ACR's runner gives the file its v1.1.0 pass (aliases, and lines rewritten with `\n`
+/// endings): its `FindVersion` takes the first non-comment line that starts with `version` (quotes
+/// around the key allowed), keeps everything after the colon with quotes trimmed, and compares the
+/// text with `"v1.1.0"` as a string, so `v1.2.0` and `v2` get the pass and `V1.1.0` does not.
+pub fn acr_alias_pass(raw: &str) -> bool {
+    for line in raw.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        if !line.trim_start_matches(['\'', '"']).starts_with("version") {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once(':')
+            && key.trim().trim_matches(['\'', '"']) == "version"
+        {
+            return value.trim().trim_matches(['\'', '"']) >= "v1.1.0";
+        }
+    }
+    false
+}
+
 /// Validates a version string. `1.0.0-preview` (used by old samples) is accepted with a warning.
 pub fn parse(text: &str, pos: Option<Pos>) -> Result<(Version, Option<Diagnostic>), Diagnostic> {
     match text.to_ascii_lowercase().as_str() {

@@ -184,10 +184,14 @@ impl<'t> Exec<'t> {
         };
         let mut vals = Vec::with_capacity(n);
         let mut bare_nils = 0u64;
+        let mut literals = 0u64;
         for (i, a) in args.iter().enumerate() {
             let v = self.eval_arg(a, dot)?;
             if matches!(v, Value::Nil) && is_bare(a) && i < 64 {
                 bare_nils |= 1 << i;
+            }
+            if matches!(a, Operand::Int(..) | Operand::Float(..)) && i < 64 {
+                literals |= 1 << i;
             }
             vals.push(v);
         }
@@ -201,6 +205,7 @@ impl<'t> Exec<'t> {
         let budget = self.max_steps.saturating_sub(self.steps);
         let mut ctx = FuncCtx::new(self.now, self.max_bytes, budget);
         ctx.bare_nils = bare_nils;
+        ctx.literals = literals;
         let result = f(&mut ctx, &vals);
         self.charge(ctx.used(), pos)?;
         if let Some(key) = ctx.missed_key.take() {

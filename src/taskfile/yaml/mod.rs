@@ -22,6 +22,11 @@ pub struct Limits {
     /// Bytes of scalar text in the tree, counting every alias expansion: a small file can alias
     /// one long string many times (a few nodes, gigabytes of copies).
     pub max_bytes: usize,
+    /// Read mappings and documents as go-yaml v2 does (ACR's values files): a repeated key
+    /// replaces the earlier one, `<<` merges in the order written (a later merge overrides earlier
+    /// keys), and anything after the first document is ignored. Task files keep the stricter
+    /// reading, where a repeated key is an error.
+    pub go_yaml_v2: bool,
 }
 
 /// The default budget of scalar bytes: 8 times the largest task file, room for any real file
@@ -30,7 +35,7 @@ pub const DEFAULT_MAX_BYTES: usize = 32 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_depth: 64, max_nodes: 1_000_000, max_bytes: DEFAULT_MAX_BYTES }
+        Limits { max_depth: 64, max_nodes: 1_000_000, max_bytes: DEFAULT_MAX_BYTES, go_yaml_v2: false }
     }
 }
 
@@ -182,6 +187,9 @@ pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
         let (node, anchor) = match event {
             Event::DocumentStart(..) => {
                 documents += 1;
+                if documents > 1 && limits.go_yaml_v2 {
+                    break;
+                }
                 if documents > 1 {
                     return Err(YamlError {
                         message: "a task file is one YAML document; found a second one (`---`)".into(),
@@ -215,7 +223,7 @@ pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
                 Some(Frame::Seq { pos, anchor, items }) => (YNode { pos, kind: YKind::Seq(items) }, anchor),
                 Some(Frame::Map { pos, anchor, entries, .. }) => {
-                    (YNode { pos, kind: YKind::Map(apply_merge_keys(entries)?) }, anchor)
+                    (YNode { pos, kind: YKind::Map(apply_merge_keys(entries, limits.go_yaml_v2)?) }, anchor)
                 }
                 None => continue,
             },
@@ -254,13 +262,13 @@ pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
         if anchor != 0 {
             anchors.insert(anchor, (node.clone(), node.size()));
         }
-        attach(&mut stack, &mut root, node)?;
+        attach(&mut stack, &mut root, node, limits.go_yaml_v2)?;
     }
     Ok(root.unwrap_or_else(|| YNode::null(Pos::new(1, 1))))
 }
 
 /// Puts a finished node into its parent (or makes it the root).
-fn attach(stack: &mut [Frame], root: &mut Option<YNode>, node: YNode) -> Result<(), YamlError> {
+fn attach(stack: &mut [Frame], root: &mut Option<YNode>, node: YNode, go_yaml_v2: bool) -> Result<(), YamlError> {
     match stack.last_mut() {
         None => *root = Some(node),
         Some(Frame::Seq { items, .. }) => items.push(node),
@@ -276,6 +284,9 @@ fn attach(stack: &mut [Frame], root: &mut Option<YNode>, node: YNode) -> Result<
                 }
             },
             Some((k, kpos)) => {
+                if go_yaml_v2 && k != "<<" {
+                    entries.retain(|(e, _, _)| *e != k);
+                }
                 if k != "<<" && entries.iter().any(|(e, _, _)| *e == k) {
                     return Err(YamlError { message: format!("duplicate key `{k}`"), pos: kpos, limit: false });
                 }
@@ -288,9 +299,15 @@ fn attach(stack: &mut [Frame], root: &mut Option<YNode>, node: YNode) -> Result<
 
 /// YAML 1.1 merge keys (`<<: *defaults`, which ACR's YAML library honours): merged keys never
 /// override the mapping's own keys, and among several merged mappings the first wins.
-fn apply_merge_keys(entries: Vec<(String, Pos, YNode)>) -> Result<Vec<(String, Pos, YNode)>, YamlError> {
+fn apply_merge_keys(
+    entries: Vec<(String, Pos, YNode)>,
+    go_yaml_v2: bool,
+) -> Result<Vec<(String, Pos, YNode)>, YamlError> {
     if !entries.iter().any(|(k, _, _)| k == "<<") {
         return Ok(entries);
+    }
+    if go_yaml_v2 {
+        return merge_in_order(entries);
     }
     let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _, _)| k == "<<");
     for (_, pos, value) in merges {
@@ -317,6 +334,42 @@ fn apply_merge_keys(entries: Vec<(String, Pos, YNode)>) -> Result<Vec<(String, P
         }
     }
     Ok(own)
+}
+
+/// go-yaml v2's merge: entries apply in the order written, each `<<` setting every key of its
+/// mappings (of a list of mappings, the first wins), so it overrides the keys before it.
+fn merge_in_order(entries: Vec<(String, Pos, YNode)>) -> Result<Vec<(String, Pos, YNode)>, YamlError> {
+    let mut out: Vec<(String, Pos, YNode)> = Vec::new();
+    let set = |out: &mut Vec<(String, Pos, YNode)>, k: String, kp: Pos, v: YNode| {
+        out.retain(|(o, _, _)| *o != k);
+        out.push((k, kp, v));
+    };
+    for (k, pos, value) in entries {
+        if k != "<<" {
+            set(&mut out, k, pos, value);
+            continue;
+        }
+        let sources: Vec<YNode> = match value.kind {
+            YKind::Map(_) => vec![value],
+            YKind::Seq(items) => items.into_iter().rev().collect(),
+            _ => {
+                return Err(YamlError {
+                    message: "a merge key `<<` needs a mapping or a list of mappings".into(),
+                    pos,
+                    limit: false,
+                });
+            }
+        };
+        for source in sources {
+            let YKind::Map(src_entries) = source.kind else {
+                return Err(YamlError { message: "a merge key `<<` needs mappings".into(), pos, limit: false });
+            };
+            for (k, kp, v) in src_entries {
+                set(&mut out, k, kp, v);
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use super::super::gofmt::{self, FmtError};
 use super::super::value::{ListKind, Value};
-use super::FuncError;
+use super::{FuncCtx, FuncError};
 
 /// Go's "wrong type for value" error.
 pub(super) fn wrong_type(expected: &str, v: &Value) -> FuncError {
@@ -37,6 +37,15 @@ pub(super) fn int_arg(v: &Value) -> Result<i64, FuncError> {
         Value::Float(x) if x.fract() == 0.0 && x.abs() < 9.2e18 => Ok(*x as i64),
         Value::Nil => Err(nil_for("int")),
         _ => Err(wrong_type("int", v)),
+    }
+}
+
+/// The `int` parameter `a[i]`. Go converts only a number written in the call (`repeat 2.0 "a"`) to
+/// the parameter's type; a computed float (`repeat (floor 2) "a"`) is the wrong type.
+pub(super) fn int_at(ctx: &FuncCtx, a: &[Value], i: usize) -> Result<i64, FuncError> {
+    match &a[i] {
+        Value::Float(_) if !ctx.is_literal(i) => Err(wrong_type("int", &a[i])),
+        v => int_arg(v),
     }
 }
 

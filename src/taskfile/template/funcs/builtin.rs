@@ -110,7 +110,7 @@ pub(super) fn slice(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> 
         return Err(FuncError::exec(format!("reflect: slice index out of range: {start}:{end} of {len}")));
     }
     ctx.charge((end - start) as u64 / 16)?;
-    Ok(Value::list(l.0[start as usize..end as usize].to_vec()))
+    Ok(Value::list_of(l.0[start as usize..end as usize].to_vec(), l.1))
 }
 
 /// `print args...`

@@ -21,7 +21,7 @@ use x509_cert::Certificate;
 use x509_cert::der::{Decode, Encode};
 
 use super::super::value::{Struct, Value};
-use super::args::{int_arg, str_arg, wrong_type};
+use super::args::{int_at, str_arg, wrong_type};
 use super::encoding::STANDARD;
 use super::{FuncCtx, FuncError};
 
@@ -586,30 +586,30 @@ fn dns_list(v: &Value) -> Result<Vec<String>, FuncError> {
     Ok(out)
 }
 
-fn subject(a: &[Value], is_ca: bool) -> Result<Subject, FuncError> {
+fn subject(ctx: &FuncCtx, a: &[Value], is_ca: bool) -> Result<Subject, FuncError> {
     let cn = str_arg(&a[0])?.to_string();
     if is_ca {
-        return Ok(Subject { cn, ips: Vec::new(), dns: Vec::new(), days: int_arg(&a[1])?, is_ca });
+        return Ok(Subject { cn, ips: Vec::new(), dns: Vec::new(), days: int_at(ctx, a, 1)?, is_ca });
     }
     let (ips, dns) = (ip_list(&a[1])?, dns_list(&a[2])?);
-    Ok(Subject { cn, ips, dns, days: int_arg(&a[3])?, is_ca })
+    Ok(Subject { cn, ips, dns, days: int_at(ctx, a, 3)?, is_ca })
 }
 
 /// `genCA cn days`: a self-signed CA certificate and its key.
 pub(super) fn gen_ca(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    issue(ctx, &subject(a, true)?, None)
+    issue(ctx, &subject(ctx, a, true)?, None)
 }
 
 /// `genSelfSignedCert cn ips dnsNames days`
 pub(super) fn gen_self_signed_cert(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    issue(ctx, &subject(a, false)?, None)
+    issue(ctx, &subject(ctx, a, false)?, None)
 }
 
 /// `genSignedCert cn ips dnsNames days ca`: a certificate signed by `ca` (from `genCA`).
 pub(super) fn gen_signed_cert(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let (ca_cert, ca_key) = certificate_arg(&a[4])?;
     let issuer = parse_issuer(&ca_cert, &ca_key)?;
-    issue(ctx, &subject(a, false)?, Some(&issuer))
+    issue(ctx, &subject(ctx, a, false)?, Some(&issuer))
 }
 
 /// The CA's subject, key identifier and keys, checked as Go checks them.

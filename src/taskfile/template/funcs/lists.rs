@@ -2,7 +2,7 @@
 //! than beside `typeIs` so that misc.rs keeps one owner.
 
 use super::super::value::{ListKind, Value};
-use super::args::{int_arg, str_arg};
+use super::args::{int_at, str_arg};
 use super::{FuncCtx, FuncError};
 
 /// The integers from `start` towards `stop` (exclusive) by `step`; empty when the step
@@ -24,13 +24,13 @@ fn sequence(ctx: &mut FuncCtx, start: i64, stop: i64, step: i64) -> Result<Value
 
 /// `until n`: 0, 1, ... n-1 (or 0, -1, ... n+1 for negative n).
 pub(super) fn until(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let n = int_arg(&a[0])?;
+    let n = int_at(ctx, a, 0)?;
     sequence(ctx, 0, n, if n < 0 { -1 } else { 1 })
 }
 
 /// `untilStep start stop step`
 pub(super) fn until_step(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    sequence(ctx, int_arg(&a[0])?, int_arg(&a[1])?, int_arg(&a[2])?)
+    sequence(ctx, int_at(ctx, a, 0)?, int_at(ctx, a, 1)?, int_at(ctx, a, 2)?)
 }
 
 /// `typeIsLike type value`: `typeIs`, also accepting a pointer to that type.

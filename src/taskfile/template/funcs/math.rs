@@ -7,7 +7,7 @@
 
 use super::super::gofmt;
 use super::super::value::Value;
-use super::args::{fmt_err, int_arg, str_arg, wrong_type};
+use super::args::{fmt_err, int_at, str_arg, wrong_type};
 use super::{FuncCtx, FuncError};
 
 /// Go's `int64(f)` on amd64: truncation, and the "integer indefinite" value (the minimum)
@@ -247,15 +247,22 @@ fn go_pow10(n: i64) -> f64 {
 }
 
 /// `round x places [roundOn]`: Sprig's rounding (fraction ≥ roundOn, default .5, rounds up).
-pub(super) fn round(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+pub(super) fn round(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     let val = sprig_float64(&a[0]);
-    let places = int_arg(&a[1])?;
-    let round_on = match a.get(2) {
-        Some(Value::Float(x)) => *x,
-        Some(Value::Int(i)) => *i as f64,
-        Some(Value::Nil) | None => 0.5,
-        Some(other) => return Err(wrong_type("float64", other)),
-    };
+    let places = int_at(ctx, a, 1)?;
+    // `roundOn` is variadic (`...float64`): every one must be a float, and the first is used.
+    let mut round_on = 0.5;
+    for (i, v) in a.iter().enumerate().skip(2) {
+        let x = match v {
+            Value::Float(x) => *x,
+            Value::Int(i) => *i as f64,
+            Value::Nil => return Err(FuncError::exec("cannot assign nil to float64")),
+            other => return Err(wrong_type("float64", other)),
+        };
+        if i == 2 {
+            round_on = x;
+        }
+    }
     let pow = go_pow10(places);
     let digit = pow * val;
     let r = if digit.fract() >= round_on { digit.ceil() } else { digit.floor() };

@@ -89,12 +89,20 @@ pub(super) struct FuncCtx {
     /// a map or list parameter. A nil reached through a field (`.Values.missing`) is instead a nil
     /// `interface{}`, which such a parameter refuses. Set by the executor.
     pub bare_nils: u64,
+    /// Bit `i` set: argument `i` is a number constant written in the call, which Go converts to the
+    /// parameter's type (a computed value must have that type already).
+    pub literals: u64,
 }
 
 impl FuncCtx {
     /// A context allowing `budget` more steps of work.
     pub fn new(now: DateTime<Utc>, max_bytes: usize, budget: u64) -> Self {
-        FuncCtx { now, max_bytes, budget, used: 0, missed_key: None, bare_nils: 0 }
+        FuncCtx { now, max_bytes, budget, used: 0, missed_key: None, bare_nils: 0, literals: 0 }
+    }
+
+    /// Whether argument `i` is a number written in the call (see `literals`).
+    pub fn is_literal(&self, i: usize) -> bool {
+        i < 64 && self.literals & (1 << i) != 0
     }
 
     /// Whether argument `i` is a bare nil (see `bare_nils`).
@@ -267,7 +275,7 @@ static FUNCS: &[FuncDef] = &[
     f("replace", 3, 3, strings::replace),
     f("rest", 1, 1, collections::rest),
     f("reverse", 1, 1, collections::reverse),
-    f("round", 2, 3, math::round),
+    f("round", 2, VAR, math::round),
     f("semver", 1, 1, semver::semver),
     f("semverCompare", 2, 2, semver::semver_compare),
     f("set", 3, 3, collections::set),

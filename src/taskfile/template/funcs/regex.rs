@@ -15,7 +15,7 @@ use regex::{Regex, RegexBuilder};
 
 use super::super::error::ErrorKind;
 use super::super::value::Value;
-use super::args::{int_arg, str_arg, str_list};
+use super::args::{int_at, str_arg, str_list};
 use super::{FuncCtx, FuncError};
 
 /// Compiled program size limits: generous for real patterns (Go accepts `\pL{1000}`), small
@@ -772,7 +772,7 @@ pub(super) fn regex_find(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncEr
 
 /// `regexFindAll regex s n`: up to n matches (all when n < 0).
 pub(super) fn regex_find_all(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let (pat, s, n) = (str_arg(&a[0])?, str_arg(&a[1])?, int_arg(&a[2])?);
+    let (pat, s, n) = (str_arg(&a[0])?, str_arg(&a[1])?, int_at(ctx, a, 2)?);
     let re = compile(ctx, pat)?;
     let found = find_all(ctx, &re.re, s, n)?;
     Ok(str_list(found.into_iter().map(|(x, y)| s[x..y].to_string()).collect()))
@@ -780,7 +780,7 @@ pub(super) fn regex_find_all(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, Fu
 
 /// `regexSplit regex s n`: Go's `Regexp.Split`.
 pub(super) fn regex_split(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let (pat, s, n) = (str_arg(&a[0])?, str_arg(&a[1])?, int_arg(&a[2])?);
+    let (pat, s, n) = (str_arg(&a[0])?, str_arg(&a[1])?, int_at(ctx, a, 2)?);
     let re = compile(ctx, pat)?;
     if n == 0 {
         return Ok(str_list(Vec::new()));

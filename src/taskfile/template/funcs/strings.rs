@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::super::gofmt::quote as go_quote;
 use super::super::value::{ListKind, MapKind, Value};
-use super::args::{int_arg, str_arg, strslice, strval};
+use super::args::{int_at, str_arg, strslice, strval};
 use super::runes::{byte_slice, from_go_bytes, is_space, latin1, to_lower, to_upper};
 use super::{FuncCtx, FuncError};
 
@@ -75,8 +75,8 @@ fn go_slice(s: &str, from: i64, to: i64) -> Result<String, FuncError> {
 
 /// `trunc n s`: the first n bytes. Sprig slices `s[0:n]`, so a negative n always panics
 /// (no string is shorter than it), which is an error.
-pub(super) fn trunc(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let n = int_arg(&a[0])?;
+pub(super) fn trunc(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let n = int_at(ctx, a, 0)?;
     let s = str_arg(&a[1])?;
     if (s.len() as i64) <= n {
         return Ok(Value::str(s));
@@ -89,8 +89,8 @@ pub(super) fn trunc(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
 
 /// `substr start end s`: byte offsets. start < 0 means `s[:end]`; end < 0 or past the end
 /// means `s[start:]`; anything else out of range panics in Go, so it is an error.
-pub(super) fn substr(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let (start, end) = (int_arg(&a[0])?, int_arg(&a[1])?);
+pub(super) fn substr(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let (start, end) = (int_at(ctx, a, 0)?, int_at(ctx, a, 1)?);
     let s = str_arg(&a[2])?;
     let len = s.len() as i64;
     let out = if start < 0 {
@@ -135,8 +135,8 @@ fn abbreviate_full(s: &[u8], offset: i64, max: i64) -> Vec<u8> {
 }
 
 /// `abbrev width s`: cuts to width bytes ending in "..." (width < 4: unchanged).
-pub(super) fn abbrev(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let width = int_arg(&a[0])?;
+pub(super) fn abbrev(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let width = int_at(ctx, a, 0)?;
     let s = str_arg(&a[1])?;
     if width < 4 {
         return Ok(Value::str(s));
@@ -145,8 +145,8 @@ pub(super) fn abbrev(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
 }
 
 /// `abbrevboth left right s`: "..." at both ends, keeping the text around byte offset left.
-pub(super) fn abbrevboth(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let (left, right) = (int_arg(&a[0])?, int_arg(&a[1])?);
+pub(super) fn abbrevboth(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let (left, right) = (int_at(ctx, a, 0)?, int_at(ctx, a, 1)?);
     let s = str_arg(&a[2])?;
     if right < 4 || left > 0 && right < 7 {
         return Ok(Value::str(s));
@@ -189,14 +189,14 @@ fn wrap_custom(ctx: &mut FuncCtx, s: &str, width: i64, sep: &str, long_words: bo
 
 /// `wrap width s`: wraps at spaces with newlines.
 pub(super) fn wrap(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let width = int_arg(&a[0])?;
+    let width = int_at(ctx, a, 0)?;
     let s = str_arg(&a[1])?;
     text(wrap_custom(ctx, s, width, "", false)?)
 }
 
 /// `wrapWith width sep s`: wraps with sep, cutting long words too.
 pub(super) fn wrap_with(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let width = int_arg(&a[0])?;
+    let width = int_at(ctx, a, 0)?;
     let (sep, s) = (str_arg(&a[1])?, str_arg(&a[2])?);
     text(wrap_custom(ctx, s, width, sep, true)?)
 }
@@ -224,7 +224,7 @@ pub(super) fn hello(_: &mut FuncCtx, _: &[Value]) -> Result<Value, FuncError> {
 
 /// `repeat count s`
 pub(super) fn repeat(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let n = int_arg(&a[0])?;
+    let n = int_at(ctx, a, 0)?;
     let s = str_arg(&a[1])?;
     let n = usize::try_from(n).map_err(|_| FuncError::exec("strings: negative Repeat count"))?;
     ctx.check_len(s.len().saturating_mul(n))?;
@@ -281,7 +281,7 @@ pub(super) fn split(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> 
 
 /// `splitn sep n s`: like split, at most n pieces.
 pub(super) fn splitn(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let n = int_arg(&a[1])?;
+    let n = int_at(ctx, a, 1)?;
     let parts = go_split(str_arg(&a[2])?, str_arg(&a[0])?, n);
     parts_map(ctx, parts)
 }
@@ -337,7 +337,7 @@ pub(super) fn squote(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError>
 }
 
 fn indent_str(ctx: &mut FuncCtx, a: &[Value], lead: &str) -> Result<Value, FuncError> {
-    let n = int_arg(&a[0])?;
+    let n = int_at(ctx, a, 0)?;
     let s = str_arg(&a[1])?;
     let n = usize::try_from(n).map_err(|_| FuncError::exec("strings: negative Repeat count"))?;
     let lines = s.bytes().filter(|&b| b == b'\n').count() + 1;
@@ -375,7 +375,8 @@ pub(super) fn nospace(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> 
 }
 
 /// `plural one many count`
-pub(super) fn plural(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
-    let n = int_arg(&a[2])?;
-    Ok(Value::str(if n == 1 { str_arg(&a[0])? } else { str_arg(&a[1])? }))
+pub(super) fn plural(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    // Go converts every argument before the call, so the form not chosen must be a string too.
+    let (one, many, n) = (str_arg(&a[0])?, str_arg(&a[1])?, int_at(ctx, a, 2)?);
+    Ok(Value::str(if n == 1 { one } else { many }))
 }

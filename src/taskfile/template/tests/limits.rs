@@ -1,6 +1,6 @@
 //! Resource limits: hostile templates fail fast with `ErrorKind::Limit`, never crash.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 
@@ -11,23 +11,23 @@ fn limited(limits: Limits) -> Options {
     Options { limits, ..opts() }
 }
 
-fn assert_limit_fast(src: &str, o: &Options) {
-    let start = Instant::now();
+/// The render stops on one of its budgets. How fast is the benchmark's business (no timing in
+/// tests): the budgets bound the work, so a stop on one of them is what bounds the time.
+fn assert_limit(src: &str, o: &Options) {
     let e = render("t", src, &json!({}), o).expect_err("should hit a limit");
     assert_eq!(e.kind, ErrorKind::Limit, "{e}");
-    assert!(start.elapsed() < Duration::from_secs(20), "took {:?}", start.elapsed());
 }
 
 #[test]
 fn infinite_template_recursion() {
-    assert_limit_fast(r#"{{define "a"}}{{template "a"}}{{end}}{{template "a"}}"#, &opts());
+    assert_limit(r#"{{define "a"}}{{template "a"}}{{end}}{{template "a"}}"#, &opts());
     let e = err(r#"{{define "a"}}{{template "a" .}}{{end}}{{template "a" 1}}"#, json!({}));
     assert_eq!(e.message, "exceeded maximum template depth (100)");
 }
 
 #[test]
 fn huge_range_hits_a_limit() {
-    assert_limit_fast("{{range 100000000}}x{{end}}", &opts());
+    assert_limit("{{range 100000000}}x{{end}}", &opts());
     // With a generous step budget the output cap stops it instead.
     let o = limited(Limits { max_output_bytes: 1000, ..Limits::default() });
     let e = render("t", "{{range 100000}}x{{end}}", &json!({}), &o).expect_err("output cap");
@@ -38,9 +38,9 @@ fn huge_range_hits_a_limit() {
 fn deeply_nested_parens_do_not_overflow_the_stack() {
     let depth = 10_000;
     let src = format!("{{{{{}1{}}}}}", "(".repeat(depth), ")".repeat(depth));
-    assert_limit_fast(&src, &opts());
+    assert_limit(&src, &opts());
     let src = format!("{}x{}", "{{if 1}}".repeat(depth), "{{end}}".repeat(depth));
-    assert_limit_fast(&src, &opts());
+    assert_limit(&src, &opts());
     // Moderate nesting is fine.
     assert_eq!(r(&format!("{{{{{}1{}}}}}", "(".repeat(50), ")".repeat(50)), json!({})), "1");
 }
@@ -54,19 +54,19 @@ fn oversized_source_is_rejected() {
 
 #[test]
 fn exponential_strings_hit_the_size_limit() {
-    assert_limit_fast(r#"{{$s := "xx"}}{{range 100}}{{$s = cat $s $s}}{{end}}"#, &opts());
-    assert_limit_fast(r#"{{repeat 1000000000 "abc"}}"#, &opts());
-    assert_limit_fast(r#"{{$s := "ab"}}{{range 60}}{{$s = replace "a" $s $s}}{{end}}"#, &opts());
-    assert_limit_fast(r#"{{$l := list 1}}{{range 100}}{{$l = concat $l $l}}{{end}}"#, &opts());
+    assert_limit(r#"{{$s := "xx"}}{{range 100}}{{$s = cat $s $s}}{{end}}"#, &opts());
+    assert_limit(r#"{{repeat 1000000000 "abc"}}"#, &opts());
+    assert_limit(r#"{{$s := "ab"}}{{range 60}}{{$s = replace "a" $s $s}}{{end}}"#, &opts());
+    assert_limit(r#"{{$l := list 1}}{{range 100}}{{$l = concat $l $l}}{{end}}"#, &opts());
 }
 
 #[test]
 fn deeply_nested_values_fail_cleanly() {
     // Printing or encoding a 1000-deep list is refused instead of recursing without bound.
     let build = r#"{{$l := list}}{{range 1000}}{{$l = list $l}}{{end}}"#;
-    assert_limit_fast(&format!("{build}{{{{$l}}}}"), &opts());
-    assert_limit_fast(&format!("{build}{{{{toJson $l}}}}"), &opts());
-    assert_limit_fast(&format!("{build}{{{{deepEqual $l $l | not}}}}{{{{uniq (list $l (list $l))}}}}"), &opts());
+    assert_limit(&format!("{build}{{{{$l}}}}"), &opts());
+    assert_limit(&format!("{build}{{{{toJson $l}}}}"), &opts());
+    assert_limit(&format!("{build}{{{{deepEqual $l $l | not}}}}{{{{uniq (list $l (list $l))}}}}"), &opts());
     // Building (and freeing) a very deep value is fine.
     let o = limited(Limits { max_steps: 100_000_000, ..Limits::default() });
     let deep = r#"{{$l := list}}{{range 300000}}{{$l = list $l}}{{end}}ok"#;
@@ -76,8 +76,8 @@ fn deeply_nested_values_fail_cleanly() {
 #[test]
 fn shared_structure_cannot_explode() {
     // A DAG that doubles at every level would print 2^60 leaves.
-    assert_limit_fast(r#"{{$l := list 1}}{{range 60}}{{$l = list $l $l}}{{end}}{{$l}}"#, &opts());
-    assert_limit_fast(
+    assert_limit(r#"{{$l := list 1}}{{range 60}}{{$l = list $l $l}}{{end}}{{$l}}"#, &opts());
+    assert_limit(
         r#"{{$l := list 1}}{{range 60}}{{$l = list $l $l}}{{end}}{{deepEqual $l (list $l)}}{{uniq (list $l $l)}}"#,
         &opts(),
     );
@@ -132,5 +132,5 @@ fn nesting_just_under_the_limit_works() {
 
 #[test]
 fn huge_lists_are_refused() {
-    assert_limit_fast(r#"{{$s := repeat 2000000 "ab"}}{{$l := splitList "" $s}}{{len $l}}"#, &opts());
+    assert_limit(r#"{{$s := repeat 2000000 "ab"}}{{$l := splitList "" $s}}{{len $l}}"#, &opts());
 }
