@@ -3,7 +3,6 @@
 //! rest of the text before it is rendered.
 
 use super::diag::{Diagnostic, Diagnostics, Pos};
-use super::model::AliasSpec;
 use super::parse::{SourceMap, saphyr_message, yaml_options};
 use std::collections::BTreeMap;
 
@@ -87,9 +86,17 @@ pub fn build_table(
     loader: &dyn AliasSourceLoader,
     diags: &mut Diagnostics,
 ) -> Option<(char, BTreeMap<String, String>)> {
+    /// `AliasSpec` as ACR's runner reads it: its alias values are a `map[string]string`, where a
+    /// null value (`k:`) is "".
+    #[derive(serde::Deserialize, Default)]
+    struct Block {
+        directive: Option<String>,
+        values: Option<BTreeMap<String, Option<String>>>,
+        src: Option<Vec<String>>,
+    }
     #[derive(serde::Deserialize)]
     struct Wrapper {
-        alias: Option<AliasSpec>,
+        alias: Option<Block>,
     }
     let wrapper: Wrapper = match serde_saphyr::from_str_with_options(rendered_block, yaml_options()) {
         Ok(w) => w,
@@ -142,7 +149,7 @@ pub fn build_table(
     }
     for (k, v) in spec.values.unwrap_or_default() {
         if check_name(&k, block_pos, diags) {
-            table.insert(k, v);
+            table.insert(k, v.unwrap_or_default());
         }
     }
     Some((directive, table))

@@ -110,6 +110,9 @@ fn go_yaml_value(node: &super::yaml::YNode, lines: &[&str], top: bool) -> Result
         YKind::Seq(items) => {
             Value::Array(items.iter().map(|i| go_yaml_value(i, lines, false)).collect::<Result<_, _>>()?)
         }
+        YKind::Scalar(sc) if sc.tag.as_deref().is_some_and(|t| t != "str") => {
+            resolve_tagged(sc.tag.as_deref().unwrap_or_default(), &sc.text).map_err(|m| (m, node.pos))?
+        }
         YKind::Scalar(sc) if !sc.plain => Value::String(sc.text.clone()),
         YKind::Scalar(sc) => match resolve_plain(&sc.text) {
             Resolved::Value(v) => v,
@@ -152,6 +155,25 @@ fn go_yaml_key(key: &str, pos: Pos, lines: &[&str]) -> Result<String, (String, P
             format!("the key `{key}` is not a string or an integer, and ACR cannot write it into .ValuesJSON"),
             pos,
         )),
+    }
+}
+
+/// go-yaml's `resolve` under an explicit tag, quoted or not: the text must resolve to the tag's type
+/// (an integer also serves `!!float`); other tags (`!!binary`, local ones) keep the text.
+fn resolve_tagged(tag: &str, text: &str) -> Result<Value, String> {
+    let resolved = match text {
+        "" => Resolved::Value(Value::Null),
+        _ => resolve_plain(text),
+    };
+    let mismatch = || format!("cannot decode `{text}` as a !!{tag}, as go-yaml would not either");
+    match (tag, resolved) {
+        ("int", Resolved::Value(v @ Value::Number(_))) if v.is_i64() || v.is_u64() => Ok(v),
+        ("float", Resolved::Value(Value::Number(n))) => {
+            serde_json::Number::from_f64(n.as_f64().unwrap_or(f64::NAN)).map(Value::Number).ok_or_else(mismatch)
+        }
+        ("bool", Resolved::Value(v @ Value::Bool(_))) | ("null", Resolved::Value(v @ Value::Null)) => Ok(v),
+        ("int" | "float" | "bool" | "null", _) => Err(mismatch()),
+        _ => Ok(Value::String(text.to_string())),
     }
 }
 

@@ -67,6 +67,8 @@ pub struct Scalar {
     pub text: String,
     /// Plain style (not quoted, not a block scalar).
     pub plain: bool,
+    /// An explicit core-schema tag (`!!int` is `int`), which go-yaml resolves the text by.
+    pub tag: Option<String>,
 }
 
 impl Scalar {
@@ -90,7 +92,7 @@ pub struct YamlError {
 impl YNode {
     /// An empty (null) node at `pos`.
     pub fn null(pos: Pos) -> Self {
-        YNode { pos, kind: YKind::Scalar(Scalar { text: String::new(), plain: true }) }
+        YNode { pos, kind: YKind::Scalar(Scalar { text: String::new(), plain: true, tag: None }) }
     }
 
     /// The value of mapping key `key`.
@@ -207,7 +209,8 @@ pub fn parse(text: &str, limits: &Limits) -> Result<YNode, YamlError> {
                 // An explicit `!!str` makes a plain scalar a string, as quoting does.
                 let tagged_str = tag.as_ref().is_some_and(|t| t.suffix() == "str" && t.handle().ends_with("2002:"));
                 let plain = matches!(style, ScalarStyle::Plain) && !tagged_str;
-                let scalar = Scalar { text: value.into_owned(), plain };
+                let tag = tag.filter(|t| t.handle().ends_with("2002:")).map(|t| t.suffix().to_string());
+                let scalar = Scalar { text: value.into_owned(), plain, tag };
                 (YNode { pos, kind: YKind::Scalar(scalar) }, anchor)
             }
             Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
@@ -311,21 +314,7 @@ fn apply_merge_keys(
     }
     let (merges, mut own): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _, _)| k == "<<");
     for (_, pos, value) in merges {
-        let sources: Vec<YNode> = match value.kind {
-            YKind::Map(_) => vec![value],
-            YKind::Seq(items) => items,
-            _ => {
-                return Err(YamlError {
-                    message: "a merge key `<<` needs a mapping or a list of mappings".into(),
-                    pos,
-                    limit: false,
-                });
-            }
-        };
-        for source in sources {
-            let YKind::Map(src_entries) = source.kind else {
-                return Err(YamlError { message: "a merge key `<<` needs mappings".into(), pos, limit: false });
-            };
+        for src_entries in merge_sources(value, pos)? {
             for (k, kp, v) in src_entries {
                 if !own.iter().any(|(o, _, _)| *o == k) {
                     own.push((k, kp, v));
@@ -334,6 +323,31 @@ fn apply_merge_keys(
         }
     }
     Ok(own)
+}
+
+/// A mapping's entries: key, key position, value.
+type Entries = Vec<(String, Pos, YNode)>;
+
+/// The mappings a `<<` value names: one mapping, or a list of them in the order written.
+fn merge_sources(value: YNode, pos: Pos) -> Result<Vec<Entries>, YamlError> {
+    let sources: Vec<YNode> = match value.kind {
+        YKind::Map(_) => vec![value],
+        YKind::Seq(items) => items,
+        _ => {
+            return Err(YamlError {
+                message: "a merge key `<<` needs a mapping or a list of mappings".into(),
+                pos,
+                limit: false,
+            });
+        }
+    };
+    sources
+        .into_iter()
+        .map(|source| match source.kind {
+            YKind::Map(entries) => Ok(entries),
+            _ => Err(YamlError { message: "a merge key `<<` needs mappings".into(), pos, limit: false }),
+        })
+        .collect()
 }
 
 /// go-yaml v2's merge: entries apply in the order written, each `<<` setting every key of its
@@ -349,21 +363,8 @@ fn merge_in_order(entries: Vec<(String, Pos, YNode)>) -> Result<Vec<(String, Pos
             set(&mut out, k, pos, value);
             continue;
         }
-        let sources: Vec<YNode> = match value.kind {
-            YKind::Map(_) => vec![value],
-            YKind::Seq(items) => items.into_iter().rev().collect(),
-            _ => {
-                return Err(YamlError {
-                    message: "a merge key `<<` needs a mapping or a list of mappings".into(),
-                    pos,
-                    limit: false,
-                });
-            }
-        };
-        for source in sources {
-            let YKind::Map(src_entries) = source.kind else {
-                return Err(YamlError { message: "a merge key `<<` needs mappings".into(), pos, limit: false });
-            };
+        // Of a list of mappings the first wins, so they are applied last to first.
+        for src_entries in merge_sources(value, pos)?.into_iter().rev() {
             for (k, kp, v) in src_entries {
                 set(&mut out, k, kp, v);
             }
