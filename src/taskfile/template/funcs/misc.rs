@@ -75,3 +75,52 @@ pub(super) fn to_string(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncErr
 pub(super) fn to_strings(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
     Ok(str_list(strslice(&a[0], ctx.max_bytes)?))
 }
+
+/// `env name`: templates see an empty environment. ACR's runner reads its own process's, but
+/// drydock's is the daemon's (database URL, tokens), which a task file must not read; an unset
+/// variable is "" in both.
+pub(super) fn env(_: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    str_arg(&a[0])?;
+    Ok(Value::str(""))
+}
+
+/// `expandenv s`: Go's `os.ExpandEnv` over the same empty environment: `$name` and `${name}` become
+/// "", bad syntax (`${}`, an unclosed `${`) is dropped, and a `$` with no name after it stays.
+pub(super) fn expandenv(ctx: &mut FuncCtx, a: &[Value]) -> Result<Value, FuncError> {
+    let s = str_arg(&a[0])?.as_bytes();
+    ctx.charge(s.len() as u64 / 16)?;
+    let special = |c: u8| b"*#$@!?-0123456789".contains(&c);
+    let alnum = |c: u8| c == b'_' || c.is_ascii_alphanumeric();
+    let mut out = Vec::with_capacity(s.len());
+    let mut j = 0;
+    while j < s.len() {
+        if s[j] != b'$' || j + 1 == s.len() {
+            out.push(s[j]);
+            j += 1;
+            continue;
+        }
+        let rest = &s[j + 1..];
+        // How many bytes after the `$` the reference takes, and whether it named anything.
+        let (width, named) = if rest[0] == b'{' {
+            if rest.len() > 2 && special(rest[1]) && rest[2] == b'}' {
+                (3, true)
+            } else {
+                match rest.iter().position(|&c| c == b'}') {
+                    Some(1) => (2, false),
+                    Some(i) => (i + 1, true),
+                    None => (1, false),
+                }
+            }
+        } else if special(rest[0]) {
+            (1, true)
+        } else {
+            let n = rest.iter().take_while(|&&c| alnum(c)).count();
+            (n, n > 0)
+        };
+        if !named && width == 0 {
+            out.push(b'$');
+        }
+        j += 1 + width;
+    }
+    Ok(Value::string(String::from_utf8_lossy(&out).into_owned()))
+}

@@ -200,7 +200,9 @@ static FUNCS: &[FuncDef] = &[
     f("div", 2, 2, math::div),
     f("empty", 1, 1, misc::empty),
     f("encryptAES", 2, 2, crypto::encrypt_aes),
+    f("env", 1, 1, misc::env),
     f("eq", 1, VAR, compare::eq),
+    f("expandenv", 1, 1, misc::expandenv),
     f("ext", 1, 1, paths::ext),
     f("fail", 1, 1, misc::fail),
     f("first", 1, 1, collections::first),
@@ -340,7 +342,7 @@ pub(super) fn names() -> impl Iterator<Item = &'static str> {
 /// Why a well-known Go/Sprig function is deliberately missing, for a better error message.
 pub(super) fn disabled_reason(name: &str) -> Option<&'static str> {
     Some(match name {
-        "env" | "expandenv" => "reading the environment is disabled in task templates",
+        "getHostByName" => "resolving names from a task file is disabled",
         "randBytes" | "randInt" => "it is not part of Sprig v2.22, which ACR's runner uses",
         "call" => "call is not supported",
         "required" | "get" | "fromJson" | "toYaml" | "fromYaml" | "include" | "tpl" | "lookup" => {
