@@ -69,12 +69,18 @@ fn render_case(case: &Case) -> Result<String, String> {
 
 /// Why a case differs, or `None` when drydock agrees with ACR.
 fn difference(case: &Case) -> Option<String> {
+    compare(case, |got| got == case.out, &format!("{:?}", case.out))
+}
+
+/// Compares drydock's render of `case` with ACR's answer: `matches` says whether a render is the
+/// one ACR produced, shown in messages as `acr_out`.
+fn compare(case: &Case, matches: impl Fn(&str) -> bool, acr_out: &str) -> Option<String> {
     match (render_case(case), case.ok) {
-        (Ok(got), true) if got == case.out => None,
-        (Ok(got), true) => Some(format!("ACR rendered {:?}\n  drydock rendered {got:?}", case.out)),
+        (Ok(got), true) if matches(&got) => None,
+        (Ok(got), true) => Some(format!("ACR rendered {acr_out}\n  drydock rendered {got:?}")),
         (Ok(got), false) => Some(format!("ACR failed ({})\n  drydock rendered {got:?}", case.err)),
         (Err(_), false) => None,
-        (Err(e), true) => Some(format!("ACR rendered {:?}\n  drydock failed: {e}", case.out)),
+        (Err(e), true) => Some(format!("ACR rendered {acr_out}\n  drydock failed: {e}")),
     }
 }
 
@@ -158,13 +164,8 @@ fn corpus_difference(dir: &Path, row: &CorpusRow) -> Option<String> {
         out: String::new(),
         err: row.err.clone(),
     };
-    match (render_case(&case), row.ok) {
-        (Ok(got), true) if hex::encode(Sha256::digest(got.as_bytes())) == row.out_sha256 => None,
-        (Ok(got), true) => Some(format!("drydock's render differs from ACR's (by hash):\n{got}")),
-        (Ok(got), false) => Some(format!("ACR failed ({})\n  drydock rendered {got:?}", row.err)),
-        (Err(_), false) => None,
-        (Err(e), true) => Some(format!("ACR rendered it; drydock failed: {e}")),
-    }
+    let sha256 = |text: &str| hex::encode(Sha256::digest(text.as_bytes()));
+    compare(&case, |got| sha256(got) == row.out_sha256, &format!("the text of SHA-256 {}", row.out_sha256))
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use super::diag::{Diagnostic, Pos};
 use super::parse::yaml_options;
+use super::template::strconv;
 use serde_json::{Map, Value};
 
 /// Why values could not be merged.
@@ -199,7 +200,7 @@ fn resolve_plain(s: &str) -> Resolved {
     }
     let string = || v(Value::String(s.to_string()));
     match s.as_bytes()[0] {
-        b'.' => match go_float(s) {
+        b'.' => match strconv::parse_float(s) {
             Some(f) => float(f),
             None => string(),
         },
@@ -207,14 +208,14 @@ fn resolve_plain(s: &str) -> Resolved {
             // go-yaml's timestamps (2006-1-2...) decode to strings for `interface{}`, and they
             // parse as neither integer nor float below, so they stay strings here too.
             let plain = s.replace('_', "");
-            if let Some(i) = go_parse_int(&plain) {
+            if let Some(i) = strconv::parse_int(&plain) {
                 return v(Value::from(i));
             }
-            if let Some(u) = go_parse_uint(&plain) {
+            if let Some(u) = strconv::parse_uint(&plain) {
                 return v(Value::from(u));
             }
             if yaml_style_float(&plain)
-                && let Some(f) = go_float(&plain)
+                && let Some(f) = strconv::parse_float(&plain)
             {
                 return float(f);
             }
@@ -229,16 +230,6 @@ fn float(f: f64) -> Resolved {
         Some(n) => Resolved::Value(Value::Number(n)),
         None => Resolved::NotFinite,
     }
-}
-
-/// Go's `strconv.ParseFloat` on the forms YAML produces (no hex floats or underscores here).
-fn go_float(s: &str) -> Option<f64> {
-    let t = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if !t.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
-        return None;
-    }
-    // Go's ParseFloat refuses a value out of range, so go-yaml keeps such text a string.
-    s.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
 /// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
@@ -274,45 +265,6 @@ fn yaml_style_float(s: &str) -> bool {
         i += n;
     }
     i == b.len()
-}
-
-/// The digits and radix of Go's `strconv.ParseInt(s, 0, 64)` syntax, sign apart.
-fn go_int_parts(s: &str) -> Option<(bool, u32, &str)> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.get(..2).map(str::to_ascii_lowercase);
-    let (radix, digits) = match lower.as_deref() {
-        Some("0x") => (16, &body[2..]),
-        Some("0o") => (8, &body[2..]),
-        Some("0b") => (2, &body[2..]),
-        _ if body.len() > 1 && body.starts_with('0') => (8, &body[1..]),
-        _ => (10, body),
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    Some((neg, radix, digits))
-}
-
-fn go_parse_int(s: &str) -> Option<i64> {
-    let (neg, radix, digits) = go_int_parts(s)?;
-    let magnitude = u64::from_str_radix(digits, radix).ok()?;
-    if neg {
-        if magnitude <= i64::MAX as u64 + 1 { Some((magnitude as i64).wrapping_neg()) } else { None }
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
-
-fn go_parse_uint(s: &str) -> Option<u64> {
-    if s.starts_with(['-', '+']) {
-        return None;
-    }
-    let (_, radix, digits) = go_int_parts(s)?;
-    u64::from_str_radix(digits, radix).ok()
 }
 
 /// One `--set` override: a top-level key and its string value.

@@ -163,7 +163,7 @@ pub(super) fn parse_go_int(s: &str) -> Option<i64> {
 }
 
 /// `strconv.ParseUint(s, 0, 64)`.
-fn parse_go_uint(s: &str) -> Option<u64> {
+pub(super) fn parse_go_uint(s: &str) -> Option<u64> {
     if s.starts_with(['+', '-']) {
         return None;
     }

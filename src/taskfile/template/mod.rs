@@ -88,6 +88,25 @@ pub struct MissingKey {
     pub col: u32,
 }
 
+/// Go's `strconv` number parsing (`ParseInt`/`ParseUint` with base 0, `ParseFloat`), which template
+/// literals use and go-yaml's resolution of values files shares.
+pub mod strconv {
+    /// `strconv.ParseInt(s, 0, 64)`.
+    pub fn parse_int(s: &str) -> Option<i64> {
+        super::literal::parse_go_int(s)
+    }
+
+    /// `strconv.ParseUint(s, 0, 64)`.
+    pub fn parse_uint(s: &str) -> Option<u64> {
+        super::literal::parse_go_uint(s)
+    }
+
+    /// `strconv.ParseFloat(s, 64)`; out of range is `None`, as Go's is an error.
+    pub fn parse_float(s: &str) -> Option<f64> {
+        super::literal::parse_go_float(s)
+    }
+}
+
 /// The JSON object key that stands for the integer map key `i` in data (go-yaml decodes `2: b` to an
 /// integer key): a private-use prefix and an order-preserving encoding, so that in a sorted map the
 /// integers follow the strings in numeric order, as Go's template `range` visits them.

@@ -377,7 +377,18 @@ fn deep_equal_at(a: &Value, b: &Value, budget: &mut u64, depth: usize) -> Result
         (Value::Int64(x), Value::Int64(y)) => x == y,
         (Value::Uint(x), Value::Uint(y)) => x == y,
         (Value::Struct(x), Value::Struct(y)) => {
-            Rc::ptr_eq(x, y) || (x.type_name == y.type_name && x.display == y.display && x.display.is_some())
+            if Rc::ptr_eq(x, y) {
+                return Ok(true);
+            }
+            if x.type_name != y.type_name || x.fields.len() != y.fields.len() {
+                return Ok(false);
+            }
+            for ((_, p), (_, q)) in x.fields.iter().zip(&y.fields) {
+                if !deep_equal_at(p, q, budget, depth + 1)? {
+                    return Ok(false);
+                }
+            }
+            true
         }
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::Str(x), Value::Str(y)) => x == y,
