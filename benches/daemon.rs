@@ -6,6 +6,8 @@
 //! - `followers`: 100 concurrent SSE followers of one run printing 10 MB; each must receive every
 //!   byte, and the run must not be slower than without followers.
 //! - `idle`: RSS of an idle `drydock serve`; target under 50 MB.
+//! - `resume` (issue 17): a 10-step run that failed at step 10, resumed (nine steps reused) against
+//!   a full rerun, both with the fix as `--set`; steps that work 0 s and 1 s each.
 
 use drydock::api::{RunType, Trigger};
 #[path = "support/mod.rs"]
@@ -37,6 +39,7 @@ async fn list() {
             dedup_key: None,
             awaiting_approval: false,
             rerun_of: None,
+            resumed_from: None,
         };
         store.enqueue_run(run).await.unwrap();
     }
@@ -242,6 +245,57 @@ fn idle() {
     println!("idle: drydock serve after 5 s idle: {} (target < 50 MB)", rss.trim_start_matches("VmRSS:").trim());
 }
 
+/// The task of the `resume` bench: nine steps of `work` seconds, then one that fails until `mode`
+/// is `fixed`.
+fn ten_steps(work: u32) -> String {
+    let mut task = String::from("steps:\n");
+    for i in 1..10 {
+        task.push_str(&format!("  - id: s{i}\n    cmd: busybox sh -c 'echo {i} >> /workspace/trail; sleep {work}'\n"));
+    }
+    task.push_str("  - id: s10\n    cmd: busybox sh -c 'test \"{{.Values.mode}}\" = fixed'\n");
+    task
+}
+
+async fn resume() {
+    let b = start(1).await;
+    let run_time = |r: &Value| {
+        let at = |k: &str| chrono::DateTime::parse_from_rfc3339(r[k].as_str().unwrap()).unwrap();
+        (at("finished_at") - at("queued_at")).num_milliseconds() as f64
+    };
+    for work in [0, 1] {
+        let task = ten_steps(work);
+        let (mut resumed, mut rerun) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let failed = b
+                .post("/v1/runs", json!({"step": {"kind": "file", "content": task}, "values": {"mode": "broken"}}))
+                .await;
+            let id = failed["id"].as_str().unwrap().to_string();
+            assert_eq!(b.wait(&id).await["status"], "Failed");
+            // Interleaved, so that both see the same machine.
+            let r = b.post(&format!("/v1/runs/{id}/rerun"), json!({"values": {"mode": "fixed"}})).await;
+            let done = b.wait(r["id"].as_str().unwrap()).await;
+            assert_eq!(done["status"], "Succeeded", "{done}");
+            rerun.push(run_time(&done));
+            let r = b.post(&format!("/v1/runs/{id}/resume"), json!({"values": {"mode": "fixed"}})).await;
+            let done = b.wait(r["id"].as_str().unwrap()).await;
+            assert_eq!(done["status"], "Succeeded", "{done}");
+            assert_eq!(done["steps"][8]["status"], "Reused");
+            resumed.push(run_time(&done));
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (res, full) = (median(resumed), median(rerun));
+        println!(
+            "resume: 10 steps of {work} s, failed at step 10: resume {res:.0} ms, full rerun {full:.0} ms \
+             (queued to finished, median of 5): resume takes {:.2}x the rerun's time",
+            res / full
+        );
+    }
+    b.stop().await;
+}
+
 fn main() {
     let only = std::env::args().nth(1).filter(|a| !a.starts_with('-')).unwrap_or_default();
     let want = |n: &str| only.is_empty() || only == n;
@@ -257,5 +311,8 @@ fn main() {
     }
     if want("list") {
         rt.block_on(list());
+    }
+    if want("resume") {
+        rt.block_on(resume());
     }
 }

@@ -110,6 +110,10 @@ fn stored_run(seq: i64) -> RunRow {
         approval: None,
         waiting_step: None,
         rerun_of: None,
+        resumed_from: None,
+        workspace: None,
+        workspace_until: None,
+        resume_state: None,
     }
 }
 

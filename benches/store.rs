@@ -162,6 +162,7 @@ async fn fill(store: &Store, n: u64) {
             dedup_key: None,
             awaiting_approval: false,
             rerun_of: None,
+            resumed_from: None,
         };
         let id = store.enqueue_run(run).await.expect("enqueue").run().id.clone();
         if i > n.saturating_sub(200) {
@@ -196,6 +197,7 @@ async fn fill(store: &Store, n: u64) {
             dependencies: vec![],
             error: None,
             finished_at: chrono::Utc::now(),
+            resume: None,
         };
         store.finish_run(&id, &result).await.expect("finish");
     }

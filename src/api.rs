@@ -831,7 +831,15 @@ pub struct Run {
     /// The run this one reruns (`drydock runs rerun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun_of: Option<String>,
-    /// Its reruns, oldest first (one run's reads only).
+    /// The run this one resumes (`drydock runs resume`): its steps that succeeded there are
+    /// `Reused` here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_from: Option<String>,
+    /// Until when it keeps its workspace for a resume (a run that did not succeed, while no resume
+    /// has taken it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_kept_until: Option<DateTime<Utc>>,
+    /// Its reruns and resumes, oldest first (one run's reads only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reruns: Vec<String>,
 }
@@ -892,6 +900,19 @@ pub struct RerunRequest {
     /// Values that replace or add to the original run's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub values: BTreeMap<String, String>,
+}
+
+/// `POST /v1/runs/{id}/resume`: values merged over the original's, and whether `.Run.ID` changes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ResumeRequest {
+    /// Values that replace or add to the original run's (`--set`). A step that succeeded must
+    /// render as it did, or the resume is refused.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, String>,
+    /// Render with the new run's id as `.Run.ID` (by default the original's, so that tags and
+    /// paths made of it still match what the reused steps produced).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_id: bool,
 }
 
 /// `POST /v1/prune`: delete finished runs and their logs now. Limits not given are the daemon's

@@ -75,6 +75,8 @@ pub struct NodeConfig {
     pub min_free_bytes: u64,
     /// Header-read and idle timeouts and the connection cap of the API listener.
     pub connections: crate::server::listen::ConnectionLimits,
+    /// How long a run that did not succeed keeps its workspace volume for `drydock runs resume`.
+    pub keep_failed_workspace: Duration,
 }
 
 impl NodeConfig {
@@ -105,6 +107,7 @@ impl NodeConfig {
             retention_every: crate::daemon::retention::RETENTION_INTERVAL,
             min_free_bytes: crate::daemon::retention::DEFAULT_MIN_FREE_BYTES,
             connections: Default::default(),
+            keep_failed_workspace: crate::daemon::resume::DEFAULT_KEEP_FAILED_WORKSPACE,
         }
     }
 }
@@ -213,6 +216,9 @@ pub async fn open_services(
     for (k, v) in engine_labels {
         labels.entry(k).or_insert(v);
     }
+    // Every node answers to its own id, so that a run can be pinned to the node that holds what it
+    // needs (a resume, to the node whose engine kept the workspace).
+    labels.insert(crate::daemon::resume::NODE_LABEL.to_string(), node_id.clone());
     let settings = DaemonSettings {
         node_id,
         instance,
@@ -226,6 +232,7 @@ pub async fn open_services(
         upload_grace: config.upload_grace,
         retention: config.retention,
         min_free_bytes: config.min_free_bytes,
+        keep_failed_workspace: config.keep_failed_workspace,
     };
     let service = Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone()));
     let lifted = service.lift_stored_url_credentials().await.map_err(|e| StartError::Startup(e.to_string()))?;

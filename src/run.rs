@@ -81,6 +81,8 @@ pub enum StepStatus {
     Canceled,
     /// Its timeout expired.
     Timeout,
+    /// Not run: it succeeded in the run this one resumes, whose record and outputs it shows.
+    Reused,
 }
 
 impl StepStatus {
@@ -184,4 +186,62 @@ pub struct RunRecord {
     /// When it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// What a later resume needs (a run that did not succeed and kept its workspace). Kept by the
+    /// store beside the record, never shown.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub resume: Option<ResumePoint>,
+}
+
+/// Where a run that did not succeed can be resumed from: the workspace volume it kept, and each
+/// step that succeeded with what it produced. `drydock runs resume` reuses those steps instead of
+/// running them again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResumePoint {
+    /// The workspace volume, kept as the last step left it (`None`: it is gone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<String>,
+    /// Steps that succeeded (or were reused), by id.
+    #[serde(default)]
+    pub steps: std::collections::BTreeMap<String, StepMemo>,
+    /// SHA-256 of the task file's text before rendering (empty for a single-step run).
+    #[serde(default)]
+    pub task_hash: String,
+    /// The commit the context was, when it was a git repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The `.Run.ID` the task was rendered with (a resume keeps its original's).
+    #[serde(default)]
+    pub run_id: String,
+    /// The `.Run.Date` it was rendered with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<DateTime<Utc>>,
+}
+
+/// One step that succeeded, as a resume reuses it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepMemo {
+    /// SHA-256 of the rendered step (secrets masked): a resume that renders the step differently
+    /// cannot reuse its result.
+    pub fingerprint: String,
+    /// Its record in the run that ran it.
+    pub record: StepRecord,
+    /// Images it built, tag and image id, so that a resume can put the tags back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<BuiltImage>,
+    /// Images it pushed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pushed: Vec<OutputImage>,
+    /// Its entries of ACR's dependency JSON.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<serde_json::Value>,
+}
+
+/// A tag a build step produced and the image id it pointed at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuiltImage {
+    /// The tag as the step wrote it.
+    pub tag: String,
+    /// The engine's image id (`sha256:…`).
+    pub id: String,
 }

@@ -16,6 +16,7 @@ mod docker_engine;
 mod engine;
 mod engine_features;
 mod layering;
+mod resume;
 mod scale_out;
 mod schema;
 mod services;

@@ -101,6 +101,11 @@ impl Client {
         self.send_json(Method::POST, &["runs", id, "rerun"], req).await
     }
 
+    /// `POST /v1/runs/{id}/resume`.
+    pub async fn resume_run(&self, id: &str, req: &crate::api::ResumeRequest) -> Result<Run, ClientError> {
+        self.send_json(Method::POST, &["runs", id, "resume"], req).await
+    }
+
     /// `POST /v1/runs/{id}/approve` or `/reject`.
     pub async fn decide_run(&self, id: &str, approve: bool, reason: Option<&str>) -> Result<Run, ClientError> {
         let verb = if approve { "approve" } else { "reject" };

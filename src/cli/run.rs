@@ -241,6 +241,8 @@ async fn execute(
         // Local runs have no one to ask: the daemon's tasks carry approval gates.
         approve_before: Vec::new(),
         gate: None,
+        keep_workspace: false,
+        resume: None,
     };
     let prepared = prepare::prepare(&input.request(chrono::Utc::now()), target, input.secret_values.clone())
         .map_err(CliError::Diagnostics)?;

@@ -26,6 +26,30 @@ pub enum RunsCommand {
     /// Queue a new run with the inputs of an earlier one: the same task file or command, the same
     /// commit or upload, its values (with `--set` over them) and trigger details.
     Rerun(RerunArgs),
+    /// Go on from where a run that failed, timed out, was canceled or errored stopped: the steps
+    /// that succeeded are reused (shown `Reused`), the others run in the workspace exactly as the
+    /// original left it, with `.Run.ID` and the other run variables unchanged. The daemon keeps a
+    /// failed run's workspace for `--keep-failed-workspace` (4 h by default).
+    Resume(ResumeArgs),
+}
+
+/// `runs resume`.
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// Run id.
+    pub run: String,
+    /// Value that replaces or adds to the original run's, `NAME=VALUE`; repeatable. A step that
+    /// already succeeded must render as it did, or the resume is refused.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Render with the new run's id as `.Run.ID` instead of the original's.
+    #[arg(long)]
+    pub new_id: bool,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Output format (`json`: the new run).
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 /// `runs rerun`.
@@ -174,6 +198,20 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
                 Format::Text => {
                     eprintln!(
                         "Queued run {} (a rerun of {}); follow it with `drydock logs {} --follow`",
+                        run.id, a.run, run.id
+                    );
+                    Ok(())
+                }
+            }
+        }
+        RunsCommand::Resume(a) => {
+            let req = crate::api::ResumeRequest { values: super::pairs::parse_map(&a.set, "--set")?, new_id: a.new_id };
+            let run = Client::from_args(&a.server)?.resume_run(&a.run, &req).await?;
+            match a.output {
+                Format::Json => print_json(&run),
+                Format::Text => {
+                    eprintln!(
+                        "Queued run {}, resuming {}; follow it with `drydock logs {} --follow`",
                         run.id, a.run, run.id
                     );
                     Ok(())
@@ -357,6 +395,8 @@ mod tests {
             approval: None,
             waiting_step: None,
             rerun_of: None,
+            resumed_from: None,
+            workspace_kept_until: None,
             reruns: Vec::new(),
         }
     }

@@ -89,6 +89,11 @@ pub struct ServeArgs {
     /// Refuse new runs and uploads while the data directory's disk has less free; 0 never refuses.
     #[arg(long, default_value_t = crate::daemon::retention::DEFAULT_MIN_FREE_BYTES >> 20, value_name = "MIB")]
     pub min_free_mib: u64,
+    /// How long a run that did not succeed keeps its workspace volume, so that `drydock runs resume`
+    /// can go on from the failed step (`30m`, `4h`, `1d`, `0` to keep none). The janitor removes it
+    /// after that, or when the run is pruned.
+    #[arg(long, default_value = "4h", value_name = "DURATION", value_parser = parse_keep)]
+    pub keep_failed_workspace: Duration,
     /// Seconds a client has to send a request's headers (also how long an idle keep-alive
     /// connection is kept).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
@@ -165,6 +170,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         max_log_bytes: args.max_log_mib.saturating_mul(1 << 20),
         retention: Retention { keep_runs: args.keep_runs, keep_days: args.keep_days },
         min_free_bytes: args.min_free_mib.saturating_mul(1 << 20),
+        keep_failed_workspace: args.keep_failed_workspace,
         connections: ConnectionLimits {
             header_read_timeout: Duration::from_secs(args.header_timeout.max(1)),
             idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
@@ -253,5 +259,51 @@ mod tests {
     fn the_configuration_never_shows_the_token() {
         let config = crate::triggers::TriggerConfig { notification_token: Some("s3cret".into()), ..Default::default() };
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}
+
+/// `--keep-failed-workspace`: `0`, or numbers with `d`, `h`, `m` or `s` (`3h30m`), as ACR writes
+/// durations.
+fn parse_keep(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration: write it as 30m, 4h, 1d or 3h30m (0 keeps no workspace)");
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let (mut total, mut digits) = (0u64, String::new());
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = total.saturating_add(n.saturating_mul(unit));
+        digits.clear();
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod keep_tests {
+    use super::*;
+
+    #[test]
+    fn workspace_keeping_takes_acr_durations() {
+        assert_eq!(parse_keep("4h").unwrap(), Duration::from_secs(4 * 3600));
+        assert_eq!(parse_keep("3h30m").unwrap(), Duration::from_secs(3 * 3600 + 1800));
+        assert_eq!(parse_keep("1d").unwrap(), Duration::from_secs(86_400));
+        assert_eq!(parse_keep("0").unwrap(), Duration::ZERO);
+        for bad in ["", "4", "h", "4x", "-1h"] {
+            assert!(parse_keep(bad).unwrap_err().contains("30m, 4h"), "{bad}");
+        }
     }
 }

@@ -156,6 +156,8 @@ mod tests {
             approval: None,
             waiting_step: None,
             rerun_of: None,
+            resumed_from: None,
+            workspace_kept_until: None,
             reruns: Vec::new(),
         }
     }

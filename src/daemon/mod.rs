@@ -5,6 +5,7 @@
 
 pub mod logs;
 pub mod prepare;
+pub mod resume;
 pub mod retention;
 pub mod runs;
 mod sealing;
@@ -53,6 +54,8 @@ pub struct DaemonSettings {
     pub retention: retention::Retention,
     /// New runs and uploads are refused below this much free space (0: never).
     pub min_free_bytes: u64,
+    /// How long a run that did not succeed keeps its workspace for a resume (zero: not at all).
+    pub keep_failed_workspace: std::time::Duration,
 }
 
 impl DaemonSettings {

@@ -29,6 +29,21 @@ pub struct Prepared {
     pub warnings: Diagnostics,
     /// Keeps a fetched or extracted context on disk for the run's duration.
     pub _workdir: Option<tempfile::TempDir>,
+    /// What a later resume checks and renders with, recorded in the run's resume point.
+    pub rendered: Rendered,
+}
+
+/// How the task was rendered, for a later resume to check and repeat.
+#[derive(Clone, Debug, Default)]
+pub struct Rendered {
+    /// SHA-256 of the task file's text.
+    pub task_hash: String,
+    /// The context's commit.
+    pub commit: Option<String>,
+    /// `.Run.ID`.
+    pub run_id: String,
+    /// `.Run.Date`.
+    pub date: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Why a run could not start; `diagnostics` go to the run log.
@@ -67,6 +82,10 @@ pub async fn prepare(
     let mut spec: RunSpec = serde_json::from_value(row.request.clone())
         .map_err(|e| format!("the stored run request is unreadable: {e}"))?;
     svc.unseal_spec(&mut spec).map_err(|e| e.to_string())?;
+    let resuming = match spec.resume.clone() {
+        Some(of) => Some(super::resume::load(svc, &of, row, &mut spec).await?),
+        None => None,
+    };
     let quick_build = matches!(spec.step, TaskStep::Docker(_));
     let fetched = fetch(svc, &spec, quick_build).await?;
 
@@ -86,11 +105,20 @@ pub async fn prepare(
         values::ValuesError::Set(m) => PrepareError::from(m),
     })?;
 
+    let rendered = Rendered {
+        task_hash: super::resume::task_hash(&source_text),
+        commit: fetched.commit.clone(),
+        run_id: resuming.as_ref().map(|r| r.run_id.clone()).unwrap_or_else(|| row.id.clone()),
+        date: Some(resuming.as_ref().and_then(|r| r.date).unwrap_or_else(chrono::Utc::now)),
+    };
     let run = RunVars {
-        id: row.id.clone(),
-        shared_volume: format!("drydock_ws_{}", svc.settings.object_key(&row.id)),
+        id: rendered.run_id.clone(),
+        shared_volume: match &resuming {
+            Some(r) => r.workspace.clone(),
+            None => format!("drydock_ws_{}", svc.settings.object_key(&row.id)),
+        },
         registry: svc.settings.registry.clone(),
-        date: Some(chrono::Utc::now()),
+        date: rendered.date,
         os: engine.os.clone(),
         architecture: go_arch(&engine.arch),
         commit: fetched.commit.clone().unwrap_or_default(),
@@ -100,43 +128,48 @@ pub async fn prepare(
         git_tag: spec.checkout.as_ref().and_then(|c| c.git_tag.clone()).unwrap_or_default(),
         triggered_by: spec.triggered_by.clone(),
     };
-    let aliases = ContextAliasSources::new(fetched.dir.as_deref(), None);
-    let secrets = spec.secret_values.clone().into_iter().collect();
-    let req = LoadRequest {
-        file_name: &file_name,
-        source: &source_text,
-        values: merged,
-        secrets,
-        run,
-        now: chrono::Utc::now(),
-        alias_loader: &aliases,
-        options: LoadOptions { image_aliases: svc.settings.image_aliases.clone(), ..LoadOptions::default() },
+    // In a block: the alias loader is not thread-safe and must be gone before the await below.
+    let prepared = {
+        let aliases = ContextAliasSources::new(fetched.dir.as_deref(), None);
+        let secrets = spec.secret_values.clone().into_iter().collect();
+        let req = LoadRequest {
+            file_name: &file_name,
+            source: &source_text,
+            values: merged,
+            secrets,
+            run,
+            now: chrono::Utc::now(),
+            alias_loader: &aliases,
+            options: LoadOptions { image_aliases: svc.settings.image_aliases.clone(), ..LoadOptions::default() },
+        };
+        let mut credentials = Credentials::new();
+        for c in &spec.credentials {
+            credentials.insert(&c.login_server, Login::new(c.username.clone(), c.password.clone()));
+        }
+        let target = RunTarget {
+            run_id: row.id.clone(),
+            object_key: svc.settings.object_key(&row.id),
+            source: fetched.source,
+            timeout: Duration::from_secs(spec.timeout),
+            quick_build,
+            git: GitInfo { commit: fetched.commit.clone() },
+            credentials,
+            untrusted: spec.untrusted.clone(),
+            approve_before: spec.approve_before.clone(),
+            gate: (!spec.approve_before.is_empty())
+                .then(|| gate(Duration::from_secs(spec.approval_timeout.unwrap_or(DEFAULT_APPROVAL_TIMEOUT)))),
+            keep_workspace: !svc.settings.keep_failed_workspace.is_zero(),
+            resume: resuming.as_ref().map(|r| r.resume.clone()),
+        };
+        let secrets = spec
+            .secret_values
+            .values()
+            .cloned()
+            .chain(spec.git_token.iter().cloned())
+            .chain(spec.credentials.iter().map(|c| c.password.clone()));
+        prepare::prepare(&req, target, secrets)
+            .map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?
     };
-    let mut credentials = Credentials::new();
-    for c in &spec.credentials {
-        credentials.insert(&c.login_server, Login::new(c.username.clone(), c.password.clone()));
-    }
-    let target = RunTarget {
-        run_id: row.id.clone(),
-        object_key: svc.settings.object_key(&row.id),
-        source: fetched.source,
-        timeout: Duration::from_secs(spec.timeout),
-        quick_build,
-        git: GitInfo { commit: fetched.commit.clone() },
-        credentials,
-        untrusted: spec.untrusted.clone(),
-        approve_before: spec.approve_before.clone(),
-        gate: (!spec.approve_before.is_empty())
-            .then(|| gate(Duration::from_secs(spec.approval_timeout.unwrap_or(DEFAULT_APPROVAL_TIMEOUT)))),
-    };
-    let secrets = spec
-        .secret_values
-        .values()
-        .cloned()
-        .chain(spec.git_token.iter().cloned())
-        .chain(spec.credentials.iter().map(|c| c.password.clone()));
-    let prepared = prepare::prepare(&req, target, secrets)
-        .map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?;
     // A gate on a step the file does not have (renamed since?) must not let the run go ungated.
     let steps: Vec<&str> = prepared.request.task.steps.iter().map(|s| s.id.as_str()).collect();
     if let Some(missing) = spec.approve_before.iter().find(|s| !steps.contains(&s.as_str())) {
@@ -147,11 +180,15 @@ pub async fn prepare(
         )
         .into());
     }
+    if let Some(r) = &resuming {
+        super::resume::confirm(svc, r, fetched.commit.as_deref(), &rendered.task_hash).await?;
+    }
     Ok(Prepared {
         request: prepared.request,
         masker: prepared.masker,
         warnings: prepared.warnings,
         _workdir: fetched.temp,
+        rendered,
     })
 }
 

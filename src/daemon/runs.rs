@@ -46,6 +46,7 @@ impl Service {
             untrusted: None,
             approve_before: Vec::new(),
             approval_timeout: None,
+            resume: None,
         };
         let new = NewRun {
             run_type,
@@ -56,6 +57,7 @@ impl Service {
             dedup_key: None,
             awaiting_approval: false,
             rerun_of: None,
+            resumed_from: None,
         };
         self.enqueue(spec, new).await
     }
@@ -118,6 +120,7 @@ impl Service {
             untrusted: None,
             approve_before: task.approve_before.clone(),
             approval_timeout: task.approval_timeout,
+            resume: None,
         };
         if admission == Admission::WithoutSecrets {
             withhold_secrets(&mut spec, &trigger);
@@ -135,6 +138,7 @@ impl Service {
                     dedup_key,
                     awaiting_approval: waits,
                     rerun_of: None,
+                    resumed_from: None,
                 },
             )
             .await?;
@@ -196,7 +200,7 @@ impl Service {
     }
 
     /// Seals `spec` into `new`'s request and queues the run.
-    async fn enqueue(&self, mut spec: RunSpec, mut new: NewRun) -> Result<Run> {
+    pub(super) async fn enqueue(&self, mut spec: RunSpec, mut new: NewRun) -> Result<Run> {
         self.check_free_space()?;
         self.seal_spec(&mut spec)?;
         new.request = serde_json::to_value(&spec).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -239,14 +243,9 @@ impl Service {
         let mut spec: RunSpec = serde_json::from_value(original.request.clone())
             .map_err(|e| ServiceError::Internal(format!("run {id}'s stored request is unreadable: {e}")))?;
         spec.values.extend(req.values);
-        if let Some(upload) = spec.context.as_deref().and_then(|c| c.strip_prefix("upload:"))
-            && self.store.get_context(upload).await?.is_none()
-        {
-            return Err(ServiceError::Conflict(format!(
-                "run {id} built an uploaded context that has been removed since (an upload goes when no \
-                 task or queued run needs it); start a new run with the context instead"
-            )));
-        }
+        // A rerun runs everything again from the original inputs.
+        spec.resume = None;
+        self.check_upload_kept(id, &spec).await?;
         let new = NewRun {
             run_type: original.run_type,
             task: original.task.clone(),
@@ -256,8 +255,22 @@ impl Service {
             dedup_key: None,
             awaiting_approval: false,
             rerun_of: Some(original.id.clone()),
+            resumed_from: None,
         };
         self.enqueue(spec, new).await
+    }
+
+    /// The upload a run built must still be there to build it again.
+    pub(super) async fn check_upload_kept(&self, id: &str, spec: &RunSpec) -> Result<()> {
+        if let Some(upload) = spec.context.as_deref().and_then(|c| c.strip_prefix("upload:"))
+            && self.store.get_context(upload).await?.is_none()
+        {
+            return Err(ServiceError::Conflict(format!(
+                "run {id} built an uploaded context that has been removed since (an upload goes when no \
+                 task or queued run needs it); start a new run with the context instead"
+            )));
+        }
+        Ok(())
     }
 
     /// Runs matching the filter, newest first.
@@ -370,6 +383,8 @@ pub fn to_api(r: &RunRow) -> Run {
         approval: r.approval.clone(),
         waiting_step: r.waiting_step.clone(),
         rerun_of: r.rerun_of.clone(),
+        resumed_from: r.resumed_from.clone(),
+        workspace_kept_until: r.workspace.as_ref().and(r.workspace_until).filter(|t| *t > chrono::Utc::now()),
         reruns: Vec::new(),
     }
 }

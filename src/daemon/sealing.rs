@@ -118,6 +118,7 @@ mod tests {
             untrusted: None,
             approve_before: Vec::new(),
             approval_timeout: None,
+            resume: None,
         };
         let original = spec.clone();
         map_spec_secrets(&mut spec, &sealer(&cipher)).unwrap();

@@ -80,6 +80,9 @@ pub struct Service {
     /// Wakes idle workers when a run is queued.
     pub(super) wake: Arc<Notify>,
     /// Cancel tokens of the runs this node is executing.
+    /// Workspace volumes of the runs this node executes (a resume's is its original's), which
+    /// the janitor must leave alone.
+    pub(super) workspaces: Mutex<std::collections::HashSet<String>>,
     pub(super) running: Mutex<HashMap<String, CancellationToken>>,
     /// The time, for timers' next fire times and for the trigger loops.
     clock: Arc<dyn Clock>,
@@ -107,6 +110,7 @@ impl Service {
             settings,
             wake: Arc::new(Notify::new()),
             running: Default::default(),
+            workspaces: Default::default(),
             clock,
             task_changes: Notify::new(),
         }

@@ -67,6 +67,20 @@ pub struct RunSpec {
     /// Seconds to wait for that approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval_timeout: Option<u64>,
+    /// The run this one resumes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<ResumeOf>,
+}
+
+/// What a resume asked for; the rest (workspace, reused steps, run variables) is read from the
+/// original run's record when the resume starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeOf {
+    /// The run resumed.
+    pub run: String,
+    /// Render with this run's own id as `.Run.ID`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_id: bool,
 }
 
 /// The stored form of a [`RunSpec`] (the `runs.request` JSON).
@@ -96,6 +110,8 @@ struct SpecRecord {
     approve_before: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     approval_timeout: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resume: Option<ResumeOf>,
 }
 
 impl From<SpecRecord> for RunSpec {
@@ -114,6 +130,7 @@ impl From<SpecRecord> for RunSpec {
             untrusted: r.untrusted,
             approve_before: r.approve_before,
             approval_timeout: r.approval_timeout,
+            resume: r.resume,
         }
     }
 }
@@ -134,6 +151,7 @@ impl From<RunSpec> for SpecRecord {
             untrusted: s.untrusted,
             approve_before: s.approve_before,
             approval_timeout: s.approval_timeout,
+            resume: s.resume,
         }
     }
 }

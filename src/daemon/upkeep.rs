@@ -24,8 +24,20 @@ pub async fn sweep_leftovers(svc: &Service, docker: &DockerHost) {
             return;
         }
     };
+    // Workspaces kept for a resume, or in use by a run here (a resume's is its original's), stay.
+    // Unknown (the database is unreachable): every workspace stays until the next sweep.
+    let kept: Option<std::collections::HashSet<String>> = svc.store.kept_workspaces().await.ok().map(|k| {
+        let mut k: std::collections::HashSet<String> = k.into_iter().collect();
+        k.extend(svc.workspaces.lock().map(|w| w.clone()).unwrap_or_default());
+        k
+    });
     let mut leftovers = Vec::new();
     for run in all {
+        if run.labels.contains_key(crate::engine::WORKSPACE_LABEL)
+            && kept.as_ref().is_none_or(|k| run.volumes.iter().any(|v| k.contains(v)))
+        {
+            continue;
+        }
         let owner = run.labels.get(janitor::OWNER_LABEL).map(String::as_str).unwrap_or_default();
         let ours = owner == svc.settings.node_id;
         if (ours && !active.contains(&run.run_id)) || (!ours && of_lost_node(svc, owner, &run.run_id).await) {

@@ -259,6 +259,11 @@ async fn execute(
             });
             let observer = Arc::new(StoreObserver { tx, index });
             let log = RunLog::new(prepared.masker, live.clone());
+            let workspace = prepared.request.workspace_volume.clone();
+            if let Ok(mut w) = svc.workspaces.lock() {
+                w.insert(workspace.clone());
+            }
+            let rendered = prepared.rendered;
             let record = engine.run(prepared.request, log, observer.clone(), cancel.clone()).await;
             drop(observer);
             let _ = saver.await;
@@ -281,9 +286,22 @@ async fn execute(
                 dependencies: record.dependencies,
                 error,
                 finished_at: record.finished_at.unwrap_or_else(chrono::Utc::now),
+                resume: record.resume.map(|mut point| {
+                    point.task_hash = rendered.task_hash;
+                    point.commit = rendered.commit;
+                    point.run_id = rendered.run_id;
+                    point.date = rendered.date;
+                    let keep =
+                        chrono::Duration::from_std(svc.settings.keep_failed_workspace).unwrap_or(chrono::Duration::MAX);
+                    (point, chrono::Utc::now() + keep)
+                }),
             };
             if let Err(e) = svc.store.finish_run(&id, &result).await {
                 tracing::error!(run = %id, error = %e, "recording the end of a run failed");
+            }
+            // Recorded as kept (or removed): the janitor may judge it now.
+            if let Ok(mut w) = svc.workspaces.lock() {
+                w.remove(&workspace);
             }
             finished.run_finished(&id).await;
         }
@@ -315,6 +333,7 @@ async fn finish(svc: &Service, id: &str, status: RunStatus, steps: Vec<StepRecor
         dependencies: Vec::new(),
         error,
         finished_at: chrono::Utc::now(),
+        resume: None,
     };
     if let Err(e) = svc.store.finish_run(id, &result).await {
         tracing::error!(run = %id, error = %e, "recording the end of a run failed");

@@ -9,7 +9,9 @@ pub mod deps;
 pub mod janitor;
 pub mod log;
 pub mod prepare;
+pub mod resume;
 mod scaffold;
+pub use scaffold::WORKSPACE_LABEL;
 mod scheduler;
 mod step;
 mod step_build;
@@ -119,6 +121,12 @@ pub struct Execution {
     pub approve_before: Vec<String>,
     /// Who approves them; without one, such steps are refused.
     pub gate: Option<Arc<dyn Gate>>,
+    /// Keep the workspace volume when the run does not succeed, so that it can be resumed
+    /// (`record.resume` then says what it kept). Otherwise it goes with the rest.
+    pub keep_workspace: bool,
+    /// The run this one resumes: `workspace_volume` is its kept workspace, and its steps that
+    /// succeeded are reused.
+    pub resume: Option<resume::Resume>,
 }
 
 /// A person's approval before chosen steps (`--approve-before`). The daemon implements it over
@@ -216,6 +224,7 @@ impl Engine {
             error: None,
             started_at: Some(started),
             finished_at: None,
+            resume: None,
         };
         let timeout = match req.task.total_timeout {
             Some(t) => req.timeout.min(Duration::from_secs(t)),
@@ -223,27 +232,64 @@ impl Engine {
         };
         let deadline = tokio::time::Instant::now() + timeout;
 
-        let scaffold = tokio::select! {
-            s = scaffold::Scaffold::create(self, &req, &log) => s,
-            _ = cancel.cancelled() => Err("the run was cancelled while it was being set up".to_string()),
-            _ = tokio::time::sleep_until(deadline) => Err(format!("the run timed out after {}s while it was being set up", timeout.as_secs())),
+        // A resume checks what it reuses before it creates anything.
+        let reused = resume::reuse(self, &req, &mut record, &log).await;
+        // The whole plan is reported up front, pending steps included, so that it can be drawn
+        // before anything runs.
+        for s in &record.steps {
+            observer.step_updated(s);
+        }
+        let scaffold = match &reused {
+            Ok(_) => tokio::select! {
+                s = scaffold::Scaffold::create(self, &req, &log) => s,
+                _ = cancel.cancelled() => Err("the run was cancelled while it was being set up".to_string()),
+                _ = tokio::time::sleep_until(deadline) => Err(format!("the run timed out after {}s while it was being set up", timeout.as_secs())),
+            },
+            Err(why) => Err(why.clone()),
         };
-        match scaffold {
-            Ok(scaffold) => {
-                let outcome =
-                    scheduler::execute(self, &req, scaffold, &log, observer.as_ref(), &cancel, deadline, &mut record)
-                        .await;
+        // Whether the workspace holds what a resume needs: seeded by this run, or the kept one.
+        let mut workspace_ready = req.resume.is_some();
+        let mut products = std::collections::BTreeMap::new();
+        match (scaffold, reused) {
+            (Ok(scaffold), Ok(reused)) => {
+                workspace_ready = true;
+                let outcome = scheduler::execute(
+                    self,
+                    &req,
+                    &reused,
+                    scaffold,
+                    &log,
+                    observer.as_ref(),
+                    &cancel,
+                    deadline,
+                    &mut record,
+                )
+                .await;
                 record.status = outcome.status;
-                record.error = outcome.error;
+                record.error = outcome.error.clone();
                 if record.status == RunStatus::Succeeded {
-                    record.dependencies = deps::collect(self, &outcome.builds, &record.output_images, &log).await;
+                    record.dependencies = if req.resume.is_some() {
+                        let mut new = std::collections::BTreeMap::new();
+                        for (i, (b, _)) in &outcome.products {
+                            if let Some(b) = b {
+                                new.insert(
+                                    *i,
+                                    deps::collect(self, std::slice::from_ref(b), &record.output_images, &log).await,
+                                );
+                            }
+                        }
+                        resume::dependencies_in_order(&req, &record, new)
+                    } else {
+                        deps::collect(self, &outcome.builds(), &record.output_images, &log).await
+                    };
                     if !record.dependencies.is_empty() {
                         log.run_line("The following dependencies were found:");
                         log.run_line(&serde_json::Value::Array(record.dependencies.clone()).to_string());
                     }
                 }
+                products = outcome.products;
             }
-            Err(e) => {
+            (Err(e), _) | (_, Err(e)) => {
                 record.status = if cancel.is_cancelled() {
                     RunStatus::Canceled
                 } else if tokio::time::Instant::now() >= deadline {
@@ -252,14 +298,27 @@ impl Engine {
                     RunStatus::Error
                 };
                 for s in &mut record.steps {
-                    s.status = crate::run::StepStatus::Skipped;
-                    observer.step_updated(s);
+                    if !s.status.is_terminal() {
+                        s.status = crate::run::StepStatus::Skipped;
+                        observer.step_updated(s);
+                    }
                 }
                 log.run_line(&format!("Error: {e}"));
                 record.error = Some(e);
             }
         }
+        let keep = req.keep_workspace && workspace_ready && record.status != RunStatus::Succeeded;
+        if keep {
+            record.resume = Some(resume::point(self, &req, &record, &products, &log).await);
+            log.run_line(&format!(
+                "The workspace volume {} is kept: `drydock runs resume {}` reruns only the steps that did not succeed",
+                req.workspace_volume, req.run_id
+            ));
+        }
         scaffold::teardown(self, &req.object_key, &log).await;
+        if !keep {
+            scaffold::remove_workspace(self, &req.workspace_volume, &log).await;
+        }
         let finished = Utc::now();
         record.finished_at = Some(finished);
         let secs = (finished - started).num_milliseconds() as f64 / 1000.0;

@@ -31,6 +31,10 @@ pub struct RunTarget {
     pub approve_before: Vec<String>,
     /// Who approves them.
     pub gate: Option<std::sync::Arc<dyn super::Gate>>,
+    /// Keep the workspace of a run that does not succeed (see [`Execution::keep_workspace`]).
+    pub keep_workspace: bool,
+    /// The run this one resumes (see [`Execution::resume`]).
+    pub resume: Option<super::resume::Resume>,
 }
 
 /// A run ready for the engine.
@@ -68,6 +72,8 @@ pub fn prepare(
         untrusted: target.untrusted,
         approve_before: target.approve_before,
         gate: target.gate,
+        keep_workspace: target.keep_workspace,
+        resume: target.resume,
     };
     Ok(Prepared { request, masker, warnings: loaded.warnings })
 }

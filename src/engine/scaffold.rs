@@ -78,9 +78,19 @@ impl Scaffold {
 
         let workspace = req.workspace_volume.clone();
         let home = format!("drydock_home_{run}");
-        docker.create_volume(&workspace, &labels).await.map_err(|e| e.to_string())?;
+        if let Some(resume) = &req.resume {
+            if !docker.volume_exists(&workspace).await.map_err(|e| e.to_string())? {
+                return Err(format!(
+                    "the workspace volume {workspace} that run {} kept is gone (removed by hand, or by a prune),                      so it cannot be resumed; rerun it with `drydock runs rerun {}`",
+                    resume.from_run, resume.from_run
+                ));
+            }
+            log.run_line(&format!("Using the workspace volume {workspace} kept by run {}", resume.from_run));
+        } else {
+            docker.create_volume(&workspace, &workspace_labels(engine, run)).await.map_err(|e| e.to_string())?;
+        }
         docker.create_volume(&home, &labels).await.map_err(|e| e.to_string())?;
-        if !req.quick_build {
+        if !req.quick_build && req.resume.is_none() {
             seed_workspace(docker, req, &workspace, log).await?;
         }
         if engine.config().docker_socket.is_some() && req.untrusted.is_none() {
@@ -101,6 +111,32 @@ impl Scaffold {
             volumes.insert(v.name.clone(), actual);
         }
         Ok(Scaffold { networks, default_network, workspace, home, volumes })
+    }
+}
+
+/// Label on a workspace volume, whose value is the object key of the run that created it.
+pub const WORKSPACE_LABEL: &str = "drydock.workspace";
+
+/// The group key under which the janitor finds the workspace of run `key`.
+pub fn workspace_group(key: &str) -> String {
+    format!("{key}-workspace")
+}
+
+/// The workspace is labelled apart from the run's other objects (a group of its own, plus
+/// [`WORKSPACE_LABEL`]): the run's teardown leaves it, so that a run that did not succeed can keep
+/// it for a resume. The run removes it itself otherwise; after a crash the janitor does, as it
+/// does the rest.
+fn workspace_labels(engine: &Engine, key: &str) -> Labels {
+    engine.labels(&workspace_group(key)).with(WORKSPACE_LABEL, key)
+}
+
+/// Removes a run's workspace volume (one not kept for a resume).
+pub async fn remove_workspace(engine: &Engine, volume: &str, log: &RunLog) {
+    if let Err(e) = engine.docker().remove_volume(volume).await {
+        tracing::warn!(volume, error = %e, "removing the workspace failed");
+        log.run_line(&format!(
+            "Warning: the workspace volume {volume} could not be removed ({e}); the janitor removes it at the next start"
+        ));
     }
 }
 

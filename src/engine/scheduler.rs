@@ -5,9 +5,10 @@ use super::log::RunLog;
 use super::scaffold::Scaffold;
 use super::step::{BuildProduct, StepContext, StepResult};
 use super::{Engine, Execution, RunObserver, step_build, step_cmd, step_push};
-use crate::run::{RunRecord, RunStatus, StepStatus};
+use crate::run::{OutputImage, RunRecord, RunStatus, StepStatus};
 use crate::taskfile::StepKind;
 use chrono::Utc;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -19,15 +20,24 @@ pub struct Outcome {
     pub status: RunStatus,
     /// Why it did not succeed.
     pub error: Option<String>,
-    /// What build steps built, in file order.
-    pub builds: Vec<BuildProduct>,
+    /// What each step that ran built and pushed, by step index.
+    pub products: BTreeMap<usize, (Option<BuildProduct>, Vec<OutputImage>)>,
 }
 
-/// Executes every step it can and fills in `record.steps` and `record.output_images`.
+impl Outcome {
+    /// What build steps built, in file order.
+    pub fn builds(&self) -> Vec<BuildProduct> {
+        self.products.values().filter_map(|(b, _)| b.clone()).collect()
+    }
+}
+
+/// Executes every step it can and fills in `record.steps` and `record.output_images`. Steps
+/// marked in `reused` (a resume's) count as done from the start and do not run.
 #[allow(clippy::too_many_arguments)]
 pub async fn execute(
     engine: &Engine,
     req: &Execution,
+    reused: &[bool],
     scaffold: Scaffold,
     log: &RunLog,
     observer: &dyn RunObserver,
@@ -51,7 +61,11 @@ pub async fn execute(
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();
     let stop_steps = cancel.child_token();
     let mut running: JoinSet<(usize, StepResult)> = JoinSet::new();
-    let mut builds: Vec<(usize, BuildProduct)> = Vec::new();
+    let mut products: BTreeMap<usize, (Option<BuildProduct>, Vec<OutputImage>)> = BTreeMap::new();
+    // Steps that succeeded, whose dependents are released at the top of the loop. A reused step
+    // joins them once its own dependencies are done, without running: so a step after a reused
+    // one still waits for everything before it (a service started again, say).
+    let mut succeeded: Vec<usize> = Vec::new();
     let mut failure: Option<(RunStatus, String)> = None;
 
     let start = |i: usize, running: &mut JoinSet<(usize, StepResult)>, record: &mut RunRecord| {
@@ -95,11 +109,34 @@ pub async fn execute(
     };
     for (i, w) in waiting.iter().enumerate() {
         if *w == 0 {
-            begin(i, &mut running, &mut gates, record);
+            if reused[i] {
+                succeeded.push(i);
+            } else {
+                begin(i, &mut running, &mut gates, record);
+            }
         }
     }
 
-    while !running.is_empty() || !gates.is_empty() {
+    while !running.is_empty() || !gates.is_empty() || !succeeded.is_empty() {
+        while let Some(i) = succeeded.pop() {
+            if failure.is_some() {
+                break;
+            }
+            for d in req.plan.dependents(i) {
+                waiting[d] -= 1;
+                if waiting[d] == 0 {
+                    if reused[d] {
+                        succeeded.push(d);
+                    } else {
+                        begin(d, &mut running, &mut gates, record);
+                    }
+                }
+            }
+        }
+        succeeded.clear();
+        if running.is_empty() && gates.is_empty() {
+            break;
+        }
         if failure.is_some() {
             // Nobody needs to decide on a step that will not run.
             gates.abort_all();
@@ -148,18 +185,11 @@ pub async fn execute(
                 s.finished_at = Some(Utc::now());
                 s.error = result.error.clone();
                 observer.step_updated(s);
-                record.output_images.extend(result.pushed);
-                if let Some(b) = result.built {
-                    builds.push((i, b));
-                }
+                record.output_images.extend(result.pushed.iter().cloned());
+                products.insert(i, (result.built, result.pushed));
                 if ok {
                     if failure.is_none() {
-                        for d in req.plan.dependents(i) {
-                            waiting[d] -= 1;
-                            if waiting[d] == 0 {
-                                begin(d, &mut running, &mut gates, record);
-                            }
-                        }
+                        succeeded.push(i);
                     }
                 } else if failure.is_none() {
                     let step = &req.task.steps[i];
@@ -186,10 +216,8 @@ pub async fn execute(
             observer.step_updated(s);
         }
     }
-    builds.sort_by_key(|(i, _)| *i);
-    let builds = builds.into_iter().map(|(_, b)| b).collect();
     match failure {
-        None => Outcome { status: RunStatus::Succeeded, error: None, builds },
-        Some((status, error)) => Outcome { status, error: Some(error), builds },
+        None => Outcome { status: RunStatus::Succeeded, error: None, products },
+        Some((status, error)) => Outcome { status, error: Some(error), products },
     }
 }

@@ -136,6 +136,15 @@ fn routes() -> Routes {
     route!(
         r,
         POST,
+        "/v1/runs/{id}/resume",
+        "Go on from the failed step of a run that did not succeed: its succeeded steps are reused, in its kept workspace",
+        Some("ResumeRequest"),
+        Some("Run"),
+        runs::resume
+    );
+    route!(
+        r,
+        POST,
         "/v1/runs/{id}/approve",
         "Approve a run waiting for approval (it is queued, with the task's secrets)",
         None,

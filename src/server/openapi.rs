@@ -47,6 +47,7 @@ fn components() -> Map<String, Value> {
     put("ContextInfo", schema_of::<api::ContextInfo>(&mut extra));
     put("PruneRequest", schema_of::<api::PruneRequest>(&mut extra));
     put("RerunRequest", schema_of::<api::RerunRequest>(&mut extra));
+    put("ResumeRequest", schema_of::<api::ResumeRequest>(&mut extra));
     put("PruneReport", schema_of::<api::PruneReport>(&mut extra));
     put("TokenInfo", schema_of::<api::TokenInfo>(&mut extra));
     put("NewToken", schema_of::<api::NewToken>(&mut extra));

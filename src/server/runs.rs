@@ -1,7 +1,7 @@
 //! `/v1/runs`: quick runs, listing, one run, cancel, and logs (text, or live over SSE).
 
 use super::error::{HttpError, HttpResult};
-use crate::api::{PruneReport, PruneRequest, RerunRequest, Run, RunFilter, RunPage, RunRequest};
+use crate::api::{PruneReport, PruneRequest, RerunRequest, ResumeRequest, Run, RunFilter, RunPage, RunRequest};
 use crate::daemon::Service;
 use crate::daemon::logs::LogState;
 use axum::Json;
@@ -66,6 +66,16 @@ pub async fn rerun(
 ) -> HttpResult<(StatusCode, Json<Run>)> {
     let req = body.map(|Json(r)| r).unwrap_or_default();
     Ok((StatusCode::CREATED, Json(svc.rerun(&id, req).await?)))
+}
+
+/// `POST /v1/runs/{id}/resume`.
+pub async fn resume(
+    State(svc): Svc,
+    Path(id): Path<String>,
+    body: Option<Json<ResumeRequest>>,
+) -> HttpResult<(StatusCode, Json<Run>)> {
+    let req = body.map(|Json(r)| r).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(svc.resume(&id, req).await?)))
 }
 
 /// `POST /v1/prune`.

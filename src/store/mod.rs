@@ -119,6 +119,14 @@ pub struct RunRow {
     pub waiting_step: Option<String>,
     /// The run it reruns.
     pub rerun_of: Option<String>,
+    /// The run it resumes.
+    pub resumed_from: Option<String>,
+    /// The workspace volume it kept for a resume (until a resume takes it).
+    pub workspace: Option<String>,
+    /// Until when that workspace is kept.
+    pub workspace_until: Option<DateTime<Utc>>,
+    /// What a resume of it reuses.
+    pub resume_state: Option<crate::run::ResumePoint>,
 }
 
 /// A run to queue.
@@ -141,6 +149,8 @@ pub struct NewRun {
     pub awaiting_approval: bool,
     /// The run it reruns.
     pub rerun_of: Option<String>,
+    /// The run it resumes.
+    pub resumed_from: Option<String>,
 }
 
 /// Whether `enqueue_run` created a run or found the one with the same key.
@@ -176,6 +186,8 @@ pub struct RunResult {
     pub error: Option<String>,
     /// When it ended.
     pub finished_at: DateTime<Utc>,
+    /// What a resume of it needs, and until when its workspace is kept.
+    pub resume: Option<(crate::run::ResumePoint, DateTime<Utc>)>,
 }
 
 /// An image a task's last successful build used or produced.

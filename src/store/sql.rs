@@ -227,7 +227,15 @@ impl Store {
     ) -> StoreResult<RunRow> {
         progress::decide(self, id, approval, reason).await
     }
-    /// The ids of the reruns of run `id`, oldest first.
+    /// Takes the workspace run `id` kept, for a resume: whether it was there to take.
+    pub async fn take_workspace(&self, id: &str, volume: &str) -> StoreResult<bool> {
+        progress::take_workspace(self, id, volume).await
+    }
+    /// The workspace volumes kept for resumes now.
+    pub async fn kept_workspaces(&self) -> StoreResult<Vec<String>> {
+        progress::kept_workspaces(self).await
+    }
+    /// The ids of the reruns and resumes of run `id`, oldest first.
     pub async fn reruns_of(&self, id: &str) -> StoreResult<Vec<String>> {
         runs::reruns(self, id).await
     }

@@ -187,6 +187,8 @@ pub fn run(status: RunStatus, task: Option<&str>) -> Run {
         approval: None,
         waiting_step: None,
         rerun_of: None,
+        resumed_from: None,
+        workspace_kept_until: None,
         reruns: Vec::new(),
     }
 }

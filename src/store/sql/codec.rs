@@ -18,7 +18,8 @@ macro_rules! run_columns {
     () => {
         "seq, id, status, run_type, task, trigger, request, required_labels, queued_ms, started_ms, \
          finished_ms, platform, steps, output_images, dependencies, error, node, lease_until_ms, \
-         cancel_requested, approval, waiting_step, rerun_of"
+         cancel_requested, approval, waiting_step, rerun_of, resumed_from, workspace, \
+         workspace_until_ms, resume_state"
     };
 }
 pub(super) use run_columns;
@@ -113,6 +114,12 @@ pub(super) fn run_from_row(row: &AnyRow) -> StoreResult<RunRow> {
             .transpose()?,
         waiting_step: col(row, "waiting_step")?,
         rerun_of: col(row, "rerun_of")?,
+        resumed_from: col(row, "resumed_from")?,
+        workspace: col(row, "workspace")?,
+        workspace_until: opt_time(&what("workspace time"), col(row, "workspace_until_ms")?)?,
+        resume_state: col::<Option<String>>(row, "resume_state")?
+            .map(|text| from_json(&what("resume state"), &text))
+            .transpose()?,
         id,
     })
 }

@@ -44,12 +44,16 @@ pub(super) async fn get(store: &Store, id: &str) -> StoreResult<Option<(ContextI
 pub(super) async fn needed_by_a_run(store: &Store, context: &str) -> StoreResult<bool> {
     // The spec is JSON with no spaces: `"context":"upload:<hex id>"`; hex ids hold no LIKE wildcards.
     let pattern = format!("%\"context\":\"{context}\"%");
-    let row =
-        sqlx::query("SELECT 1 AS one FROM runs WHERE status IN ('AwaitingApproval', 'Queued', 'Running') AND request LIKE $1 LIMIT 1")
-            .bind(pattern)
-            .fetch_optional(&store.writer)
-            .await
-            .map_err(db("look for runs that need the context"))?;
+    // A run that keeps its workspace for a resume needs it too: the resume reads its task file there.
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM runs WHERE (status IN ('AwaitingApproval', 'Queued', 'Running') \
+         OR (workspace IS NOT NULL AND workspace_until_ms > $2)) AND request LIKE $1 LIMIT 1",
+    )
+    .bind(pattern)
+    .bind(super::codec::now_ms())
+    .fetch_optional(&store.writer)
+    .await
+    .map_err(db("look for runs that need the context"))?;
     Ok(row.is_some())
 }
 

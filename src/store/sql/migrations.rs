@@ -33,6 +33,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0003_approval.sql"),
         include_str!("../../../migrations/postgres/0003_approval.sql"),
     ),
+    (
+        4,
+        "resume",
+        include_str!("../../../migrations/sqlite/0004_resume.sql"),
+        include_str!("../../../migrations/postgres/0004_resume.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date.

@@ -67,8 +67,8 @@ pub(super) async fn finish(store: &Store, id: &str, result: &RunResult) -> Store
     // Only a run still under way changes: one cancelled while queued (or reaped) keeps its end.
     let finished = sqlx::query(
         "UPDATE runs SET status = $2, steps = $3, output_images = $4, dependencies = $5, error = $6, \
-         finished_ms = $7, lease_until_ms = NULL, waiting_step = NULL \
-         WHERE id = $1 AND status IN ('Queued', 'Running', 'AwaitingApproval') RETURNING seq",
+         finished_ms = $7, lease_until_ms = NULL, waiting_step = NULL, workspace = $8, workspace_until_ms = $9, \
+         resume_state = $10 WHERE id = $1 AND status IN ('Queued', 'Running', 'AwaitingApproval') RETURNING seq",
     )
     .bind(id)
     .bind(result.status.as_str())
@@ -77,6 +77,9 @@ pub(super) async fn finish(store: &Store, id: &str, result: &RunResult) -> Store
     .bind(json("dependencies", &result.dependencies)?)
     .bind(&result.error)
     .bind(result.finished_at.timestamp_millis())
+    .bind(result.resume.as_ref().and_then(|(r, _)| r.workspace.clone()))
+    .bind(result.resume.as_ref().map(|(_, until)| until.timestamp_millis()))
+    .bind(result.resume.as_ref().map(|(r, _)| json("resume state", r)).transpose()?)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db("record the run's end"))?;
@@ -250,6 +253,30 @@ pub(super) async fn cancel(store: &Store, id: &str) -> StoreResult<RunRow> {
         ))),
         None => Err(not_found(id)),
     }
+}
+
+/// A resume takes the workspace run `id` kept: whether it was still there to take (kept, not
+/// expired, not taken by another resume). One statement, so two resumes cannot both take it.
+pub(super) async fn take_workspace(store: &Store, id: &str, volume: &str) -> StoreResult<bool> {
+    let done =
+        sqlx::query("UPDATE runs SET workspace = NULL WHERE id = $1 AND workspace = $2 AND workspace_until_ms > $3")
+            .bind(id)
+            .bind(volume)
+            .bind(now_ms())
+            .execute(&store.writer)
+            .await
+            .map_err(db("take the run's workspace"))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The workspace volumes runs keep now, for the janitor to leave alone.
+pub(super) async fn kept_workspaces(store: &Store) -> StoreResult<Vec<String>> {
+    let rows = sqlx::query("SELECT workspace FROM runs WHERE workspace IS NOT NULL AND workspace_until_ms > $1")
+        .bind(now_ms())
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db("list kept workspaces"))?;
+    rows.iter().map(|r| col::<String>(r, "workspace")).collect()
 }
 
 #[cfg(test)]

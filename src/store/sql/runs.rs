@@ -28,7 +28,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
     let status = if run.awaiting_approval { RunStatus::AwaitingApproval } else { RunStatus::Queued };
     let inserted = sqlx::query(
         "INSERT INTO runs (status, run_type, task, trigger_kind, trigger, request, required_labels, queued_ms, \
-         dedup_key, rerun_of) VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10) \
+         dedup_key, rerun_of, resumed_from) VALUES ($9, $1, $2, $3, $4, $5, $6, $7, $8, $10, $11) \
          ON CONFLICT (dedup_key) DO NOTHING RETURNING seq",
     )
     .bind(run_type_name(run.run_type)?)
@@ -41,6 +41,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
     .bind(&run.dedup_key)
     .bind(status.as_str())
     .bind(&run.rerun_of)
+    .bind(&run.resumed_from)
     .fetch_optional(&mut *tx)
     .await
     .map_err(db("queue the run"))?;
@@ -89,6 +90,10 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
         approval: None,
         waiting_step: None,
         rerun_of: run.rerun_of,
+        resumed_from: run.resumed_from,
+        workspace: None,
+        workspace_until: None,
+        resume_state: None,
     }))
 }
 
@@ -130,11 +135,12 @@ pub(super) async fn get(store: &Store, id: &str) -> StoreResult<Option<RunRow>> 
 
 /// The ids of the reruns of run `id`, oldest first.
 pub(super) async fn reruns(store: &Store, id: &str) -> StoreResult<Vec<String>> {
-    let rows = sqlx::query("SELECT id FROM runs WHERE rerun_of = $1 AND id IS NOT NULL ORDER BY seq")
-        .bind(id)
-        .fetch_all(&store.reader)
-        .await
-        .map_err(db("list the run's reruns"))?;
+    let rows =
+        sqlx::query("SELECT id FROM runs WHERE (rerun_of = $1 OR resumed_from = $1) AND id IS NOT NULL ORDER BY seq")
+            .bind(id)
+            .fetch_all(&store.reader)
+            .await
+            .map_err(db("list the run's reruns"))?;
     rows.iter().map(|r| col(r, "id")).collect()
 }
 

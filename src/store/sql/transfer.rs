@@ -11,9 +11,9 @@ pub(super) async fn import_run(store: &Store, run: &RunRow) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO runs (seq, id, status, run_type, task, trigger_kind, trigger, request, required_labels, \
          queued_ms, started_ms, finished_ms, platform, steps, output_images, dependencies, error, node, \
-         lease_until_ms, cancel_requested, approval, waiting_step, rerun_of) \
+         lease_until_ms, cancel_requested, approval, waiting_step, rerun_of, resumed_from) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-         $23)",
+         $23, $24)",
     )
     .bind(run.seq)
     .bind(&run.id)
@@ -38,6 +38,7 @@ pub(super) async fn import_run(store: &Store, run: &RunRow) -> StoreResult<()> {
     .bind(run.approval.as_ref().map(|a| json("approval", a)).transpose()?)
     .bind(&run.waiting_step)
     .bind(&run.rerun_of)
+    .bind(&run.resumed_from)
     .execute(&mut *tx)
     .await
     .map_err(db("import a run"))?;

@@ -81,6 +81,7 @@ pub fn new_run(task: Option<&str>) -> NewRun {
         dedup_key: None,
         awaiting_approval: false,
         rerun_of: None,
+        resumed_from: None,
     }
 }
 
@@ -122,6 +123,7 @@ pub fn result(status: RunStatus, images: Vec<OutputImage>) -> RunResult {
         dependencies: vec![serde_json::json!({ "image": { "repository": "app" }, "buildtime-dependency": [] })],
         error: None,
         finished_at: ms(1_700_000_002_000),
+        resume: None,
     }
 }
 
