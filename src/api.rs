@@ -900,6 +900,18 @@ pub struct RerunRequest {
     /// Values that replace or add to the original run's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub values: BTreeMap<String, String>,
+    /// A values file merged over the task's own (`--values`); `values`, and the original's, win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<ValuesFile>,
+}
+
+/// A values file sent with a request (YAML, as ACR's `--values`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ValuesFile {
+    /// Its name, for error messages.
+    pub name: String,
+    /// Its text.
+    pub content: String,
 }
 
 /// `POST /v1/runs/{id}/resume`: values merged over the original's, and whether `.Run.ID` changes.
@@ -913,6 +925,9 @@ pub struct ResumeRequest {
     /// paths made of it still match what the reused steps produced).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub new_id: bool,
+    /// A values file merged over the task's own (`--values`); `values`, and the original's, win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<ValuesFile>,
 }
 
 /// `POST /v1/prune`: delete finished runs and their logs now. Limits not given are the daemon's

@@ -225,3 +225,39 @@ async fn a_resume_puts_back_the_image_a_reused_build_made_and_restarts_the_detac
         tokio::task::spawn_blocking(move || std::process::Command::new("docker").args(["rmi", "-f", &tag]).output())
             .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rerun_and_resume_take_a_values_file_and_a_broken_one_is_refused_with_its_line() {
+    let d = TestDaemon::start(1).await;
+    let task = r#"steps:
+  - id: first
+    cmd: busybox echo first
+  - id: second
+    cmd: busybox sh -c 'echo fix={{.Values.fix | default "no"}}; test "{{.Values.fix | default "no"}}" = fixed'
+"#;
+    let (_, run) = d.post("/v1/runs", json!({"step": {"kind": "file", "content": task}})).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    assert_eq!(d.wait_run(&id).await["status"], "Failed");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "fix: fixed\n  nested: [\n").unwrap();
+    let out = d.cli(&["runs", "rerun", &id, "--values", bad.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.yaml:2:"), "the error points into the file: {stderr}");
+
+    let good = dir.path().join("fix.yaml");
+    std::fs::write(&good, "fix: fixed\n").unwrap();
+    let out = d.cli(&["runs", "resume", &id, "--values", good.to_str().unwrap(), "-o", "json"]).await;
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let new_id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_string();
+    let resumed = d.wait_run(&new_id).await;
+    assert_eq!(resumed["status"], "Succeeded", "{resumed}");
+    assert_eq!(step(&resumed, "first")["status"], "Reused");
+    let out = d.cli(&["runs", "rerun", &id, "--values", good.to_str().unwrap(), "-o", "json"]).await;
+    let rerun_id = serde_json::from_slice::<Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_string();
+    let rerun = d.wait_run(&rerun_id).await;
+    assert_eq!(rerun["status"], "Succeeded");
+    assert_eq!(step(&rerun, "first")["status"], "Succeeded", "a rerun runs every step again");
+    assert!(log_of(&d, &rerun_id).await.contains("fix=fixed"));
+}

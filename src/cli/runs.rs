@@ -42,6 +42,10 @@ pub struct ResumeArgs {
     /// already succeeded must render as it did, or the resume is refused.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// A values file (YAML) merged over the task's own; `--set` values, the original's included,
+    /// still win.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Option<std::path::PathBuf>,
     /// Render with the new run's id as `.Run.ID` instead of the original's.
     #[arg(long)]
     pub new_id: bool,
@@ -60,6 +64,10 @@ pub struct RerunArgs {
     /// Value that replaces or adds to the original run's, `NAME=VALUE`; repeatable.
     #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// A values file (YAML) merged over the task's own; `--set` values, the original's included,
+    /// still win.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub server: ServerArgs,
     /// Output format (`json`: the new run).
@@ -191,7 +199,10 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
             decided(&run, a.decide.output)
         }
         RunsCommand::Rerun(a) => {
-            let req = crate::api::RerunRequest { values: super::pairs::parse_map(&a.set, "--set")? };
+            let req = crate::api::RerunRequest {
+                values: super::pairs::parse_map(&a.set, "--set")?,
+                values_file: values_file(a.values.as_deref())?,
+            };
             let run = Client::from_args(&a.server)?.rerun_run(&a.run, &req).await?;
             match a.output {
                 Format::Json => print_json(&run),
@@ -205,7 +216,11 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
             }
         }
         RunsCommand::Resume(a) => {
-            let req = crate::api::ResumeRequest { values: super::pairs::parse_map(&a.set, "--set")?, new_id: a.new_id };
+            let req = crate::api::ResumeRequest {
+                values: super::pairs::parse_map(&a.set, "--set")?,
+                new_id: a.new_id,
+                values_file: values_file(a.values.as_deref())?,
+            };
             let run = Client::from_args(&a.server)?.resume_run(&a.run, &req).await?;
             match a.output {
                 Format::Json => print_json(&run),
@@ -229,6 +244,14 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
             }
         }
     }
+}
+
+/// The `--values` file of a rerun or resume, read here and sent to the daemon.
+fn values_file(path: Option<&std::path::Path>) -> Result<Option<crate::api::ValuesFile>, CliError> {
+    let Some(path) = path else { return Ok(None) };
+    let content =
+        std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("--values {}: {e}", path.display())))?;
+    Ok(Some(crate::api::ValuesFile { name: path.display().to_string(), content }))
 }
 
 /// `drydock logs`: the log so far, or (`--follow`) everything until the run ends.

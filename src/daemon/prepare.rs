@@ -95,6 +95,8 @@ pub async fn prepare(
         let text = std::fs::read_to_string(inside(dir, vf)?).map_err(|e| format!("values file {vf}: {e}"))?;
         files.push((vf.clone(), text));
     }
+    // Given with a rerun or resume (checked then): over the task's own.
+    files.extend(spec.values_files.iter().map(|f| (f.name.clone(), f.content.clone())));
     let sets: Vec<String> = spec.values.iter().chain(&spec.secret_values).map(|(k, v)| format!("{k}={v}")).collect();
     // The values' own warnings are not shown: a task's values are checked when it is saved.
     let (merged, _) = values::merge(&files, &sets).map_err(|e| match e {

@@ -35,6 +35,7 @@ impl Service {
         let mut spec: RunSpec = serde_json::from_value(original.request.clone())
             .map_err(|e| ServiceError::Internal(format!("run {id}'s stored request is unreadable: {e}")))?;
         spec.values.extend(req.values);
+        spec.values_files.extend(super::runs::checked_values_file(req.values_file)?);
         spec.resume = Some(ResumeOf { run: original.id.clone(), new_id: req.new_id });
         let mut required_labels = original.required_labels.clone();
         if let Some(node) = &original.node {

@@ -47,6 +47,7 @@ impl Service {
             approve_before: Vec::new(),
             approval_timeout: None,
             resume: None,
+            values_files: Vec::new(),
         };
         let new = NewRun {
             run_type,
@@ -121,6 +122,7 @@ impl Service {
             approve_before: task.approve_before.clone(),
             approval_timeout: task.approval_timeout,
             resume: None,
+            values_files: Vec::new(),
         };
         if admission == Admission::WithoutSecrets {
             withhold_secrets(&mut spec, &trigger);
@@ -243,6 +245,7 @@ impl Service {
         let mut spec: RunSpec = serde_json::from_value(original.request.clone())
             .map_err(|e| ServiceError::Internal(format!("run {id}'s stored request is unreadable: {e}")))?;
         spec.values.extend(req.values);
+        spec.values_files.extend(checked_values_file(req.values_file)?);
         // A rerun runs everything again from the original inputs.
         spec.resume = None;
         self.check_upload_kept(id, &spec).await?;
@@ -309,6 +312,18 @@ impl Service {
         }
         Ok(to_api(&row))
     }
+}
+
+/// A values file given with a rerun or resume, checked now so that a mistake is a 400 with its
+/// line and column rather than a run that fails later.
+pub(super) fn checked_values_file(file: Option<api::ValuesFile>) -> Result<Option<api::ValuesFile>> {
+    let Some(file) = file else { return Ok(None) };
+    if let Err(crate::taskfile::values::ValuesError::File(d)) =
+        crate::taskfile::values::merge(&[(file.name.clone(), file.content.clone())], &[])
+    {
+        return Err(ServiceError::invalid(format!("values file {} is not valid: {d}", file.name)));
+    }
+    Ok(Some(file))
 }
 
 /// The error a rejected (or expired) run ends with.

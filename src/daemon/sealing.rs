@@ -119,6 +119,7 @@ mod tests {
             approve_before: Vec::new(),
             approval_timeout: None,
             resume: None,
+            values_files: Vec::new(),
         };
         let original = spec.clone();
         map_spec_secrets(&mut spec, &sealer(&cipher)).unwrap();

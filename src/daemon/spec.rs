@@ -1,7 +1,7 @@
 //! What a queued run will execute, frozen at queue time (its secret fields sealed by
 //! `sealing` before it reaches the store).
 
-use crate::api::{Credential, TaskStep};
+use crate::api::{Credential, TaskStep, ValuesFile};
 use crate::store::task_record::{StoredLogin, StoredStep};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -70,6 +70,9 @@ pub struct RunSpec {
     /// The run this one resumes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<ResumeOf>,
+    /// Values files given with a rerun or resume, merged over the task's own in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_files: Vec<ValuesFile>,
 }
 
 /// What a resume asked for; the rest (workspace, reused steps, run variables) is read from the
@@ -112,6 +115,8 @@ struct SpecRecord {
     approval_timeout: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resume: Option<ResumeOf>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    values_files: Vec<ValuesFile>,
 }
 
 impl From<SpecRecord> for RunSpec {
@@ -131,6 +136,7 @@ impl From<SpecRecord> for RunSpec {
             approve_before: r.approve_before,
             approval_timeout: r.approval_timeout,
             resume: r.resume,
+            values_files: r.values_files,
         }
     }
 }
@@ -152,6 +158,7 @@ impl From<RunSpec> for SpecRecord {
             approve_before: s.approve_before,
             approval_timeout: s.approval_timeout,
             resume: s.resume,
+            values_files: s.values_files,
         }
     }
 }
