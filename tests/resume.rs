@@ -1,6 +1,6 @@
 //! `drydock runs resume`: a run that failed goes on from its failed step, in the workspace the
 //! original left, reusing the steps that succeeded; and the resumes that would not be the same run
-//! going on are refused with the reason.
+//! going on are refused with the reason. Also the run's graph: planned before any node takes it.
 
 use crate::helper::daemon::TestDaemon;
 use crate::helper::wait::eventually;
@@ -260,4 +260,38 @@ async fn rerun_and_resume_take_a_values_file_and_a_broken_one_is_refused_with_it
     assert_eq!(rerun["status"], "Succeeded");
     assert_eq!(step(&rerun, "first")["status"], "Succeeded", "a rerun runs every step again");
     assert!(log_of(&d, &rerun_id).await.contains("fix=fixed"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_run_shows_its_whole_planned_graph_before_any_node_takes_it() {
+    let d = TestDaemon::start(1).await;
+    // A label no node has keeps the run queued.
+    let task = "steps:\n  - id: build\n    cmd: busybox true\n  - id: test\n    cmd: busybox true\n    when: [build]\n  - id: lint\n    cmd: busybox true\n    when: ['-']\n";
+    let body = json!({"name": "graph", "step": {"kind": "file", "content": task}, "agent_labels": {"pool": "nowhere"}});
+    let (status, created) = d.post("/v1/tasks", body).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, run) = d.post("/v1/tasks/graph/runs", json!({})).await;
+    assert_eq!(status, 201, "{run}");
+    let id = run["id"].as_str().unwrap();
+    let (_, queued) = d.get(&format!("/v1/runs/{id}")).await;
+    assert_eq!(queued["status"], "Queued");
+    let steps: Vec<(String, String, Value)> = queued["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["id"].as_str().unwrap().to_string(), s["status"].as_str().unwrap().to_string(), s["needs"].clone()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("build".into(), "Pending".into(), Value::Null),
+            ("test".into(), "Pending".into(), json!(["build"])),
+            ("lint".into(), "Pending".into(), Value::Null),
+        ],
+        "{queued}"
+    );
+    // Canceled before it ran: its steps never ran.
+    let (_, canceled) = d.post(&format!("/v1/runs/{id}/cancel"), json!({})).await;
+    assert_eq!(canceled["status"], "Canceled");
+    assert!(canceled["steps"].as_array().unwrap().iter().all(|s| s["status"] == "Skipped"), "{canceled}");
 }

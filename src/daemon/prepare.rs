@@ -194,6 +194,50 @@ pub async fn prepare(
     })
 }
 
+/// The steps a queued run will have, with their edges, when they are known before its context is
+/// fetched (an inline task file without a values file, a command, a quick build), so that its
+/// graph can be drawn from the moment it is queued. `None` otherwise, or when the file does not
+/// render yet: the worker records the real plan either way.
+pub fn planned_steps(svc: &Service, id: &str, spec: &RunSpec) -> Option<Vec<crate::run::StepRecord>> {
+    let text = match &spec.step {
+        TaskStep::File { content: Some(text), values_file: None, .. } => text.clone(),
+        TaskStep::File { .. } => return None,
+        _ => {
+            let nothing = Fetched {
+                source: RunSource::None,
+                dir: None,
+                commit: None,
+                branch: None,
+                repository: String::new(),
+                temp: None,
+            };
+            task_text(svc, spec, &nothing).ok()?.1
+        }
+    };
+    let sets: Vec<String> = spec.values.iter().chain(&spec.secret_values).map(|(k, v)| format!("{k}={v}")).collect();
+    let files: Vec<(String, String)> = spec.values_files.iter().map(|f| (f.name.clone(), f.content.clone())).collect();
+    let (values, _) = values::merge(&files, &sets).ok()?;
+    let req = LoadRequest {
+        file_name: "task file",
+        source: &text,
+        values,
+        secrets: spec.secret_values.clone().into_iter().collect(),
+        run: RunVars {
+            id: id.to_string(),
+            registry: svc.settings.registry.clone(),
+            date: Some(chrono::Utc::now()),
+            task_name: spec.task_name.clone().unwrap_or_default(),
+            triggered_by: spec.triggered_by.clone(),
+            ..RunVars::default()
+        },
+        now: chrono::Utc::now(),
+        alias_loader: &crate::taskfile::alias::NoAliasSources,
+        options: LoadOptions { image_aliases: svc.settings.image_aliases.clone(), ..LoadOptions::default() },
+    };
+    let loaded = crate::taskfile::load(&req).ok()?;
+    Some(crate::engine::planned_steps(&loaded.task, &loaded.plan))
+}
+
 /// How long a run waits for approval before a step when the task does not say: a day.
 pub const DEFAULT_APPROVAL_TIMEOUT: u64 = 86_400;
 

@@ -204,9 +204,18 @@ impl Service {
     /// Seals `spec` into `new`'s request and queues the run.
     pub(super) async fn enqueue(&self, mut spec: RunSpec, mut new: NewRun) -> Result<Run> {
         self.check_free_space()?;
+        let plain = spec.clone();
         self.seal_spec(&mut spec)?;
         new.request = serde_json::to_value(&spec).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let queued = self.store.enqueue_run(new).await?;
+        if let Enqueued::New(run) = &queued
+            && let Some(steps) = super::prepare::planned_steps(self, &run.id, &plain)
+        {
+            // Best effort: the worker records the plan anyway when it starts.
+            if let Err(e) = self.store.set_planned_steps(&run.id, &steps).await {
+                tracing::warn!(run = %run.id, error = %e, "recording the planned steps failed");
+            }
+        }
         if matches!(queued, Enqueued::New(_)) {
             self.wake.notify_waiters();
         }
@@ -390,7 +399,17 @@ pub fn to_api(r: &RunRow) -> Run {
         started_at: r.started_at,
         finished_at: r.finished_at,
         platform: r.platform.clone(),
-        steps: r.steps.clone(),
+        // A run that ended before a node took it (canceled, rejected) never ran its planned steps.
+        steps: r
+            .steps
+            .iter()
+            .map(|s| match s.status {
+                crate::run::StepStatus::Pending if r.status.is_terminal() => {
+                    crate::run::StepRecord { status: crate::run::StepStatus::Skipped, ..s.clone() }
+                }
+                _ => s.clone(),
+            })
+            .collect(),
         output_images: r.output_images.clone(),
         dependencies: r.dependencies.clone(),
         error: r.error.clone(),

@@ -205,16 +205,7 @@ impl Engine {
         cancel: CancellationToken,
     ) -> RunRecord {
         let started = Utc::now();
-        let steps: Vec<StepRecord> = req
-            .task
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| StepRecord {
-                needs: req.plan.dependencies(i).into_iter().map(|d| req.task.steps[d].id.clone()).collect(),
-                ..StepRecord::pending(&s.id)
-            })
-            .collect();
+        let steps = planned_steps(&req.task, &req.plan);
         let mut record = RunRecord {
             id: req.run_id.clone(),
             status: RunStatus::Running,
@@ -331,6 +322,18 @@ impl Engine {
         log.run_line(&format!("Run ID: {} {verdict} after {secs:.1}s", req.run_id));
         record
     }
+}
+
+/// Every step of a plan, pending, with the steps it waits for: the run's graph before it starts.
+pub fn planned_steps(task: &TaskFile, plan: &Plan) -> Vec<StepRecord> {
+    task.steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StepRecord {
+            needs: plan.dependencies(i).into_iter().map(|d| task.steps[d].id.clone()).collect(),
+            ..StepRecord::pending(&s.id)
+        })
+        .collect()
 }
 
 /// Registry credentials in the Docker layer's form.

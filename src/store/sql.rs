@@ -227,6 +227,10 @@ impl Store {
     ) -> StoreResult<RunRow> {
         progress::decide(self, id, approval, reason).await
     }
+    /// Records the steps a queued run will have (ignored once a node claimed it).
+    pub async fn set_planned_steps(&self, id: &str, steps: &[StepRecord]) -> StoreResult<()> {
+        progress::set_planned(self, id, steps).await
+    }
     /// Takes the workspace run `id` kept, for a resume: whether it was there to take.
     pub async fn take_workspace(&self, id: &str, volume: &str) -> StoreResult<bool> {
         progress::take_workspace(self, id, volume).await

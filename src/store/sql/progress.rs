@@ -255,6 +255,20 @@ pub(super) async fn cancel(store: &Store, id: &str) -> StoreResult<RunRow> {
     }
 }
 
+/// The steps a queued run will have, recorded before any node claims it (a node's own records
+/// win: once it runs, this changes nothing).
+pub(super) async fn set_planned(store: &Store, id: &str, steps: &[StepRecord]) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE runs SET steps = $2 WHERE id = $1 AND status IN ('Queued', 'AwaitingApproval') AND node IS NULL",
+    )
+    .bind(id)
+    .bind(json("steps", steps)?)
+    .execute(&store.writer)
+    .await
+    .map_err(db("record the planned steps"))?;
+    Ok(())
+}
+
 /// A resume takes the workspace run `id` kept: whether it was still there to take (kept, not
 /// expired, not taken by another resume). One statement, so two resumes cannot both take it.
 pub(super) async fn take_workspace(store: &Store, id: &str, volume: &str) -> StoreResult<bool> {
