@@ -71,6 +71,20 @@ struct Fetched {
     temp: Option<tempfile::TempDir>,
 }
 
+impl Fetched {
+    /// A run without a context.
+    fn nothing() -> Self {
+        Fetched {
+            source: RunSource::None,
+            dir: None,
+            commit: None,
+            branch: None,
+            repository: String::new(),
+            temp: None,
+        }
+    }
+}
+
 /// Prepares a claimed run.
 /// `gate` makes the approver of `--approve-before` steps, given how long it may wait.
 pub async fn prepare(
@@ -202,17 +216,7 @@ pub fn planned_steps(svc: &Service, id: &str, spec: &RunSpec) -> Option<Vec<crat
     let text = match &spec.step {
         TaskStep::File { content: Some(text), values_file: None, .. } => text.clone(),
         TaskStep::File { .. } => return None,
-        _ => {
-            let nothing = Fetched {
-                source: RunSource::None,
-                dir: None,
-                commit: None,
-                branch: None,
-                repository: String::new(),
-                temp: None,
-            };
-            task_text(svc, spec, &nothing).ok()?.1
-        }
+        _ => task_text(svc, spec, &Fetched::nothing()).ok()?.1,
     };
     let sets: Vec<String> = spec.values.iter().chain(&spec.secret_values).map(|(k, v)| format!("{k}={v}")).collect();
     let files: Vec<(String, String)> = spec.values_files.iter().map(|f| (f.name.clone(), f.content.clone())).collect();
@@ -305,15 +309,7 @@ fn task_text(
 
 /// Brings the context to this machine.
 async fn fetch(svc: &Service, spec: &RunSpec, quick_build: bool) -> Result<Fetched, PrepareError> {
-    let none = Fetched {
-        source: RunSource::None,
-        dir: None,
-        commit: None,
-        branch: None,
-        repository: String::new(),
-        temp: None,
-    };
-    let Some(ctx) = &spec.context else { return Ok(none) };
+    let Some(ctx) = &spec.context else { return Ok(Fetched::nothing()) };
     if let Some(id) = ctx.strip_prefix("upload:") {
         let (_, path) = svc
             .store
@@ -323,7 +319,7 @@ async fn fetch(svc: &Service, spec: &RunSpec, quick_build: bool) -> Result<Fetch
             .ok_or_else(|| format!("the uploaded context `{id}` is gone"))?;
         if quick_build {
             // A quick build streams the archive straight to the build: no copy on disk.
-            return Ok(Fetched { source: RunSource::Archive(PathBuf::from(path)), ..none });
+            return Ok(Fetched { source: RunSource::Archive(PathBuf::from(path)), ..Fetched::nothing() });
         }
         let temp = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
         let dest = temp.path().join("ctx");
@@ -336,7 +332,12 @@ async fn fetch(svc: &Service, spec: &RunSpec, quick_build: bool) -> Result<Fetch
         .await
         .map_err(|e| format!("extracting the context stopped: {e}"))?
         .map_err(|e| format!("extracting the uploaded context: {e}"))?;
-        return Ok(Fetched { source: RunSource::Dir(dest.clone()), dir: Some(dest), temp: Some(temp), ..none });
+        return Ok(Fetched {
+            source: RunSource::Dir(dest.clone()),
+            dir: Some(dest),
+            temp: Some(temp),
+            ..Fetched::nothing()
+        });
     }
     match crate::buildargs::classify(ctx) {
         crate::buildargs::ContextSource::Git { url, reference, subdir } => {
