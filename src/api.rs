@@ -499,6 +499,16 @@ impl Trigger {
         })
     }
 
+    /// The kind: `manual`, `source`, `timer` or `base_image`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Source { .. } => "source",
+            Trigger::Timer { .. } => "timer",
+            Trigger::BaseImage { .. } => "base_image",
+        }
+    }
+
     /// The TRIGGER column of run listings, as ACR labels it.
     pub fn label(&self) -> &'static str {
         match self {

@@ -12,6 +12,7 @@ use crate::daemon::logs::LogStore;
 use crate::daemon::{self, DaemonSettings, Service, upkeep, worker};
 use crate::docker::DockerHost;
 use crate::engine::{ContainerNaming, Engine, EngineConfig, janitor};
+use crate::metrics::Metrics;
 use crate::registry::{ClientConfig, Credentials, RegistryClient};
 use crate::secrets::Cipher;
 use crate::store::{Store, facts};
@@ -77,6 +78,8 @@ pub struct NodeConfig {
     pub connections: crate::server::listen::ConnectionLimits,
     /// How long a run that did not succeed keeps its workspace volume for `drydock runs resume`.
     pub keep_failed_workspace: Duration,
+    /// Where `GET /metrics` is served instead of the API's address (which then answers 404 to it).
+    pub metrics_listen: Option<String>,
 }
 
 impl NodeConfig {
@@ -108,6 +111,7 @@ impl NodeConfig {
             min_free_bytes: crate::daemon::retention::DEFAULT_MIN_FREE_BYTES,
             connections: Default::default(),
             keep_failed_workspace: crate::daemon::resume::DEFAULT_KEEP_FAILED_WORKSPACE,
+            metrics_listen: None,
         }
     }
 }
@@ -165,6 +169,8 @@ pub struct Node {
     pub service: Arc<Service>,
     /// The address the API listens on.
     pub addr: std::net::SocketAddr,
+    /// The address `GET /metrics` is served on when it is not the API's.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Fire to shut down gracefully.
     pub shutdown: CancellationToken,
     handle: tokio::task::JoinHandle<()>,
@@ -200,7 +206,8 @@ pub async fn open_services(
     }
     let node_id = node_id(&data_dir)?;
     let instance = instance_id(store.as_ref()).await?;
-    let logs = LogStore::new(data_dir.join("logs"), config.max_log_bytes)
+    let metrics = Arc::new(Metrics::new(&node_id, config.concurrency));
+    let logs = LogStore::new(data_dir.join("logs"), config.max_log_bytes, metrics.log_bytes())
         .map_err(|e| StartError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
     logs.spawn_flusher();
     let uploads_dir = data_dir.join("uploads");
@@ -234,7 +241,7 @@ pub async fn open_services(
         min_free_bytes: config.min_free_bytes,
         keep_failed_workspace: config.keep_failed_workspace,
     };
-    let service = Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone()));
+    let service = Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone(), metrics));
     let lifted = service.lift_stored_url_credentials().await.map_err(|e| StartError::Startup(e.to_string()))?;
     if lifted > 0 {
         tracing::info!(tasks = lifted, "sealed the tokens that saved tasks kept in their context URLs");
@@ -244,6 +251,15 @@ pub async fn open_services(
 
 /// Starts the daemon on `listener` and returns once it accepts requests.
 pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Result<Node, StartError> {
+    // Bound first, so that a taken address fails the start before anything runs.
+    let metrics_listener = match &config.metrics_listen {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|e| StartError::Startup(format!("--metrics-listen {at}: cannot listen there: {e}")))?,
+        ),
+        None => None,
+    };
     let docker = DockerHost::connect(config.docker_host.as_deref()).await?;
     let info = docker.info().await?;
     let engine_labels = BTreeMap::from([("os".to_string(), info.os.clone()), ("arch".to_string(), info.arch.clone())]);
@@ -301,6 +317,15 @@ pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Res
     });
     facts::set_node_url(service.store().as_ref(), &service.settings().node_id, &advertised).await?;
     let app = crate::server::router(service.clone(), hub, shutdown.clone(), config.connections.stream_keepalive());
+    let metrics = crate::server::metrics_router(service.clone());
+    let (app, metrics_addr) = match metrics_listener {
+        None => (app.merge(metrics), None),
+        Some(listener) => {
+            let bound = listener.local_addr().map_err(|e| StartError::Startup(e.to_string()))?;
+            tokio::spawn(crate::server::listen::serve(listener, metrics, config.connections, shutdown.clone()));
+            (app, Some(bound))
+        }
+    };
     let server_shutdown = shutdown.clone();
     let grace = config.shutdown_grace;
     let limits = config.connections;
@@ -314,5 +339,5 @@ pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Res
             let _ = workers.await;
         }
     });
-    Ok(Node { service, addr, shutdown, handle })
+    Ok(Node { service, addr, metrics_addr, shutdown, handle })
 }

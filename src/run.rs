@@ -90,6 +90,20 @@ impl StepStatus {
     pub fn is_terminal(self) -> bool {
         !matches!(self, StepStatus::Pending | StepStatus::Running)
     }
+
+    /// The name as stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Pending => "Pending",
+            StepStatus::Running => "Running",
+            StepStatus::Succeeded => "Succeeded",
+            StepStatus::Failed => "Failed",
+            StepStatus::Skipped => "Skipped",
+            StepStatus::Canceled => "Canceled",
+            StepStatus::Timeout => "Timeout",
+            StepStatus::Reused => "Reused",
+        }
+    }
 }
 
 /// The result of one step.

@@ -16,8 +16,11 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("execution and persistence", &["engine", "store"]),
     ("wire types and outside systems", &["api", "docker", "registry", "context"]),
     ("domain", &["taskfile", "dockerfile", "repository", "run", "secrets"]),
-    ("leaves", &["buildargs", "reference", "dockerignore", "glob", "schedule", "clock", "runid", "tls", "datadir"]),
-    ("leaves of leaves", &["shellwords"]),
+    (
+        "leaves",
+        &["buildargs", "reference", "dockerignore", "glob", "schedule", "clock", "runid", "tls", "datadir", "metrics"],
+    ),
+    ("leaves of leaves", &["shellwords", "version"]),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -16,6 +16,8 @@ mod docker_engine;
 mod engine;
 mod engine_features;
 mod layering;
+mod metrics;
+mod operating;
 mod resume;
 mod scale_out;
 mod schema;

@@ -37,7 +37,7 @@ use std::process::ExitCode;
 
 /// drydock: ACR Tasks-compatible container build tasks on your own Docker hosts.
 #[derive(Parser, Debug)]
-#[command(name = "drydock", version, about, long_about = None, propagate_version = true)]
+#[command(name = "drydock", version = crate::version::LONG, about, long_about = None, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -180,7 +180,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run(a) => block_on(run::run(a)),
         Command::Build(a) => block_on(run::build(a)),
         Command::Serve(a) => {
-            init_tracing("drydock=info");
+            serve::init_log(a.log_format, "drydock=info");
             block_on(serve::serve(a))
         }
         Command::Migrate(a) => block_on(serve::migrate(a)),
@@ -214,13 +214,6 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
-}
-
-/// Operator diagnostics on stderr; `RUST_LOG` overrides the default filter.
-fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 /// Runs an async command on a multi-threaded runtime.

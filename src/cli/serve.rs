@@ -123,10 +123,53 @@ pub struct ServeArgs {
     /// How often each distinct base image is asked of its registry, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub base_image_interval: u64,
+    /// Serve `GET /metrics` (Prometheus) on this address instead of the API's, e.g. one only the
+    /// monitoring network reaches; the API's address then answers 404 to it.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// The daemon's own log on stderr: `text` (coloured only on a terminal) or `json` (one object
+    /// a line, for log shippers).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// File holding the bearer token registries must send to `POST /hooks/registry`
     /// (or set DRYDOCK_NOTIFICATION_TOKEN); without one, notifications are refused.
     #[arg(long, value_name = "PATH")]
     pub notification_token_file: Option<PathBuf>,
+}
+
+/// How the daemon writes its own log.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Lines for people; ANSI colours only when stderr is a terminal (and NO_COLOR is unset).
+    Text,
+    /// One JSON object a line (tracing-subscriber's format), for log shippers.
+    Json,
+}
+
+/// Starts the daemon's log on stderr in `format`; `RUST_LOG` overrides the default filter.
+pub fn init_log(format: LogFormat, default_filter: &str) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second subscriber (a test that already set one) is not an error worth stopping for.
+    let _ = match format {
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+        LogFormat::Text => {
+            // Escape codes in a file or a journal are noise that every reader has to strip.
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            builder.with_ansi(colour).try_init()
+        }
+    };
+}
+
+/// Tells the operator something about the daemon as a whole: a plain line in text mode, a log
+/// event in JSON mode, where every line of stderr must be an object.
+fn announce(format: LogFormat, message: &str) {
+    match format {
+        LogFormat::Text => eprintln!("{message}"),
+        LogFormat::Json => tracing::info!("{message}"),
+    }
 }
 
 /// The registry notification token: from the file, else the environment; never a flag value,
@@ -180,6 +223,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         lease: Duration::from_secs(args.lease),
         secret_key_file: args.secret_key_file.clone(),
         advertise_url: args.advertise_url.clone(),
+        metrics_listen: args.metrics_listen.clone(),
         triggers: crate::triggers::TriggerConfig {
             watch_interval: Duration::from_secs(args.base_image_interval.max(1)),
             notification_token: notification_token(args.notification_token_file.as_deref())?,
@@ -191,16 +235,24 @@ pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
         .await
         .map_err(|e| CliError::Failed(format!("cannot listen on {}: {e}", args.listen)))?;
     let d = node::start(config, listener).await.map_err(|e| CliError::Failed(e.to_string()))?;
-    eprintln!(
-        "drydock serving on http://{} (node {}, data {})",
-        d.addr,
-        d.service.settings().node_id,
-        args.store.dir().display()
+    let format = args.log_format;
+    announce(
+        format,
+        &format!(
+            "drydock {} serving on http://{} (node {}, data {})",
+            crate::version::LONG,
+            d.addr,
+            d.service.settings().node_id,
+            args.store.dir().display()
+        ),
     );
+    if let Some(at) = d.metrics_addr {
+        announce(format, &format!("metrics on http://{at}/metrics"));
+    }
     let shutdown = d.shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        eprintln!("Shutting down: no new runs; running ones get {}s to finish", args.shutdown_grace);
+        announce(format, &format!("Shutting down: no new runs; running ones get {}s to finish", args.shutdown_grace));
         shutdown.cancel();
     });
     d.wait().await;

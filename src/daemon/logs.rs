@@ -6,6 +6,7 @@
 //! does depends on how many followers there are or how fast they read.
 
 use crate::engine::log::LogSink;
+use crate::metrics::LogBytes;
 use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ pub struct LogStore {
     live: Mutex<HashMap<String, Arc<LiveLog>>>,
     /// Steps' output beyond this many bytes of a run's log is dropped (drydock's own lines are not).
     max_bytes: u64,
+    /// Counts every byte written, for the metrics.
+    written: LogBytes,
 }
 
 /// The log of a run that is still being written.
@@ -45,6 +48,7 @@ pub struct LiveLog {
     inner: Mutex<Writer>,
     state: watch::Sender<LogState>,
     max_bytes: u64,
+    written: LogBytes,
 }
 
 struct Writer {
@@ -58,10 +62,10 @@ struct Writer {
 
 impl LogStore {
     /// Logs under `dir` (created if missing, private like the rest of the data directory), each
-    /// capped at `max_bytes` of step output.
-    pub fn new(dir: PathBuf, max_bytes: u64) -> std::io::Result<Arc<LogStore>> {
+    /// capped at `max_bytes` of step output; every byte written is counted in `written`.
+    pub fn new(dir: PathBuf, max_bytes: u64, written: LogBytes) -> std::io::Result<Arc<LogStore>> {
         crate::datadir::create_dir(&dir)?;
-        Ok(Arc::new(LogStore { dir, live: Mutex::new(HashMap::new()), max_bytes }))
+        Ok(Arc::new(LogStore { dir, live: Mutex::new(HashMap::new()), max_bytes, written }))
     }
 
     /// The directory of the log files.
@@ -92,6 +96,7 @@ impl LogStore {
             }),
             state,
             max_bytes: self.max_bytes,
+            written: self.written.clone(),
         });
         map.insert(id.to_string(), live.clone());
         Ok(live)
@@ -241,6 +246,7 @@ impl LogSink for LiveLog {
                 return;
             }
             w.written += line.len() as u64;
+            self.written.add(line.len() as u64);
             w.written - w.flushed >= FLUSH_BYTES as u64 || w.last_flush.elapsed() >= FLUSH_INTERVAL
         };
         if due {
@@ -256,7 +262,7 @@ mod tests {
     #[tokio::test]
     async fn followers_see_whole_lines_and_the_end() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LogStore::new(dir.path().join("logs"), DEFAULT_MAX_LOG_BYTES).unwrap();
+        let store = LogStore::new(dir.path().join("logs"), DEFAULT_MAX_LOG_BYTES, Default::default()).unwrap();
         let live = store.open("0001").unwrap();
         let mut rx = store.watch("0001").unwrap();
         live.line(Some("build"), "one");
@@ -276,7 +282,7 @@ mod tests {
     #[test]
     fn steps_output_past_the_cap_is_dropped_once_said() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LogStore::new(dir.path().join("logs"), 100).unwrap();
+        let store = LogStore::new(dir.path().join("logs"), 100, Default::default()).unwrap();
         let live = store.open("0002").unwrap();
         for i in 0..50 {
             live.line(Some("spam"), &format!("line {i}"));

@@ -174,9 +174,18 @@ impl Service {
                 step: None,
                 reason: Some(reason.clone()),
             };
-            if let Err(e) = self.store.decide_run(&older.id, &decision, Some(&reason)).await {
-                tracing::warn!(run = %older.id, error = %e, "replacing a waiting run failed");
+            match self.store.decide_run(&older.id, &decision, Some(&reason)).await {
+                Ok(row) => self.count_if_ended(&row),
+                Err(e) => tracing::warn!(run = %older.id, error = %e, "replacing a waiting run failed"),
             }
+        }
+    }
+
+    /// Counts a run that a decision or a cancel ended before any node ran it (a node counts the
+    /// end of the runs it executes).
+    fn count_if_ended(&self, row: &crate::store::RunRow) {
+        if row.status.is_terminal() && row.started_at.is_none() {
+            self.metrics().run_finished(row.status.as_str(), row.trigger.kind(), None);
         }
     }
 
@@ -195,6 +204,7 @@ impl Service {
         };
         let why = rejection(&decision);
         let row = self.store.decide_run(id, &decision, (!approve).then_some(why.as_str())).await?;
+        self.count_if_ended(&row);
         if approve {
             self.wake.notify_waiters();
         }
@@ -309,6 +319,7 @@ impl Service {
     /// containers, networks and volumes are removed.
     pub async fn cancel(&self, id: &str) -> Result<Run> {
         let row = self.store.cancel_run(id).await?;
+        self.count_if_ended(&row);
         if row.status == RunStatus::Canceled {
             // Canceled while queued: its log says so.
             if let Ok(live) = self.logs.open(id) {

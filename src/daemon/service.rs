@@ -8,6 +8,7 @@ use super::DaemonSettings;
 use super::logs::LogStore;
 use crate::api;
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::secrets::Cipher;
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
@@ -88,6 +89,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     /// Signalled whenever a task is created, changed or deleted (the timer scheduler waits on it).
     task_changes: Notify,
+    /// This node's metrics.
+    metrics: Arc<Metrics>,
 }
 
 /// What the services answer.
@@ -102,6 +105,7 @@ impl Service {
         logs: Arc<LogStore>,
         settings: DaemonSettings,
         clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Service {
             store,
@@ -113,6 +117,7 @@ impl Service {
             workspaces: Default::default(),
             clock,
             task_changes: Notify::new(),
+            metrics,
         }
     }
 
@@ -134,6 +139,18 @@ impl Service {
     /// The time.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// This node's metrics, for the layers that count what happens there (triggers, webhooks).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The text of a metrics scrape: this node's counters, and the database's count of runs
+    /// waiting and executing.
+    pub async fn metrics_text(&self) -> Result<String> {
+        let active = self.store.active_run_counts().await?;
+        Ok(self.metrics.encode(&active))
     }
 
     /// Fires whenever a task is created, changed or deleted.

@@ -92,6 +92,7 @@ pub async fn lease_reaper(svc: Arc<Service>, stop: CancellationToken) {
             Ok(failed) => {
                 for (id, node) in failed {
                     tracing::warn!(run = %id, %node, "marked Error: worker lost");
+                    count_failed(&svc, &id).await;
                     // The log file lives on the lost node when it is another one; note it here if it is ours.
                     if node == svc.settings.node_id
                         && let Ok(live) = svc.logs.open(&id)
@@ -112,10 +113,20 @@ pub async fn fail_interrupted_runs(svc: &Service) -> crate::store::StoreResult<(
     let (logs, message) = (&svc.logs, "daemon restarted while the run was in progress");
     for id in svc.store.fail_runs_of_node(&svc.settings.node_id, message).await? {
         tracing::warn!(run = %id, "marked Error: the daemon restarted mid-run");
+        count_failed(svc, &id).await;
         if let Ok(live) = logs.open(&id) {
             crate::engine::log::LogSink::line(live.as_ref(), None, &format!("Error: {message}"));
             logs.close(&id);
         }
     }
     Ok(())
+}
+
+/// Counts a run the reaper or the restart recovery marked Error (rare: one read each, for its
+/// trigger kind).
+async fn count_failed(svc: &Service, id: &str) {
+    if let Ok(Some(row)) = svc.store.get_run(id).await {
+        let ran = row.started_at.zip(row.finished_at).and_then(|(s, f)| (f - s).to_std().ok());
+        svc.metrics().run_finished(row.status.as_str(), row.trigger.kind(), ran);
+    }
 }

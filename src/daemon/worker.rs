@@ -5,8 +5,10 @@ use super::Service;
 use super::prepare::prepare;
 use crate::engine::log::{LogSink, RunLog};
 use crate::engine::{Engine, Gate, RunObserver};
+use crate::metrics::{SlotInUse, WorkerSlots};
 use crate::run::{RunStatus, StepRecord, StepStatus};
 use crate::store::{RunResult, RunRow};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
@@ -46,6 +48,7 @@ pub async fn run_workers(
     abort: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(svc.settings.concurrency.max(1)));
+    let in_use = svc.metrics().worker_slots();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         let permit = tokio::select! {
@@ -66,8 +69,13 @@ pub async fn run_workers(
             }
             continue;
         };
+        if let Some(started) = row.started_at {
+            svc.metrics().run_started((started - row.queued_at).to_std().unwrap_or_default());
+        }
         let (svc, engine, finished, abort) = (svc.clone(), engine.clone(), finished.clone(), abort.clone());
-        let slot = Arc::new(Slot { permits: permits.clone(), held: tokio::sync::Mutex::new(Some(permit)) });
+        let held = Some((permit, in_use.take()));
+        let slot =
+            Arc::new(Slot { permits: permits.clone(), in_use: in_use.clone(), held: tokio::sync::Mutex::new(held) });
         tasks.spawn(async move {
             execute(svc, engine, finished.as_ref(), row, abort, slot).await;
         });
@@ -104,7 +112,8 @@ impl RunObserver for StoreObserver {
 /// A run's share of the node's concurrency: given back while the run waits for a person.
 struct Slot {
     permits: Arc<Semaphore>,
-    held: tokio::sync::Mutex<Option<OwnedSemaphorePermit>>,
+    in_use: WorkerSlots,
+    held: tokio::sync::Mutex<Option<(OwnedSemaphorePermit, SlotInUse)>>,
 }
 
 /// How often a run paused for approval looks for the decision.
@@ -174,7 +183,7 @@ impl Gate for ApprovalGate {
             Ok(by) => {
                 // Back in line for a slot: a busy node finishes what it runs first.
                 let permit = self.slot.permits.clone().acquire_owned().await.map_err(|e| e.to_string())?;
-                *self.slot.held.lock().await = Some(permit);
+                *self.slot.held.lock().await = Some((permit, self.slot.in_use.take()));
                 self.log.line(None, &format!("Step `{step}` approved by {by}"));
                 Ok(())
             }
@@ -204,7 +213,7 @@ async fn execute(
     let live = match svc.logs.open(&id) {
         Ok(l) => l,
         Err(e) => {
-            finish(&svc, &id, RunStatus::Error, Vec::new(), Some(format!("cannot open the run log: {e}"))).await;
+            finish(&svc, &row, RunStatus::Error, Vec::new(), Some(format!("cannot open the run log: {e}"))).await;
             return;
         }
     };
@@ -238,7 +247,7 @@ async fn execute(
             }
             live.line(None, &format!("Error: {}", e.message));
             let status = if e.diagnostics.has_errors() { RunStatus::Failed } else { RunStatus::Error };
-            finish(&svc, &id, status, Vec::new(), Some(e.message)).await;
+            finish(&svc, &row, status, Vec::new(), Some(e.message)).await;
         }
         Ok(prepared) => {
             for w in &prepared.warnings.0 {
@@ -248,6 +257,8 @@ async fn execute(
             }
             let (tx, mut rx) = mpsc::unbounded_channel();
             let index = prepared.request.task.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+            let kinds: HashMap<String, &'static str> =
+                prepared.request.task.steps.iter().map(|s| (s.id.clone(), s.kind.name())).collect();
             let store = svc.store.clone();
             let rid = id.clone();
             let saver = tokio::spawn(async move {
@@ -299,6 +310,7 @@ async fn execute(
             if let Err(e) = svc.store.finish_run(&id, &result).await {
                 tracing::error!(run = %id, error = %e, "recording the end of a run failed");
             }
+            count_finished(&svc, &row, &result, &kinds);
             // Recorded as kept (or removed): the janitor may judge it now.
             if let Ok(mut w) = svc.workspaces.lock() {
                 w.remove(&workspace);
@@ -317,7 +329,8 @@ async fn execute(
     }
 }
 
-async fn finish(svc: &Service, id: &str, status: RunStatus, steps: Vec<StepRecord>, error: Option<String>) {
+async fn finish(svc: &Service, row: &RunRow, status: RunStatus, steps: Vec<StepRecord>, error: Option<String>) {
+    let id = row.id.as_str();
     let result = RunResult {
         status,
         steps: steps
@@ -337,6 +350,21 @@ async fn finish(svc: &Service, id: &str, status: RunStatus, steps: Vec<StepRecor
     };
     if let Err(e) = svc.store.finish_run(id, &result).await {
         tracing::error!(run = %id, error = %e, "recording the end of a run failed");
+    }
+    count_finished(svc, row, &result, &HashMap::new());
+}
+
+/// Counts a run's end in the metrics: its status, how long it executed, and each step that ran
+/// (`kinds`: step id → `cmd`, `build` or `push`).
+fn count_finished(svc: &Service, row: &RunRow, result: &RunResult, kinds: &HashMap<String, &'static str>) {
+    let ran = row.started_at.and_then(|s| (result.finished_at - s).to_std().ok());
+    svc.metrics().run_finished(result.status.as_str(), row.trigger.kind(), ran);
+    for step in &result.steps {
+        if let (Some(kind), Some(start), Some(end)) = (kinds.get(&step.id), step.started_at, step.finished_at)
+            && step.status.is_terminal()
+        {
+            svc.metrics().step_finished(kind, step.status.as_str(), (end - start).to_std().unwrap_or_default());
+        }
     }
 }
 

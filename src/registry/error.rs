@@ -65,6 +65,21 @@ impl RegistryError {
         matches!(self, Self::RateLimited { .. } | Self::Server { .. } | Self::Timeout | Self::Transport(_))
     }
 
+    /// A short name of the kind of failure, for metrics labels (never the message, which names
+    /// images and hosts).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::Unauthorized { .. } => "unauthorized",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Server { .. } => "server",
+            Self::Timeout => "timeout",
+            Self::Transport(_) => "transport",
+            Self::InvalidDigest(_) | Self::InvalidReference(_) => "invalid",
+            Self::Protocol(_) => "protocol",
+        }
+    }
+
     /// Maps a reqwest failure, keeping timeouts apart because the watcher reports them differently.
     pub(crate) fn from_reqwest(err: reqwest::Error) -> Self {
         if err.is_timeout() { Self::Timeout } else { Self::Transport(err) }

@@ -11,6 +11,7 @@ mod health;
 mod hooks;
 mod images;
 pub mod listen;
+mod metrics;
 pub mod openapi;
 mod registry_hooks;
 mod runs;
@@ -281,4 +282,10 @@ pub fn router(svc: Arc<Service>, hub: Arc<Hub>, shutdown: CancellationToken, str
         .layer(axum::Extension(runs::StreamKeepAlive(stream_keepalive)));
     // JSON bodies are small; uploads read the raw body under their own cap (`--max-upload`).
     r.public.merge(api).layer(axum::Extension(hub)).layer(DefaultBodyLimit::max(MAX_JSON_BODY)).with_state(svc)
+}
+
+/// `GET /metrics` alone: merged into the API's router, or served on a listener of its own
+/// (`drydock serve --metrics-listen`).
+pub fn metrics_router(svc: Arc<Service>) -> Router {
+    Router::new().route("/metrics", axum::routing::get(metrics::scrape)).with_state(svc)
 }

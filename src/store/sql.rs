@@ -251,6 +251,10 @@ impl Store {
     pub async fn list_runs(&self, filter: &RunFilter) -> StoreResult<Vec<RunRow>> {
         runs::list(self, filter).await
     }
+    /// Runs waiting or executing (Queued, Running, AwaitingApproval) by status and trigger kind.
+    pub async fn active_run_counts(&self) -> StoreResult<Vec<(String, String, i64)>> {
+        runs::active_counts(self).await
+    }
     /// The newest run of each saved task that has run (one index seek per task, whatever the
     /// number of runs).
     pub async fn last_runs(&self) -> StoreResult<Vec<RunRow>> {

@@ -146,8 +146,24 @@ pub const REFUSED: &str = "refused: the delivery is not signed with the webhook 
 /// Refused deliveries kept in the deliveries log (anyone can send them, so the log is capped).
 pub const MAX_REFUSED_KEPT: u32 = 1_000;
 
-/// Handles one webhook request.
+/// Handles one webhook request, and counts it by receiver and outcome.
 pub async fn receive(svc: &Arc<Service>, inc: Incoming) -> Answer {
+    let provider = inc.provider.name();
+    let answer = answer(svc, inc).await;
+    let outcome = match &answer {
+        Answer::Pong => "pong",
+        Answer::BadRequest(_) => "bad_request",
+        Answer::Refused => "refused",
+        Answer::NotFound(_) => "not_found",
+        Answer::Redelivered(_) => "redelivered",
+        Answer::Handled(h) => h.outcome.as_str(),
+        Answer::Unavailable(_) => "unavailable",
+    };
+    svc.metrics().webhook_delivery(provider, outcome);
+    answer
+}
+
+async fn answer(svc: &Arc<Service>, inc: Incoming) -> Answer {
     let provider = inc.provider;
 
     // 1. What it is and which tasks build its repository. Until a task's secret verifies the

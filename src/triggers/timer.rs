@@ -149,8 +149,11 @@ async fn handle(
         events.insert(0, event(task, timer, first, last, count, TimerOutcome::Skipped, None));
     }
     let Some(last) = plan.last() else { return Ok(()) };
+    // Counted by the node whose cursor move won, like the history, so that several nodes
+    // count an occurrence once.
     if svc.store().advance_timer(&task.name, &timer.name, cursor, last).await? {
         for e in &events {
+            svc.metrics().timer_occurrences(outcome_name(e.outcome), e.count);
             svc.store().record_timer_event(e).await?;
         }
     }
@@ -191,6 +194,15 @@ fn event(
         outcome,
         run_id,
         recorded_at: Utc::now(),
+    }
+}
+
+/// The metrics' name of an occurrence's outcome.
+fn outcome_name(outcome: TimerOutcome) -> &'static str {
+    match outcome {
+        TimerOutcome::Fired => "fired",
+        TimerOutcome::Failed => "failed",
+        TimerOutcome::Skipped => "skipped",
     }
 }
 

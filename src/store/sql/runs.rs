@@ -158,6 +158,19 @@ pub(super) async fn last_of_each_task(store: &Store) -> StoreResult<Vec<RunRow>>
     rows.iter().map(run_from_row).collect()
 }
 
+/// How many runs wait or execute, by status and trigger kind: one pass over the status index's
+/// few active entries, however many finished runs the table holds.
+pub(super) async fn active_counts(store: &Store) -> StoreResult<Vec<(String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT status, trigger_kind, COUNT(*) AS n FROM runs \
+         WHERE status IN ('Queued', 'Running', 'AwaitingApproval') GROUP BY status, trigger_kind",
+    )
+    .fetch_all(&store.reader)
+    .await
+    .map_err(db("count the active runs"))?;
+    rows.iter().map(|r| Ok((col(r, "status")?, col(r, "trigger_kind")?, col(r, "n")?))).collect()
+}
+
 /// A value bound to a list query's placeholder.
 enum Param {
     Text(String),

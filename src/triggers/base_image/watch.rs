@@ -192,12 +192,16 @@ async fn check(
         Ok(answer) => {
             let used = deps.used_digest();
             let observed = change::observe(&mut state, &answer.digest, used.as_deref(), now, deps.quiet_period());
+            // A change is counted when it starts (or extends) a quiet period; a baseline or a revert is not.
+            svc.metrics().base_image_checked(if observed == Observed::Pending { "changed" } else { "unchanged" });
             if observed != Observed::Unchanged {
                 tracing::info!(image, digest = %answer.digest, ?observed, "base image checked");
             }
         }
         Err(e) => {
             tracing::warn!(image, error = %e, "base image check failed");
+            svc.metrics().base_image_checked("error");
+            svc.metrics().registry_error(e.kind());
             if let RegistryError::RateLimited { retry_after: Some(wait) } = &e {
                 state.next_check = Some(now + chrono_of(*wait).max(chrono_of(interval)));
             }
