@@ -171,3 +171,36 @@ async fn metrics_listen_serves_them_on_another_address_only() {
     let (status, _) = d.get("/v1/info").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_paused_at_a_gate_counts_as_awaiting_approval_and_holds_no_slot() {
+    let d = TestDaemon::start(1).await;
+    let node = d.daemon.as_ref().unwrap().service.settings().node_id.clone();
+    let name = unique("gated-metrics");
+    let gated =
+        "steps:\n  - id: prep\n    cmd: busybox true\n  - id: deploy\n    when: [prep]\n    cmd: busybox true\n";
+    let mut task = inline_task(&name, gated);
+    task["approve_before"] = json!(["deploy"]);
+    assert_eq!(d.post("/v1/tasks", task).await.0, 201);
+    let (_, queued) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    let id = queued["id"].as_str().unwrap().to_string();
+    let metrics_url = format!("{}/metrics", d.url);
+    // The slot is handed back just after the status changes: wait for both.
+    let paused = eventually("the run to pause with its slot given back", || async {
+        let s = scrape(&d.http, &metrics_url).await;
+        let slots = value(&s, "drydock_worker_slots_in_use", &[("node", &node)]);
+        let waiting = value(&s, "drydock_runs", &[("status", "AwaitingApproval"), ("trigger", "manual")]);
+        (slots == 0.0 && waiting == 1.0).then_some(s)
+    })
+    .await;
+    assert_eq!(value(&paused, "drydock_runs", &[("status", "Running"), ("trigger", "manual")]), 0.0);
+
+    let (status, rejected) = d.post(&format!("/v1/runs/{id}/reject"), json!({"reason": "not today"})).await;
+    assert_eq!(status, 200, "{rejected}");
+    assert_eq!(d.wait_run(&id).await["status"], "Canceled");
+    let s = scrape(&d.http, &metrics_url).await;
+    assert_eq!(value(&s, "drydock_runs_finished_total", &[("status", "Canceled"), ("trigger", "manual")]), 1.0);
+    assert_eq!(value(&s, "drydock_run_duration_seconds", &[("status", "Canceled")]), 1.0);
+    assert_eq!(value(&s, "drydock_step_duration_seconds", &[("kind", "cmd"), ("status", "Succeeded")]), 1.0);
+    assert_eq!(value(&s, "drydock_runs", &[("status", "AwaitingApproval"), ("trigger", "manual")]), 0.0);
+}

@@ -105,3 +105,16 @@ fn version_names_the_commit_it_was_built_from() {
         assert!(printed.contains(&format!("({} ", head.trim())), "{printed} is not from HEAD {head}");
     }
 }
+
+#[test]
+fn in_json_mode_a_failed_start_is_a_json_line_too() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = taken.local_addr().unwrap().to_string();
+    let mut d = serve(&["--log-format", "json", "--metrics-listen", &at], &[]);
+    let status = d.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let lines: Vec<String> = d.lines.iter().collect();
+    let last: serde_json::Value = serde_json::from_str(lines.last().expect("a line")).expect("a JSON line");
+    assert_eq!(last["level"], "ERROR", "{last}");
+    assert!(last["fields"]["message"].as_str().unwrap().contains("--metrics-listen"), "{last}");
+}

@@ -188,8 +188,20 @@ fn notification_token(file: Option<&std::path::Path>) -> Result<Option<String>, 
     Ok((!token.is_empty()).then_some(token))
 }
 
-/// `drydock serve`.
+/// `drydock serve`. In JSON mode a failure to start is a log event too, so that every line of
+/// stderr stays an object.
 pub async fn serve(args: ServeArgs) -> Result<(), CliError> {
+    let format = args.log_format;
+    match run_node(args).await {
+        Err(e) if format == LogFormat::Json => {
+            tracing::error!("{e}");
+            Err(CliError::Silent(e.exit_code()))
+        }
+        result => result,
+    }
+}
+
+async fn run_node(args: ServeArgs) -> Result<(), CliError> {
     let mut labels = BTreeMap::new();
     for l in &args.label {
         let (k, v) = l.split_once('=').ok_or_else(|| CliError::Invalid(format!("--label {l}: write key=value")))?;
