@@ -1,5 +1,6 @@
 //! The one integration-test binary: real dockerd, registry, git and PostgreSQL. Fakes appear only
-//! to inject faults the real parts cannot produce on demand (`cli_client`: a dropped log stream).
+//! to inject faults the real parts cannot produce on demand (`cli_client`: a dropped log stream)
+//! and to stand in for outside services (`outgoing`: a git server's status API, event receivers).
 
 mod helper;
 
@@ -16,6 +17,7 @@ mod docker_engine;
 mod engine;
 mod engine_features;
 mod layering;
+mod outgoing;
 mod resume;
 mod scale_out;
 mod schema;

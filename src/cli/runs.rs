@@ -421,6 +421,7 @@ mod tests {
             resumed_from: None,
             workspace_kept_until: None,
             reruns: Vec::new(),
+            notifications: Vec::new(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! with its dedup key), reading and listing them, and cancelling.
 
 use super::Service;
+use super::outgoing::Moment;
 use super::service::{Result, ServiceError};
 use super::spec::RunSpec;
 use crate::api::{self, Approval, Run, RunRequest, RunType, TaskRunRequest, TaskStep, Trigger};
@@ -197,6 +198,9 @@ impl Service {
         let row = self.store.decide_run(id, &decision, (!approve).then_some(why.as_str())).await?;
         if approve {
             self.wake.notify_waiters();
+        } else if row.status.is_terminal() && row.node.is_none() {
+            // Rejected before it ran: no worker tells the outside.
+            self.announce(id, Moment::Finished).await;
         }
         Ok(to_api(&row))
     }
@@ -216,8 +220,9 @@ impl Service {
                 tracing::warn!(run = %run.id, error = %e, "recording the planned steps failed");
             }
         }
-        if matches!(queued, Enqueued::New(_)) {
+        if let Enqueued::New(run) = &queued {
             self.wake.notify_waiters();
+            self.announce(&run.id, Moment::Queued).await;
         }
         Ok(to_api(queued.run()))
     }
@@ -236,6 +241,7 @@ impl Service {
     pub async fn show_run(&self, id: &str) -> Result<Run> {
         let mut run = self.get_run(id).await?;
         run.reruns = self.store.reruns_of(id).await?;
+        run.notifications = self.store.list_outgoing(Some(id), crate::store::sql::MAX_TOP).await?;
         Ok(run)
     }
 
@@ -318,6 +324,10 @@ impl Service {
         }
         if let Some(token) = self.running.lock().ok().and_then(|m| m.get(id).cloned()) {
             token.cancel();
+        }
+        if row.status.is_terminal() {
+            // Ended without a worker: nobody else tells the outside.
+            self.announce(id, Moment::Finished).await;
         }
         Ok(to_api(&row))
     }
@@ -420,6 +430,7 @@ pub fn to_api(r: &RunRow) -> Run {
         resumed_from: r.resumed_from.clone(),
         workspace_kept_until: r.workspace.as_ref().and(r.workspace_until).filter(|t| *t > chrono::Utc::now()),
         reruns: Vec::new(),
+        notifications: Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! engine, keeps their lease alive, notices cancels, and records every step and the end.
 
 use super::Service;
+use super::outgoing::Moment;
 use super::prepare::prepare;
 use crate::engine::log::{LogSink, RunLog};
 use crate::engine::{Engine, Gate, RunObserver};
@@ -220,6 +221,7 @@ async fn execute(
         let _ = svc.store.set_platform(&id, &format!("{}/{}", i.os, i.arch)).await;
     }
     live.line(None, &format!("Run ID: {id} started on node {}", svc.settings.node_id));
+    svc.announce(&id, Moment::Started).await;
     let info = info.unwrap_or(crate::docker::EngineInfo {
         server_version: String::new(),
         os: "linux".into(),
@@ -299,6 +301,7 @@ async fn execute(
             if let Err(e) = svc.store.finish_run(&id, &result).await {
                 tracing::error!(run = %id, error = %e, "recording the end of a run failed");
             }
+            svc.announce(&id, Moment::Finished).await;
             // Recorded as kept (or removed): the janitor may judge it now.
             if let Ok(mut w) = svc.workspaces.lock() {
                 w.remove(&workspace);
@@ -338,6 +341,7 @@ async fn finish(svc: &Service, id: &str, status: RunStatus, steps: Vec<StepRecor
     if let Err(e) = svc.store.finish_run(id, &result).await {
         tracing::error!(run = %id, error = %e, "recording the end of a run failed");
     }
+    svc.announce(id, Moment::Finished).await;
 }
 
 /// Renews the lease, relays cancel requests from any node, and stops the run when the daemon

@@ -232,6 +232,15 @@ fn routes() -> Routes {
     route!(
         r,
         GET,
+        "/v1/hooks/outgoing",
+        "List commit statuses and run events sent (or being sent), newest first, with their answers",
+        None,
+        Some("OutgoingDelivery"),
+        hooks::outgoing
+    );
+    route!(
+        r,
+        GET,
         "/v1/tasks/{name}/dependencies",
         "A task's base images and outputs, with the watcher's state",
         None,
