@@ -89,6 +89,11 @@ async fn a_pushed_commit_gets_pending_then_its_result_on_github_gitlab_and_gitea
         // The token is sealed and never shown.
         assert_eq!(created["triggers"]["source"]["commit_status"]["token"], "***", "{created}");
     }
+    // Mistakes are refused when the task is saved, saying what to give.
+    let bad = json!({"webhook_secret": "k", "commit_status": {"token": "t", "provider": "svn"}});
+    let (code, refused) = d.post("/v1/tasks", task_with(&unique("st-bad"), &format!("{url}#main"), ok, bad)).await;
+    assert_eq!(code, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("github, gitlab, gitea or forgejo"), "{refused}");
     let sha = commit(&work, "main", "msg", "second\n");
     let (code, answer) = github(&d, "k", "push", &unique("push"), &push_event(&url, &sha)).await;
     assert_eq!(code, 202, "{answer}");
@@ -196,6 +201,11 @@ async fn run_events_are_signed_and_a_500_gets_the_same_delivery_again() {
     let (code, created) = d.post("/v1/tasks", task).await;
     assert_eq!(code, 201, "{created}");
     assert_eq!(created["notify"]["secret"], "***", "{created}");
+    let bad = json!({"name": unique("events-bad"), "step": {"kind": "cmd", "cmd": "busybox true"},
+                     "notify": {"urls": ["ftp://example.com/x"]}});
+    let (code, refused) = d.post("/v1/tasks", bad).await;
+    assert_eq!(code, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("is not an http(s) URL"), "{refused}");
     let (code, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
     assert_eq!(code, 201, "{run}");
     let id = run["id"].as_str().unwrap().to_string();

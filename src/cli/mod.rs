@@ -71,9 +71,9 @@ pub enum Command {
     Import(transfer::ImportArgs),
     /// Saved tasks on the daemon: create, update, show, list, delete, run.
     Task {
-        /// What to do with tasks.
+        /// What to do with tasks (boxed: the task flags outweigh every other command's).
         #[command(subcommand)]
-        command: task::TaskCommand,
+        command: Box<task::TaskCommand>,
     },
     /// Cron timers of a saved task.
     Timer {
@@ -186,7 +186,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate(a) => block_on(serve::migrate(a)),
         Command::Export(a) => block_on(transfer::export(a)),
         Command::Import(a) => block_on(transfer::import(a)),
-        Command::Task { command } => block_on(task::run(command)),
+        Command::Task { command } => block_on(task::run(*command)),
         Command::Timer { command } => block_on(timer::run(command)),
         Command::Credential { command } => block_on(credential::run(command)),
         Command::Image { command } => block_on(images::run(command)),

@@ -13,8 +13,8 @@ pub mod sender;
 mod status;
 
 use super::Service;
-use super::service::Result;
-use crate::api::{OutgoingDelivery, OutgoingKind, Run, Trigger};
+use super::service::{Result, ServiceError};
+use crate::api::{OutgoingDelivery, OutgoingKind, Run, Task, Trigger};
 use crate::run::RunStatus;
 use crate::store::NewDelivery;
 use std::time::Duration;
@@ -137,6 +137,43 @@ impl Service {
     /// Outgoing deliveries, newest first: all, or run `run`'s.
     pub async fn outgoing(&self, run: Option<&str>, top: u32) -> Result<Vec<OutgoingDelivery>> {
         Ok(self.store.list_outgoing(run, top).await?)
+    }
+}
+
+/// Checks a task's commit-status and run-event settings, so that a mistake is a 400 now rather
+/// than deliveries that fail later.
+pub(super) fn validate(task: &Task) -> Result<()> {
+    for url in &task.notify.urls {
+        check_url("notify.urls", url)?;
+    }
+    if task.notify.secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        return Err(ServiceError::invalid("notify.secret is empty: give a key to sign run events with, or none"));
+    }
+    let Some(c) = &task.triggers.source.commit_status else { return Ok(()) };
+    if c.token.trim().is_empty() {
+        return Err(ServiceError::invalid(
+            "commit_status.token is empty: give a token the git server lets set commit statuses",
+        ));
+    }
+    if let Some(p) = &c.provider
+        && status::Forge::named(p).is_none()
+    {
+        return Err(ServiceError::invalid(format!(
+            "commit_status.provider `{p}` is unknown: use github, gitlab, gitea or forgejo"
+        )));
+    }
+    if let Some(url) = &c.api_url {
+        check_url("commit_status.api_url", url)?;
+    }
+    Ok(())
+}
+
+fn check_url(what: &str, url: &str) -> Result<()> {
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
+        _ => Err(ServiceError::invalid(format!(
+            "{what}: `{url}` is not an http(s) URL; give one such as https://host/path"
+        ))),
     }
 }
 

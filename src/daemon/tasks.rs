@@ -269,6 +269,7 @@ impl Service {
             crate::schedule::parse(&t.schedule).map_err(|e| ServiceError::invalid(e.to_string()))?;
         }
         validate_triggers(&task.triggers)?;
+        super::outgoing::validate(task)?;
         let mut servers = std::collections::HashSet::new();
         for c in &task.credentials {
             if c.login_server.is_empty() || !servers.insert(&c.login_server) {

@@ -24,7 +24,7 @@ fn new(id: &str, kind: OutgoingKind, event: &str, url: &str) -> NewDelivery {
 async fn deliveries_are_queued_once_claimed_once_and_answered(f: &Fixture) {
     let s = &f.store;
     let started = new("w-1", OutgoingKind::Webhook, "run.started", "http://h/a");
-    assert_eq!(s.queue_outgoing(&[started.clone()]).await.unwrap(), 1);
+    assert_eq!(s.queue_outgoing(std::slice::from_ref(&started)).await.unwrap(), 1);
     // The same key again (a second announcement) queues nothing.
     assert_eq!(s.queue_outgoing(&[NewDelivery { id: "w-dup".into(), ..started }]).await.unwrap(), 0);
 
