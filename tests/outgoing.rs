@@ -246,6 +246,9 @@ async fn run_events_are_signed_and_a_500_gets_the_same_delivery_again() {
     assert_eq!(events, ["run.started", "run.finished"]);
     assert!(all.iter().all(|h| verify_hmac("daemon-key", &h.body, &h.header("x-drydock-signature"))));
 
+    let out = d.cli(&["runs", "show", &id]).await;
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.lines().any(|l| l.starts_with("NOTIFIED") && l.ends_with("4 delivered")), "{shown}");
     let out = d.cli(&["hook", "outgoing", "list"]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8_lossy(&out.stdout);

@@ -347,6 +347,7 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         ("APPROVAL", approval_text(run)),
         ("RERUN OF", run.rerun_of.clone().unwrap_or_default()),
         ("RERUNS", run.reruns.join(", ")),
+        ("NOTIFIED", notifications_text(run)),
     ];
     rows.retain(|(_, v)| !v.is_empty());
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -357,6 +358,31 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         out.push_str(&format!("Error: {e}\n"));
     }
     out
+}
+
+/// What became of the commit statuses and run events sent about the run: counts by state, and
+/// each failure with its last answer (`drydock hook outgoing list --run ID` has the rest).
+fn notifications_text(run: &Run) -> String {
+    use crate::api::OutgoingState;
+    let count = |state| run.notifications.iter().filter(|n| n.state == state).count();
+    let mut parts: Vec<String> = [
+        (OutgoingState::Delivered, "delivered"),
+        (OutgoingState::Pending, "pending"),
+        (OutgoingState::Superseded, "superseded"),
+    ]
+    .into_iter()
+    .filter(|(state, _)| count(*state) > 0)
+    .map(|(state, name)| format!("{} {name}", count(state)))
+    .collect();
+    for failed in run.notifications.iter().filter(|n| n.state == OutgoingState::Failed) {
+        let answer = match (failed.status_code, &failed.answer) {
+            (Some(code), _) => format!("HTTP {code}"),
+            (None, Some(why)) => why.clone(),
+            (None, None) => "no answer".into(),
+        };
+        parts.push(format!("FAILED {} {} ({answer})", failed.event, failed.url));
+    }
+    parts.join(", ")
 }
 
 /// A waiting run's next move, else the last decision on it.
