@@ -6,8 +6,10 @@
 -- kind: webhook | commit_status; provider: github | gitlab | gitea (commit statuses: which
 -- authorization header); credential: the sealed token or signing secret, NULL when none;
 -- state: pending | delivered | failed | superseded; times in unix ms.
+-- seq orders deliveries as they were queued.
 CREATE TABLE outgoing (
-    id          TEXT PRIMARY KEY,
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
     dedup_key   TEXT NOT NULL UNIQUE,
     run_id      TEXT NOT NULL,
     task        TEXT,
@@ -25,7 +27,6 @@ CREATE TABLE outgoing (
     status_code INTEGER,
     answer      TEXT
 );
-CREATE INDEX outgoing_created ON outgoing (created_ms);
-CREATE INDEX outgoing_run ON outgoing (run_id);
+CREATE INDEX outgoing_run ON outgoing (run_id, url);
 -- The sender looks only at deliveries still to make.
 CREATE INDEX outgoing_due ON outgoing (next_ms) WHERE state = 'pending';

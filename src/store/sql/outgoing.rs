@@ -99,13 +99,17 @@ pub(super) async fn queue(store: &Store, deliveries: &[NewDelivery]) -> StoreRes
     Ok(added)
 }
 
-/// Takes up to `limit` deliveries that are due, oldest first: each is this caller's until
-/// `hold` has passed (then another sender may try it), and counts an attempt.
+/// Takes up to `limit` deliveries that are due, oldest first, each after the older ones of its run
+/// to the same URL: each is this caller's until `hold` has passed (then another sender may try
+/// it), and counts an attempt.
 pub(super) async fn claim_due(store: &Store, limit: u32, hold: Duration) -> StoreResult<Vec<DueDelivery>> {
     let now = now_ms();
+    // A run's deliveries to one URL go in order: none is due while an older one is pending (a
+    // retry of `run.started` comes before `run.finished`, on any node).
     let rows = sqlx::query(
-        "SELECT id, next_ms FROM outgoing WHERE state = 'pending' AND next_ms <= $1 \
-         ORDER BY created_ms, id LIMIT $2",
+        "SELECT o.id, o.next_ms FROM outgoing o WHERE o.state = 'pending' AND o.next_ms <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM outgoing p WHERE p.run_id = o.run_id AND p.url = o.url \
+         AND p.state = 'pending' AND p.seq < o.seq) ORDER BY o.seq LIMIT $2",
     )
     .bind(now)
     .bind(i64::from(limit))
@@ -173,7 +177,7 @@ pub(super) async fn record(
 /// Deliveries newest first, all or of one run.
 pub(super) async fn list(store: &Store, run_id: Option<&str>, top: u32) -> StoreResult<Vec<OutgoingDelivery>> {
     let filter = if run_id.is_some() { "WHERE run_id = $2" } else { "" };
-    let sql = format!("SELECT {COLUMNS} FROM outgoing {filter} ORDER BY created_ms DESC, id DESC LIMIT $1");
+    let sql = format!("SELECT {COLUMNS} FROM outgoing {filter} ORDER BY seq DESC LIMIT $1");
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(top));
     if let Some(run) = run_id {
         query = query.bind(run);

@@ -62,4 +62,19 @@ async fn deliveries_are_queued_once_claimed_once_and_answered(f: &Fixture) {
     assert_eq!(s.list_outgoing(None, 10).await.unwrap().len(), 3);
 }
 
-stories!(deliveries_are_queued_once_claimed_once_and_answered);
+async fn a_runs_deliveries_to_one_url_go_in_order(f: &Fixture) {
+    let s = &f.store;
+    let started = new("e-1", OutgoingKind::Webhook, "run.started", "http://h/a");
+    let finished = new("e-2", OutgoingKind::Webhook, "run.finished", "http://h/a");
+    let elsewhere = new("e-3", OutgoingKind::Webhook, "run.finished", "http://h/b");
+    s.queue_outgoing(&[started, finished, elsewhere]).await.unwrap();
+    let ids = |due: Vec<crate::store::DueDelivery>| due.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.claim_outgoing(10, Duration::from_secs(60)).await.unwrap()), ["e-1", "e-3"]);
+    // While run.started waits for its retry, run.finished to the same URL waits behind it.
+    s.record_outgoing("e-1", OutgoingState::Pending, Some(Duration::from_secs(3600)), Some(503), None).await.unwrap();
+    assert!(s.claim_outgoing(10, Duration::from_secs(60)).await.unwrap().is_empty());
+    s.record_outgoing("e-1", OutgoingState::Failed, None, Some(503), None).await.unwrap();
+    assert_eq!(ids(s.claim_outgoing(10, Duration::from_secs(60)).await.unwrap()), ["e-2"]);
+}
+
+stories!(deliveries_are_queued_once_claimed_once_and_answered, a_runs_deliveries_to_one_url_go_in_order);
