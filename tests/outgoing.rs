@@ -42,6 +42,16 @@ async fn settled(d: &TestDaemon, id: &str) -> Vec<Value> {
     .await
 }
 
+/// The daemon's SQLite database as SQL text.
+fn database_dump(d: &TestDaemon) -> String {
+    let out = std::process::Command::new("sqlite3")
+        .arg(d.data.path().join("drydock.db"))
+        .arg(".dump")
+        .output()
+        .expect("sqlite3");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// The states each status request carried, in the order they arrived.
 fn states(hits: &[Hit], path_part: &str) -> Vec<String> {
     hits.iter()
@@ -171,6 +181,12 @@ async fn a_pushed_commit_gets_pending_then_its_result_on_github_gitlab_and_gitea
             assert!(!text.contains(secret) && !log.contains(secret), "{secret} shown");
         }
     }
+    // Sealed at rest: in the task and in each delivery that carries it.
+    let dump = database_dump(&d);
+    assert!(dump.contains("INSERT INTO outgoing"), "the dump holds the deliveries");
+    for secret in ["ghp-secret-1", "glpat-secret-2", "gitea-secret-3"] {
+        assert!(!dump.contains(secret), "{secret} in the database dump");
+    }
     let out = d.cli(&["hook", "outgoing", "list", "--run", &gl_run, "-o", "json"]).await;
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -246,6 +262,8 @@ async fn run_events_are_signed_and_a_500_gets_the_same_delivery_again() {
     assert_eq!(events, ["run.started", "run.finished"]);
     assert!(all.iter().all(|h| verify_hmac("daemon-key", &h.body, &h.header("x-drydock-signature"))));
 
+    let dump = database_dump(&d);
+    assert!(dump.contains("INSERT INTO outgoing") && !dump.contains("task-key") && !dump.contains("daemon-key"));
     let out = d.cli(&["runs", "show", &id]).await;
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.lines().any(|l| l.starts_with("NOTIFIED") && l.ends_with("4 delivered")), "{shown}");
