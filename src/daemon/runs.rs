@@ -175,8 +175,9 @@ impl Service {
                 step: None,
                 reason: Some(reason.clone()),
             };
-            if let Err(e) = self.store.decide_run(&older.id, &decision, Some(&reason)).await {
-                tracing::warn!(run = %older.id, error = %e, "replacing a waiting run failed");
+            match self.store.decide_run(&older.id, &decision, Some(&reason)).await {
+                Ok(_) => self.announce(&older.id, Moment::Finished).await,
+                Err(e) => tracing::warn!(run = %older.id, error = %e, "replacing a waiting run failed"),
             }
         }
     }
