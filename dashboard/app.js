@@ -381,6 +381,7 @@ async function runPage(id) {
     ${r.rerun_of ? `<dt>Rerun of</dt><dd>${runLink(r.rerun_of)}</dd>` : ""}
     ${(r.reruns || []).length ? `<dt>Reruns</dt><dd>${r.reruns.map(runLink).join(", ")}</dd>` : ""}
     ${r.approval ? `<dt>Approval</dt><dd>${esc(r.approval.decision)} by ${esc(r.approval.by)} <small>${esc(when(r.approval.at))}</small></dd>` : ""}
+    ${(r.notifications || []).length ? `<dt>Notified</dt><dd>${r.notifications.map((n) => `${esc(n.event)} ${esc(n.state)}${n.status_code ? ` (${esc(n.status_code)})` : ""} <small>${esc(n.url)}</small>`).join("<br>")}</dd>` : ""}
     ${r.error ? `<dt>Error</dt><dd class="error">${esc(r.error)}</dd>` : ""}`;
   const graph = (r) => {
     const done = r.steps.filter((s) => s.status === "Succeeded").length;
