@@ -4,6 +4,11 @@
 //! The run appends whole lines to a buffered file and publishes the flushed length on a `watch`
 //! channel; followers read the file from their own offset and wait on the channel. Nothing the run
 //! does depends on how many followers there are or how fast they read.
+//!
+//! Each line is stored behind the time it was written (`2026-01-02T03:04:05.678Z [step] text`,
+//! see [`STAMP_LEN`]); readers remove the stamps ([`strip_stamps`]) unless a client asked for
+//! them, so the log as served stays what steps printed, while byte offsets (SSE event ids,
+//! `?offset=`) remain offsets into the file.
 
 use crate::engine::log::LogSink;
 use std::collections::HashMap;
@@ -22,6 +27,33 @@ const FLUSH_BYTES: usize = 64 * 1024;
 /// The default cap on a run's log (`drydock serve --max-log-mib`): far above a verbose build's few
 /// megabytes, far below what fills a disk when a step loops printing.
 pub const DEFAULT_MAX_LOG_BYTES: u64 = 64 << 20;
+
+/// Bytes of the time stamp in front of each stored line: RFC 3339 UTC with milliseconds
+/// (`2026-01-02T03:04:05.678Z`, always 24 bytes) and one space.
+pub const STAMP_LEN: usize = 25;
+
+/// The stamp for a line written at `at`.
+fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ ").to_string()
+}
+
+/// Whether `line` starts with a stamp. Checked digit by digit rather than by parsing: it runs
+/// on every line served, and logs written before stamps existed must pass through unchanged
+/// (their lines start with `[step]` or drydock's own words, never with a date).
+fn has_stamp(line: &[u8]) -> bool {
+    const SHAPE: &[u8; STAMP_LEN] = b"dddd-dd-ddTdd:dd:dd.dddZ ";
+    line.len() >= STAMP_LEN
+        && line.iter().zip(SHAPE).all(|(b, want)| if *want == b'd' { b.is_ascii_digit() } else { b == want })
+}
+
+/// A chunk of whole stored lines as clients see them by default: without the stamps.
+pub fn strip_stamps(chunk: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chunk.len());
+    for line in chunk.split_inclusive(|b| *b == b'\n') {
+        out.extend_from_slice(if has_stamp(line) { &line[STAMP_LEN..] } else { line });
+    }
+    out
+}
 
 /// What followers watch: bytes readable from the file, and whether the log is complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,19 +252,21 @@ impl LogSink for LiveLog {
     fn line(&self, step: Option<&str>, text: &str) {
         let due = {
             let Ok(mut w) = self.inner.lock() else { return };
+            let at = stamp(chrono::Utc::now());
             let mut line = match step {
-                Some(s) => format!("[{s}] {text}\n"),
-                None => format!("{text}\n"),
+                Some(s) => format!("{at}[{s}] {text}\n"),
+                None => format!("{at}{text}\n"),
             };
             // Past the cap, steps' output is dropped (the step goes on); drydock's own lines, which
-            // no step can write, still say how the run ended.
+            // no step can write, still say how the run ended. The cap counts the stamps too: it
+            // is there to protect the disk.
             if step.is_some() && w.written + line.len() as u64 > self.max_bytes {
                 if w.truncated {
                     return;
                 }
                 w.truncated = true;
                 line = format!(
-                    "[drydock] the log reached its limit of {} MiB (drydock serve --max-log-mib): the steps' \
+                    "{at}[drydock] the log reached its limit of {} MiB (drydock serve --max-log-mib): the steps' \
                      further output is not kept; the run goes on\n",
                     self.max_bytes >> 20
                 );
@@ -266,9 +300,9 @@ mod tests {
         let state = *rx.borrow();
         assert!(state.done);
         let all = store.read("0001", 0, state.len, 1 << 20).await.unwrap();
-        assert_eq!(String::from_utf8(all).unwrap(), "[build] one\ntwo\n");
-        let part = store.read("0001", 0, state.len, 14).await.unwrap();
-        assert_eq!(String::from_utf8(part).unwrap(), "[build] one\n", "cut at a line boundary");
+        assert_eq!(String::from_utf8(strip_stamps(&all)).unwrap(), "[build] one\ntwo\n");
+        let part = store.read("0001", 0, state.len, STAMP_LEN + 14).await.unwrap();
+        assert_eq!(String::from_utf8(strip_stamps(&part)).unwrap(), "[build] one\n", "cut at a line boundary");
         let done = store.watch("0001").unwrap();
         assert_eq!(*done.borrow(), LogState { len: state.len, done: true });
     }
@@ -283,10 +317,36 @@ mod tests {
         }
         live.line(None, "Run ID: 0002 ended");
         store.close("0002");
-        let text = std::fs::read_to_string(store.path("0002")).unwrap();
+        let text = String::from_utf8(strip_stamps(&std::fs::read(store.path("0002")).unwrap())).unwrap();
         assert!(text.starts_with("[spam] line 0\n"), "{text}");
         assert_eq!(text.matches("reached its limit").count(), 1, "{text}");
         assert!(!text.contains("line 49"), "{text}");
         assert!(text.ends_with("Run ID: 0002 ended\n"), "drydock's own lines are kept: {text}");
+    }
+
+    #[test]
+    fn each_stored_line_carries_its_time_and_readers_can_drop_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::new(dir.path().join("logs"), DEFAULT_MAX_LOG_BYTES).unwrap();
+        let live = store.open("0003").unwrap();
+        let before = chrono::Utc::now();
+        live.line(Some("build"), "2026-01-02T03:04:05.678Z looks like a stamp");
+        live.line(None, "");
+        store.close("0003");
+        let stored = String::from_utf8(std::fs::read(store.path("0003")).unwrap()).unwrap();
+        let lines: Vec<&str> = stored.lines().collect();
+        assert_eq!(lines.len(), 2, "{stored}");
+        for line in &lines {
+            let at = chrono::DateTime::parse_from_rfc3339(&line[..STAMP_LEN - 1]).unwrap();
+            assert!(at >= before - chrono::Duration::milliseconds(1), "{line}");
+            assert_eq!(line.as_bytes()[STAMP_LEN - 1], b' ', "{line}");
+        }
+        assert_eq!(&lines[0][STAMP_LEN..], "[build] 2026-01-02T03:04:05.678Z looks like a stamp");
+        // Only the stamp in front goes; a step's own date and an empty line stay as printed.
+        let plain = String::from_utf8(strip_stamps(stored.as_bytes())).unwrap();
+        assert_eq!(plain, "[build] 2026-01-02T03:04:05.678Z looks like a stamp\n\n");
+        // Logs written before stamps existed pass through untouched.
+        let old = "[build] one\nRun ID: 0003 was successful\n";
+        assert_eq!(strip_stamps(old.as_bytes()), old.as_bytes());
     }
 }
