@@ -521,7 +521,7 @@ function ansi(line) {
 
 // The run's step graph: a column per depth (a step sits right of everything it needs), one
 // button per step (so it can be focused, and it filters the log), arrows drawn in SVG beneath.
-const NODE_W = 180, NODE_H = 50, COL_W = 220, ROW_H = 64, PAD = 8;
+const NODE_W = 210, NODE_H = 50, COL_W = 250, ROW_H = 64, PAD = 8;
 const ICONS = { Pending: "○", Running: "◔", Succeeded: "✓", Failed: "✕", Skipped: "↷", Canceled: "⊘", Timeout: "⧗", Reused: "♻" };
 
 function layout(steps) {

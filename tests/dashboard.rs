@@ -433,12 +433,10 @@ async fn in_a_browser_the_graph_shows_pending_steps_before_they_start_and_a_node
     let nodes = browser
         .wait_for(
             "the first step running and the later ones pending",
-            &format!(
-                "const n = document.querySelector('#dag .node[data-step=\"first\"]'); \
-                 const later = [...document.querySelectorAll('#dag .node:not([data-step=\"first\"])')]; \
-                 return n?.classList.contains('Running') && later.length === 2 \
-                   && later.every(e => e.classList.contains('Pending')) && n.innerText"
-            ),
+            "const n = document.querySelector('#dag .node[data-step=\"first\"]'); \
+             const later = [...document.querySelectorAll('#dag .node:not([data-step=\"first\"])')]; \
+             return n?.classList.contains('Running') && later.length === 2 \
+               && later.every(e => e.classList.contains('Pending')) && n.innerText",
         )
         .await;
     // A running step is on its first attempt even before its record counts one.
@@ -448,10 +446,7 @@ async fn in_a_browser_the_graph_shows_pending_steps_before_they_start_and_a_node
     assert_eq!(arrows, 2, "an arrow for each `when` edge");
     // A long id is cut in the node, whole in its title.
     let title = browser
-        .eval(
-            "return document.querySelector(`#dag .node[data-step=\"${arguments[0]}\"]`).title",
-            json!([long]),
-        )
+        .eval("return document.querySelector(`#dag .node[data-step=\"${arguments[0]}\"]`).title", json!([long]))
         .await;
     assert!(title.as_str().unwrap().starts_with(long), "{title}");
 
@@ -475,7 +470,10 @@ async fn in_a_browser_the_graph_shows_pending_steps_before_they_start_and_a_node
     assert!(steps.as_array().unwrap().iter().all(|s| s == "second"), "{steps}");
     assert!(text.contains("second-says-hi") && !text.contains("first-says-hi"), "{text}");
     let pressed = browser
-        .eval("return document.querySelector('#dag .node[data-step=\"second\"]').getAttribute('aria-pressed')", json!([]))
+        .eval(
+            "return document.querySelector('#dag .node[data-step=\"second\"]').getAttribute('aria-pressed')",
+            json!([]),
+        )
         .await;
     assert_eq!(pressed, "true");
     browser.screenshot("graph-filtered").await;
@@ -497,15 +495,22 @@ async fn in_a_browser_the_graph_shows_pending_steps_before_they_start_and_a_node
     assert_eq!(second["status"], "Succeeded", "{second}");
 }
 
+/// Saves task `name` with `file`, runs it and waits for the run to end with `status`; its id.
+async fn finished_run(d: &TestDaemon, name: &str, file: &str, status: &str) -> String {
+    assert_eq!(d.post("/v1/tasks", inline_task(name, file)).await.0, 201);
+    let (_, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    let done = d.wait_run(&id).await;
+    assert_eq!(done["status"], status, "{done}");
+    id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_browser_the_log_is_searched_downloaded_and_shown_with_times() {
     let Some(browser) = Browser::start().await else { return };
     let d = TestDaemon::start(1).await;
     let file = "steps:\n  - id: talk\n    cmd: busybox sh -c 'echo needle one; echo hay; echo needle two; echo NEEDLE three'\n";
-    assert_eq!(d.post("/v1/tasks", inline_task("log-tools", file)).await.0, 201);
-    let (_, run) = d.post("/v1/tasks/log-tools/runs", json!({})).await;
-    let id = run["id"].as_str().unwrap().to_string();
-    assert_eq!(d.wait_run(&id).await["status"], "Succeeded");
+    let id = finished_run(&d, "log-tools", file, "Succeeded").await;
     browser.log_in(&d.url, &d.token).await;
     browser.eval("localStorage.removeItem('drydock-timestamps')", json!([])).await;
     browser.open(&format!("{}/#/run/{id}", d.url)).await;
@@ -625,17 +630,24 @@ async fn in_a_browser_a_task_is_created_and_edited_with_the_form_and_a_broken_fi
         .wait_for("the finding at the task file", "return document.getElementById('err-content').innerText")
         .await;
     assert!(shown.as_str().unwrap().contains(&at), "{at} in {shown}");
-    let invalid = browser.eval("return document.getElementById('f-content').getAttribute('aria-invalid')", json!([])).await;
+    let invalid =
+        browser.eval("return document.getElementById('f-content').getAttribute('aria-invalid')", json!([])).await;
     assert_eq!(invalid, "true");
     assert_eq!(browser.eval("return document.getElementById('err-form').innerText", json!([])).await, "");
     browser.screenshot("task-form-invalid").await;
-    assert_eq!(d.get("/v1/tasks/made-in-the-form").await.1["step"]["content"], task["step"]["content"], "nothing saved");
+    assert_eq!(
+        d.get("/v1/tasks/made-in-the-form").await.1["step"]["content"],
+        task["step"]["content"],
+        "nothing saved"
+    );
 
     // A bad schedule is shown at the timers.
     retype(&browser, "#f-content", "steps:\n  - cmd: busybox echo edited-in-the-form\n").await;
     retype(&browser, ".timer-row .t-schedule", "every night").await;
     browser.click("#task-form button[type=submit]").await;
-    browser.wait_for("the schedule refused at the timers", "return document.getElementById('err-timers').innerText").await;
+    browser
+        .wait_for("the schedule refused at the timers", "return document.getElementById('err-timers').innerText")
+        .await;
     assert_eq!(browser.eval("return document.getElementById('err-content').innerText", json!([])).await, "");
 
     // Fixed: the edit lands, values replaced, the timer off, a shorter timeout.
@@ -661,10 +673,7 @@ async fn in_a_browser_resume_from_the_page_turns_the_failed_node_green() {
     // step3 fails the first time and succeeds on resume, since the failed run's workspace is kept.
     let file = "steps:\n  - id: step1\n    cmd: busybox sh -c 'echo a > /workspace/a'\n\
                 \x20 - id: step3\n    cmd: busybox sh -c 'test -f /workspace/fixed || { touch /workspace/fixed; exit 1; }'\n";
-    assert_eq!(d.post("/v1/tasks", inline_task("resume-in-browser", file)).await.0, 201);
-    let (_, run) = d.post("/v1/tasks/resume-in-browser/runs", json!({})).await;
-    let id = run["id"].as_str().unwrap().to_string();
-    assert_eq!(d.wait_run(&id).await["status"], "Failed");
+    let id = finished_run(&d, "resume-in-browser", file, "Failed").await;
     browser.log_in(&d.url, &d.token).await;
     browser.open(&format!("{}/#/run/{id}", d.url)).await;
     browser
@@ -697,10 +706,7 @@ async fn in_a_browser_a_refused_resume_says_why_next_to_the_button() {
     let Some(browser) = Browser::start().await else { return };
     let d = TestDaemon::start(1).await;
     let file = "steps:\n  - cmd: busybox sh -c 'exit 3'\n";
-    assert_eq!(d.post("/v1/tasks", inline_task("resume-refused", file)).await.0, 201);
-    let (_, run) = d.post("/v1/tasks/resume-refused/runs", json!({})).await;
-    let id = run["id"].as_str().unwrap().to_string();
-    assert_eq!(d.wait_run(&id).await["status"], "Failed");
+    let id = finished_run(&d, "resume-refused", file, "Failed").await;
     // The task goes, so whatever this daemon's resume does, it cannot run the task again.
     let gone = d.req(reqwest::Method::DELETE, "/v1/tasks/resume-refused").send().await.unwrap();
     assert!(gone.status().is_success());

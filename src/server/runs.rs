@@ -194,13 +194,7 @@ pub async fn logs(
 }
 
 /// Forwards a log request to the node that ran the run, streaming its answer back as it comes.
-async fn relay_logs(
-    svc: &Service,
-    owner: &str,
-    id: &str,
-    q: &LogQuery,
-    headers: &HeaderMap,
-) -> HttpResult<Response> {
+async fn relay_logs(svc: &Service, owner: &str, id: &str, q: &LogQuery, headers: &HeaderMap) -> HttpResult<Response> {
     let gone = |why: String| HttpError::new(StatusCode::BAD_GATEWAY, "log_unavailable", why);
     let Some(base) = svc.node_url(owner).await? else {
         return Err(gone(format!("run {id} ran on node {owner}, which never advertised an address")));
