@@ -570,8 +570,10 @@ const attempts = (s) => (s.status === "Running" ? Math.max(s.attempts || 0, 1) :
 
 function nodeInner(s) {
   const meta = [duration(s), attempts(s) ? `attempt ${attempts(s)}` : ""].filter(Boolean).join(" · ");
+  // The icon and colour say the state to the eye; the words are there for screen readers (and
+  // shown when there is nothing else to say), so the time and attempt fit in the node.
   return `<span class="icon" aria-hidden="true">${ICONS[s.status] || "•"}</span><span class="name">${esc(s.id)}</span>
-    <span class="meta"><span class="state">${esc(s.status)}</span>${meta ? ` · ${esc(meta)}` : ""}</span>`;
+    <span class="meta">${meta ? `<span class="visually-hidden">${esc(s.status)}, </span>${esc(meta)}` : esc(s.status)}</span>`;
 }
 
 const nodeTitle = (s) => `${s.id}: ${s.status}${s.error ? `\n${s.error}` : ""}`;

@@ -7,8 +7,9 @@
 //!
 //! Each line is stored behind the time it was written (`2026-01-02T03:04:05.678Z [step] text`,
 //! see [`STAMP_LEN`]); readers remove the stamps ([`strip_stamps`]) unless a client asked for
-//! them, so the log as served stays what steps printed, while byte offsets (SSE event ids,
-//! `?offset=`) remain offsets into the file.
+//! them, so the log as served stays what steps printed. Offsets a client sees (SSE event ids,
+//! `?offset=`) count bytes of the log in the form it asked for: without stamps they are offsets
+//! into the text as served, found in the file by [`LogStore::position`].
 
 use crate::engine::log::LogSink;
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt};
 use tokio::sync::watch;
 
 /// Unflushed output is written out at least this often, so followers see quiet steps promptly.
@@ -46,13 +47,27 @@ fn has_stamp(line: &[u8]) -> bool {
         && line.iter().zip(SHAPE).all(|(b, want)| if *want == b'd' { b.is_ascii_digit() } else { b == want })
 }
 
-/// A chunk of whole stored lines as clients see them by default: without the stamps.
-pub fn strip_stamps(chunk: &[u8]) -> Vec<u8> {
+/// Stored lines as clients see them by default: without the stamps. `at_line_start` says
+/// whether the chunk starts a line; when it starts inside one (a client resumed mid-line), its
+/// first piece is a step's own text, kept even if it looks like a stamp.
+pub fn strip_stamps(chunk: &[u8], at_line_start: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(chunk.len());
-    for line in chunk.split_inclusive(|b| *b == b'\n') {
-        out.extend_from_slice(if has_stamp(line) { &line[STAMP_LEN..] } else { line });
+    for (i, line) in chunk.split_inclusive(|b| *b == b'\n').enumerate() {
+        let stamped = (i > 0 || at_line_start) && has_stamp(line);
+        out.extend_from_slice(if stamped { &line[STAMP_LEN..] } else { line });
     }
     out
+}
+
+/// A place in a log file, for a reader of the log without stamps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// Offset in the file.
+    pub file: u64,
+    /// The same place in the text without stamps.
+    pub text: u64,
+    /// Whether a line starts there.
+    pub line_start: bool,
 }
 
 /// What followers watch: bytes readable from the file, and whether the log is complete.
@@ -183,6 +198,37 @@ impl LogStore {
         reader.read(offset, until, max).await
     }
 
+    /// Where byte `text_offset` of run `id`'s log as served without stamps is in the file (or the
+    /// end of its whole lines, when the text is shorter). It reads the file up to there: resuming
+    /// a stream is rare, and this keeps the offsets clients count in the text they were sent.
+    pub async fn position(&self, id: &str, text_offset: u64) -> std::io::Result<Position> {
+        let mut at = Position { file: 0, text: 0, line_start: true };
+        if text_offset == 0 {
+            return Ok(at);
+        }
+        let mut file = tokio::io::BufReader::new(tokio::fs::File::open(self.path(id)).await?);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = file.read_until(b'\n', &mut line).await?;
+            // The end, or a line still being written: stop after the whole ones.
+            if n == 0 || line.last() != Some(&b'\n') {
+                return Ok(at);
+            }
+            let stamp = if has_stamp(&line) { STAMP_LEN } else { 0 };
+            let text = (n - stamp) as u64;
+            if at.text + text > text_offset {
+                let into = text_offset - at.text;
+                return Ok(Position { file: at.file + (stamp as u64) + into, text: text_offset, line_start: false });
+            }
+            at.file += n as u64;
+            at.text += text;
+            if at.text == text_offset {
+                return Ok(at);
+            }
+        }
+    }
+
     /// A reader that keeps the file open, for followers that read a log chunk by chunk.
     pub async fn reader(&self, id: &str) -> std::io::Result<LogReader> {
         Ok(LogReader { file: tokio::fs::File::open(self.path(id)).await?, pos: 0 })
@@ -300,9 +346,9 @@ mod tests {
         let state = *rx.borrow();
         assert!(state.done);
         let all = store.read("0001", 0, state.len, 1 << 20).await.unwrap();
-        assert_eq!(String::from_utf8(strip_stamps(&all)).unwrap(), "[build] one\ntwo\n");
+        assert_eq!(String::from_utf8(strip_stamps(&all, true)).unwrap(), "[build] one\ntwo\n");
         let part = store.read("0001", 0, state.len, STAMP_LEN + 14).await.unwrap();
-        assert_eq!(String::from_utf8(strip_stamps(&part)).unwrap(), "[build] one\n", "cut at a line boundary");
+        assert_eq!(String::from_utf8(strip_stamps(&part, true)).unwrap(), "[build] one\n", "cut at a line boundary");
         let done = store.watch("0001").unwrap();
         assert_eq!(*done.borrow(), LogState { len: state.len, done: true });
     }
@@ -317,7 +363,7 @@ mod tests {
         }
         live.line(None, "Run ID: 0002 ended");
         store.close("0002");
-        let text = String::from_utf8(strip_stamps(&std::fs::read(store.path("0002")).unwrap())).unwrap();
+        let text = String::from_utf8(strip_stamps(&std::fs::read(store.path("0002")).unwrap(), true)).unwrap();
         assert!(text.starts_with("[spam] line 0\n"), "{text}");
         assert_eq!(text.matches("reached its limit").count(), 1, "{text}");
         assert!(!text.contains("line 49"), "{text}");
@@ -343,10 +389,34 @@ mod tests {
         }
         assert_eq!(&lines[0][STAMP_LEN..], "[build] 2026-01-02T03:04:05.678Z looks like a stamp");
         // Only the stamp in front goes; a step's own date and an empty line stay as printed.
-        let plain = String::from_utf8(strip_stamps(stored.as_bytes())).unwrap();
+        let plain = String::from_utf8(strip_stamps(stored.as_bytes(), true)).unwrap();
         assert_eq!(plain, "[build] 2026-01-02T03:04:05.678Z looks like a stamp\n\n");
         // Logs written before stamps existed pass through untouched.
         let old = "[build] one\nRun ID: 0003 was successful\n";
-        assert_eq!(strip_stamps(old.as_bytes()), old.as_bytes());
+        assert_eq!(strip_stamps(old.as_bytes(), true), old.as_bytes());
+        // A chunk that starts inside a line keeps its first piece whole.
+        let tail = &stored.as_bytes()[STAMP_LEN + 8..];
+        assert_eq!(strip_stamps(tail, false), b"2026-01-02T03:04:05.678Z looks like a stamp\n\n");
+    }
+
+    #[tokio::test]
+    async fn offsets_in_the_text_without_stamps_are_found_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::new(dir.path().join("logs"), DEFAULT_MAX_LOG_BYTES).unwrap();
+        let live = store.open("0004").unwrap();
+        live.line(Some("a"), "one");
+        live.line(None, "two");
+        store.close("0004");
+        let stored = std::fs::read(store.path("0004")).unwrap();
+        let text = strip_stamps(&stored, true);
+        assert_eq!(text, b"[a] one\ntwo\n");
+        for offset in 0..=text.len() as u64 {
+            let at = store.position("0004", offset).await.unwrap();
+            assert_eq!(at.text, offset);
+            let rest = strip_stamps(&stored[at.file as usize..], at.line_start);
+            assert_eq!(rest, &text[offset as usize..], "from text offset {offset}");
+        }
+        let past = store.position("0004", 1000).await.unwrap();
+        assert_eq!(past, Position { file: stored.len() as u64, text: text.len() as u64, line_start: true });
     }
 }

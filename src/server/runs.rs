@@ -169,7 +169,12 @@ pub async fn logs(
     }
     let len = svc.logs().watch(&id).map(|rx| rx.borrow().len).unwrap_or(0);
     let mut body = Vec::new();
-    let mut at = offset;
+    // `offset` counts the text in the form asked for; without stamps, find it in the file.
+    let (mut at, mut line_start) = (offset, true);
+    if !q.timestamps() && offset > 0 && len > 0 {
+        let p = svc.logs().position(&id, offset).await.map_err(io_error)?;
+        (at, line_start) = (p.file, p.line_start);
+    }
     while at < len {
         let chunk = svc.logs().read(&id, at, len, CHUNK * 16).await.map_err(io_error)?;
         if chunk.is_empty() {
@@ -179,8 +184,9 @@ pub async fn logs(
         if q.timestamps() {
             body.extend_from_slice(&chunk);
         } else {
-            body.extend_from_slice(&crate::daemon::logs::strip_stamps(&chunk));
+            body.extend_from_slice(&crate::daemon::logs::strip_stamps(&chunk, line_start));
         }
+        line_start = chunk.last() == Some(&b'\n');
     }
     let mut response = ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
     if q.download() {
@@ -237,7 +243,15 @@ fn io_error(e: std::io::Error) -> HttpError {
 struct Follow {
     svc: Arc<Service>,
     id: String,
+    /// Offset in the file.
     offset: u64,
+    /// The same place as the client counts it (its event ids): in the text without stamps,
+    /// unless it asked for them.
+    shown: u64,
+    /// Whether `offset` starts a line (a client may resume inside one).
+    line_start: bool,
+    /// Whether `offset` has been found from the offset the client asked for.
+    positioned: bool,
     rx: Option<tokio::sync::watch::Receiver<LogState>>,
     reader: Option<crate::daemon::logs::LogReader>,
     /// Keep each line's time stamp (`?timestamps=true`).
@@ -255,7 +269,19 @@ fn follow(
     timestamps: bool,
     shutdown: CancellationToken,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let state = Follow { svc, id, offset, rx: None, reader: None, timestamps, ended: false, shutdown };
+    let state = Follow {
+        svc,
+        id,
+        offset,
+        shown: offset,
+        line_start: true,
+        positioned: timestamps || offset == 0,
+        rx: None,
+        reader: None,
+        timestamps,
+        ended: false,
+        shutdown,
+    };
     futures_util::stream::unfold(state, |mut st| async move {
         loop {
             if st.ended || st.shutdown.is_cancelled() {
@@ -286,7 +312,15 @@ fn follow(
                 }
             };
             let state = *rx.borrow_and_update();
-            if st.offset < state.len {
+            if !st.positioned && state.len > 0 {
+                let Ok(p) = st.svc.logs().position(&st.id, st.shown).await else { return None };
+                // A client ahead of the file (it cannot be, unless the log is being written
+                // still) waits, as it would for bytes not yet written.
+                if p.text == st.shown || state.done {
+                    (st.offset, st.line_start, st.positioned) = (p.file, p.line_start, true);
+                }
+            }
+            if st.positioned && st.offset < state.len {
                 if st.reader.is_none() {
                     st.reader = st.svc.logs().reader(&st.id).await.ok();
                 }
@@ -295,15 +329,21 @@ fn follow(
                     Ok(c) if !c.is_empty() => c,
                     _ => return None,
                 };
-                // The event id stays an offset into the file, stamps included, so a resumed
-                // stream starts where this one stopped whichever form it asked for.
                 st.offset += chunk.len() as u64;
-                let chunk = if st.timestamps { chunk } else { crate::daemon::logs::strip_stamps(&chunk) };
+                let chunk = if st.timestamps {
+                    chunk
+                } else {
+                    let shown = crate::daemon::logs::strip_stamps(&chunk, st.line_start);
+                    st.line_start = chunk.last() == Some(&b'\n');
+                    shown
+                };
+                // The event id is where the client would resume, counted in what it was sent.
+                st.shown += chunk.len() as u64;
                 let text = String::from_utf8_lossy(&chunk);
                 // Whole lines less the final line end (blank lines in the log survive).
                 let event = Event::default()
                     .event("log")
-                    .id(st.offset.to_string())
+                    .id(st.shown.to_string())
                     .data(text.strip_suffix('\n').unwrap_or(&text));
                 return Some((Ok(event), st));
             }
