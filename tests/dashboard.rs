@@ -609,6 +609,18 @@ async fn in_a_browser_a_task_is_created_and_edited_with_the_form_and_a_broken_fi
     assert_eq!(task["step"]["content"], "steps:\n  - cmd: busybox echo made-in-the-form\n", "{task}");
     assert_eq!(task["values"], json!({"greeting": "hello"}));
     assert_eq!((&task["timers"][0]["name"], &task["timers"][0]["schedule"]), (&json!("nightly"), &json!("0 3 * * *")));
+    // The task page switches a trigger off.
+    browser
+        .wait_for("the trigger switch", "return document.querySelector('button[data-trigger=\"base_image\"]')")
+        .await;
+    browser.click("button[data-trigger=\"base_image\"]").await;
+    browser
+        .wait_for(
+            "the image update trigger off",
+            "return document.querySelector('button[data-trigger=\"base_image\"]')?.innerText === 'Enable'",
+        )
+        .await;
+    assert_eq!(d.get("/v1/tasks/made-in-the-form").await.1["triggers"]["base_image"]["enabled"], false);
 
     // A broken task file: the server's finding, with its line and column, at the task file.
     let broken = "steps:\n  - cmd: busybox echo {{ .Run.ID \n";
@@ -661,6 +673,7 @@ async fn in_a_browser_a_task_is_created_and_edited_with_the_form_and_a_broken_fi
     assert_eq!(task["step"]["content"], "steps:\n  - cmd: busybox echo edited-in-the-form\n", "{task}");
     assert_eq!(task["values"], json!({"colour": "blue"}), "{task}");
     assert_eq!(task["timeout"], 600, "{task}");
+    assert_eq!(task["triggers"]["base_image"]["enabled"], false, "the form keeps what the page switched: {task}");
     assert_eq!((&task["timers"][0]["schedule"], &task["timers"][0]["enabled"]), (&json!("0 4 * * *"), &json!(false)));
     browser.screenshot("task-form-saved").await;
 }
