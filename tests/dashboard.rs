@@ -679,7 +679,6 @@ async fn in_a_browser_a_task_is_created_and_edited_with_the_form_and_a_broken_fi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the resume endpoint"]
 async fn in_a_browser_resume_from_the_page_turns_the_failed_node_green() {
     let Some(browser) = Browser::start().await else { return };
     let d = TestDaemon::start(1).await;
@@ -720,16 +719,19 @@ async fn in_a_browser_a_refused_resume_says_why_next_to_the_button() {
     let d = TestDaemon::start(1).await;
     let file = "steps:\n  - cmd: busybox sh -c 'exit 3'\n";
     let id = finished_run(&d, "resume-refused", file, "Failed").await;
-    // The task goes, so whatever this daemon's resume does, it cannot run the task again.
-    let gone = d.req(reqwest::Method::DELETE, "/v1/tasks/resume-refused").send().await.unwrap();
-    assert!(gone.status().is_success());
-    let direct = d.req(reqwest::Method::POST, &format!("/v1/runs/{id}/resume")).json(&json!({})).send().await.unwrap();
-    assert!(direct.status().is_client_error(), "{}", direct.status());
+    // Someone else resumes it first, which takes its workspace; the page, still showing the
+    // failed run, offers Resume, and the daemon refuses it.
+    let (status, other) = d.post(&format!("/v1/runs/{id}/resume"), json!({})).await;
+    assert_eq!(status, 201, "{other}");
+    let other = other["id"].as_str().unwrap().to_string();
+    d.wait_run(&other).await;
     browser.log_in(&d.url, &d.token).await;
     browser.open(&format!("{}/#/run/{id}", d.url)).await;
     browser.wait_for("the Resume button", "return document.getElementById('resume')?.hidden === false").await;
     browser.click("#resume").await;
     let said = browser.wait_for("the refusal", "return document.getElementById('run-error').innerText").await;
-    assert!(said.as_str().unwrap().starts_with("Resume refused: "), "{said}");
+    let said = said.as_str().unwrap();
+    assert!(said.starts_with("Resume refused: ") && said.contains(&format!("run {other} resumed it")), "{said}");
+    browser.screenshot("run-resume-refused").await;
     assert!(browser.eval("return location.hash", json!([])).await.as_str().unwrap().ends_with(&id));
 }
