@@ -415,18 +415,36 @@ async fn in_a_browser_the_graph_shows_pending_steps_before_they_start_and_a_node
     assert_eq!(d.post("/v1/tasks", inline_task("graph-task", &file)).await.0, 201);
     let (_, run) = d.post("/v1/tasks/graph-task/runs", json!({})).await;
     let id = run["id"].as_str().unwrap().to_string();
+    // Queued behind it: a run of the same inline task file, planned when queued, and a run whose
+    // task file is in its context, which nobody can plan before a worker fetches it.
     let (_, queued) = d.post("/v1/tasks/graph-task/runs", json!({})).await;
     let queued = queued["id"].as_str().unwrap().to_string();
+    let upload = d.upload(&[("acb.yaml", "steps:\n  - cmd: busybox echo from-the-context\n")]).await;
+    let in_context = json!({"name": "graph-in-context", "context": format!("upload:{upload}"), "step": {"kind": "file", "path": "acb.yaml"}});
+    assert_eq!(d.post("/v1/tasks", in_context).await.0, 201);
+    let (_, unplanned) = d.post("/v1/tasks/graph-in-context/runs", json!({})).await;
+    let unplanned = unplanned["id"].as_str().unwrap().to_string();
     browser.log_in(&d.url, &d.token).await;
 
     // A run nobody has planned yet says so instead of drawing an empty graph.
-    browser.open(&format!("{}/#/run/{queued}", d.url)).await;
+    browser.open(&format!("{}/#/run/{unplanned}", d.url)).await;
     browser
         .wait_for(
             "a queued run waiting to be planned",
             "return document.getElementById('graph-empty')?.textContent.includes('Waiting to be planned')",
         )
         .await;
+    // A queued run whose steps are known draws them all, pending.
+    browser.open(&format!("{}/#/run/{queued}", d.url)).await;
+    browser
+        .wait_for(
+            "the queued run's three steps pending",
+            "const g = [...document.querySelectorAll('#dag .node')]; \
+             return document.getElementById('facts')?.innerText.includes('Queued') && g.length === 3 \
+               && g.every(e => e.classList.contains('Pending'))",
+        )
+        .await;
+    browser.screenshot("graph-queued").await;
 
     // While the first step runs, the others are drawn already, pending.
     browser.open(&format!("{}/#/run/{id}", d.url)).await;
@@ -491,8 +509,10 @@ async fn in_a_browser_the_graph_shows_pending_steps_before_they_start_and_a_node
     browser.click("#show-all").await;
     let v = browser.eval(SHOWN_LINES, json!([])).await;
     assert!(v[1].as_str().unwrap().contains("first-says-hi"), "{v}");
-    let second = d.wait_run(&queued).await;
-    assert_eq!(second["status"], "Succeeded", "{second}");
+    for run in [queued, unplanned] {
+        let done = d.wait_run(&run).await;
+        assert_eq!(done["status"], "Succeeded", "{done}");
+    }
 }
 
 /// Saves task `name` with `file`, runs it and waits for the run to end with `status`; its id.
