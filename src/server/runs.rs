@@ -98,7 +98,7 @@ pub async fn cancel(State(svc): Svc, Path(id): Path<String>) -> HttpResult<Json<
     Ok(Json(svc.cancel(&id).await?))
 }
 
-/// `?offset=N` starts the log at byte N of the stored file (as SSE event ids count);
+/// `?offset=N` starts the log at byte N of the log as served (as SSE event ids count);
 /// `?timestamps=true` keeps the time each line was written in front of it; `?download=1` asks
 /// for the text as a file to save (`run-<id>.log`).
 #[derive(Deserialize, Default)]
