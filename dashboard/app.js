@@ -582,7 +582,7 @@ const nodeTitle = (s) => `${s.id}: ${s.status}${s.error ? `\n${s.error}` : ""}`;
 // updates the nodes in place: the page refreshes every second while a run goes on, and a node
 // that keeps its element keeps the keyboard focus.
 function drawGraph(box, run, only) {
-  const steps = run.steps;
+  const steps = run.steps || [];
   if (!steps.length) {
     box.dataset.key = "";
     box.innerHTML = `<p id="graph-empty">${LIVE.includes(run.status) ? "Waiting to be planned…" : "No steps were planned."}</p>`;
@@ -702,7 +702,7 @@ const RESUMABLE = ["Failed", "Timeout", "Canceled", "Error"];
 async function runPage(id) {
   titled(`Run ${id}`);
   const run = await api("GET", `/v1/runs/${encodeURIComponent(id)}`);
-  const steps = (r) => r.steps.map((s) => `<tr><td>${esc(s.id)}</td><td>${status(s.status)}</td><td>${esc(attempts(s))}</td>
+  const steps = (r) => (r.steps || []).map((s) => `<tr><td>${esc(s.id)}</td><td>${status(s.status)}</td><td>${esc(attempts(s))}</td>
     <td>${s.exit_code ?? ""}</td><td class="hide-narrow">${esc(when(s.started_at))}</td><td>${duration(s)}</td>
     <td class="error">${esc(s.error || "")}</td></tr>`).join("");
   const facts = (r) => `<dt>Status</dt><dd>${status(r.status)}</dd>
@@ -758,8 +758,8 @@ async function runPage(id) {
   // The step filter's choices follow the steps as the run gets planned.
   const stepChoices = (r) => {
     const have = [...filter.options].slice(1).map((o) => o.value).join("\n");
-    if (have === r.steps.map((s) => s.id).join("\n")) return;
-    filter.innerHTML = `<option value="">all</option>${r.steps.map((s) => `<option>${esc(s.id)}</option>`).join("")}`;
+    if (have === (r.steps || []).map((s) => s.id).join("\n")) return;
+    filter.innerHTML = `<option value="">all</option>${(r.steps || []).map((s) => `<option>${esc(s.id)}</option>`).join("")}`;
     filter.value = only;
   };
   const filterTo = (step) => {

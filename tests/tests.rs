@@ -15,6 +15,7 @@ mod dashboard;
 mod docker_engine;
 mod engine;
 mod engine_features;
+mod first_ten_minutes;
 mod layering;
 mod resume;
 mod scale_out;

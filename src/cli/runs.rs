@@ -247,7 +247,7 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
 }
 
 /// The `--values` file of a rerun or resume, read here and sent to the daemon.
-fn values_file(path: Option<&std::path::Path>) -> Result<Option<crate::api::ValuesFile>, CliError> {
+pub(super) fn values_file(path: Option<&std::path::Path>) -> Result<Option<crate::api::ValuesFile>, CliError> {
     let Some(path) = path else { return Ok(None) };
     let content =
         std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("--values {}: {e}", path.display())))?;
