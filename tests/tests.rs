@@ -17,6 +17,7 @@ mod engine;
 mod engine_features;
 mod first_ten_minutes;
 mod layering;
+mod packaging;
 mod resume;
 mod scale_out;
 mod schema;
