@@ -178,16 +178,19 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
                 before: a.before.clone(),
             };
             let page = Client::from_args(&a.server)?.list_runs(&filter).await?;
-            match a.output {
-                Format::Json => print_json(&page),
+            // Every listing prints a bare JSON array, as `az` does; the next page's cursor goes
+            // to stderr in both forms.
+            let printed = match a.output {
+                Format::Json => print_json(&page.runs),
                 Format::Text => {
                     print!("{}", run_table(&page.runs).render(stdout_colour()));
-                    if let Some(next) = &page.next {
-                        eprintln!("More runs: add --before {next}");
-                    }
                     Ok(())
                 }
+            };
+            if let Some(next) = &page.next {
+                eprintln!("More runs: add --before {next}");
             }
+            printed
         }
         RunsCommand::Approve(a) => {
             let run = Client::from_args(&a.server)?.decide_run(&a.run, true, None).await?;
