@@ -827,6 +827,15 @@ pub struct TaskRunRequest {
     /// Secret values merged over the task's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secret_values: BTreeMap<String, String>,
+    /// Build this branch, tag or commit of the task's git context instead of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// Run this task file (a path in the context) instead of the task's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// A values file merged over the task's own; `values` win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<ValuesFile>,
 }
 
 /// A run as the API returns it.
@@ -854,14 +863,15 @@ pub struct Run {
     /// `os/arch` it ran on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
-    /// Step results (empty in listings).
-    #[serde(default)]
+    /// Step results (left out of listings, and until the run is planned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepRecord>,
     /// Pushed images with digests.
     #[serde(default)]
     pub output_images: Vec<OutputImage>,
-    /// Base-image dependencies: ACR's dependency JSON, one element per built image.
-    #[serde(default)]
+    /// Base-image dependencies: ACR's dependency JSON, one element per built image (left out of
+    /// listings, and when the run built nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<serde_json::Value>,
     /// Why it did not succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,7 @@ pub mod follow;
 pub mod hooks;
 pub mod images;
 pub mod output;
+pub mod packaging;
 pub mod pairs;
 pub mod progress;
 pub mod prune;
@@ -118,6 +119,10 @@ pub enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// Print a shell completion script (bash, zsh or fish).
+    Completion(packaging::CompletionArgs),
+    /// Print the manual page (`--dir` writes one per command).
+    Man(packaging::ManArgs),
 }
 
 /// Why a command did not succeed, and with which exit code.
@@ -196,6 +201,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Token { command } => block_on(token::run(command)),
         Command::Prune(a) => block_on(prune::run(a)),
         Command::Hook { command } => block_on(hooks::run(command)),
+        Command::Completion(a) => packaging::completion(a),
+        Command::Man(a) => packaging::man(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

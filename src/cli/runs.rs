@@ -178,16 +178,19 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
                 before: a.before.clone(),
             };
             let page = Client::from_args(&a.server)?.list_runs(&filter).await?;
-            match a.output {
-                Format::Json => print_json(&page),
+            // Every listing prints a bare JSON array, as `az` does; the next page's cursor goes
+            // to stderr in both forms.
+            let printed = match a.output {
+                Format::Json => print_json(&page.runs),
                 Format::Text => {
                     print!("{}", run_table(&page.runs).render(stdout_colour()));
-                    if let Some(next) = &page.next {
-                        eprintln!("More runs: add --before {next}");
-                    }
                     Ok(())
                 }
+            };
+            if let Some(next) = &page.next {
+                eprintln!("More runs: add --before {next}");
             }
+            printed
         }
         RunsCommand::Approve(a) => {
             let run = Client::from_args(&a.server)?.decide_run(&a.run, true, None).await?;
@@ -247,7 +250,7 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
 }
 
 /// The `--values` file of a rerun or resume, read here and sent to the daemon.
-fn values_file(path: Option<&std::path::Path>) -> Result<Option<crate::api::ValuesFile>, CliError> {
+pub(super) fn values_file(path: Option<&std::path::Path>) -> Result<Option<crate::api::ValuesFile>, CliError> {
     let Some(path) = path else { return Ok(None) };
     let content =
         std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("--values {}: {e}", path.display())))?;

@@ -43,7 +43,7 @@ impl StoreArgs {
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7480")]
+    #[arg(long, env = "DRYDOCK_LISTEN", default_value = "127.0.0.1:7480")]
     pub listen: String,
     #[command(flatten)]
     pub store: StoreArgs,

@@ -92,9 +92,9 @@ impl Service {
         }
         let task = self.unseal_task(task)?;
         let mut values = task.values.clone();
-        values.extend(overrides.values);
+        values.extend(overrides.values.clone());
         let mut secret_values = task.secret_values.clone();
-        secret_values.extend(overrides.secret_values);
+        secret_values.extend(overrides.secret_values.clone());
         let run_type = if matches!(task.step, TaskStep::Docker(_)) { RunType::AutoBuild } else { RunType::AutoRun };
         let checkout = match &trigger {
             Trigger::Source { commit, branch, event, provider, pull_request, .. } => Some(super::spec::Checkout {
@@ -125,6 +125,7 @@ impl Service {
             resume: None,
             values_files: Vec::new(),
         };
+        apply_run_overrides(&mut spec, &overrides, name)?;
         if admission == Admission::WithoutSecrets {
             withhold_secrets(&mut spec, &trigger);
         }
@@ -332,6 +333,41 @@ impl Service {
         }
         Ok(to_api(&row))
     }
+}
+
+/// `task run`'s choices for one run: another git ref, another task file, a values file.
+fn apply_run_overrides(spec: &mut RunSpec, o: &TaskRunRequest, task: &str) -> Result<()> {
+    if let Some(reference) = o.git_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        let git = spec
+            .context
+            .as_deref()
+            .is_some_and(|c| matches!(crate::buildargs::classify(c), crate::buildargs::ContextSource::Git { .. }));
+        if !git {
+            return Err(ServiceError::invalid(format!(
+                "task `{task}` has no git context, so --branch/--commit has nothing to choose from"
+            )));
+        }
+        if spec.checkout.is_some() {
+            return Err(ServiceError::invalid("a triggered run already names its commit"));
+        }
+        spec.checkout = Some(super::spec::Checkout { commit: reference.to_string(), ..Default::default() });
+    }
+    if let Some(file) = o.file.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        match &mut spec.step {
+            TaskStep::File { path, content, .. } if spec.context.is_some() => {
+                *path = Some(file.to_string());
+                *content = None;
+            }
+            _ => {
+                return Err(ServiceError::invalid(format!(
+                    "--file names a task file in the context; task `{task}` runs a command, a Dockerfile build \
+                     or has no context"
+                )));
+            }
+        }
+    }
+    spec.values_files.extend(checked_values_file(o.values_file.clone())?);
+    Ok(())
 }
 
 /// A values file given with a rerun or resume, checked now so that a mistake is a 400 with its

@@ -311,6 +311,15 @@ impl Service {
             TaskStep::Docker(_) if !has_context => {
                 Err(ServiceError::invalid("a Dockerfile build needs a context (`-c URL` or a local directory)"))
             }
+            TaskStep::Docker(b) => {
+                match crate::taskfile::synth::unintended_hub_push(&b.images, &self.settings.registry, b.no_push) {
+                    // The daemon's registry is its operator's: say which flag sets it.
+                    Some(why) => Err(ServiceError::invalid(
+                        why.replace("pass --registry", "start drydock serve with --registry"),
+                    )),
+                    None => Ok(()),
+                }
+            }
             _ => Ok(()),
         }
     }

@@ -118,7 +118,7 @@ fn routes() -> Routes {
         r,
         GET,
         "/v1/runs/{id}/logs",
-        "A run's log (text, or SSE with Accept: text/event-stream)",
+        "A run's log (text, or SSE with Accept: text/event-stream); ?timestamps=true, ?download=1, ?offset=N",
         None,
         None,
         runs::logs
