@@ -28,6 +28,15 @@ fi
 cargo build --release --locked
 mkdir -p "$DATA"
 
+# Put `drydock` on PATH, so that the README's commands work as written: /usr/local/bin when this
+# user may write there (root on a fresh machine), else ~/.local/bin.
+if [ -w /usr/local/bin ]; then BIN_DIR=/usr/local/bin; else BIN_DIR="$HOME/.local/bin"; mkdir -p "$BIN_DIR"; fi
+ln -sf "$BIN" "$BIN_DIR/drydock"
+case ":$PATH:" in
+  *":$BIN_DIR:"*) ON_PATH="" ;;
+  *) ON_PATH="  export PATH=\"$BIN_DIR:\$PATH\"   # $BIN_DIR is not on your PATH yet" ;;
+esac
+
 # The first API token is made offline, straight into the data directory's database.
 if [ ! -s "$DATA/cli-token" ]; then
   (umask 077 && "$BIN" token create cli --data-dir "$DATA" >"$DATA/cli-token")
@@ -53,7 +62,8 @@ fi
 cat <<EOF
 
 drydock serve keeps running on $DRYDOCK_SERVER (log: $DATA/serve.log; stop: scripts/run.sh stop).
-Use it from this shell with:
+\`drydock\` is $BIN_DIR/drydock. Use the daemon from this shell with:
+$ON_PATH
   export DRYDOCK_SERVER=$DRYDOCK_SERVER DRYDOCK_TOKEN=\$(cat $DATA/cli-token)
-  $BIN runs list
+  drydock runs list
 EOF

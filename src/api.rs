@@ -201,6 +201,43 @@ pub struct SourceTrigger {
     /// `author_association`) run as if they had pushed, fork or not.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub trust_collaborators: bool,
+    /// Commit statuses reported back to the git server for the runs pushes and pull requests
+    /// start (absent: none are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_status: Option<CommitStatus>,
+}
+
+/// Where and how a task's runs report commit statuses (pending, running, success, failure).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CommitStatus {
+    /// `github`, `gitlab` or `gitea` (Forgejo too); default: the provider whose webhook started
+    /// the run, else the one the repository's host names (github.com, gitlab.com, codeberg.org).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The provider's API base URL (`https://git.example.com/api/v4`); default: derived from the
+    /// repository URL (github.com: `https://api.github.com`; GitHub Enterprise `/api/v3`, GitLab
+    /// `/api/v4`, Gitea and Forgejo `/api/v1` on the repository's host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// A token allowed to set commit statuses (redacted in responses).
+    pub token: String,
+}
+
+/// Signed JSON events sent when a task's runs start and end (`--notify-url`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RunNotify {
+    /// Receivers of the events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
+    /// Key of the events' HMAC-SHA256 `X-Drydock-Signature` (redacted in responses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+impl RunNotify {
+    fn is_empty(&self) -> bool {
+        self.urls.is_empty() && self.secret.is_none()
+    }
 }
 
 /// What a pull request from a fork may do: its task file and steps are the fork author's.
@@ -264,6 +301,7 @@ impl Default for SourceTrigger {
             last_poll_error: None,
             fork_pull_requests: ForkPolicy::default(),
             trust_collaborators: false,
+            commit_status: None,
         }
     }
 }
@@ -363,6 +401,9 @@ pub struct Task {
     /// Source and base-image triggers.
     #[serde(default)]
     pub triggers: TaskTriggers,
+    /// Events sent out when its runs start and end.
+    #[serde(default, skip_serializing_if = "RunNotify::is_empty")]
+    pub notify: RunNotify,
     /// When it was created (responses only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<DateTime<Utc>>,
@@ -407,6 +448,12 @@ impl Task {
         }
         if t.triggers.source.webhook_secret.is_some() {
             t.triggers.source.webhook_secret = Some(REDACTED.into());
+        }
+        if let Some(c) = &mut t.triggers.source.commit_status {
+            c.token = REDACTED.into();
+        }
+        if t.notify.secret.is_some() {
+            t.notify.secret = Some(REDACTED.into());
         }
         if let TaskStep::Docker(d) = &mut t.step {
             for v in d.secret_build_args.values_mut() {
@@ -790,6 +837,15 @@ pub struct TaskRunRequest {
     /// Secret values merged over the task's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secret_values: BTreeMap<String, String>,
+    /// Build this branch, tag or commit of the task's git context instead of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_ref: Option<String>,
+    /// Run this task file (a path in the context) instead of the task's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// A values file merged over the task's own; `values` win.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values_file: Option<ValuesFile>,
 }
 
 /// A run as the API returns it.
@@ -817,14 +873,15 @@ pub struct Run {
     /// `os/arch` it ran on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
-    /// Step results (empty in listings).
-    #[serde(default)]
+    /// Step results (left out of listings, and until the run is planned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<StepRecord>,
     /// Pushed images with digests.
     #[serde(default)]
     pub output_images: Vec<OutputImage>,
-    /// Base-image dependencies: ACR's dependency JSON, one element per built image.
-    #[serde(default)]
+    /// Base-image dependencies: ACR's dependency JSON, one element per built image (left out of
+    /// listings, and when the run built nothing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<serde_json::Value>,
     /// Why it did not succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -852,6 +909,94 @@ pub struct Run {
     /// Its reruns and resumes, oldest first (one run's reads only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reruns: Vec<String>,
+    /// The commit statuses and run events sent about it, with their answers (one run's reads
+    /// only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<OutgoingDelivery>,
+}
+
+/// What an outgoing delivery carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutgoingKind {
+    /// A run event (`run.started`, `run.finished`) to a `--notify-url`.
+    Webhook,
+    /// A commit status on the git server.
+    CommitStatus,
+}
+
+/// Where an outgoing delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutgoingState {
+    /// Not answered with success yet; tried again at `next_attempt_at`.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed; `answer` says how the last one did.
+    Failed,
+    /// A newer status of the same run replaced it before it was delivered.
+    Superseded,
+}
+
+impl OutgoingState {
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutgoingState::Pending => "pending",
+            OutgoingState::Delivered => "delivered",
+            OutgoingState::Failed => "failed",
+            OutgoingState::Superseded => "superseded",
+        }
+    }
+
+    /// The state a stored name stands for.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => OutgoingState::Pending,
+            "delivered" => OutgoingState::Delivered,
+            "failed" => OutgoingState::Failed,
+            "superseded" => OutgoingState::Superseded,
+            _ => return None,
+        })
+    }
+}
+
+/// A commit status or run event drydock sends, with the receiver's answers
+/// (`GET /v1/hooks/outgoing`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OutgoingDelivery {
+    /// Its id (`X-Drydock-Delivery` of a run event): the same on every attempt.
+    pub id: String,
+    /// The run it is about.
+    pub run_id: String,
+    /// The run's task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Webhook or commit status.
+    pub kind: OutgoingKind,
+    /// `run.started`/`run.finished`, or the status sent (`pending`, `running`, `success`, …).
+    pub event: String,
+    /// Where it goes.
+    pub url: String,
+    /// Where it stands.
+    pub state: OutgoingState,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// When it was last tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When it is tried next (pending only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The HTTP status of the last answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    /// The start of the last answer's body, or why no answer came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
 
 /// `GET /v1/runs` filters.
@@ -1114,15 +1259,20 @@ mod tests {
             credentials: vec![Credential { login_server: "r".into(), username: "u".into(), password: "p4ss".into() }],
             timers: vec![],
             triggers: TaskTriggers {
-                source: SourceTrigger { webhook_secret: Some("whsec-9".into()), ..SourceTrigger::default() },
+                source: SourceTrigger {
+                    webhook_secret: Some("whsec-9".into()),
+                    commit_status: Some(CommitStatus { provider: None, api_url: None, token: "ghp-status".into() }),
+                    ..SourceTrigger::default()
+                },
                 ..TaskTriggers::default()
             },
+            notify: RunNotify { urls: vec!["https://hooks.example/x".into()], secret: Some("hmac-7".into()) },
             created_at: None,
             updated_at: None,
             last_run: None,
         };
         let text = serde_json::to_string(&t.redacted()).unwrap();
-        for secret in ["s3cret", "hunter2", "ghp_x", "p4ss", "whsec-9"] {
+        for secret in ["s3cret", "hunter2", "ghp_x", "p4ss", "whsec-9", "ghp-status", "hmac-7"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
     }

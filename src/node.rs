@@ -80,6 +80,9 @@ pub struct NodeConfig {
     pub keep_failed_workspace: Duration,
     /// Where `GET /metrics` is served instead of the API's address (which then answers 404 to it).
     pub metrics_listen: Option<String>,
+    /// Where every run's events go (`--notify-url`, `--notify-secret`) and how deliveries are
+    /// retried; the dashboard's URL in commit statuses defaults to the advertised one.
+    pub notify: crate::daemon::outgoing::NotifySettings,
 }
 
 impl NodeConfig {
@@ -112,6 +115,7 @@ impl NodeConfig {
             connections: Default::default(),
             keep_failed_workspace: crate::daemon::resume::DEFAULT_KEEP_FAILED_WORKSPACE,
             metrics_listen: None,
+            notify: Default::default(),
         }
     }
 }
@@ -240,6 +244,7 @@ pub async fn open_services(
         retention: config.retention,
         min_free_bytes: config.min_free_bytes,
         keep_failed_workspace: config.keep_failed_workspace,
+        notify: config.notify.clone(),
     };
     let service = Arc::new(Service::new(store, cipher, logs, settings, config.clock.clone(), metrics));
     let lifted = service.lift_stored_url_credentials().await.map_err(|e| StartError::Startup(e.to_string()))?;
@@ -250,7 +255,7 @@ pub async fn open_services(
 }
 
 /// Starts the daemon on `listener` and returns once it accepts requests.
-pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Result<Node, StartError> {
+pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) -> Result<Node, StartError> {
     // Bound first, so that a taken address fails the start before anything runs.
     let metrics_listener = match &config.metrics_listen {
         Some(at) => Some(
@@ -260,6 +265,14 @@ pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Res
         ),
         None => None,
     };
+    let addr = listener.local_addr().map_err(|e| StartError::Startup(e.to_string()))?;
+    // Where other nodes reach this one (to relay the logs of runs it executes).
+    let advertised = config.advertise_url.clone().unwrap_or_else(|| {
+        let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
+        format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+    });
+    // Commit statuses link to the run's page there unless told otherwise.
+    config.notify.public_url.get_or_insert_with(|| advertised.clone());
     let docker = DockerHost::connect(config.docker_host.as_deref()).await?;
     let info = docker.info().await?;
     let engine_labels = BTreeMap::from([("os".to_string(), info.os.clone()), ("arch".to_string(), info.arch.clone())]);
@@ -307,14 +320,9 @@ pub async fn start(config: NodeConfig, listener: tokio::net::TcpListener) -> Res
         shutdown.child_token(),
     ));
     triggers::start(&service, &hub, registry_access, shutdown.child_token());
+    tokio::spawn(daemon::outgoing::sender::send_loop(service.clone(), shutdown.child_token()));
     let cascades = Arc::new(triggers::Cascades(service.clone()));
     let workers = tokio::spawn(worker::run_workers(service.clone(), engine, cascades, stop_claiming, abort.clone()));
-    let addr = listener.local_addr().map_err(|e| StartError::Startup(e.to_string()))?;
-    // Where other nodes reach this one (to relay the logs of runs it executes).
-    let advertised = config.advertise_url.clone().unwrap_or_else(|| {
-        let ip = if addr.ip().is_unspecified() { std::net::IpAddr::from([127, 0, 0, 1]) } else { addr.ip() };
-        format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
-    });
     facts::set_node_url(service.store().as_ref(), &service.settings().node_id, &advertised).await?;
     let app = crate::server::router(service.clone(), hub, shutdown.clone(), config.connections.stream_keepalive());
     let metrics = crate::server::metrics_router(service.clone());

@@ -76,7 +76,7 @@ async fn remote_build_uploads_streams_and_pushes() {
     assert!(uploaded < 100_000, "uploaded {uploaded} bytes");
     // The run in JSON, with the digest the registry reports.
     let runs = json(&cli(&d, &["runs", "list", "-o", "json"]).await);
-    let run = &runs["runs"][0];
+    let run = &runs[0];
     assert_eq!(run["run_type"], "QuickBuild");
     assert!(run["output_images"][0]["digest"].as_str().unwrap().starts_with("sha256:"));
 
@@ -150,7 +150,7 @@ async fn task_lifecycle_timers_credentials_runs_logs_cancel() {
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(err(&o).contains("greeting=hello"), "{}", err(&o));
     let runs = json(&cli(&d, &["runs", "list", "-n", &name, "-o", "json"]).await);
-    let id = runs["runs"][0]["id"].as_str().unwrap().to_string();
+    let id = runs[0]["id"].as_str().unwrap().to_string();
     let logs = cli(&d, &["logs", &id]).await;
     assert!(out(&logs).contains("greeting=hello"), "{}", out(&logs));
 
@@ -215,5 +215,5 @@ async fn invalid_input_exits_2_and_creates_nothing() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
     }
     assert!(json(&cli(&d, &["task", "list", "-o", "json"]).await).as_array().unwrap().is_empty());
-    assert!(json(&cli(&d, &["runs", "list", "-o", "json"]).await)["runs"].as_array().unwrap().is_empty());
+    assert!(json(&cli(&d, &["runs", "list", "-o", "json"]).await).as_array().unwrap().is_empty());
 }

@@ -2,7 +2,8 @@
 //! that `/v1` accepts, logout, revocation), and the pages in headless Chromium: log in, run a
 //! task and watch its steps turn green as the log streams, cancel a run, the base-images page
 //! with a real cascade, keyboard use, an accessibility audit of every page, and every page at
-//! phone width. Screenshots are saved under `$CARGO_TARGET_DIR/browser-screenshots/`.
+//! phone width; the run page's graph (pending steps, a node filtering the log), its log tools
+//! (search, download, timestamps), Resume, and the task form. Screenshots are saved under `$CARGO_TARGET_DIR/browser-screenshots/`.
 
 use crate::helper::browser::{Browser, ENTER, TAB};
 use crate::helper::daemon::{TestDaemon, inline_task};
@@ -80,13 +81,13 @@ async fn in_a_browser_log_in_run_a_task_watch_it_go_green_and_cancel_another() {
              return s.length === 2 && s.every(e => e.classList.contains('Succeeded'))",
         )
         .await;
-    // The graph: two boxes, one edge (`after` needs `count`), both green.
+    // The graph: two nodes, one arrow (`after` needs `count`), both green.
     browser
         .wait_for(
             "the graph green",
-            "const g=[...document.querySelectorAll('#dag svg g')]; \
+            "const g=[...document.querySelectorAll('#dag .node')]; \
              return g.length === 2 && g.every(e => e.classList.contains('Succeeded')) \
-               && document.querySelectorAll('#dag svg path').length === 1",
+               && document.querySelectorAll('#dag svg.edges > path').length === 1",
         )
         .await;
     let log = browser.eval("return document.getElementById('log').innerText", json!([])).await;
@@ -184,6 +185,7 @@ fn pages(task: &str, run: &str) -> Vec<(String, String, String)> {
     vec![
         ("tasks".into(), "#/tasks".into(), drawn("Tasks")),
         ("task".into(), format!("#/task/{task}"), drawn(task)),
+        ("task-form".into(), format!("#/task/{task}/edit"), drawn("Edit")),
         ("runs".into(), "#/runs".into(), format!("{} && document.querySelector('#runs-list table')", drawn("Runs"))),
         (
             "run".into(),
@@ -389,4 +391,367 @@ async fn in_a_browser_a_finished_run_is_rerun_with_its_button() {
         .await;
     let (_, original) = d.get(&format!("/v1/runs/{id}")).await;
     assert_eq!(original["reruns"].as_array().map(Vec::len), Some(1), "{original}");
+}
+
+/// The id and class of each node of the run page's graph.
+const GRAPH_NODES: &str =
+    "return Object.fromEntries([...document.querySelectorAll('#dag .node')].map(n => [n.dataset.step, n.className]))";
+
+/// The step tag of every log line shown (not hidden by the step filter), and their text.
+const SHOWN_LINES: &str = "const shown = [...document.getElementById('log').children].filter(l => !l.hidden); \
+     return [shown.map(l => l.dataset.step), shown.map(l => l.textContent).join('\\n')]";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_the_graph_shows_pending_steps_before_they_start_and_a_node_filters_the_log() {
+    let Some(browser) = Browser::start().await else { return };
+    // One worker: the second run waits in the queue while the first one runs.
+    let d = TestDaemon::start(1).await;
+    let long = "third-with-a-rather-long-step-identifier";
+    let file = format!(
+        "steps:\n  - id: first\n    cmd: busybox sh -c 'echo first-says-hi; sleep 8; echo first-done'\n\
+         \x20 - id: second\n    cmd: busybox echo second-says-hi\n    when: [\"first\"]\n\
+         \x20 - id: {long}\n    cmd: busybox echo third-says-hi\n    when: [\"second\"]\n"
+    );
+    assert_eq!(d.post("/v1/tasks", inline_task("graph-task", &file)).await.0, 201);
+    let (_, run) = d.post("/v1/tasks/graph-task/runs", json!({})).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    // Queued behind it: a run of the same inline task file, planned when queued, and a run whose
+    // task file is in its context, which nobody can plan before a worker fetches it.
+    let (_, queued) = d.post("/v1/tasks/graph-task/runs", json!({})).await;
+    let queued = queued["id"].as_str().unwrap().to_string();
+    let upload = d.upload(&[("acb.yaml", "steps:\n  - cmd: busybox echo from-the-context\n")]).await;
+    let in_context = json!({"name": "graph-in-context", "context": format!("upload:{upload}"), "step": {"kind": "file", "path": "acb.yaml"}});
+    assert_eq!(d.post("/v1/tasks", in_context).await.0, 201);
+    let (_, unplanned) = d.post("/v1/tasks/graph-in-context/runs", json!({})).await;
+    let unplanned = unplanned["id"].as_str().unwrap().to_string();
+    browser.log_in(&d.url, &d.token).await;
+
+    // A run nobody has planned yet says so instead of drawing an empty graph.
+    browser.open(&format!("{}/#/run/{unplanned}", d.url)).await;
+    browser
+        .wait_for(
+            "a queued run waiting to be planned",
+            "return document.getElementById('graph-empty')?.textContent.includes('Waiting to be planned')",
+        )
+        .await;
+    // A queued run whose steps are known draws them all, pending.
+    browser.open(&format!("{}/#/run/{queued}", d.url)).await;
+    browser
+        .wait_for(
+            "the queued run's three steps pending",
+            "const g = [...document.querySelectorAll('#dag .node')]; \
+             return document.getElementById('facts')?.innerText.includes('Queued') && g.length === 3 \
+               && g.every(e => e.classList.contains('Pending'))",
+        )
+        .await;
+    browser.screenshot("graph-queued").await;
+
+    // While the first step runs, the others are drawn already, pending.
+    browser.open(&format!("{}/#/run/{id}", d.url)).await;
+    let nodes = browser
+        .wait_for(
+            "the first step running and the later ones pending",
+            "const n = document.querySelector('#dag .node[data-step=\"first\"]'); \
+             const later = [...document.querySelectorAll('#dag .node:not([data-step=\"first\"])')]; \
+             return n?.classList.contains('Running') && later.length === 2 \
+               && later.every(e => e.classList.contains('Pending')) && n.innerText",
+        )
+        .await;
+    // A running step is on its first attempt even before its record counts one.
+    assert!(nodes.as_str().unwrap().contains("attempt 1"), "{nodes}");
+    browser.screenshot("graph-pending").await;
+    let arrows = browser.eval("return document.querySelectorAll('#dag svg.edges > path').length", json!([])).await;
+    assert_eq!(arrows, 2, "an arrow for each `when` edge");
+    // A long id is cut in the node, whole in its title.
+    let title = browser
+        .eval("return document.querySelector(`#dag .node[data-step=\"${arguments[0]}\"]`).title", json!([long]))
+        .await;
+    assert!(title.as_str().unwrap().starts_with(long), "{title}");
+
+    browser
+        .wait_for(
+            "every node green and the log complete",
+            "const g=[...document.querySelectorAll('#dag .node')]; \
+             return g.length === 3 && g.every(e => e.classList.contains('Succeeded')) \
+               && document.getElementById('log').dataset.complete",
+        )
+        .await;
+    let nodes = browser.eval(GRAPH_NODES, json!([])).await;
+    assert_eq!(nodes["second"], "node Succeeded", "{nodes}");
+
+    // Clicking a node leaves only that step's lines.
+    browser.click("#dag .node[data-step=\"second\"]").await;
+    let (steps, text) = {
+        let v = browser.eval(SHOWN_LINES, json!([])).await;
+        (v[0].clone(), v[1].as_str().unwrap().to_string())
+    };
+    assert!(steps.as_array().unwrap().iter().all(|s| s == "second"), "{steps}");
+    assert!(text.contains("second-says-hi") && !text.contains("first-says-hi"), "{text}");
+    let pressed = browser
+        .eval(
+            "return document.querySelector('#dag .node[data-step=\"second\"]').getAttribute('aria-pressed')",
+            json!([]),
+        )
+        .await;
+    assert_eq!(pressed, "true");
+    browser.screenshot("graph-filtered").await;
+    // Enter on the focused node (the click focused it) clears the filter again.
+    browser.eval("document.querySelector('#dag .node[data-step=\"second\"]').focus()", json!([])).await;
+    browser.keys(&[ENTER]).await;
+    let v = browser.eval(SHOWN_LINES, json!([])).await;
+    let text = v[1].as_str().unwrap();
+    assert!(text.contains("first-says-hi") && text.contains("third-says-hi") && text.contains("second-says-hi"), "{v}");
+    assert!(browser.eval("return document.getElementById('show-all').hidden", json!([])).await == true);
+    // By keyboard alone: the node is a button, Enter filters.
+    browser.keys(&[ENTER]).await;
+    let v = browser.eval(SHOWN_LINES, json!([])).await;
+    assert!(v[0].as_array().unwrap().iter().all(|s| s == "second"), "{v}");
+    browser.click("#show-all").await;
+    let v = browser.eval(SHOWN_LINES, json!([])).await;
+    assert!(v[1].as_str().unwrap().contains("first-says-hi"), "{v}");
+    for run in [queued, unplanned] {
+        let done = d.wait_run(&run).await;
+        assert_eq!(done["status"], "Succeeded", "{done}");
+    }
+}
+
+/// Saves task `name` with `file`, runs it and waits for the run to end with `status`; its id.
+async fn finished_run(d: &TestDaemon, name: &str, file: &str, status: &str) -> String {
+    assert_eq!(d.post("/v1/tasks", inline_task(name, file)).await.0, 201);
+    let (_, run) = d.post(&format!("/v1/tasks/{name}/runs"), json!({})).await;
+    let id = run["id"].as_str().unwrap().to_string();
+    let done = d.wait_run(&id).await;
+    assert_eq!(done["status"], status, "{done}");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_the_log_is_searched_downloaded_and_shown_with_times() {
+    let Some(browser) = Browser::start().await else { return };
+    let d = TestDaemon::start(1).await;
+    let file = "steps:\n  - id: talk\n    cmd: busybox sh -c 'echo needle one; echo hay; echo needle two; echo NEEDLE three'\n";
+    let id = finished_run(&d, "log-tools", file, "Succeeded").await;
+    browser.log_in(&d.url, &d.token).await;
+    browser.eval("localStorage.removeItem('drydock-timestamps')", json!([])).await;
+    browser.open(&format!("{}/#/run/{id}", d.url)).await;
+    browser.wait_for("the log", "return document.getElementById('log')?.dataset.complete").await;
+
+    // Search: every match, case-insensitive, counted; next and previous go round.
+    browser.type_into("#find-text", "needle").await;
+    browser.wait_for("three matches", "return document.getElementById('find-count').dataset.matches === '3'").await;
+    assert_eq!(find_count(&browser).await, "1 of 3");
+    browser.click("#find-next").await;
+    assert_eq!(find_count(&browser).await, "2 of 3");
+    browser.click("#find-prev").await;
+    browser.click("#find-prev").await;
+    assert_eq!(find_count(&browser).await, "3 of 3");
+    browser.screenshot("log-search").await;
+
+    // Times are hidden until asked for; then each line shows when it was written.
+    let first_line = "return document.querySelector('#log .line').innerText";
+    let plain = browser.eval(first_line, json!([])).await;
+    assert!(!plain.as_str().unwrap().starts_with(|c: char| c.is_ascii_digit()), "{plain}");
+    browser.click("#timestamps").await;
+    let timed = browser.eval(first_line, json!([])).await;
+    let timed = timed.as_str().unwrap();
+    let stamp = timed.split(' ').next().unwrap();
+    assert!(
+        stamp.len() == 12 && stamp.as_bytes()[2] == b':' && stamp.as_bytes()[8] == b'.',
+        "a time in front of the line: {timed}"
+    );
+    assert!(timed.ends_with(plain.as_str().unwrap()), "{timed} / {plain}");
+    browser.screenshot("log-timestamps").await;
+
+    // The download link saves the whole log as a file, with times when they are shown.
+    let link = browser
+        .eval(
+            "const a = document.getElementById('download'); return [a.getAttribute('href'), a.getAttribute('download')]",
+            json!([]),
+        )
+        .await;
+    assert_eq!(link[1], format!("run-{id}.log"));
+    let href = link[0].as_str().unwrap();
+    assert!(href.contains("download=1") && href.contains("timestamps=true"), "{href}");
+    browser.click("#timestamps").await;
+    let href = browser.eval("return document.getElementById('download').getAttribute('href')", json!([])).await;
+    let href = href.as_str().unwrap().to_string();
+    assert!(href.contains("download=1") && !href.contains("timestamps"), "{href}");
+    let saved = d.req(reqwest::Method::GET, &href).send().await.unwrap();
+    assert_eq!(
+        saved.headers()["content-disposition"].to_str().unwrap(),
+        format!("attachment; filename=\"run-{id}.log\"")
+    );
+    let saved = saved.text().await.unwrap();
+    // The same bytes as the plain log every client reads, which has no times.
+    let plain_log = d.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap();
+    assert!(plain_log.headers().get("content-disposition").is_none());
+    assert_eq!(saved, plain_log.text().await.unwrap());
+    assert!(saved.contains("[talk] needle one\n[talk] hay\n"), "{saved}");
+    let timed_log = d.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs?timestamps=true")).send().await.unwrap();
+    let timed_log = timed_log.text().await.unwrap();
+    for (with, without) in timed_log.lines().zip(saved.lines()) {
+        let (at, rest) = with.split_once(' ').unwrap();
+        assert!(chrono::DateTime::parse_from_rfc3339(at).is_ok() && at.ends_with('Z'), "{with}");
+        assert_eq!(rest, without);
+    }
+    assert_eq!(timed_log.lines().count(), saved.lines().count());
+}
+
+/// What the log search says it found.
+async fn find_count(browser: &Browser) -> Value {
+    browser.eval("return document.getElementById('find-count').textContent", json!([])).await
+}
+
+/// Sets a form field's text as a person would: select what is there, type over it.
+async fn retype(browser: &Browser, css: &str, text: &str) {
+    browser.eval("document.querySelector(arguments[0]).value = ''", json!([css])).await;
+    browser.type_into(css, text).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_a_task_is_created_and_edited_with_the_form_and_a_broken_file_is_shown_where_it_is_wrong() {
+    let Some(browser) = Browser::start().await else { return };
+    let d = TestDaemon::start(1).await;
+    browser.log_in(&d.url, &d.token).await;
+    browser.click("#new-task").await;
+    browser.wait_for("the form", "return document.getElementById('task-form')").await;
+    browser.type_into("#f-name", "made-in-the-form").await;
+    browser.type_into("#f-content", "steps:\n  - cmd: busybox echo made-in-the-form\n").await;
+    browser.type_into("#f-values", "greeting=hello\n").await;
+    browser.click("#add-timer").await;
+    browser.type_into(".timer-row .t-name", "nightly").await;
+    browser.type_into(".timer-row .t-schedule", "0 3 * * *").await;
+    browser.screenshot("task-form-new").await;
+    browser.click("#task-form button[type=submit]").await;
+    browser.wait_for("the new task's page", "return location.hash === '#/task/made-in-the-form'").await;
+    let (status, task) = d.get("/v1/tasks/made-in-the-form").await;
+    assert_eq!(status, 200, "{task}");
+    assert_eq!(task["step"]["content"], "steps:\n  - cmd: busybox echo made-in-the-form\n", "{task}");
+    assert_eq!(task["values"], json!({"greeting": "hello"}));
+    assert_eq!((&task["timers"][0]["name"], &task["timers"][0]["schedule"]), (&json!("nightly"), &json!("0 3 * * *")));
+    // The task page switches a trigger off.
+    browser
+        .wait_for("the trigger switch", "return document.querySelector('button[data-trigger=\"base_image\"]')")
+        .await;
+    browser.click("button[data-trigger=\"base_image\"]").await;
+    browser
+        .wait_for(
+            "the image update trigger off",
+            "return document.querySelector('button[data-trigger=\"base_image\"]')?.innerText === 'Enable'",
+        )
+        .await;
+    assert_eq!(d.get("/v1/tasks/made-in-the-form").await.1["triggers"]["base_image"]["enabled"], false);
+
+    // A broken task file: the server's finding, with its line and column, at the task file.
+    let broken = "steps:\n  - cmd: busybox echo {{ .Run.ID \n";
+    let (status, refusal) = d.post("/v1/tasks", inline_task("broken-file-probe", broken)).await;
+    assert_eq!(status, 400, "{refusal}");
+    let diag = &refusal["diagnostics"][0];
+    let at: Vec<String> = [&diag["file"], &diag["line"], &diag["col"]]
+        .iter()
+        .filter(|v| !v.is_null())
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+        .collect();
+    let at = at.join(":");
+    assert!(diag["line"].is_number(), "the server places the finding: {refusal}");
+    browser.open(&format!("{}/#/task/made-in-the-form/edit", d.url)).await;
+    browser.wait_for("the edit form", "return document.getElementById('f-content')?.value.includes('made-in')").await;
+    retype(&browser, "#f-content", broken).await;
+    browser.click("#task-form button[type=submit]").await;
+    let shown = browser
+        .wait_for("the finding at the task file", "return document.getElementById('err-content').innerText")
+        .await;
+    assert!(shown.as_str().unwrap().contains(&at), "{at} in {shown}");
+    let invalid =
+        browser.eval("return document.getElementById('f-content').getAttribute('aria-invalid')", json!([])).await;
+    assert_eq!(invalid, "true");
+    assert_eq!(browser.eval("return document.getElementById('err-form').innerText", json!([])).await, "");
+    browser.screenshot("task-form-invalid").await;
+    assert_eq!(
+        d.get("/v1/tasks/made-in-the-form").await.1["step"]["content"],
+        task["step"]["content"],
+        "nothing saved"
+    );
+
+    // A bad schedule is shown at the timers.
+    retype(&browser, "#f-content", "steps:\n  - cmd: busybox echo edited-in-the-form\n").await;
+    retype(&browser, ".timer-row .t-schedule", "every night").await;
+    browser.click("#task-form button[type=submit]").await;
+    browser
+        .wait_for("the schedule refused at the timers", "return document.getElementById('err-timers').innerText")
+        .await;
+    assert_eq!(browser.eval("return document.getElementById('err-content').innerText", json!([])).await, "");
+
+    // Fixed: the edit lands, values replaced, the timer off, a shorter timeout.
+    retype(&browser, ".timer-row .t-schedule", "0 4 * * *").await;
+    browser.click(".timer-row .t-enabled").await;
+    retype(&browser, "#f-values", "colour=blue").await;
+    retype(&browser, "#f-timeout", "600").await;
+    browser.click("#task-form button[type=submit]").await;
+    browser.wait_for("the task's page again", "return location.hash === '#/task/made-in-the-form'").await;
+    let (_, task) = d.get("/v1/tasks/made-in-the-form").await;
+    assert_eq!(task["step"]["content"], "steps:\n  - cmd: busybox echo edited-in-the-form\n", "{task}");
+    assert_eq!(task["values"], json!({"colour": "blue"}), "{task}");
+    assert_eq!(task["timeout"], 600, "{task}");
+    assert_eq!(task["triggers"]["base_image"]["enabled"], false, "the form keeps what the page switched: {task}");
+    assert_eq!((&task["timers"][0]["schedule"], &task["timers"][0]["enabled"]), (&json!("0 4 * * *"), &json!(false)));
+    browser.screenshot("task-form-saved").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_resume_from_the_page_turns_the_failed_node_green() {
+    let Some(browser) = Browser::start().await else { return };
+    let d = TestDaemon::start(1).await;
+    // step3 fails the first time and succeeds on resume, since the failed run's workspace is kept.
+    let file = "steps:\n  - id: step1\n    cmd: busybox sh -c 'echo a > /workspace/a'\n\
+                \x20 - id: step3\n    cmd: busybox sh -c 'test -f /workspace/fixed || { touch /workspace/fixed; exit 1; }'\n";
+    let id = finished_run(&d, "resume-in-browser", file, "Failed").await;
+    browser.log_in(&d.url, &d.token).await;
+    browser.open(&format!("{}/#/run/{id}", d.url)).await;
+    browser
+        .wait_for(
+            "the failed node and the Resume button",
+            "return document.querySelector('#dag .node[data-step=\"step3\"]')?.classList.contains('Failed') \
+               && !document.getElementById('resume').hidden",
+        )
+        .await;
+    browser.click("#resume").await;
+    let nodes = browser
+        .wait_for(
+            "the resumed run's page, finished, with step3 green",
+            &format!(
+                "const f = document.getElementById('facts')?.innerText || ''; \
+                 const n = document.querySelector('#dag .node[data-step=\"step3\"]'); \
+                 return !location.hash.endsWith('/{id}') && f.includes('Succeeded') && f.includes('Resumed from') \
+                   && f.includes('{id}') && n?.classList.contains('Succeeded') && location.hash"
+            ),
+        )
+        .await;
+    browser.screenshot("run-resumed").await;
+    let new_id = nodes.as_str().unwrap().trim_start_matches("#/run/").to_string();
+    let resumed = d.wait_run(&new_id).await;
+    assert_eq!((&resumed["status"], &resumed["resumed_from"]), (&json!("Succeeded"), &json!(id)), "{resumed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_a_refused_resume_says_why_next_to_the_button() {
+    let Some(browser) = Browser::start().await else { return };
+    let d = TestDaemon::start(1).await;
+    let file = "steps:\n  - cmd: busybox sh -c 'exit 3'\n";
+    let id = finished_run(&d, "resume-refused", file, "Failed").await;
+    // Someone else resumes it first, which takes its workspace; the page, still showing the
+    // failed run, offers Resume, and the daemon refuses it.
+    let (status, other) = d.post(&format!("/v1/runs/{id}/resume"), json!({})).await;
+    assert_eq!(status, 201, "{other}");
+    let other = other["id"].as_str().unwrap().to_string();
+    d.wait_run(&other).await;
+    browser.log_in(&d.url, &d.token).await;
+    browser.open(&format!("{}/#/run/{id}", d.url)).await;
+    browser.wait_for("the Resume button", "return document.getElementById('resume')?.hidden === false").await;
+    browser.click("#resume").await;
+    let said = browser.wait_for("the refusal", "return document.getElementById('run-error').innerText").await;
+    let said = said.as_str().unwrap();
+    assert!(said.starts_with("Resume refused: ") && said.contains(&format!("run {other} resumed it")), "{said}");
+    browser.screenshot("run-resume-refused").await;
+    assert!(browser.eval("return location.hash", json!([])).await.as_str().unwrap().ends_with(&id));
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary: real dockerd, registry, git and PostgreSQL. Fakes appear only
-//! to inject faults the real parts cannot produce on demand (`cli_client`: a dropped log stream).
+//! to inject faults the real parts cannot produce on demand (`cli_client`: a dropped log stream)
+//! and to stand in for outside services (`outgoing`: a git server's status API, event receivers).
 
 mod helper;
 
@@ -15,9 +16,12 @@ mod dashboard;
 mod docker_engine;
 mod engine;
 mod engine_features;
+mod first_ten_minutes;
 mod layering;
 mod metrics;
 mod operating;
+mod outgoing;
+mod packaging;
 mod resume;
 mod scale_out;
 mod schema;

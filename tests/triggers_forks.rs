@@ -85,7 +85,7 @@ async fn a_forks_pull_request_waits_for_approval_then_builds_the_forks_commit() 
     assert!(log_of(&d, &id).await.is_empty(), "nothing of the fork ran");
     let listed = d.cli(&["runs", "list", "--status", "AwaitingApproval", "-o", "json"]).await;
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
-    assert_eq!(listed["runs"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     let shown = d.cli(&["runs", "show", &id]).await;
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(shown.contains("from the fork stranger/app") && shown.contains("drydock runs approve"), "{shown}");

@@ -61,9 +61,29 @@ pub enum PlanFormat {
     Mermaid,
 }
 
+/// Where `$Registry` is checked when no registry is given: a name that can never resolve.
+const PLACEHOLDER_REGISTRY: &str = "registry.invalid";
+
+/// `validate` and `plan` check a file, not a run: without `--registry`, a file that names
+/// `$Registry` is checked with a placeholder (and says so) rather than failing on `/app:1`.
+fn checking_vars(vars: &RunVarArgs, file: &TaskFileArgs) -> RunVarArgs {
+    let mut vars = vars.clone();
+    if vars.registry.is_none() {
+        vars.registry = Some(PLACEHOLDER_REGISTRY.to_string());
+        let named = super::taskfile_args::peek_source(file).is_some_and(|s| s.contains("Registry"));
+        if named {
+            eprintln!(
+                "note: `$Registry` is not set; checked as `{PLACEHOLDER_REGISTRY}` (pass --registry or set DRYDOCK_REGISTRY)"
+            );
+        }
+    }
+    vars
+}
+
 /// `drydock validate`.
 pub fn validate(args: ValidateArgs) -> Result<(), CliError> {
-    let input = load_input(&args.file, &args.vars, &runid::local_run_id())?;
+    let vars = checking_vars(&args.vars, &args.file);
+    let input = load_input(&args.file, &vars, &runid::local_run_id())?;
     let result = crate::taskfile::load(&input.request(chrono::Utc::now()));
     match args.output {
         ReportFormat::Json => {
@@ -103,7 +123,8 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
 
 /// `drydock plan`.
 pub fn plan(args: PlanArgs) -> Result<(), CliError> {
-    let input = load_input(&args.file, &args.vars, &runid::local_run_id())?;
+    let vars = checking_vars(&args.vars, &args.file);
+    let input = load_input(&args.file, &vars, &runid::local_run_id())?;
     let loaded = crate::taskfile::load(&input.request(chrono::Utc::now())).map_err(CliError::Diagnostics)?;
     print_diagnostics(&loaded.warnings);
     let out = match args.output {

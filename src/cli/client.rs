@@ -20,7 +20,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where the daemon is and how to authenticate.
 #[derive(Args, Debug, Clone, Default)]
 pub struct ServerArgs {
-    /// URL of the drydock daemon, e.g. http://build-host:7878 [env: DRYDOCK_SERVER].
+    /// URL of the drydock daemon, e.g. http://build-host:7480 (`drydock serve` listens on 127.0.0.1:7480 by default) [env: DRYDOCK_SERVER].
     // Not clap's `env`: a value from the environment would count as given and make
     // `--local` conflict with it, while an exported DRYDOCK_SERVER is only a default.
     #[arg(long, value_name = "URL")]

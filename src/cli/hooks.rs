@@ -1,10 +1,11 @@
-//! `drydock hook deliveries|url`: the webhook inbox, and the URLs to configure on the git server.
+//! `drydock hook deliveries|url|outgoing`: the webhook inbox, the URLs to configure on the git
+//! server, and the commit statuses and run events drydock sends.
 
 use super::CliError;
 use super::client::{Client, ServerArgs};
 use super::output::{Format, print_json, print_table, timestamp};
 use super::table::{Cell, Table};
-use crate::api::{Delivery, DeliveryOutcome, Task};
+use crate::api::{Delivery, DeliveryOutcome, OutgoingDelivery, OutgoingKind, OutgoingState, Task};
 use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::json;
@@ -16,6 +17,35 @@ pub enum HookCommand {
     Deliveries(DeliveriesArgs),
     /// Print the webhook URLs (and secret state) to configure on the git server for a task.
     Url(UrlArgs),
+    /// Commit statuses and run events drydock sends, with the receivers' answers.
+    Outgoing {
+        /// What to do with outgoing deliveries.
+        #[command(subcommand)]
+        command: OutgoingCommand,
+    },
+}
+
+/// The `hook outgoing` verbs.
+#[derive(Subcommand, Debug)]
+pub enum OutgoingCommand {
+    /// List outgoing deliveries, newest first: id, run, kind, event, URL, state, attempts, answer.
+    List(OutgoingArgs),
+}
+
+/// `hook outgoing list`.
+#[derive(Args, Debug)]
+pub struct OutgoingArgs {
+    /// Only the deliveries about this run.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+    /// How many deliveries (1–1000).
+    #[arg(long, default_value_t = 20)]
+    pub top: u32,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: Format,
 }
 
 /// `hook deliveries`.
@@ -57,6 +87,16 @@ pub async fn run(command: HookCommand) -> Result<(), CliError> {
             url.query_pairs_mut().append_pair("top", &a.top.to_string());
             let list: Vec<Delivery> = Client::json(client.send(client.call(Method::GET, url)).await?).await?;
             print_table(a.output, list.as_slice(), deliveries_table)
+        }
+        HookCommand::Outgoing { command: OutgoingCommand::List(a) } => {
+            let client = Client::from_args(&a.server)?;
+            let mut url = client.url(&["hooks", "outgoing"]);
+            url.query_pairs_mut().append_pair("top", &a.top.to_string());
+            if let Some(run) = &a.run {
+                url.query_pairs_mut().append_pair("run", run);
+            }
+            let list: Vec<OutgoingDelivery> = Client::json(client.send(client.call(Method::GET, url)).await?).await?;
+            print_table(a.output, list.as_slice(), outgoing_table)
         }
         HookCommand::Url(a) => {
             let client = Client::from_args(&a.server)?;
@@ -161,6 +201,39 @@ pub fn deliveries_table(list: &[Delivery]) -> Table {
             outcome,
             d.runs.join(",").into(),
             d.reason.clone().unwrap_or_default().into(),
+        ]);
+    }
+    table
+}
+
+/// CREATED, DELIVERY, RUN, KIND, EVENT, URL, STATE, ATTEMPTS, CODE, NEXT, ANSWER.
+pub fn outgoing_table(list: &[OutgoingDelivery]) -> Table {
+    let mut table = Table::new(&[
+        "CREATED", "DELIVERY", "RUN", "KIND", "EVENT", "URL", "STATE", "ATTEMPTS", "CODE", "NEXT", "ANSWER",
+    ]);
+    for d in list {
+        let state = match d.state {
+            OutgoingState::Delivered => Cell::coloured("delivered", "32"),
+            OutgoingState::Pending => Cell::coloured("pending", "36"),
+            OutgoingState::Failed => Cell::coloured("failed", "31"),
+            OutgoingState::Superseded => Cell::coloured("superseded", "33"),
+        };
+        let kind = match d.kind {
+            OutgoingKind::Webhook => "webhook",
+            OutgoingKind::CommitStatus => "commit status",
+        };
+        table.row(vec![
+            timestamp(Some(d.created_at)).into(),
+            d.id.clone().into(),
+            d.run_id.clone().into(),
+            kind.into(),
+            d.event.clone().into(),
+            d.url.clone().into(),
+            state,
+            d.attempts.to_string().into(),
+            d.status_code.map(|c| c.to_string()).unwrap_or_default().into(),
+            d.next_attempt_at.map(|t| timestamp(Some(t))).unwrap_or_default().into(),
+            d.answer.clone().unwrap_or_default().into(),
         ]);
     }
     table

@@ -10,6 +10,7 @@ pub mod follow;
 pub mod hooks;
 pub mod images;
 pub mod output;
+pub mod packaging;
 pub mod pairs;
 pub mod progress;
 pub mod prune;
@@ -71,9 +72,9 @@ pub enum Command {
     Import(transfer::ImportArgs),
     /// Saved tasks on the daemon: create, update, show, list, delete, run.
     Task {
-        /// What to do with tasks.
+        /// What to do with tasks (boxed: the task flags outweigh every other command's).
         #[command(subcommand)]
-        command: task::TaskCommand,
+        command: Box<task::TaskCommand>,
     },
     /// Cron timers of a saved task.
     Timer {
@@ -118,6 +119,10 @@ pub enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// Print a shell completion script (bash, zsh or fish).
+    Completion(packaging::CompletionArgs),
+    /// Print the manual page (`--dir` writes one per command).
+    Man(packaging::ManArgs),
 }
 
 /// Why a command did not succeed, and with which exit code.
@@ -186,7 +191,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Migrate(a) => block_on(serve::migrate(a)),
         Command::Export(a) => block_on(transfer::export(a)),
         Command::Import(a) => block_on(transfer::import(a)),
-        Command::Task { command } => block_on(task::run(command)),
+        Command::Task { command } => block_on(task::run(*command)),
         Command::Timer { command } => block_on(timer::run(command)),
         Command::Credential { command } => block_on(credential::run(command)),
         Command::Image { command } => block_on(images::run(command)),
@@ -196,6 +201,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Token { command } => block_on(token::run(command)),
         Command::Prune(a) => block_on(prune::run(a)),
         Command::Hook { command } => block_on(hooks::run(command)),
+        Command::Completion(a) => packaging::completion(a),
+        Command::Man(a) => packaging::man(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

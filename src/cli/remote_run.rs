@@ -7,7 +7,7 @@ use super::pairs::{parse_build_args, parse_map};
 use super::progress::ProgressMode;
 use super::run::{BuildArgs, EngineArgs, RunArgs, resolve_dockerfile};
 use super::task_spec::check_timeout;
-use super::taskfile_args::{RunVarArgs, resolve_in_context};
+use super::taskfile_args::{RunVarArgs, TaskFileArgs, resolve_in_context};
 use super::watch::{WaitArgs, watch};
 use super::{CliError, output::Format};
 use crate::api::{DockerBuild, RunRequest, TaskStep};
@@ -126,12 +126,18 @@ async fn precheck(args: &RunArgs, context: &ContextArg, client: &Client) -> Resu
     if let ContextArg::None = context {
         file.context = std::path::PathBuf::from("/dev/null");
     }
-    // Render with the registry the daemon will use for `$Registry`.
-    let mut vars = args.vars.clone();
+    check_local_task_file(&file, &args.vars, client).await
+}
+
+/// Loads a task file that is on this machine as the daemon will, with the registry it uses for
+/// `$Registry`; fails with the diagnostics (exit 2) unless the only trouble is a secret that the
+/// daemon holds and this machine does not.
+pub async fn check_local_task_file(file: &TaskFileArgs, vars: &RunVarArgs, client: &Client) -> Result<(), CliError> {
+    let mut vars = vars.clone();
     if vars.registry.is_none() {
         vars.registry = Some(client.info().await?.registry);
     }
-    let input = super::taskfile_args::load_input(&file, &vars, "0000")?;
+    let input = super::taskfile_args::load_input(file, &vars, "0000")?;
     match crate::taskfile::load(&input.request(chrono::Utc::now())) {
         Ok(_) => Ok(()),
         Err(d) if d.errors().all(|e| e.code == "missing-secret") => Ok(()),

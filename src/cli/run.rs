@@ -146,6 +146,9 @@ pub async fn build(args: BuildArgs) -> Result<(), CliError> {
     if tags.is_empty() {
         eprintln!("warning: no -t given: the image is built but not tagged or pushed");
     }
+    if let Some(why) = synth::unintended_hub_push(&tags, &registry, args.no_push) {
+        return Err(CliError::Invalid(why));
+    }
     let source = synth::build_task(&synth::BuildTask {
         tags: tags.clone(),
         dockerfile: dockerfile.display().to_string(),
@@ -155,6 +158,7 @@ pub async fn build(args: BuildArgs) -> Result<(), CliError> {
         platform: args.platform.clone(),
         no_cache: false,
         no_push: args.no_push,
+        timeout: args.engine.timeout,
     });
     let file = TaskFileArgs { context: args.context.clone(), ..TaskFileArgs::default() };
     let mut input = synthesized_input(&file, &args.vars, &run_id, &source)?;

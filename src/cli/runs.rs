@@ -178,16 +178,19 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
                 before: a.before.clone(),
             };
             let page = Client::from_args(&a.server)?.list_runs(&filter).await?;
-            match a.output {
-                Format::Json => print_json(&page),
+            // Every listing prints a bare JSON array, as `az` does; the next page's cursor goes
+            // to stderr in both forms.
+            let printed = match a.output {
+                Format::Json => print_json(&page.runs),
                 Format::Text => {
                     print!("{}", run_table(&page.runs).render(stdout_colour()));
-                    if let Some(next) = &page.next {
-                        eprintln!("More runs: add --before {next}");
-                    }
                     Ok(())
                 }
+            };
+            if let Some(next) = &page.next {
+                eprintln!("More runs: add --before {next}");
             }
+            printed
         }
         RunsCommand::Approve(a) => {
             let run = Client::from_args(&a.server)?.decide_run(&a.run, true, None).await?;
@@ -247,7 +250,7 @@ pub async fn run(command: RunsCommand) -> Result<(), CliError> {
 }
 
 /// The `--values` file of a rerun or resume, read here and sent to the daemon.
-fn values_file(path: Option<&std::path::Path>) -> Result<Option<crate::api::ValuesFile>, CliError> {
+pub(super) fn values_file(path: Option<&std::path::Path>) -> Result<Option<crate::api::ValuesFile>, CliError> {
     let Some(path) = path else { return Ok(None) };
     let content =
         std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("--values {}: {e}", path.display())))?;
@@ -347,6 +350,7 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         ("APPROVAL", approval_text(run)),
         ("RERUN OF", run.rerun_of.clone().unwrap_or_default()),
         ("RERUNS", run.reruns.join(", ")),
+        ("NOTIFIED", notifications_text(run)),
     ];
     rows.retain(|(_, v)| !v.is_empty());
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -357,6 +361,31 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         out.push_str(&format!("Error: {e}\n"));
     }
     out
+}
+
+/// What became of the commit statuses and run events sent about the run: counts by state, and
+/// each failure with its last answer (`drydock hook outgoing list --run ID` has the rest).
+fn notifications_text(run: &Run) -> String {
+    use crate::api::OutgoingState;
+    let count = |state| run.notifications.iter().filter(|n| n.state == state).count();
+    let mut parts: Vec<String> = [
+        (OutgoingState::Delivered, "delivered"),
+        (OutgoingState::Pending, "pending"),
+        (OutgoingState::Superseded, "superseded"),
+    ]
+    .into_iter()
+    .filter(|(state, _)| count(*state) > 0)
+    .map(|(state, name)| format!("{} {name}", count(state)))
+    .collect();
+    for failed in run.notifications.iter().filter(|n| n.state == OutgoingState::Failed) {
+        let answer = match (failed.status_code, &failed.answer) {
+            (Some(code), _) => format!("HTTP {code}"),
+            (None, Some(why)) => why.clone(),
+            (None, None) => "no answer".into(),
+        };
+        parts.push(format!("FAILED {} {} ({answer})", failed.event, failed.url));
+    }
+    parts.join(", ")
 }
 
 /// A waiting run's next move, else the last decision on it.
@@ -421,6 +450,7 @@ mod tests {
             resumed_from: None,
             workspace_kept_until: None,
             reruns: Vec::new(),
+            notifications: Vec::new(),
         }
     }
 

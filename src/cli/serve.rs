@@ -43,7 +43,7 @@ impl StoreArgs {
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:7480")]
+    #[arg(long, env = "DRYDOCK_LISTEN", default_value = "127.0.0.1:7480")]
     pub listen: String,
     #[command(flatten)]
     pub store: StoreArgs,
@@ -135,6 +135,18 @@ pub struct ServeArgs {
     /// (or set DRYDOCK_NOTIFICATION_TOKEN); without one, notifications are refused.
     #[arg(long, value_name = "PATH")]
     pub notification_token_file: Option<PathBuf>,
+    /// A URL that receives a signed JSON event when any run starts and when it ends; repeatable.
+    /// Tasks may name their own (`task create --notify-url`).
+    #[arg(long = "notify-url", value_name = "URL")]
+    pub notify_url: Vec<String>,
+    /// Key of those events' `X-Drydock-Signature: sha256=HMAC` (prefer DRYDOCK_NOTIFY_SECRET:
+    /// `ps` shows flag values).
+    #[arg(long, value_name = "SECRET", env = "DRYDOCK_NOTIFY_SECRET", hide_env_values = true)]
+    pub notify_secret: Option<String>,
+    /// Where people open this daemon's dashboard, the link commit statuses and run events carry
+    /// (default: --advertise-url).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 /// How the daemon writes its own log.
@@ -236,6 +248,12 @@ async fn run_node(args: ServeArgs) -> Result<(), CliError> {
         secret_key_file: args.secret_key_file.clone(),
         advertise_url: args.advertise_url.clone(),
         metrics_listen: args.metrics_listen.clone(),
+        notify: crate::daemon::outgoing::NotifySettings {
+            urls: args.notify_url.clone(),
+            secret: args.notify_secret.clone().filter(|s| !s.is_empty()).map(crate::secrets::Secret::new),
+            public_url: args.public_url.clone(),
+            ..Default::default()
+        },
         triggers: crate::triggers::TriggerConfig {
             watch_interval: Duration::from_secs(args.base_image_interval.max(1)),
             notification_token: notification_token(args.notification_token_file.as_deref())?,

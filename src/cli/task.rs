@@ -117,6 +117,18 @@ pub struct TaskRunArgs {
     /// Secret value for this run; repeatable.
     #[arg(long = "set-secret", value_name = "NAME=VALUE")]
     pub set_secret: Vec<String>,
+    /// Build this branch (or tag) of the task's git context.
+    #[arg(long, conflicts_with = "commit")]
+    pub branch: Option<String>,
+    /// Build this commit of the task's git context.
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// Run this task file (a path in the context) instead of the task's.
+    #[arg(short = 'f', long)]
+    pub file: Option<String>,
+    /// A values file (YAML, on this machine) merged over the task's own; `--set` wins.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub wait: WaitArgs,
     #[command(flatten)]
@@ -158,6 +170,9 @@ pub async fn run(command: TaskCommand) -> Result<(), CliError> {
             let request = TaskRunRequest {
                 values: parse_map(&a.set, "--set")?,
                 secret_values: parse_map(&a.set_secret, "--set-secret")?,
+                git_ref: a.commit.clone().or(a.branch.clone()),
+                file: a.file.clone(),
+                values_file: super::runs::values_file(a.values.as_deref())?,
             };
             let client = Client::from_args(&a.server)?;
             let queued = client.run_task(&a.name, &request).await?;
@@ -178,6 +193,23 @@ async fn create(a: CreateArgs) -> Result<(), CliError> {
     }
     task_for_create(&a.name, &a.spec, &choice, &ResolvedSource::default(), Vec::new())?;
     let client = Client::from_args(&a.server)?;
+    // A task file at hand (in a local context directory) is checked now, not at its first run.
+    let local_dir = a.spec.context.as_deref().map(std::path::Path::new).filter(|p| p.is_dir());
+    if let (Some(dir), StepChoice::Unchanged | StepChoice::File(_)) = (local_dir, &choice) {
+        let file = super::taskfile_args::TaskFileArgs {
+            context: dir.to_path_buf(),
+            file: match &choice {
+                StepChoice::File(Some(f)) => f.clone(),
+                _ => "acb.yaml".into(),
+            },
+            values: a.spec.values.iter().cloned().collect(),
+            set: a.spec.set.clone(),
+            set_secret: a.spec.set_secret.clone(),
+            ..Default::default()
+        };
+        let vars = super::taskfile_args::RunVarArgs { task_name: Some(a.name.clone()), ..Default::default() };
+        super::remote_run::check_local_task_file(&file, &vars, &client).await?;
+    }
     let source = resolve_source(&client, &a.spec, &choice, true, a.output).await?;
     let task = task_for_create(&a.name, &a.spec, &choice, &source, timers)?;
     let created = client.create_task(&task).await?;

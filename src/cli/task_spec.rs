@@ -75,6 +75,13 @@ pub struct TaskSpecArgs {
     /// Seconds a run waits for approval before it ends Canceled (default 86400, a day).
     #[arg(long, value_name = "SECONDS")]
     pub approval_timeout: Option<u64>,
+    /// A URL that receives a signed JSON event when a run of the task starts and when it ends;
+    /// repeatable (update: replaces the list).
+    #[arg(long = "notify-url", value_name = "URL")]
+    pub notify_url: Vec<String>,
+    /// Key of the events' `X-Drydock-Signature: sha256=HMAC` (redacted when shown).
+    #[arg(long, value_name = "SECRET")]
+    pub notify_secret: Option<String>,
     #[command(flatten)]
     pub triggers: TriggerArgs,
 }
@@ -296,6 +303,7 @@ pub fn task_for_create(
         approval_timeout: spec.approval_timeout,
         timers,
         triggers,
+        notify: api::RunNotify { urls: spec.notify_url.clone(), secret: spec.notify_secret.clone() },
         created_at: None,
         updated_at: None,
         last_run: None,
@@ -320,6 +328,16 @@ pub fn task_patch(
     let mut patch = Map::new();
     if let Some(t) = spec.triggers.patch(current_events)? {
         patch.insert("triggers".into(), t);
+    }
+    let mut notify = Map::new();
+    if !spec.notify_url.is_empty() {
+        notify.insert("urls".into(), json!(spec.notify_url));
+    }
+    if let Some(s) = &spec.notify_secret {
+        notify.insert("secret".into(), json!(s));
+    }
+    if !notify.is_empty() {
+        patch.insert("notify".into(), Value::Object(notify));
     }
     if let Some(context) = &source.context {
         patch.insert("context".into(), context.clone().map_or(Value::Null, Value::String));

@@ -7,7 +7,10 @@ fn spec(args: &[&str]) -> TaskSpecArgs {
     let mut argv = vec!["drydock", "task", "update", "-n", "name-x"];
     argv.extend(args);
     match Cli::try_parse_from(argv).unwrap().command {
-        Command::Task { command: crate::cli::task::TaskCommand::Update(u) } => u.spec,
+        Command::Task { command } => match *command {
+            crate::cli::task::TaskCommand::Update(u) => u.spec,
+            other => panic!("{other:?}"),
+        },
         other => panic!("{other:?}"),
     }
 }
@@ -153,6 +156,20 @@ fn update_patches_only_what_was_given() {
     assert_eq!(p, json!({"values": {"a": "1"}, "agent_labels": {"os": "linux"}, "status": "Enabled"}));
     let empty = spec(&[]);
     assert_eq!(task_patch(&empty, &StepChoice::Unchanged, &ResolvedSource::default(), &[]).unwrap_err().exit_code(), 2);
+}
+
+#[test]
+fn notify_and_status_flags_patch_only_their_keys() {
+    let s = spec(&["--notify-url", "https://a/x", "--notify-url", "https://b/y", "--status-token", "tok"]);
+    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &ResolvedSource::default(), &[]).unwrap();
+    assert_eq!(
+        p,
+        json!({"notify": {"urls": ["https://a/x", "https://b/y"]},
+               "triggers": {"source": {"commit_status": {"token": "tok"}}}})
+    );
+    let s = spec(&["--notify-secret", "k"]);
+    let p = task_patch(&s, &StepChoice::from_args(&s).unwrap(), &ResolvedSource::default(), &[]).unwrap();
+    assert_eq!(p, json!({"notify": {"secret": "k"}}));
 }
 
 #[test]

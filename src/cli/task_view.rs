@@ -144,6 +144,9 @@ fn source_text(t: &Task) -> String {
     if let Some(p) = s.poll_interval {
         parts.push(format!("polled every {p}s"));
     }
+    if let Some(c) = &s.commit_status {
+        parts.push(format!("commit statuses to {}", c.provider.as_deref().unwrap_or("the git server")));
+    }
     if s.events.contains(&SourceEvent::Pullrequest) {
         let trust = if s.trust_collaborators { ", collaborators trusted" } else { "" };
         parts.push(format!("fork pull requests: {}{trust}", s.fork_pull_requests.as_str()));

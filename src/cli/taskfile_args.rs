@@ -127,6 +127,11 @@ fn parse_pairs(args: &[String], flag: &str) -> Result<Vec<(String, String)>, Cli
 }
 
 /// Reads the task file, values and flags into a [`TaskInput`].
+/// The task file's text when it is a file (not stdin) that can be read; for hints only.
+pub fn peek_source(args: &TaskFileArgs) -> Option<String> {
+    (args.file != "-").then(|| std::fs::read_to_string(resolve_in_context(&args.context, &args.file)).ok()).flatten()
+}
+
 pub fn load_input(args: &TaskFileArgs, vars: &RunVarArgs, default_run_id: &str) -> Result<TaskInput, CliError> {
     let (file_name, source) = if args.file == "-" {
         let mut s = String::new();

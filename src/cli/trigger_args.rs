@@ -46,6 +46,18 @@ pub struct TriggerArgs {
     /// if they had pushed, fork or not (GitHub's `author_association`).
     #[arg(long, value_name = "BOOL")]
     pub trust_collaborators: Option<bool>,
+    /// Token that may set commit statuses on the git server: with it, runs a push or pull request
+    /// started report pending, running and their result to the commit (redacted when shown).
+    #[arg(long, value_name = "TOKEN")]
+    pub status_token: Option<String>,
+    /// The git server's API base URL for commit statuses (default: derived from the context's
+    /// repository URL, e.g. `https://api.github.com`, `https://HOST/api/v4` for GitLab).
+    #[arg(long, value_name = "URL")]
+    pub status_api_url: Option<String>,
+    /// Which API commit statuses use: github, gitlab, gitea or forgejo (default: the provider of
+    /// the webhook, else the repository's host).
+    #[arg(long, value_name = "PROVIDER")]
+    pub status_provider: Option<String>,
     /// Whether base-image updates start runs (default true).
     #[arg(long, value_name = "BOOL")]
     pub base_image_trigger_enabled: Option<bool>,
@@ -110,6 +122,16 @@ impl TriggerArgs {
         if self.webhook_secret.as_deref().is_some_and(|s| s.trim().is_empty()) {
             return Err(CliError::Invalid("--webhook-secret is empty".into()));
         }
+        if self.status_token.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err(CliError::Invalid("--status-token is empty".into()));
+        }
+        if let Some(p) = &self.status_provider
+            && !["github", "gitlab", "gitea", "forgejo"].contains(&p.to_ascii_lowercase().as_str())
+        {
+            return Err(CliError::Invalid(format!(
+                "--status-provider {p} is unknown: give github, gitlab, gitea or forgejo"
+            )));
+        }
         Ok(())
     }
 
@@ -163,6 +185,17 @@ impl TriggerArgs {
         if let Some(t) = self.trust_collaborators {
             source.insert("trust_collaborators".into(), json!(t));
         }
+        let mut status = Map::new();
+        for (key, value) in
+            [("token", &self.status_token), ("api_url", &self.status_api_url), ("provider", &self.status_provider)]
+        {
+            if let Some(v) = value {
+                status.insert(key.into(), json!(v));
+            }
+        }
+        if !status.is_empty() {
+            source.insert("commit_status".into(), Value::Object(status));
+        }
         let mut base = Map::new();
         if let Some(v) = self.base_image_trigger_enabled {
             base.insert("enabled".into(), json!(v));
@@ -187,6 +220,19 @@ impl TriggerArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_flags_make_the_commit_status_setting() {
+        let a = TriggerArgs {
+            status_token: Some("tok".into()),
+            status_provider: Some("gitlab".into()),
+            ..Default::default()
+        };
+        let p = a.patch(&[SourceEvent::Commit]).unwrap().unwrap();
+        assert_eq!(p, json!({"source": {"commit_status": {"token": "tok", "provider": "gitlab"}}}));
+        let unknown = TriggerArgs { status_provider: Some("svn".into()), ..Default::default() };
+        assert!(unknown.patch(&[]).unwrap_err().to_string().contains("github, gitlab, gitea or forgejo"));
+    }
 
     #[test]
     fn no_flags_no_patch() {

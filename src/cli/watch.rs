@@ -37,13 +37,28 @@ pub async fn watch(client: &Client, queued: Run, wait: &WaitArgs, format: Format
             }
         };
     }
-    let finished = if wait.no_logs {
-        wait_for_end(client, &queued.id, RetryPolicy::default()).await?
-    } else {
-        if format == Format::Text && queued.status == RunStatus::Queued {
-            eprintln!("Waiting for an agent...");
+    let waiting = async {
+        if wait.no_logs {
+            wait_for_end(client, &queued.id, RetryPolicy::default()).await
+        } else {
+            if format == Format::Text && queued.status == RunStatus::Queued {
+                eprintln!("Waiting for an agent...");
+            }
+            follow_logs(client, &queued.id, &mut std::io::stderr(), RetryPolicy::default()).await
         }
-        follow_logs(client, &queued.id, &mut std::io::stderr(), RetryPolicy::default()).await?
+    };
+    // Ctrl-C stops watching, not the run (it is the daemon's now, as with `az acr run`): say so,
+    // and how to get back to it or stop it.
+    let finished = tokio::select! {
+        finished = waiting => finished?,
+        _ = tokio::signal::ctrl_c() => {
+            let id = &queued.id;
+            eprintln!(
+                "\nDetached: run {id} goes on on the daemon. Follow it with `drydock logs {id} --follow`; \
+                 stop it with `drydock cancel {id}`."
+            );
+            return Err(CliError::Silent(130));
+        }
     };
     match format {
         Format::Json => print_json(&finished)?,
@@ -159,6 +174,7 @@ mod tests {
             resumed_from: None,
             workspace_kept_until: None,
             reruns: Vec::new(),
+            notifications: Vec::new(),
         }
     }
 

@@ -4,6 +4,12 @@
 //! The run appends whole lines to a buffered file and publishes the flushed length on a `watch`
 //! channel; followers read the file from their own offset and wait on the channel. Nothing the run
 //! does depends on how many followers there are or how fast they read.
+//!
+//! Each line is stored behind the time it was written (`2026-01-02T03:04:05.678Z [step] text`,
+//! see [`STAMP_LEN`]); readers remove the stamps ([`strip_stamps`]) unless a client asked for
+//! them, so the log as served stays what steps printed. Offsets a client sees (SSE event ids,
+//! `?offset=`) count bytes of the log in the form it asked for: without stamps they are offsets
+//! into the text as served, found in the file by [`LogStore::position`].
 
 use crate::engine::log::LogSink;
 use crate::metrics::LogBytes;
@@ -12,7 +18,7 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt};
 use tokio::sync::watch;
 
 /// Unflushed output is written out at least this often, so followers see quiet steps promptly.
@@ -23,6 +29,47 @@ const FLUSH_BYTES: usize = 64 * 1024;
 /// The default cap on a run's log (`drydock serve --max-log-mib`): far above a verbose build's few
 /// megabytes, far below what fills a disk when a step loops printing.
 pub const DEFAULT_MAX_LOG_BYTES: u64 = 64 << 20;
+
+/// Bytes of the time stamp in front of each stored line: RFC 3339 UTC with milliseconds
+/// (`2026-01-02T03:04:05.678Z`, always 24 bytes) and one space.
+pub const STAMP_LEN: usize = 25;
+
+/// The stamp for a line written at `at`.
+fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ ").to_string()
+}
+
+/// Whether `line` starts with a stamp. Checked digit by digit rather than by parsing: it runs
+/// on every line served, and logs written before stamps existed must pass through unchanged
+/// (their lines start with `[step]` or drydock's own words, never with a date).
+fn has_stamp(line: &[u8]) -> bool {
+    const SHAPE: &[u8; STAMP_LEN] = b"dddd-dd-ddTdd:dd:dd.dddZ ";
+    line.len() >= STAMP_LEN
+        && line.iter().zip(SHAPE).all(|(b, want)| if *want == b'd' { b.is_ascii_digit() } else { b == want })
+}
+
+/// Stored lines as clients see them by default: without the stamps. `at_line_start` says
+/// whether the chunk starts a line; when it starts inside one (a client resumed mid-line), its
+/// first piece is a step's own text, kept even if it looks like a stamp.
+pub fn strip_stamps(chunk: &[u8], at_line_start: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chunk.len());
+    for (i, line) in chunk.split_inclusive(|b| *b == b'\n').enumerate() {
+        let stamped = (i > 0 || at_line_start) && has_stamp(line);
+        out.extend_from_slice(if stamped { &line[STAMP_LEN..] } else { line });
+    }
+    out
+}
+
+/// A place in a log file, for a reader of the log without stamps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// Offset in the file.
+    pub file: u64,
+    /// The same place in the text without stamps.
+    pub text: u64,
+    /// Whether a line starts there.
+    pub line_start: bool,
+}
 
 /// What followers watch: bytes readable from the file, and whether the log is complete.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +203,37 @@ impl LogStore {
         reader.read(offset, until, max).await
     }
 
+    /// Where byte `text_offset` of run `id`'s log as served without stamps is in the file (or the
+    /// end of its whole lines, when the text is shorter). It reads the file up to there: resuming
+    /// a stream is rare, and this keeps the offsets clients count in the text they were sent.
+    pub async fn position(&self, id: &str, text_offset: u64) -> std::io::Result<Position> {
+        let mut at = Position { file: 0, text: 0, line_start: true };
+        if text_offset == 0 {
+            return Ok(at);
+        }
+        let mut file = tokio::io::BufReader::new(tokio::fs::File::open(self.path(id)).await?);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = file.read_until(b'\n', &mut line).await?;
+            // The end, or a line still being written: stop after the whole ones.
+            if n == 0 || line.last() != Some(&b'\n') {
+                return Ok(at);
+            }
+            let stamp = if has_stamp(&line) { STAMP_LEN } else { 0 };
+            let text = (n - stamp) as u64;
+            if at.text + text > text_offset {
+                let into = text_offset - at.text;
+                return Ok(Position { file: at.file + (stamp as u64) + into, text: text_offset, line_start: false });
+            }
+            at.file += n as u64;
+            at.text += text;
+            if at.text == text_offset {
+                return Ok(at);
+            }
+        }
+    }
+
     /// A reader that keeps the file open, for followers that read a log chunk by chunk.
     pub async fn reader(&self, id: &str) -> std::io::Result<LogReader> {
         Ok(LogReader { file: tokio::fs::File::open(self.path(id)).await?, pos: 0 })
@@ -225,19 +303,21 @@ impl LogSink for LiveLog {
     fn line(&self, step: Option<&str>, text: &str) {
         let due = {
             let Ok(mut w) = self.inner.lock() else { return };
+            let at = stamp(chrono::Utc::now());
             let mut line = match step {
-                Some(s) => format!("[{s}] {text}\n"),
-                None => format!("{text}\n"),
+                Some(s) => format!("{at}[{s}] {text}\n"),
+                None => format!("{at}{text}\n"),
             };
             // Past the cap, steps' output is dropped (the step goes on); drydock's own lines, which
-            // no step can write, still say how the run ended.
+            // no step can write, still say how the run ended. The cap counts the stamps too: it
+            // is there to protect the disk.
             if step.is_some() && w.written + line.len() as u64 > self.max_bytes {
                 if w.truncated {
                     return;
                 }
                 w.truncated = true;
                 line = format!(
-                    "[drydock] the log reached its limit of {} MiB (drydock serve --max-log-mib): the steps' \
+                    "{at}[drydock] the log reached its limit of {} MiB (drydock serve --max-log-mib): the steps' \
                      further output is not kept; the run goes on\n",
                     self.max_bytes >> 20
                 );
@@ -272,9 +352,9 @@ mod tests {
         let state = *rx.borrow();
         assert!(state.done);
         let all = store.read("0001", 0, state.len, 1 << 20).await.unwrap();
-        assert_eq!(String::from_utf8(all).unwrap(), "[build] one\ntwo\n");
-        let part = store.read("0001", 0, state.len, 14).await.unwrap();
-        assert_eq!(String::from_utf8(part).unwrap(), "[build] one\n", "cut at a line boundary");
+        assert_eq!(String::from_utf8(strip_stamps(&all, true)).unwrap(), "[build] one\ntwo\n");
+        let part = store.read("0001", 0, state.len, STAMP_LEN + 14).await.unwrap();
+        assert_eq!(String::from_utf8(strip_stamps(&part, true)).unwrap(), "[build] one\n", "cut at a line boundary");
         let done = store.watch("0001").unwrap();
         assert_eq!(*done.borrow(), LogState { len: state.len, done: true });
     }
@@ -289,10 +369,60 @@ mod tests {
         }
         live.line(None, "Run ID: 0002 ended");
         store.close("0002");
-        let text = std::fs::read_to_string(store.path("0002")).unwrap();
+        let text = String::from_utf8(strip_stamps(&std::fs::read(store.path("0002")).unwrap(), true)).unwrap();
         assert!(text.starts_with("[spam] line 0\n"), "{text}");
         assert_eq!(text.matches("reached its limit").count(), 1, "{text}");
         assert!(!text.contains("line 49"), "{text}");
         assert!(text.ends_with("Run ID: 0002 ended\n"), "drydock's own lines are kept: {text}");
+    }
+
+    #[test]
+    fn each_stored_line_carries_its_time_and_readers_can_drop_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::new(dir.path().join("logs"), DEFAULT_MAX_LOG_BYTES, Default::default()).unwrap();
+        let live = store.open("0003").unwrap();
+        let before = chrono::Utc::now();
+        live.line(Some("build"), "2026-01-02T03:04:05.678Z looks like a stamp");
+        live.line(None, "");
+        store.close("0003");
+        let stored = String::from_utf8(std::fs::read(store.path("0003")).unwrap()).unwrap();
+        let lines: Vec<&str> = stored.lines().collect();
+        assert_eq!(lines.len(), 2, "{stored}");
+        for line in &lines {
+            let at = chrono::DateTime::parse_from_rfc3339(&line[..STAMP_LEN - 1]).unwrap();
+            assert!(at >= before - chrono::Duration::milliseconds(1), "{line}");
+            assert_eq!(line.as_bytes()[STAMP_LEN - 1], b' ', "{line}");
+        }
+        assert_eq!(&lines[0][STAMP_LEN..], "[build] 2026-01-02T03:04:05.678Z looks like a stamp");
+        // Only the stamp in front goes; a step's own date and an empty line stay as printed.
+        let plain = String::from_utf8(strip_stamps(stored.as_bytes(), true)).unwrap();
+        assert_eq!(plain, "[build] 2026-01-02T03:04:05.678Z looks like a stamp\n\n");
+        // Logs written before stamps existed pass through untouched.
+        let old = "[build] one\nRun ID: 0003 was successful\n";
+        assert_eq!(strip_stamps(old.as_bytes(), true), old.as_bytes());
+        // A chunk that starts inside a line keeps its first piece whole.
+        let tail = &stored.as_bytes()[STAMP_LEN + 8..];
+        assert_eq!(strip_stamps(tail, false), b"2026-01-02T03:04:05.678Z looks like a stamp\n\n");
+    }
+
+    #[tokio::test]
+    async fn offsets_in_the_text_without_stamps_are_found_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LogStore::new(dir.path().join("logs"), DEFAULT_MAX_LOG_BYTES, Default::default()).unwrap();
+        let live = store.open("0004").unwrap();
+        live.line(Some("a"), "one");
+        live.line(None, "two");
+        store.close("0004");
+        let stored = std::fs::read(store.path("0004")).unwrap();
+        let text = strip_stamps(&stored, true);
+        assert_eq!(text, b"[a] one\ntwo\n");
+        for offset in 0..=text.len() as u64 {
+            let at = store.position("0004", offset).await.unwrap();
+            assert_eq!(at.text, offset);
+            let rest = strip_stamps(&stored[at.file as usize..], at.line_start);
+            assert_eq!(rest, &text[offset as usize..], "from text offset {offset}");
+        }
+        let past = store.position("0004", 1000).await.unwrap();
+        assert_eq!(past, Position { file: stored.len() as u64, text: text.len() as u64, line_start: true });
     }
 }

@@ -4,6 +4,7 @@
 //! through the [`RunFinished`] it is given. `node` wires it all together.
 
 pub mod logs;
+pub mod outgoing;
 pub mod prepare;
 pub mod resume;
 pub mod retention;
@@ -56,6 +57,8 @@ pub struct DaemonSettings {
     pub min_free_bytes: u64,
     /// How long a run that did not succeed keeps its workspace for a resume (zero: not at all).
     pub keep_failed_workspace: std::time::Duration,
+    /// Run events for every run, the retry schedule of outgoing deliveries, the dashboard's URL.
+    pub notify: outgoing::NotifySettings,
 }
 
 impl DaemonSettings {

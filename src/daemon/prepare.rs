@@ -301,6 +301,7 @@ fn task_text(
                 platform: b.platform.clone(),
                 no_cache: b.no_cache,
                 no_push: b.no_push,
+                timeout: spec.timeout,
             });
             Ok(("build".into(), task, None))
         }

@@ -2,6 +2,7 @@
 //! with its dedup key), reading and listing them, and cancelling.
 
 use super::Service;
+use super::outgoing::Moment;
 use super::service::{Result, ServiceError};
 use super::spec::RunSpec;
 use crate::api::{self, Approval, Run, RunRequest, RunType, TaskRunRequest, TaskStep, Trigger};
@@ -91,9 +92,9 @@ impl Service {
         }
         let task = self.unseal_task(task)?;
         let mut values = task.values.clone();
-        values.extend(overrides.values);
+        values.extend(overrides.values.clone());
         let mut secret_values = task.secret_values.clone();
-        secret_values.extend(overrides.secret_values);
+        secret_values.extend(overrides.secret_values.clone());
         let run_type = if matches!(task.step, TaskStep::Docker(_)) { RunType::AutoBuild } else { RunType::AutoRun };
         let checkout = match &trigger {
             Trigger::Source { commit, branch, event, provider, pull_request, .. } => Some(super::spec::Checkout {
@@ -124,6 +125,7 @@ impl Service {
             resume: None,
             values_files: Vec::new(),
         };
+        apply_run_overrides(&mut spec, &overrides, name)?;
         if admission == Admission::WithoutSecrets {
             withhold_secrets(&mut spec, &trigger);
         }
@@ -175,7 +177,10 @@ impl Service {
                 reason: Some(reason.clone()),
             };
             match self.store.decide_run(&older.id, &decision, Some(&reason)).await {
-                Ok(row) => self.count_if_ended(&row),
+                Ok(row) => {
+                    self.count_if_ended(&row);
+                    self.announce(&older.id, Moment::Finished).await
+                }
                 Err(e) => tracing::warn!(run = %older.id, error = %e, "replacing a waiting run failed"),
             }
         }
@@ -207,6 +212,9 @@ impl Service {
         self.count_if_ended(&row);
         if approve {
             self.wake.notify_waiters();
+        } else if row.status.is_terminal() && row.node.is_none() {
+            // Rejected before it ran: no worker tells the outside.
+            self.announce(id, Moment::Finished).await;
         }
         Ok(to_api(&row))
     }
@@ -226,8 +234,9 @@ impl Service {
                 tracing::warn!(run = %run.id, error = %e, "recording the planned steps failed");
             }
         }
-        if matches!(queued, Enqueued::New(_)) {
+        if let Enqueued::New(run) = &queued {
             self.wake.notify_waiters();
+            self.announce(&run.id, Moment::Queued).await;
         }
         Ok(to_api(queued.run()))
     }
@@ -246,6 +255,7 @@ impl Service {
     pub async fn show_run(&self, id: &str) -> Result<Run> {
         let mut run = self.get_run(id).await?;
         run.reruns = self.store.reruns_of(id).await?;
+        run.notifications = self.store.list_outgoing(Some(id), crate::store::sql::MAX_TOP).await?;
         Ok(run)
     }
 
@@ -330,8 +340,47 @@ impl Service {
         if let Some(token) = self.running.lock().ok().and_then(|m| m.get(id).cloned()) {
             token.cancel();
         }
+        if row.status.is_terminal() {
+            // Ended without a worker: nobody else tells the outside.
+            self.announce(id, Moment::Finished).await;
+        }
         Ok(to_api(&row))
     }
+}
+
+/// `task run`'s choices for one run: another git ref, another task file, a values file.
+fn apply_run_overrides(spec: &mut RunSpec, o: &TaskRunRequest, task: &str) -> Result<()> {
+    if let Some(reference) = o.git_ref.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        let git = spec
+            .context
+            .as_deref()
+            .is_some_and(|c| matches!(crate::buildargs::classify(c), crate::buildargs::ContextSource::Git { .. }));
+        if !git {
+            return Err(ServiceError::invalid(format!(
+                "task `{task}` has no git context, so --branch/--commit has nothing to choose from"
+            )));
+        }
+        if spec.checkout.is_some() {
+            return Err(ServiceError::invalid("a triggered run already names its commit"));
+        }
+        spec.checkout = Some(super::spec::Checkout { commit: reference.to_string(), ..Default::default() });
+    }
+    if let Some(file) = o.file.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        match &mut spec.step {
+            TaskStep::File { path, content, .. } if spec.context.is_some() => {
+                *path = Some(file.to_string());
+                *content = None;
+            }
+            _ => {
+                return Err(ServiceError::invalid(format!(
+                    "--file names a task file in the context; task `{task}` runs a command, a Dockerfile build \
+                     or has no context"
+                )));
+            }
+        }
+    }
+    spec.values_files.extend(checked_values_file(o.values_file.clone())?);
+    Ok(())
 }
 
 /// A values file given with a rerun or resume, checked now so that a mistake is a 400 with its
@@ -431,6 +480,7 @@ pub fn to_api(r: &RunRow) -> Run {
         resumed_from: r.resumed_from.clone(),
         workspace_kept_until: r.workspace.as_ref().and(r.workspace_until).filter(|t| *t > chrono::Utc::now()),
         reruns: Vec::new(),
+        notifications: Vec::new(),
     }
 }
 

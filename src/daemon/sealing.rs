@@ -1,8 +1,9 @@
 //! The one module that opens secrets. Secret fields of tasks and run specs (secret values, git
-//! tokens, registry passwords, webhook secrets, secret build arguments) are sealed here before the
-//! store sees them, and opened here only: for a run (the worker), a `--with-secure-properties`
-//! read, validation, and the triggers that check a webhook signature, poll a private repository
-//! or log in to a registry.
+//! tokens, registry passwords, webhook secrets, commit-status tokens, run-event secrets, secret
+//! build arguments) are sealed here before the store sees them, and opened here only: for a run
+//! (the worker), a `--with-secure-properties` read, validation, the triggers that check a webhook
+//! signature, poll a private repository or log in to a registry, and the outgoing deliveries
+//! (commit statuses and signed run events).
 
 use super::Service;
 use super::service::ServiceError;
@@ -39,6 +40,11 @@ impl Service {
     pub fn unseal(&self, sealed: &str) -> Result<String> {
         Ok(opener(&self.cipher)(sealed)?)
     }
+
+    /// Seals one secret (a commit-status token or event secret an outgoing delivery keeps).
+    pub(super) fn seal(&self, plain: &str) -> String {
+        if Cipher::is_encrypted(plain) { plain.to_string() } else { self.cipher.encrypt(plain) }
+    }
 }
 
 /// Applies `f` to every secret field of a task.
@@ -53,6 +59,12 @@ fn map_task_secrets(task: &mut Task, f: &dyn Fn(&str) -> Opened) -> std::result:
         c.password = f(&c.password)?;
     }
     if let Some(s) = &mut task.triggers.source.webhook_secret {
+        *s = f(s)?;
+    }
+    if let Some(c) = &mut task.triggers.source.commit_status {
+        c.token = f(&c.token)?;
+    }
+    if let Some(s) = &mut task.notify.secret {
         *s = f(s)?;
     }
     map_step_secrets(&mut task.step, f)

@@ -80,6 +80,8 @@ pub struct Service {
     pub(super) settings: DaemonSettings,
     /// Wakes idle workers when a run is queued.
     pub(super) wake: Arc<Notify>,
+    /// Wakes the sender of commit statuses and run events when one is queued.
+    pub(super) outgoing_wake: Notify,
     /// Cancel tokens of the runs this node is executing.
     /// Workspace volumes of the runs this node executes (a resume's is its original's), which
     /// the janitor must leave alone.
@@ -113,6 +115,7 @@ impl Service {
             logs,
             settings,
             wake: Arc::new(Notify::new()),
+            outgoing_wake: Notify::new(),
             running: Default::default(),
             workspaces: Default::default(),
             clock,

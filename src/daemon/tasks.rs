@@ -269,6 +269,7 @@ impl Service {
             crate::schedule::parse(&t.schedule).map_err(|e| ServiceError::invalid(e.to_string()))?;
         }
         validate_triggers(&task.triggers)?;
+        super::outgoing::validate(task)?;
         let mut servers = std::collections::HashSet::new();
         for c in &task.credentials {
             if c.login_server.is_empty() || !servers.insert(&c.login_server) {
@@ -309,6 +310,15 @@ impl Service {
             TaskStep::Cmd { cmd } if cmd.trim().is_empty() => Err(ServiceError::invalid("`cmd` is empty")),
             TaskStep::Docker(_) if !has_context => {
                 Err(ServiceError::invalid("a Dockerfile build needs a context (`-c URL` or a local directory)"))
+            }
+            TaskStep::Docker(b) => {
+                match crate::taskfile::synth::unintended_hub_push(&b.images, &self.settings.registry, b.no_push) {
+                    // The daemon's registry is its operator's: say which flag sets it.
+                    Some(why) => Err(ServiceError::invalid(
+                        why.replace("pass --registry", "start drydock serve with --registry"),
+                    )),
+                    None => Ok(()),
+                }
             }
             _ => Ok(()),
         }

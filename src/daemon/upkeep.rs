@@ -100,6 +100,7 @@ pub async fn lease_reaper(svc: Arc<Service>, stop: CancellationToken) {
                         crate::engine::log::LogSink::line(live.as_ref(), None, &format!("Error: {message}"));
                         svc.logs.close(&id);
                     }
+                    svc.announce(&id, super::outgoing::Moment::Finished).await;
                 }
             }
             Err(e) => tracing::warn!(error = %e, "looking for lost workers failed"),
@@ -118,6 +119,7 @@ pub async fn fail_interrupted_runs(svc: &Service) -> crate::store::StoreResult<(
             crate::engine::log::LogSink::line(live.as_ref(), None, &format!("Error: {message}"));
             logs.close(&id);
         }
+        svc.announce(&id, super::outgoing::Moment::Finished).await;
     }
     Ok(())
 }

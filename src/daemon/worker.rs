@@ -2,6 +2,7 @@
 //! engine, keeps their lease alive, notices cancels, and records every step and the end.
 
 use super::Service;
+use super::outgoing::Moment;
 use super::prepare::prepare;
 use crate::engine::log::{LogSink, RunLog};
 use crate::engine::{Engine, Gate, RunObserver};
@@ -229,6 +230,7 @@ async fn execute(
         let _ = svc.store.set_platform(&id, &format!("{}/{}", i.os, i.arch)).await;
     }
     live.line(None, &format!("Run ID: {id} started on node {}", svc.settings.node_id));
+    svc.announce(&id, Moment::Started).await;
     let info = info.unwrap_or(crate::docker::EngineInfo {
         server_version: String::new(),
         os: "linux".into(),
@@ -311,6 +313,7 @@ async fn execute(
                 tracing::error!(run = %id, error = %e, "recording the end of a run failed");
             }
             count_finished(&svc, &row, &result, &kinds);
+            svc.announce(&id, Moment::Finished).await;
             // Recorded as kept (or removed): the janitor may judge it now.
             if let Ok(mut w) = svc.workspaces.lock() {
                 w.remove(&workspace);
@@ -352,6 +355,7 @@ async fn finish(svc: &Service, row: &RunRow, status: RunStatus, steps: Vec<StepR
         tracing::error!(run = %id, error = %e, "recording the end of a run failed");
     }
     count_finished(svc, row, &result, &HashMap::new());
+    svc.announce(&row.id, Moment::Finished).await;
 }
 
 /// Counts a run's end in the metrics: its status, how long it executed, and each step that ran
@@ -362,6 +366,7 @@ fn count_finished(svc: &Service, row: &RunRow, result: &RunResult, kinds: &HashM
     for step in &result.steps {
         if let (Some(kind), Some(start), Some(end)) = (kinds.get(&step.id), step.started_at, step.finished_at)
             && step.status.is_terminal()
+            && step.status != crate::run::StepStatus::Reused
         {
             svc.metrics().step_finished(kind, step.status.as_str(), (end - start).to_std().unwrap_or_default());
         }

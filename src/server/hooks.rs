@@ -1,10 +1,10 @@
 //! Webhook receivers (`/hooks/...`, public: each checks its own signature) and the deliveries
-//! listing (`GET /v1/hooks/deliveries`). One receiver serves every provider: the provider
-//! (`triggers::source::provider`) names the headers to read, `triggers::source` does the work,
-//! and this module maps its answers to status codes.
+//! listings (`GET /v1/hooks/deliveries`; `GET /v1/hooks/outgoing` for what drydock sends). One
+//! receiver serves every provider: the provider (`triggers::source::provider`) names the headers
+//! to read, `triggers::source` does the work, and this module maps its answers to status codes.
 
 use super::error::{HttpError, HttpResult};
-use crate::api::Delivery;
+use crate::api::{Delivery, OutgoingDelivery};
 use crate::daemon::Service;
 use crate::triggers::source::{self, Answer, Incoming, MAX_HOOK_BODY, Provider, provider};
 use axum::Json;
@@ -117,4 +117,19 @@ pub async fn deliveries(State(svc): Svc, Query(q): Query<DeliveryQuery>) -> Http
         .await
         .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
     Ok(Json(list))
+}
+
+/// `?top=N&run=ID`.
+#[derive(Deserialize, Default)]
+pub struct OutgoingQuery {
+    #[serde(default)]
+    top: Option<u32>,
+    #[serde(default)]
+    run: Option<String>,
+}
+
+/// `GET /v1/hooks/outgoing`: newest first.
+pub async fn outgoing(State(svc): Svc, Query(q): Query<OutgoingQuery>) -> HttpResult<Json<Vec<OutgoingDelivery>>> {
+    let top = q.top.unwrap_or(50).clamp(1, MAX_TOP);
+    Ok(Json(svc.outgoing(q.run.as_deref(), top).await?))
 }

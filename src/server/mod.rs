@@ -119,7 +119,7 @@ fn routes() -> Routes {
         r,
         GET,
         "/v1/runs/{id}/logs",
-        "A run's log (text, or SSE with Accept: text/event-stream)",
+        "A run's log (text, or SSE with Accept: text/event-stream); ?timestamps=true, ?download=1, ?offset=N",
         None,
         None,
         runs::logs
@@ -229,6 +229,15 @@ fn routes() -> Routes {
         None,
         Some("Delivery"),
         hooks::deliveries
+    );
+    route!(
+        r,
+        GET,
+        "/v1/hooks/outgoing",
+        "List commit statuses and run events sent (or being sent), newest first, with their answers",
+        None,
+        Some("OutgoingDelivery"),
+        hooks::outgoing
     );
     route!(
         r,

@@ -55,6 +55,7 @@ fn components() -> Map<String, Value> {
     put("ApiError", schema_of::<api::ApiError>(&mut extra));
     put("DaemonInfo", schema_of::<api::DaemonInfo>(&mut extra));
     put("Delivery", schema_of::<api::Delivery>(&mut extra));
+    put("OutgoingDelivery", schema_of::<api::OutgoingDelivery>(&mut extra));
     put("TaskDependencies", schema_of::<api::TaskDependencies>(&mut extra));
     put("WatchedImage", schema_of::<api::WatchedImage>(&mut extra));
     for (k, v) in extra {

@@ -98,11 +98,48 @@ pub async fn cancel(State(svc): Svc, Path(id): Path<String>) -> HttpResult<Json<
     Ok(Json(svc.cancel(&id).await?))
 }
 
-/// `?offset=N` starts the log at byte N.
+/// `?offset=N` starts the log at byte N of the log as served (as SSE event ids count);
+/// `?timestamps=true` keeps the time each line was written in front of it; `?download=1` asks
+/// for the text as a file to save (`run-<id>.log`).
 #[derive(Deserialize, Default)]
 pub struct LogQuery {
     #[serde(default)]
     offset: Option<u64>,
+    #[serde(default)]
+    timestamps: Option<String>,
+    #[serde(default)]
+    download: Option<String>,
+}
+
+impl LogQuery {
+    fn timestamps(&self) -> bool {
+        is_set(self.timestamps.as_deref())
+    }
+
+    fn download(&self) -> bool {
+        is_set(self.download.as_deref())
+    }
+
+    /// The query again, for the node a request is relayed to.
+    fn to_query_string(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(o) = self.offset {
+            parts.push(format!("offset={o}"));
+        }
+        if self.timestamps() {
+            parts.push("timestamps=true".to_string());
+        }
+        if self.download() {
+            parts.push("download=1".to_string());
+        }
+        if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
+    }
+}
+
+/// A flag given as `?flag`, `?flag=1` or `?flag=true` (links in pages write `=1`; serde's bool
+/// only reads `true`).
+fn is_set(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !matches!(v, "0" | "false" | "no"))
 }
 
 /// `GET /v1/runs/{id}/logs`: the log so far as text, or, with `Accept: text/event-stream`, a live
@@ -120,46 +157,55 @@ pub async fn logs(
     // Logs are files on the node that ran the run; another node relays them (unless the file is
     // here anyway: runs imported from another database bring their logs along).
     if let Some(owner) = run.node.filter(|n| *n != svc.settings().node_id && !svc.logs().path(&id).exists()) {
-        return relay_logs(&svc, &owner, &id, q.offset, &headers).await;
+        return relay_logs(&svc, &owner, &id, &q, &headers).await;
     }
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
     let offset = resume.or(q.offset).unwrap_or(0);
     let wants_sse =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/event-stream"));
     if wants_sse {
-        let stream = follow(svc.clone(), id, offset, shutdown);
+        let stream = follow(svc.clone(), id, offset, q.timestamps(), shutdown);
         return Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(keepalive)).into_response());
     }
     let len = svc.logs().watch(&id).map(|rx| rx.borrow().len).unwrap_or(0);
     let mut body = Vec::new();
-    let mut at = offset;
+    // `offset` counts the text in the form asked for; without stamps, find it in the file.
+    let (mut at, mut line_start) = (offset, true);
+    if !q.timestamps() && offset > 0 && len > 0 {
+        let p = svc.logs().position(&id, offset).await.map_err(io_error)?;
+        (at, line_start) = (p.file, p.line_start);
+    }
     while at < len {
         let chunk = svc.logs().read(&id, at, len, CHUNK * 16).await.map_err(io_error)?;
         if chunk.is_empty() {
             break;
         }
         at += chunk.len() as u64;
-        body.extend_from_slice(&chunk);
+        if q.timestamps() {
+            body.extend_from_slice(&chunk);
+        } else {
+            body.extend_from_slice(&crate::daemon::logs::strip_stamps(&chunk, line_start));
+        }
+        line_start = chunk.last() == Some(&b'\n');
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
+    let mut response = ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response();
+    if q.download() {
+        // Run ids are base36, so the name needs no quoting beyond the quotes.
+        let name = format!("attachment; filename=\"run-{id}.log\"");
+        if let Ok(v) = header::HeaderValue::from_str(&name) {
+            response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(response)
 }
 
 /// Forwards a log request to the node that ran the run, streaming its answer back as it comes.
-async fn relay_logs(
-    svc: &Service,
-    owner: &str,
-    id: &str,
-    offset: Option<u64>,
-    headers: &HeaderMap,
-) -> HttpResult<Response> {
+async fn relay_logs(svc: &Service, owner: &str, id: &str, q: &LogQuery, headers: &HeaderMap) -> HttpResult<Response> {
     let gone = |why: String| HttpError::new(StatusCode::BAD_GATEWAY, "log_unavailable", why);
     let Some(base) = svc.node_url(owner).await? else {
         return Err(gone(format!("run {id} ran on node {owner}, which never advertised an address")));
     };
-    let mut url = format!("{base}/v1/runs/{id}/logs");
-    if let Some(o) = offset {
-        url += &format!("?offset={o}");
-    }
+    let url = format!("{base}/v1/runs/{id}/logs{}", q.to_query_string());
     let mut req = relay_client().get(&url);
     for name in [header::AUTHORIZATION, header::ACCEPT, HeaderName::from_static("last-event-id")] {
         if let Some(v) = headers.get(&name) {
@@ -170,10 +216,11 @@ async fn relay_logs(
         gone(format!("run {id}'s log is on node {owner} ({base}), which does not answer: {e}; it is readable again once that node is back"))
     })?;
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let content_type = resp.headers().get(reqwest::header::CONTENT_TYPE).map(|v| v.as_bytes().to_vec());
     let mut out = Response::builder().status(status);
-    if let Some(ct) = content_type {
-        out = out.header(header::CONTENT_TYPE, ct);
+    for name in [header::CONTENT_TYPE, header::CONTENT_DISPOSITION] {
+        if let Some(v) = resp.headers().get(name.as_str()) {
+            out = out.header(name, v.as_bytes());
+        }
     }
     out.body(axum::body::Body::from_stream(resp.bytes_stream()))
         .map_err(|e| HttpError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
@@ -196,9 +243,19 @@ fn io_error(e: std::io::Error) -> HttpError {
 struct Follow {
     svc: Arc<Service>,
     id: String,
+    /// Offset in the file.
     offset: u64,
+    /// The same place as the client counts it (its event ids): in the text without stamps,
+    /// unless it asked for them.
+    shown: u64,
+    /// Whether `offset` starts a line (a client may resume inside one).
+    line_start: bool,
+    /// Whether `offset` has been found from the offset the client asked for.
+    positioned: bool,
     rx: Option<tokio::sync::watch::Receiver<LogState>>,
     reader: Option<crate::daemon::logs::LogReader>,
+    /// Keep each line's time stamp (`?timestamps=true`).
+    timestamps: bool,
     ended: bool,
     shutdown: CancellationToken,
 }
@@ -209,9 +266,22 @@ fn follow(
     svc: Arc<Service>,
     id: String,
     offset: u64,
+    timestamps: bool,
     shutdown: CancellationToken,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let state = Follow { svc, id, offset, rx: None, reader: None, ended: false, shutdown };
+    let state = Follow {
+        svc,
+        id,
+        offset,
+        shown: offset,
+        line_start: true,
+        positioned: timestamps || offset == 0,
+        rx: None,
+        reader: None,
+        timestamps,
+        ended: false,
+        shutdown,
+    };
     futures_util::stream::unfold(state, |mut st| async move {
         loop {
             if st.ended || st.shutdown.is_cancelled() {
@@ -242,7 +312,15 @@ fn follow(
                 }
             };
             let state = *rx.borrow_and_update();
-            if st.offset < state.len {
+            if !st.positioned && state.len > 0 {
+                let Ok(p) = st.svc.logs().position(&st.id, st.shown).await else { return None };
+                // A client ahead of the file (it cannot be, unless the log is being written
+                // still) waits, as it would for bytes not yet written.
+                if p.text == st.shown || state.done {
+                    (st.offset, st.line_start, st.positioned) = (p.file, p.line_start, true);
+                }
+            }
+            if st.positioned && st.offset < state.len {
                 if st.reader.is_none() {
                     st.reader = st.svc.logs().reader(&st.id).await.ok();
                 }
@@ -252,11 +330,20 @@ fn follow(
                     _ => return None,
                 };
                 st.offset += chunk.len() as u64;
+                let chunk = if st.timestamps {
+                    chunk
+                } else {
+                    let shown = crate::daemon::logs::strip_stamps(&chunk, st.line_start);
+                    st.line_start = chunk.last() == Some(&b'\n');
+                    shown
+                };
+                // The event id is where the client would resume, counted in what it was sent.
+                st.shown += chunk.len() as u64;
                 let text = String::from_utf8_lossy(&chunk);
                 // Whole lines less the final line end (blank lines in the log survive).
                 let event = Event::default()
                     .event("log")
-                    .id(st.offset.to_string())
+                    .id(st.shown.to_string())
                     .data(text.strip_suffix('\n').unwrap_or(&text));
                 return Some((Ok(event), st));
             }

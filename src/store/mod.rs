@@ -274,3 +274,51 @@ impl Drop for Leadership {
         self.release.cancel();
     }
 }
+
+/// A commit status or run event to send, as the services queue it.
+#[derive(Clone, Debug)]
+pub struct NewDelivery {
+    /// Its id (sent as `X-Drydock-Delivery`).
+    pub id: String,
+    /// What makes two queueings one delivery (`<run>:<kind>:<event>:<url>`).
+    pub dedup_key: String,
+    /// The run it is about.
+    pub run_id: String,
+    /// The run's task.
+    pub task: Option<String>,
+    /// Webhook or commit status.
+    pub kind: crate::api::OutgoingKind,
+    /// For a commit status, the git server's kind (`github`, `gitlab`, `gitea`).
+    pub provider: Option<String>,
+    /// `run.started`, or the status sent.
+    pub event: String,
+    /// Where it goes.
+    pub url: String,
+    /// The JSON body, exactly as sent (and signed).
+    pub body: String,
+    /// The sealed token or signing secret, if any.
+    pub credential: Option<String>,
+}
+
+/// A delivery a sender claimed: what it needs to make the attempt.
+#[derive(Clone, Debug)]
+pub struct DueDelivery {
+    /// Its id.
+    pub id: String,
+    /// The run it is about.
+    pub run_id: String,
+    /// Webhook or commit status.
+    pub kind: crate::api::OutgoingKind,
+    /// For a commit status, the git server's kind.
+    pub provider: Option<String>,
+    /// `run.started`, or the status sent.
+    pub event: String,
+    /// Where it goes.
+    pub url: String,
+    /// The JSON body.
+    pub body: String,
+    /// The sealed token or signing secret, if any.
+    pub credential: Option<String>,
+    /// Attempts including this one.
+    pub attempts: u32,
+}

@@ -21,6 +21,7 @@ mod error;
 mod images;
 mod kv;
 mod migrations;
+mod outgoing;
 mod progress;
 mod queue;
 mod retention;
@@ -342,6 +343,34 @@ impl Store {
 
     // ---- webhook inbox ----------------------------------------------------------------------
 
+    /// Queues outgoing deliveries (those whose dedup key is known are skipped); a commit status
+    /// supersedes the pending ones of its run and URL. How many were new.
+    pub async fn queue_outgoing(&self, deliveries: &[super::NewDelivery]) -> StoreResult<u64> {
+        outgoing::queue(self, deliveries).await
+    }
+    /// Claims up to `limit` due outgoing deliveries for `hold`, counting an attempt on each.
+    pub async fn claim_outgoing(&self, limit: u32, hold: Duration) -> StoreResult<Vec<super::DueDelivery>> {
+        outgoing::claim_due(self, limit, hold).await
+    }
+    /// Records the answer to an attempt at an outgoing delivery.
+    pub async fn record_outgoing(
+        &self,
+        id: &str,
+        state: crate::api::OutgoingState,
+        retry_in: Option<Duration>,
+        status_code: Option<u16>,
+        answer: Option<&str>,
+    ) -> StoreResult<()> {
+        outgoing::record(self, id, state, retry_in, status_code, answer).await
+    }
+    /// Outgoing deliveries, newest first: all, or one run's.
+    pub async fn list_outgoing(
+        &self,
+        run_id: Option<&str>,
+        top: u32,
+    ) -> StoreResult<Vec<crate::api::OutgoingDelivery>> {
+        outgoing::list(self, run_id, top).await
+    }
     /// Stores a delivery unless one with its (provider, id) exists; returns the existing one
     /// when it does (a redelivery).
     pub async fn insert_delivery(&self, delivery: &Delivery) -> StoreResult<Option<Delivery>> {

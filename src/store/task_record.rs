@@ -42,6 +42,33 @@ pub struct TaskRecord {
     approval_timeout: Option<u64>,
     #[serde(default)]
     triggers: StoredTriggers,
+    #[serde(default, skip_serializing_if = "StoredNotify::is_empty")]
+    notify: StoredNotify,
+}
+
+/// Run events sent out (`--notify-url`); the secret sealed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredNotify {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl StoredNotify {
+    fn is_empty(&self) -> bool {
+        self.urls.is_empty() && self.secret.is_none()
+    }
+}
+
+/// Commit statuses reported back; the token sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredCommitStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    api_url: Option<String>,
+    token: String,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +177,8 @@ struct StoredSource {
     fork_pull_requests: StoredForkPolicy,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     trust_collaborators: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    commit_status: Option<StoredCommitStatus>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +208,7 @@ impl Default for StoredSource {
             poll_interval: None,
             fork_pull_requests: StoredForkPolicy::Approve,
             trust_collaborators: false,
+            commit_status: None,
         }
     }
 }
@@ -341,6 +371,11 @@ impl From<&api::Task> for TaskRecord {
                             api::ForkPolicy::Never => StoredForkPolicy::Never,
                         },
                         trust_collaborators: s.trust_collaborators,
+                        commit_status: s.commit_status.as_ref().map(|c| StoredCommitStatus {
+                            provider: c.provider.clone(),
+                            api_url: c.api_url.clone(),
+                            token: c.token.clone(),
+                        }),
                     }
                 },
                 base_image: {
@@ -355,6 +390,7 @@ impl From<&api::Task> for TaskRecord {
                     }
                 },
             },
+            notify: StoredNotify { urls: t.notify.urls.clone(), secret: t.notify.secret.clone() },
         }
     }
 }
@@ -418,6 +454,11 @@ impl From<TaskRecord> for api::Task {
                         StoredForkPolicy::Never => api::ForkPolicy::Never,
                     },
                     trust_collaborators: r.triggers.source.trust_collaborators,
+                    commit_status: r.triggers.source.commit_status.map(|c| api::CommitStatus {
+                        provider: c.provider,
+                        api_url: c.api_url,
+                        token: c.token,
+                    }),
                 },
                 base_image: api::BaseImageTrigger {
                     enabled: r.triggers.base_image.enabled,
@@ -428,6 +469,7 @@ impl From<TaskRecord> for api::Task {
                     quiet_period: r.triggers.base_image.quiet_period,
                 },
             },
+            notify: api::RunNotify { urls: r.notify.urls, secret: r.notify.secret },
             created_at: None,
             updated_at: None,
             last_run: None,

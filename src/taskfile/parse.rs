@@ -84,28 +84,32 @@ fn humanize(msg: &str) -> String {
 pub struct SourceMap {
     /// For each rendered line (0-based), the 1-based original line.
     pub origins: Vec<u32>,
-    /// Whether each rendered line is byte-identical to its original line (then columns carry over).
-    pub identical: Vec<bool>,
+    /// For each rendered line, how many leading characters it shares with its original line:
+    /// columns up to there carry over (`u32::MAX` when the whole line came through unchanged).
+    /// A template or `$alias` later in the line does not hide where an earlier error is.
+    pub same_prefix: Vec<u32>,
 }
 
 impl SourceMap {
     /// The identity map of a text that was not transformed.
     pub fn identity(text: &str) -> Self {
         let n = text.lines().count().max(1);
-        SourceMap { origins: (1..=n as u32).collect(), identical: vec![true; n] }
+        SourceMap { origins: (1..=n as u32).collect(), same_prefix: vec![u32::MAX; n] }
     }
 
     /// Builds the map from per-line origins and both texts.
     pub fn new(origins: Vec<u32>, original: &str, rendered: &str) -> Self {
         let orig: Vec<&str> = original.lines().collect();
-        let identical = rendered
+        let same_prefix = rendered
             .lines()
             .enumerate()
-            .map(|(i, line)| {
-                origins.get(i).and_then(|o| orig.get((*o as usize).wrapping_sub(1))).is_some_and(|o| *o == line)
+            .map(|(i, line)| match origins.get(i).and_then(|o| orig.get((*o as usize).wrapping_sub(1))) {
+                Some(o) if *o == line => u32::MAX,
+                Some(o) => o.chars().zip(line.chars()).take_while(|(a, b)| a == b).count() as u32,
+                None => 0,
             })
             .collect();
-        SourceMap { origins, identical }
+        SourceMap { origins, same_prefix }
     }
 
     /// Composes `self` (rendered → intermediate) with `earlier` (intermediate → original).
@@ -115,21 +119,24 @@ impl SourceMap {
             .iter()
             .map(|l| earlier.origins.get((*l as usize).wrapping_sub(1)).copied().unwrap_or(*l))
             .collect();
-        let identical = self
+        let same_prefix = self
             .origins
             .iter()
-            .zip(&self.identical)
-            .map(|(l, same)| *same && earlier.identical.get((*l as usize).wrapping_sub(1)).copied().unwrap_or(false))
+            .zip(&self.same_prefix)
+            .map(|(l, same)| (*same).min(earlier.same_prefix.get((*l as usize).wrapping_sub(1)).copied().unwrap_or(0)))
             .collect();
-        SourceMap { origins, identical }
+        SourceMap { origins, same_prefix }
     }
 
-    /// The original position of a rendered position. The column survives only where the line
-    /// came through unchanged; elsewhere only the line is reported.
+    /// The original position of a rendered position. The column survives where the line is
+    /// unchanged up to it; elsewhere only the line is reported.
     pub fn map(&self, pos: Pos) -> Pos {
         let i = (pos.line as usize).wrapping_sub(1);
         match self.origins.get(i) {
-            Some(orig) => Pos::new(*orig, if self.identical.get(i).copied().unwrap_or(false) { pos.col } else { 0 }),
+            Some(orig) => {
+                let same = self.same_prefix.get(i).copied().unwrap_or(0);
+                Pos::new(*orig, if pos.col >= 1 && pos.col <= same { pos.col } else { 0 })
+            }
             None => pos,
         }
     }
@@ -181,6 +188,16 @@ fn type_help(message: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_column_survives_up_to_where_a_template_changed_the_line() {
+        let original = "steps:\n  - push: [\"{{.Run.Registry}}/x\"]\n";
+        let rendered = "steps:\n  - push: [\"/x\"]\n";
+        let map = SourceMap::new(vec![1, 2], original, rendered);
+        assert_eq!(map.map(Pos::new(2, 12)), Pos::new(2, 12), "the opening quote is where it was");
+        assert_eq!(map.map(Pos::new(2, 14)), Pos::new(2, 0), "past the template, only the line");
+        assert_eq!(map.map(Pos::new(1, 3)), Pos::new(1, 3), "an unchanged line keeps every column");
+    }
 
     #[test]
     fn billion_laughs_is_refused_quickly() {

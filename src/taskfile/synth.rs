@@ -20,6 +20,8 @@ pub struct BuildTask {
     pub no_cache: bool,
     /// Do not push.
     pub no_push: bool,
+    /// The run's timeout, seconds: no step is said to have longer (0: ACR's step defaults).
+    pub timeout: u64,
 }
 
 /// Single-quotes a word for the shell-like `build:` string when it needs it.
@@ -54,13 +56,15 @@ pub fn build_task(b: &BuildTask) -> String {
         words.push("--no-cache".into());
     }
     words.push(".".into());
+    let within = |step: u64| if b.timeout == 0 { step } else { step.min(b.timeout) };
     // Folded block scalars carry any text without YAML quoting.
     let mut s = format!(
-        "version: v1.1.0\nsteps:\n  - id: build\n    timeout: 28800\n    build: >-\n      {}\n",
+        "version: v1.1.0\nsteps:\n  - id: build\n    timeout: {}\n    build: >-\n      {}\n",
+        within(28800),
         words.join(" ")
     );
     if !b.no_push && !b.tags.is_empty() {
-        s.push_str("  - id: push\n    timeout: 3600\n    when: [build]\n    push:\n");
+        s.push_str(&format!("  - id: push\n    timeout: {}\n    when: [build]\n    push:\n", within(3600)));
         for t in &b.tags {
             s.push_str(&format!("      - >-\n        {t}\n"));
         }
@@ -72,6 +76,20 @@ pub fn build_task(b: &BuildTask) -> String {
 /// aliases and run variables in it are expanded, which ACR's own `--cmd` does not do.
 pub fn cmd_task(cmd: &str) -> String {
     format!("version: v1.1.0\nsteps:\n  - cmd: >-\n      {}\n", cmd.replace('\n', " "))
+}
+
+/// A quick build that would push a tag naming no registry (so to Docker Hub) while no registry is
+/// set: most likely a forgotten `--registry`, refused with the fix. Naming `docker.io/…` pushes there.
+pub fn unintended_hub_push(tags: &[String], registry: &str, no_push: bool) -> Option<String> {
+    if no_push || !registry.trim().is_empty() {
+        return None;
+    }
+    let bare = tags.iter().find(|t| crate::reference::prefix_registry(t, "r.invalid") != **t)?;
+    Some(format!(
+        "`-t {bare}` names no registry and no --registry is set, so the image would be pushed to Docker Hub; \
+         pass --registry (or set DRYDOCK_REGISTRY), write the registry in the tag (`docker.io/…` for Docker \
+         Hub), or add --no-push"
+    ))
 }
 
 #[cfg(test)]
@@ -94,5 +112,27 @@ mod tests {
         });
         assert!(t.contains("build: >-\n      -t r.io/app:1 -f Dockerfile --build-arg A=1 .\n"));
         assert!(t.contains("when: [build]"));
+    }
+
+    #[test]
+    fn a_quick_builds_steps_are_said_to_last_no_longer_than_the_run() {
+        let t = build_task(&BuildTask { tags: vec!["r.io/app:1".into()], timeout: 400, ..BuildTask::default() });
+        assert!(t.contains("id: build\n    timeout: 400\n") && t.contains("id: push\n    timeout: 400\n"), "{t}");
+        let t = build_task(&BuildTask { tags: vec!["r.io/app:1".into()], timeout: 7200, ..BuildTask::default() });
+        assert!(t.contains("timeout: 7200\n") && t.contains("timeout: 3600\n"), "{t}");
+    }
+
+    #[test]
+    fn a_push_to_docker_hub_must_be_asked_for() {
+        let why = unintended_hub_push(&["app:1".into()], "", false).unwrap();
+        assert!(why.contains("`-t app:1`") && why.contains("--registry"), "{why}");
+        for (tags, registry, no_push) in [
+            (vec!["docker.io/me/app:1".to_string()], "", false),
+            (vec!["localhost:5000/app:1".to_string()], "", false),
+            (vec!["app:1".to_string()], "reg.io", false),
+            (vec!["app:1".to_string()], "", true),
+        ] {
+            assert_eq!(unintended_hub_push(&tags, registry, no_push), None, "{tags:?} {registry}");
+        }
     }
 }

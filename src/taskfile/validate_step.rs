@@ -312,10 +312,16 @@ fn parse_push(
             }
             Err(e) => {
                 ok = false;
+                let help = if img.trim().starts_with('/') {
+                    "the registry part is empty, as when `$Registry` is not set: pass --registry (or set \
+                     DRYDOCK_REGISTRY), e.g. --registry 127.0.0.1:5000"
+                } else {
+                    "push targets are image references like `registry.example.com/app:1.0`"
+                };
                 diags.push(
                     Diagnostic::error("invalid-push", format!("step `{id}`: cannot push `{img}`: {e}"))
                         .at(pos)
-                        .help("push targets are image references like `registry.example.com/app:1.0`"),
+                        .help(help),
                 );
             }
         }

@@ -190,6 +190,7 @@ pub fn run(status: RunStatus, task: Option<&str>) -> Run {
         resumed_from: None,
         workspace_kept_until: None,
         reruns: Vec::new(),
+        notifications: Vec::new(),
     }
 }
 

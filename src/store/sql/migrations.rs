@@ -39,6 +39,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_resume.sql"),
         include_str!("../../../migrations/postgres/0004_resume.sql"),
     ),
+    (
+        5,
+        "outgoing",
+        include_str!("../../../migrations/sqlite/0005_outgoing.sql"),
+        include_str!("../../../migrations/postgres/0005_outgoing.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date.

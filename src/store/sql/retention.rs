@@ -114,6 +114,14 @@ pub(super) async fn delete(store: &Store, ids: &[String]) -> StoreResult<Vec<Str
             query = query.bind(*seq);
         }
         query.execute(&mut *tx).await.map_err(db("delete runs"))?;
+        // What was sent about them goes too; what is still being sent stays until it is.
+        let sql =
+            format!("DELETE FROM outgoing WHERE state <> 'pending' AND run_id IN ({})", placeholders(1, deleted.len()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in &deleted {
+            query = query.bind(id.as_str());
+        }
+        query.execute(&mut *tx).await.map_err(db("delete the outgoing deliveries of runs"))?;
     }
     tx.commit().await.map_err(db("delete runs"))?;
     Ok(deleted)

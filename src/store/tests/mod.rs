@@ -7,6 +7,7 @@
 mod postgres;
 
 mod listing;
+mod outgoing;
 mod queue;
 mod records;
 mod retention;

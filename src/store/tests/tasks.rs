@@ -22,6 +22,7 @@ pub(super) fn task(name: &str) -> Task {
         credentials: vec![],
         timers: vec![],
         triggers: Default::default(),
+        notify: Default::default(),
         created_at: None,
         updated_at: None,
         last_run: None,

@@ -178,6 +178,7 @@ async fn timer_cursors_move_once(f: &Fixture) {
         credentials: vec![],
         timers: vec![],
         triggers: Default::default(),
+        notify: Default::default(),
         created_at: None,
         updated_at: None,
         last_run: None,

@@ -199,14 +199,21 @@ async fn check(
             }
         }
         Err(e) => {
-            tracing::warn!(image, error = %e, "base image check failed");
+            // Said once per distinct failure: an image that can never be checked (imported offline,
+            // a registry out of reach) would otherwise warn every interval. `image list` shows it.
+            let message = e.to_string();
+            if state.error.as_deref() == Some(message.as_str()) {
+                tracing::debug!(image, error = %e, "base image check failed again");
+            } else {
+                tracing::warn!(image, error = %e, "base image check failed; `drydock image list` shows it until it works");
+            }
             svc.metrics().base_image_checked("error");
             svc.metrics().registry_error(e.kind());
             if let RegistryError::RateLimited { retry_after: Some(wait) } = &e {
                 state.next_check = Some(now + chrono_of(*wait).max(chrono_of(interval)));
             }
             state.checked_at = Some(now);
-            state.error = Some(e.to_string());
+            state.error = Some(message);
         }
     }
     svc.store().put_image_state(&state).await
