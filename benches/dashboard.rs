@@ -114,6 +114,7 @@ fn stored_run(seq: i64) -> RunRow {
         workspace: None,
         workspace_until: None,
         resume_state: None,
+        epoch: 0,
     }
 }
 

@@ -196,6 +196,10 @@ pub async fn open_services(
     engine_labels: BTreeMap<String, String>,
 ) -> Result<Arc<Service>, StartError> {
     let data_dir = config.data_dir.clone();
+    // Made first, whatever else the flags point elsewhere (the database, the secret key): the
+    // node's id and logs live here.
+    crate::datadir::create_dir(&data_dir)
+        .map_err(|e| StartError::DataDir { path: data_dir.display().to_string(), message: e.to_string() })?;
     let store = daemon::open_store(&data_dir, config.database_url.as_deref()).await?;
     let key_path = config.secret_key_file.clone().unwrap_or_else(|| data_dir.join("secret.key"));
     let cipher = Cipher::load_or_create(&key_path).map_err(|e| StartError::Startup(e.to_string()))?;

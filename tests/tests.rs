@@ -22,6 +22,7 @@ mod metrics;
 mod operating;
 mod outgoing;
 mod packaging;
+mod partition;
 mod resume;
 mod scale_out;
 mod schema;

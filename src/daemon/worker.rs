@@ -8,7 +8,7 @@ use crate::engine::log::{LogSink, RunLog};
 use crate::engine::{Engine, Gate, RunObserver};
 use crate::metrics::{SlotInUse, WorkerSlots};
 use crate::run::{RunStatus, StepRecord, StepStatus};
-use crate::store::{RunResult, RunRow};
+use crate::store::{Claim, Fenced, RunResult, RunRow};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,8 +28,46 @@ const POLL: Duration = Duration::from_secs(2);
 enum StopReason {
     None,
     Shutdown,
-    LeaseLost,
+    /// A write about the run matched nothing: the reaper or another claim has it now.
+    FencedOut,
+    /// No renewal got through for most of a lease: the node stops the run itself before the
+    /// others fail it, so that its containers are gone by the time they do.
+    CutOff,
 }
+
+impl StopReason {
+    /// The run's error for a run stopped for this reason.
+    fn error(self, lease: Duration) -> String {
+        match self {
+            StopReason::Shutdown => "the daemon shut down before the run finished".into(),
+            StopReason::FencedOut => "this node was fenced out: the run was failed or taken over by another node \
+                 while this node could not reach the database, so this node stopped it"
+                .into(),
+            StopReason::CutOff => format!(
+                "this node could not renew its claim on the run for {} s (the database did not answer), \
+                 so it stopped the run before its {} s lease ran out",
+                cut_off_after(lease).as_secs(),
+                lease.as_secs()
+            ),
+            StopReason::None => String::new(),
+        }
+    }
+}
+
+/// How long a node goes on without a renewal before stopping its runs: half the lease, which
+/// leaves the other half for stopping containers before any other node may reap the run.
+fn cut_off_after(lease: Duration) -> Duration {
+    lease / 2
+}
+
+/// How long one renewal, cancel check or step record may take: no more than a beat, so a hung
+/// connection cannot stall the heartbeat past the lease.
+fn beat(lease: Duration) -> Duration {
+    HEARTBEAT.min(lease / 4)
+}
+
+/// The longest wait between attempts at recording a run's end.
+const FINISH_RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// Told after a run's final record is written. The worker knows nothing of what follows a run
 /// (base-image bookkeeping, cascades); the composition root hands it the layer that does.
@@ -125,7 +163,7 @@ const APPROVAL_POLL: Duration = Duration::from_secs(1);
 /// read back from the run's record.
 struct ApprovalGate {
     svc: Arc<Service>,
-    id: String,
+    claim: Claim,
     timeout: Duration,
     slot: Arc<Slot>,
     log: Arc<crate::daemon::logs::LiveLog>,
@@ -134,8 +172,8 @@ struct ApprovalGate {
 #[async_trait::async_trait]
 impl Gate for ApprovalGate {
     async fn approve_before(&self, step: &str) -> Result<(), String> {
-        let (svc, id) = (&self.svc, self.id.as_str());
-        match svc.store.pause_run(id, &svc.settings.node_id, step).await {
+        let (svc, id) = (&self.svc, self.claim.run.as_str());
+        match svc.store.pause_run(&self.claim, step).await {
             Ok(true) => {}
             Ok(false) => return Err(format!("the run was stopped before step `{step}`")),
             Err(e) => return Err(format!("cannot record the wait for approval: {e}")),
@@ -211,10 +249,12 @@ async fn execute(
     slot: Arc<Slot>,
 ) {
     let id = row.id.clone();
+    let claim = Claim::of(&row, &svc.settings.node_id);
     let live = match svc.logs.open(&id) {
         Ok(l) => l,
         Err(e) => {
-            finish(&svc, &row, RunStatus::Error, Vec::new(), Some(format!("cannot open the run log: {e}"))).await;
+            let error = Some(format!("cannot open the run log: {e}"));
+            finish(&svc, &row, &claim, RunStatus::Error, error, None, &abort).await;
             return;
         }
     };
@@ -223,11 +263,18 @@ async fn execute(
         m.insert(id.clone(), cancel.clone());
     }
     let reason = Arc::new(std::sync::Mutex::new(StopReason::None));
-    let heartbeat = tokio::spawn(heartbeat(svc.clone(), id.clone(), cancel.clone(), abort, reason.clone()));
+    let done = CancellationToken::new();
+    let stopper = Stopper { cancel: cancel.clone(), reason: reason.clone(), done: done.clone(), log: live.clone() };
+    let heartbeat = tokio::spawn(heartbeat(svc.clone(), claim.clone(), stopper.clone(), abort.clone()));
 
     let info = engine.docker().info().await.ok();
     if let Some(i) = &info {
-        let _ = svc.store.set_platform(&id, &format!("{}/{}", i.os, i.arch)).await;
+        let platform = format!("{}/{}", i.os, i.arch);
+        if let Ok(Ok(Fenced::Lost)) =
+            tokio::time::timeout(beat(svc.settings.lease), svc.store.set_platform(&claim, &platform)).await
+        {
+            stopper.stop(StopReason::FencedOut);
+        }
     }
     live.line(None, &format!("Run ID: {id} started on node {}", svc.settings.node_id));
     svc.announce(&id, Moment::Started).await;
@@ -238,7 +285,13 @@ async fn execute(
         api_version: String::new(),
     });
     let gate = |timeout: Duration| -> Arc<dyn Gate> {
-        Arc::new(ApprovalGate { svc: svc.clone(), id: id.clone(), timeout, slot: slot.clone(), log: live.clone() })
+        Arc::new(ApprovalGate {
+            svc: svc.clone(),
+            claim: claim.clone(),
+            timeout,
+            slot: slot.clone(),
+            log: live.clone(),
+        })
     };
     match prepare(&svc, &row, &info, &gate).await {
         Err(e) => {
@@ -249,7 +302,8 @@ async fn execute(
             }
             live.line(None, &format!("Error: {}", e.message));
             let status = if e.diagnostics.has_errors() { RunStatus::Failed } else { RunStatus::Error };
-            finish(&svc, &row, status, Vec::new(), Some(e.message)).await;
+            done.cancel();
+            finish(&svc, &row, &claim, status, Some(e.message), Some(live.as_ref()), &abort).await;
         }
         Ok(prepared) => {
             for w in &prepared.warnings.0 {
@@ -261,12 +315,17 @@ async fn execute(
             let index = prepared.request.task.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
             let kinds: HashMap<String, &'static str> =
                 prepared.request.task.steps.iter().map(|s| (s.id.clone(), s.kind.name())).collect();
-            let store = svc.store.clone();
-            let rid = id.clone();
+            let (store, held, stop, wait) =
+                (svc.store.clone(), claim.clone(), stopper.clone(), beat(svc.settings.lease));
             let saver = tokio::spawn(async move {
                 while let Some((i, step)) = rx.recv().await {
-                    if let Err(e) = store.save_step(&rid, i, &step).await {
-                        tracing::warn!(run = %rid, error = %e, "recording a step failed");
+                    // A step record that does not get through is not retried: the run's end
+                    // records every step again.
+                    match tokio::time::timeout(wait, store.save_claimed_step(&held, i, &step)).await {
+                        Ok(Ok(Fenced::Held)) => {}
+                        Ok(Ok(Fenced::Lost)) => stop.stop(StopReason::FencedOut),
+                        Ok(Err(e)) => tracing::warn!(run = %held.run, error = %e, "recording a step failed"),
+                        Err(_) => tracing::warn!(run = %held.run, "recording a step timed out"),
                     }
                 }
             });
@@ -278,18 +337,20 @@ async fn execute(
             }
             let rendered = prepared.rendered;
             let record = engine.run(prepared.request, log, observer.clone(), cancel.clone()).await;
+            done.cancel();
             drop(observer);
-            let _ = saver.await;
+            // Step records still on their way are superseded by the end's; over a cut network
+            // they would only hold the end back.
+            if tokio::time::timeout(beat(svc.settings.lease), &mut Box::pin(saver)).await.is_err() {
+                tracing::warn!(run = %id, "step records did not get through; the run's end records them");
+            }
             let mut status = record.status;
             let mut error = record.error.clone();
-            let why = *reason.lock().map(|r| *r).as_ref().unwrap_or(&StopReason::None);
+            let why = stopper.reason();
             if status == RunStatus::Canceled && why != StopReason::None {
                 // Stopped by the node, not by a user: that is an infrastructure failure.
                 status = RunStatus::Error;
-                error = Some(match why {
-                    StopReason::Shutdown => "the daemon shut down before the run finished".into(),
-                    _ => "this node lost its claim on the run".into(),
-                });
+                error = Some(why.error(svc.settings.lease));
                 live.line(None, &format!("Error: {}", error.clone().unwrap_or_default()));
             }
             let result = RunResult {
@@ -309,9 +370,7 @@ async fn execute(
                     (point, chrono::Utc::now() + keep)
                 }),
             };
-            if let Err(e) = svc.store.finish_run(&id, &result).await {
-                tracing::error!(run = %id, error = %e, "recording the end of a run failed");
-            }
+            record_end(&svc, &claim, &result, Some(live.as_ref()), &abort).await;
             count_finished(&svc, &row, &result, &kinds);
             svc.announce(&id, Moment::Finished).await;
             // Recorded as kept (or removed): the janitor may judge it now.
@@ -332,12 +391,22 @@ async fn execute(
     }
 }
 
-async fn finish(svc: &Service, row: &RunRow, status: RunStatus, steps: Vec<StepRecord>, error: Option<String>) {
-    let id = row.id.as_str();
+async fn finish(
+    svc: &Service,
+    row: &RunRow,
+    claim: &Claim,
+    status: RunStatus,
+    error: Option<String>,
+    log: Option<&dyn LogSink>,
+    abort: &CancellationToken,
+) {
     let result = RunResult {
         status,
-        steps: steps
-            .into_iter()
+        // The steps planned when it was queued, none of which ran.
+        steps: row
+            .steps
+            .iter()
+            .cloned()
             .map(|mut s| {
                 if !s.status.is_terminal() {
                     s.status = StepStatus::Skipped;
@@ -351,9 +420,7 @@ async fn finish(svc: &Service, row: &RunRow, status: RunStatus, steps: Vec<StepR
         finished_at: chrono::Utc::now(),
         resume: None,
     };
-    if let Err(e) = svc.store.finish_run(id, &result).await {
-        tracing::error!(run = %id, error = %e, "recording the end of a run failed");
-    }
+    record_end(svc, claim, &result, log, abort).await;
     count_finished(svc, row, &result, &HashMap::new());
     svc.announce(&row.id, Moment::Finished).await;
 }
@@ -373,40 +440,152 @@ fn count_finished(svc: &Service, row: &RunRow, result: &RunResult, kinds: &HashM
     }
 }
 
-/// Renews the lease, relays cancel requests from any node, and stops the run when the daemon
-/// aborts or the lease is lost.
-async fn heartbeat(
-    svc: Arc<Service>,
-    id: String,
-    cancel: CancellationToken,
-    abort: CancellationToken,
-    reason: Arc<std::sync::Mutex<StopReason>>,
+/// Records a run's end, retrying while the database does not answer (a blip must not lose a
+/// result that is in hand), until it is written or the node learns it was fenced out (the run was
+/// reaped meanwhile: its record stays as the reaper wrote it). Gives up only when the daemon is
+/// aborting and an attempt failed.
+async fn record_end(
+    svc: &Service,
+    claim: &Claim,
+    result: &RunResult,
+    log: Option<&dyn LogSink>,
+    abort: &CancellationToken,
 ) {
-    let node = svc.settings.node_id.clone();
+    let mut wait = Duration::from_millis(250);
     loop {
-        tokio::select! {
-            _ = tokio::time::sleep(HEARTBEAT.min(svc.settings.lease / 4)) => {}
-            _ = abort.cancelled() => {
-                if let Ok(mut r) = reason.lock() { *r = StopReason::Shutdown; }
-                cancel.cancel();
-                return;
-            }
-        }
-        match svc.store.renew_lease(&id, &node, svc.settings.lease).await {
-            Ok(true) => {}
-            Ok(false) => {
-                if let Ok(mut r) = reason.lock() {
-                    *r = StopReason::LeaseLost;
+        let why =
+            match tokio::time::timeout(beat(svc.settings.lease).max(wait), svc.store.finish_claimed(claim, result))
+                .await
+            {
+                Ok(Ok(Fenced::Held)) => return,
+                Ok(Ok(Fenced::Lost)) => {
+                    if let Some(log) = log {
+                        log.line(
+                            None,
+                            &format!(
+                                "This node was fenced out: the run's record was closed by another node while this one \
+                             could not reach the database; its end here ({}) was not recorded",
+                                result.status.as_str()
+                            ),
+                        );
+                    }
+                    tracing::warn!(run = %claim.run, "fenced out: the run's end was not recorded");
+                    return;
                 }
-                cancel.cancel();
-                return;
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "the database did not answer".to_string(),
+            };
+        if abort.is_cancelled() {
+            tracing::error!(run = %claim.run, error = %why, "recording the end of a run failed; the reaper will mark it lost");
+            return;
+        }
+        tracing::warn!(run = %claim.run, error = %why, "recording the end of a run failed; retrying");
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = abort.cancelled() => {}
+        }
+        wait = (wait * 2).min(FINISH_RETRY_MAX);
+    }
+}
+
+/// What stops a run from outside the engine: the cancel token, why it was pulled, and the log
+/// that says so. `done` once the engine has returned (a late stop then changes nothing).
+#[derive(Clone)]
+struct Stopper {
+    cancel: CancellationToken,
+    reason: Arc<std::sync::Mutex<StopReason>>,
+    done: CancellationToken,
+    log: Arc<crate::daemon::logs::LiveLog>,
+}
+
+impl Stopper {
+    /// Stops the run for `why`, once: the first reason is the one recorded.
+    fn stop(&self, why: StopReason) {
+        if self.done.is_cancelled() {
+            return;
+        }
+        let Ok(mut reason) = self.reason.lock() else { return };
+        if *reason != StopReason::None {
+            return;
+        }
+        *reason = why;
+        let notice = match why {
+            StopReason::FencedOut => {
+                "this node was fenced out (the run was failed or taken over while this node \
+                 could not reach the database)"
             }
-            Err(e) => tracing::warn!(run = %id, error = %e, "lease renewal failed"),
+            StopReason::CutOff => {
+                "this node cannot reach the database to renew its claim, and another node \
+                 fails the run as lost once the lease runs out"
+            }
+            StopReason::Shutdown | StopReason::None => "",
+        };
+        if !notice.is_empty() {
+            self.log.line(None, &format!("Stopping the run: {notice}"));
         }
-        if let Ok(Some(row)) = svc.store.get_run(&id).await
-            && row.cancel_requested
-        {
-            cancel.cancel();
+        self.cancel.cancel();
+    }
+
+    fn reason(&self) -> StopReason {
+        self.reason.lock().map(|r| *r).unwrap_or(StopReason::None)
+    }
+}
+
+/// Renews the lease, relays cancel requests from any node, and stops the run when the daemon
+/// aborts, when the node is fenced out, or when no renewal got through for half a lease.
+async fn heartbeat(svc: Arc<Service>, claim: Claim, stopper: Stopper, abort: CancellationToken) {
+    let lease = svc.settings.lease;
+    let renewed = std::sync::Mutex::new(tokio::time::Instant::now());
+    let last_renewal = || renewed.lock().map(|at| *at).unwrap_or_else(|_| tokio::time::Instant::now());
+    let renewals = async {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(beat(lease)) => {}
+                _ = abort.cancelled() => {
+                    stopper.stop(StopReason::Shutdown);
+                    return;
+                }
+            }
+            // Timed from before the attempt: the database may take the renewal late, never early.
+            let attempt = tokio::time::Instant::now();
+            match tokio::time::timeout(beat(lease), svc.store.renew_lease(&claim, lease)).await {
+                Ok(Ok(Fenced::Held)) => {
+                    if let Ok(mut at) = renewed.lock() {
+                        *at = attempt;
+                    }
+                }
+                Ok(Ok(Fenced::Lost)) => {
+                    stopper.stop(StopReason::FencedOut);
+                    return;
+                }
+                Ok(Err(e)) => tracing::warn!(run = %claim.run, error = %e, "lease renewal failed"),
+                Err(_) => tracing::warn!(run = %claim.run, "lease renewal timed out"),
+            }
+            if let Ok(Ok(Some(row))) = tokio::time::timeout(beat(lease), svc.store.get_run(&claim.run)).await
+                && row.cancel_requested
+            {
+                stopper.cancel.cancel();
+            }
         }
+    };
+    // Apart from the renewals, so that a renewal hanging until its timeout cannot delay the stop.
+    // Renewals go on after it: a run that already ended is being recorded, and a lease that holds
+    // again lets that record land.
+    let watchdog = async {
+        loop {
+            let due = last_renewal() + cut_off_after(lease);
+            if tokio::time::Instant::now() >= due {
+                if !stopper.done.is_cancelled() {
+                    tracing::error!(run = %claim.run, "no lease renewal got through; stopping the run before it is reaped");
+                    stopper.stop(StopReason::CutOff);
+                }
+                return std::future::pending::<()>().await;
+            }
+            tokio::time::sleep_until(due).await;
+        }
+    };
+    tokio::select! {
+        _ = renewals => {}
+        _ = watchdog => {}
     }
 }

@@ -127,6 +127,38 @@ pub struct RunRow {
     pub workspace_until: Option<DateTime<Utc>>,
     /// What a resume of it reuses.
     pub resume_state: Option<crate::run::ResumePoint>,
+    /// How many times a node claimed it; the latest claim's fencing token (see [`Claim`]).
+    pub epoch: i64,
+}
+
+/// A node's hold on a run it claimed. Every write the node makes about the run (renewal, step,
+/// platform, end) names it, and lands only while the run is still this node's under this claim.
+/// One that matches nothing means the node was fenced out: the reaper failed the run (its lease
+/// ran out while the node was cut off), or a resume queued it again and another node took it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    /// The run.
+    pub run: String,
+    /// The node that claimed it.
+    pub node: String,
+    /// The claim's epoch ([`RunRow::epoch`] as claimed).
+    pub epoch: i64,
+}
+
+impl Claim {
+    /// The claim `node` holds on `row`, which it just claimed.
+    pub fn of(row: &RunRow, node: &str) -> Claim {
+        Claim { run: row.id.clone(), node: node.to_string(), epoch: row.epoch }
+    }
+}
+
+/// Whether a fenced write landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fenced {
+    /// Written: the claim still holds.
+    Held,
+    /// Nothing written: the node no longer holds the run.
+    Lost,
 }
 
 /// A run to queue.

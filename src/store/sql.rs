@@ -35,7 +35,9 @@ pub use progress::CANCELED_BEFORE_START;
 pub use retention::{ExpiredBy, ExpiredRun};
 pub use runs::{DEFAULT_TOP, MAX_TOP};
 
-use super::{Enqueued, ImageState, Leadership, NewRun, RunResult, RunRow, StoreError, StoreResult, TaskImage};
+use super::{
+    Claim, Enqueued, Fenced, ImageState, Leadership, NewRun, RunResult, RunRow, StoreError, StoreResult, TaskImage,
+};
 use crate::api::{ContextInfo, Delivery, DeliveryOutcome, RunFilter, Task, TimerEvent, TokenInfo};
 use crate::run::StepRecord;
 use chrono::{DateTime, Utc};
@@ -194,30 +196,42 @@ impl Store {
     ) -> StoreResult<Option<RunRow>> {
         queue::claim(self, node, lease, node_labels).await
     }
-    /// Extends `node`'s lease on a running run; false if the node no longer holds it.
-    pub async fn renew_lease(&self, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
-        queue::renew_lease(self, id, node, lease).await
+    /// Extends the lease of a claimed run from the database's clock; `Lost` if the node no longer
+    /// holds it under this claim.
+    pub async fn renew_lease(&self, claim: &Claim, lease: Duration) -> StoreResult<Fenced> {
+        queue::renew_lease(self, claim, lease).await
     }
-    /// Records one step's state while the run goes on (`index` is the step's position).
+    /// Records one step's state while the run goes on (`index` is the step's position). Unfenced:
+    /// for imports and tests; a node executing the run uses [`Store::save_claimed_step`].
     pub async fn save_step(&self, id: &str, index: usize, step: &StepRecord) -> StoreResult<()> {
-        progress::save_step(self, id, index, step).await
+        progress::save_step(self, id, None, index, step).await.map(drop)
     }
-    /// Records the platform a claimed run runs on.
-    pub async fn set_platform(&self, id: &str, platform: &str) -> StoreResult<()> {
-        progress::set_platform(self, id, platform).await
+    /// Records one step's state of a claimed run, if the claim still holds.
+    pub async fn save_claimed_step(&self, claim: &Claim, index: usize, step: &StepRecord) -> StoreResult<Fenced> {
+        progress::save_step(self, &claim.run, Some(claim), index, step).await
     }
-    /// Records the end of a run (only if it is still Running or Queued).
+    /// Records the platform a claimed run runs on, if the claim still holds.
+    pub async fn set_platform(&self, claim: &Claim, platform: &str) -> StoreResult<Fenced> {
+        progress::set_platform(self, claim, platform).await
+    }
+    /// Records the end of a run (only if it is still Running or Queued). Unfenced: a node
+    /// executing the run uses [`Store::finish_claimed`].
     pub async fn finish_run(&self, id: &str, result: &RunResult) -> StoreResult<()> {
-        progress::finish(self, id, result).await
+        progress::finish(self, id, None, result).await.map(drop)
+    }
+    /// Records the end of a claimed run, if the claim still holds: `Lost` means the run ended
+    /// otherwise (reaped, canceled before) and its record stays as it is.
+    pub async fn finish_claimed(&self, claim: &Claim, result: &RunResult) -> StoreResult<Fenced> {
+        progress::finish(self, &claim.run, Some(claim), result).await
     }
     /// Cancels: a queued run becomes Canceled at once; a running one gets `cancel_requested`.
     /// `State` if the run already ended.
     pub async fn cancel_run(&self, id: &str) -> StoreResult<RunRow> {
         progress::cancel(self, id).await
     }
-    /// Pauses a running run of `node` before `step` for approval; whether it was running there.
-    pub async fn pause_run(&self, id: &str, node: &str, step: &str) -> StoreResult<bool> {
-        progress::pause(self, id, node, step).await
+    /// Pauses a claimed running run before `step` for approval; whether it was running there.
+    pub async fn pause_run(&self, claim: &Claim, step: &str) -> StoreResult<bool> {
+        progress::pause(self, claim, step).await
     }
     /// Records a decision on a run waiting for approval (see `progress::decide`).
     pub async fn decide_run(

@@ -33,6 +33,7 @@ pub mod engine;
 pub mod git;
 pub mod git_http;
 pub mod memory;
+pub mod proxy;
 pub mod receiver;
 pub mod registry;
 pub mod serve;

@@ -17,6 +17,15 @@ use tokio_util::sync::CancellationToken;
 const QUEUE_CHANNEL: &str = "drydock_queue";
 /// How often a leader checks that its lock's connection is alive.
 const LEADER_PING: Duration = Duration::from_secs(2);
+/// How long that check, or opening the lock's connection, may take. A leader that cannot prove
+/// its lock within it gives up its roles: it may be cut off, and another node may lead soon.
+const LEADER_PROOF: Duration = Duration::from_secs(2);
+/// The server ends a lock session that sent nothing for this long (`idle_session_timeout`,
+/// PostgreSQL 14 and later). A leader cut off by a blackhole leaves the server's end of its
+/// connection looking healthy for as long as TCP keepalive allows (two hours by default), and
+/// the session's advisory lock with it; ending idle sessions frees the role for another node
+/// within seconds. A live leader pings every [`LEADER_PING`], so it is never idle that long.
+const LEADER_SESSION_IDLE: &str = "6s";
 /// How long a lost listener waits before connecting again.
 const RECONNECT: Duration = Duration::from_secs(1);
 
@@ -74,12 +83,21 @@ pub(super) async fn try_lead(store: &Store, role: &str) -> StoreResult<Option<Le
     if store.dialect != Dialect::Postgres {
         return Ok(Some(Leadership::new(CancellationToken::new(), CancellationToken::new())));
     }
-    let mut conn = sqlx::AnyConnection::connect(&store.url).await.map_err(db("connect for a leader lock"))?;
-    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(role_key(role))
-        .fetch_one(&mut conn)
-        .await
-        .map_err(db("take a leader lock"))?;
+    let opening = tokio::time::timeout(LEADER_PROOF, sqlx::AnyConnection::connect(&store.url));
+    let mut conn = match opening.await {
+        Ok(conn) => conn.map_err(db("connect for a leader lock"))?,
+        Err(_) => return Ok(None),
+    };
+    let idle = format!("SET idle_session_timeout = '{LEADER_SESSION_IDLE}'");
+    if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(idle)).execute(&mut conn).await {
+        tracing::warn!(error = %e, "cannot limit the leader lock session's idle time (PostgreSQL before 14?); \
+             a leader cut off by the network keeps its roles until TCP gives up");
+    }
+    let taking = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(role_key(role)).fetch_one(&mut conn);
+    let got: bool = match tokio::time::timeout(LEADER_PROOF, taking).await {
+        Ok(got) => got.map_err(db("take a leader lock"))?,
+        Err(_) => return Ok(None),
+    };
     if !got {
         let _ = conn.close().await;
         return Ok(None);
@@ -96,11 +114,17 @@ pub(super) async fn try_lead(store: &Store, role: &str) -> StoreResult<Option<Le
                     return;
                 }
                 _ = tokio::time::sleep(LEADER_PING) => {
-                    if let Err(e) = sqlx::query("SELECT 1").execute(&mut conn).await {
-                        tracing::warn!(%role, error = %e, "the leader lock's connection died; leadership lost");
-                        lost2.cancel();
-                        return;
-                    }
+                    let why = match tokio::time::timeout(LEADER_PROOF, sqlx::query("SELECT 1").execute(&mut conn)).await {
+                        Ok(Ok(_)) => continue,
+                        Ok(Err(e)) => e.to_string(),
+                        Err(_) => format!("no answer within {} s", LEADER_PROOF.as_secs()),
+                    };
+                    tracing::warn!(%role, error = %why, "cannot prove the leader lock; giving up the role");
+                    lost2.cancel();
+                    // Dropped without a goodbye: on a cut network that would hang too. The
+                    // server ends the session (and frees the lock) once it has been idle.
+                    drop(conn);
+                    return;
                 }
             }
         }

@@ -19,7 +19,7 @@ macro_rules! run_columns {
         "seq, id, status, run_type, task, trigger, request, required_labels, queued_ms, started_ms, \
          finished_ms, platform, steps, output_images, dependencies, error, node, lease_until_ms, \
          cancel_requested, approval, waiting_step, rerun_of, resumed_from, workspace, \
-         workspace_until_ms, resume_state"
+         workspace_until_ms, resume_state, claim_epoch"
     };
 }
 pub(super) use run_columns;
@@ -120,6 +120,7 @@ pub(super) fn run_from_row(row: &AnyRow) -> StoreResult<RunRow> {
         resume_state: col::<Option<String>>(row, "resume_state")?
             .map(|text| from_json(&what("resume state"), &text))
             .transpose()?,
+        epoch: col(row, "claim_epoch")?,
         id,
     })
 }

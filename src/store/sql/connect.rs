@@ -16,6 +16,20 @@ const SQLITE_READERS: u32 = 4;
 const POSTGRES_CONNECTIONS: u32 = 10;
 /// How long a caller waits for a free connection before the store reports the pool exhausted.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// On PostgreSQL, across a network: how long a caller waits for a connection, opening one
+/// included (sqlx has no separate connect timeout). Shorter than a lease, so that a node cut off
+/// from the database learns it while it can still stop its runs in time.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection given back to the pool may take to answer a ping. A query dropped
+/// half-way (a caller's timeout) leaves the connection unusable; over a cut network the ping
+/// would hang for as long as TCP retransmits (minutes: sqlx sets no keepalive), holding a pool
+/// slot all that time.
+const RELEASE_PING: Duration = Duration::from_secs(3);
+/// Server-side limits on every pooled PostgreSQL session: a statement that runs away, a lock
+/// waited for too long, and, above all, a transaction whose node was cut off mid-way, whose row
+/// locks would otherwise block the reaper and every other node until TCP gave up.
+const POSTGRES_SESSION: &[&str] =
+    &["SET statement_timeout = '30s'", "SET lock_timeout = '10s'", "SET idle_in_transaction_session_timeout = '15s'"];
 
 /// Connects to `url` without migrating.
 pub(super) async fn open(url: &str) -> StoreResult<Store> {
@@ -34,7 +48,9 @@ pub(super) async fn open(url: &str) -> StoreResult<Store> {
         Dialect::Postgres => {
             let pool = AnyPoolOptions::new()
                 .max_connections(POSTGRES_CONNECTIONS)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+                .after_connect(|conn, _| Box::pin(postgres_session(conn)))
+                .after_release(|conn, _| Box::pin(answers_in_time(conn)))
                 .connect(url)
                 .await
                 .map_err(opening)?;
@@ -70,6 +86,23 @@ async fn sqlite_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
     // Overwritten rows are zeroed, so a secret replaced or deleted is not left in free pages.
     conn.execute("PRAGMA secure_delete = ON").await?;
     Ok(())
+}
+
+async fn postgres_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    for set in POSTGRES_SESSION {
+        conn.execute(*set).await?;
+    }
+    Ok(())
+}
+
+/// Whether a connection given back answers a ping within [`RELEASE_PING`]; an error has the pool
+/// drop it without a goodbye (which would hang on a cut network too).
+async fn answers_in_time(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    match tokio::time::timeout(RELEASE_PING, conn.ping()).await {
+        Ok(answer) => answer.map(|()| true),
+        Err(_) => Err(sqlx::Error::PoolTimedOut),
+    }
 }
 
 #[cfg(test)]

@@ -45,6 +45,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0005_outgoing.sql"),
         include_str!("../../../migrations/postgres/0005_outgoing.sql"),
     ),
+    (
+        6,
+        "fencing",
+        include_str!("../../../migrations/sqlite/0006_fencing.sql"),
+        include_str!("../../../migrations/postgres/0006_fencing.sql"),
+    ),
 ];
 
 /// Brings the database's schema up to date.

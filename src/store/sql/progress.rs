@@ -5,7 +5,7 @@ use super::codec::{col, from_json, json, now_ms, run_columns, run_from_row};
 use super::error::db;
 use crate::api::Approval;
 use crate::run::{OutputImage, RunStatus, StepRecord};
-use crate::store::{RunResult, RunRow, StoreError, StoreResult};
+use crate::store::{Claim, Fenced, RunResult, RunRow, StoreError, StoreResult};
 use std::collections::BTreeSet;
 
 /// The error of a run cancelled before a node claimed it.
@@ -18,10 +18,17 @@ fn not_found(id: &str) -> StoreError {
 /// Read-modify-write of the steps array in one transaction. Steps may start out of order (the
 /// plan is a DAG), so a gap before `index` is filled with pending placeholders (empty id) that
 /// later calls overwrite. A run that already ended keeps the steps it ended with: a worker that
-/// lost its lease must not rewrite the record the reaper closed.
-pub(super) async fn save_step(store: &Store, id: &str, index: usize, step: &StepRecord) -> StoreResult<()> {
+/// lost its lease must not rewrite the record the reaper closed. With a `claim`, the write lands
+/// only while the run is still the claim's (`Lost` otherwise).
+pub(super) async fn save_step(
+    store: &Store,
+    id: &str,
+    claim: Option<&Claim>,
+    index: usize,
+    step: &StepRecord,
+) -> StoreResult<Fenced> {
     let mut tx = store.begin_write().await?;
-    let select = format!("SELECT status, steps FROM runs WHERE id = $1{}", store.lock_clause());
+    let select = format!("SELECT status, steps, node, claim_epoch FROM runs WHERE id = $1{}", store.lock_clause());
     let row = sqlx::query(sqlx::AssertSqlSafe(select))
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -29,8 +36,8 @@ pub(super) async fn save_step(store: &Store, id: &str, index: usize, step: &Step
         .map_err(db("read the run's steps"))?
         .ok_or_else(|| not_found(id))?;
     let status: String = col(&row, "status")?;
-    if RunStatus::parse(&status).is_none_or(RunStatus::is_terminal) {
-        return Ok(());
+    if RunStatus::parse(&status).is_none_or(RunStatus::is_terminal) || !holds(&row, claim)? {
+        return Ok(Fenced::Lost);
     }
     let mut steps: Vec<StepRecord> = from_json(&format!("run {id}: steps"), &col::<String>(&row, "steps")?)?;
     if steps.len() <= index {
@@ -43,57 +50,72 @@ pub(super) async fn save_step(store: &Store, id: &str, index: usize, step: &Step
         .execute(&mut *tx)
         .await
         .map_err(db("save the step"))?;
-    tx.commit().await.map_err(db("save the step"))
+    tx.commit().await.map_err(db("save the step"))?;
+    Ok(Fenced::Held)
 }
 
-pub(super) async fn set_platform(store: &Store, id: &str, platform: &str) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE runs SET platform = $2 WHERE id = $1")
-        .bind(id)
-        .bind(platform)
-        .execute(&store.writer)
-        .await
-        .map_err(db("record the platform"))?;
-    if done.rows_affected() == 0 {
-        return Err(not_found(id));
-    }
-    Ok(())
+/// Whether the run read in `row` is still `claim`'s (always, without a claim).
+fn holds(row: &sqlx::any::AnyRow, claim: Option<&Claim>) -> StoreResult<bool> {
+    let Some(claim) = claim else { return Ok(true) };
+    let node: Option<String> = col(row, "node")?;
+    Ok(node.as_deref() == Some(claim.node.as_str()) && col::<i64>(row, "claim_epoch")? == claim.epoch)
 }
 
-pub(super) async fn finish(store: &Store, id: &str, result: &RunResult) -> StoreResult<()> {
+pub(super) async fn set_platform(store: &Store, claim: &Claim, platform: &str) -> StoreResult<Fenced> {
+    let done = sqlx::query(
+        "UPDATE runs SET platform = $4 WHERE id = $1 AND node = $2 AND claim_epoch = $3 \
+         AND status IN ('Running', 'AwaitingApproval')",
+    )
+    .bind(&claim.run)
+    .bind(&claim.node)
+    .bind(claim.epoch)
+    .bind(platform)
+    .execute(&store.writer)
+    .await
+    .map_err(db("record the platform"))?;
+    Ok(if done.rows_affected() == 0 { Fenced::Lost } else { Fenced::Held })
+}
+
+/// Records the end of run `id`. Only a run still under way changes: one cancelled while queued
+/// (or reaped) keeps its end. With a `claim`, only while the run is still the claim's.
+pub(super) async fn finish(store: &Store, id: &str, claim: Option<&Claim>, result: &RunResult) -> StoreResult<Fenced> {
     if !result.status.is_terminal() {
         return Err(StoreError::State(format!("run {id} cannot finish as {}", result.status.as_str())));
     }
     let mut tx = store.begin_write().await?;
-    // Only a run still under way changes: one cancelled while queued (or reaped) keeps its end.
-    let finished = sqlx::query(
+    let fence = if claim.is_some() { " AND node = $11 AND claim_epoch = $12" } else { "" };
+    let sql = format!(
         "UPDATE runs SET status = $2, steps = $3, output_images = $4, dependencies = $5, error = $6, \
          finished_ms = $7, lease_until_ms = NULL, waiting_step = NULL, workspace = $8, workspace_until_ms = $9, \
-         resume_state = $10 WHERE id = $1 AND status IN ('Queued', 'Running', 'AwaitingApproval') RETURNING seq",
-    )
-    .bind(id)
-    .bind(result.status.as_str())
-    .bind(json("steps", &result.steps)?)
-    .bind(json("output images", &result.output_images)?)
-    .bind(json("dependencies", &result.dependencies)?)
-    .bind(&result.error)
-    .bind(result.finished_at.timestamp_millis())
-    .bind(result.resume.as_ref().and_then(|(r, _)| r.workspace.clone()))
-    .bind(result.resume.as_ref().map(|(_, until)| until.timestamp_millis()))
-    .bind(result.resume.as_ref().map(|(r, _)| json("resume state", r)).transpose()?)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db("record the run's end"))?;
+         resume_state = $10 WHERE id = $1 AND status IN ('Queued', 'Running', 'AwaitingApproval'){fence} RETURNING seq"
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(result.status.as_str())
+        .bind(json("steps", &result.steps)?)
+        .bind(json("output images", &result.output_images)?)
+        .bind(json("dependencies", &result.dependencies)?)
+        .bind(&result.error)
+        .bind(result.finished_at.timestamp_millis())
+        .bind(result.resume.as_ref().and_then(|(r, _)| r.workspace.clone()))
+        .bind(result.resume.as_ref().map(|(_, until)| until.timestamp_millis()))
+        .bind(result.resume.as_ref().map(|(r, _)| json("resume state", r)).transpose()?);
+    if let Some(claim) = claim {
+        query = query.bind(&claim.node).bind(claim.epoch);
+    }
+    let finished = query.fetch_optional(&mut *tx).await.map_err(db("record the run's end"))?;
     let Some(finished) = finished else {
         let exists = sqlx::query("SELECT seq FROM runs WHERE id = $1")
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
             .map_err(db("read the run"))?;
-        return if exists.is_some() { Ok(()) } else { Err(not_found(id)) };
+        return if exists.is_some() { Ok(Fenced::Lost) } else { Err(not_found(id)) };
     };
     let seq: i64 = col(&finished, "seq")?;
     index_images(&mut tx, seq, &result.output_images).await?;
-    tx.commit().await.map_err(db("record the run's end"))
+    tx.commit().await.map_err(db("record the run's end"))?;
+    Ok(Fenced::Held)
 }
 
 /// Indexes run `seq` under every name of each image it pushed (see [`image_forms`]).
@@ -199,15 +221,16 @@ pub(super) async fn decide(store: &Store, id: &str, approval: &Approval, reason:
     Ok(run)
 }
 
-/// A running run of `node` stops before step `step` until a person decides: AwaitingApproval,
+/// A running run of the claim's node stops before step `step` until a person decides: AwaitingApproval,
 /// keeping its node, lease and containers. Whether it was still running there.
-pub(super) async fn pause(store: &Store, id: &str, node: &str, step: &str) -> StoreResult<bool> {
+pub(super) async fn pause(store: &Store, claim: &Claim, step: &str) -> StoreResult<bool> {
     let done = sqlx::query(
-        "UPDATE runs SET status = 'AwaitingApproval', waiting_step = $3 \
-         WHERE id = $1 AND node = $2 AND status = 'Running' AND cancel_requested = 0",
+        "UPDATE runs SET status = 'AwaitingApproval', waiting_step = $4 \
+         WHERE id = $1 AND node = $2 AND claim_epoch = $3 AND status = 'Running' AND cancel_requested = 0",
     )
-    .bind(id)
-    .bind(node)
+    .bind(&claim.run)
+    .bind(&claim.node)
+    .bind(claim.epoch)
     .bind(step)
     .execute(&store.writer)
     .await

@@ -1,11 +1,11 @@
 //! The run queue's side of the lifecycle: claiming with a lease, renewing it, and failing the
 //! runs of nodes that crashed or stopped renewing.
 
-use super::codec::{col, from_json, json, now_ms, plus, run_columns, run_from_row};
+use super::codec::{col, from_json, json, plus, run_columns, run_from_row};
 use super::error::db;
 use super::{Dialect, Store};
 use crate::run::{StepRecord, settle_steps};
-use crate::store::{RunRow, StoreResult};
+use crate::store::{Claim, Fenced, RunRow, StoreResult};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,9 +17,8 @@ pub(super) async fn claim(
     node_labels: &BTreeMap<String, String>,
 ) -> StoreResult<Option<RunRow>> {
     let sql = claim_sql(store.dialect, node_labels.len());
-    let now = now_ms();
     // The SQL has placeholders only; the labels are bound like every other value.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(node).bind(now).bind(plus(now, lease));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(node).bind(millis(lease));
     for (key, value) in node_labels {
         query = query.bind(key).bind(value);
     }
@@ -27,17 +26,33 @@ pub(super) async fn claim(
     row.as_ref().map(run_from_row).transpose()
 }
 
+/// The database's clock in unix milliseconds, as SQL. Claims and renewals are timed by it, not
+/// by the node: a claim delayed on its way (a slow or cut connection) is timed when it lands,
+/// so it never starts with a lease that already ran out, and nodes whose clocks disagree still
+/// agree on every lease.
+pub(super) fn db_now(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        Dialect::Sqlite => "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
+    }
+}
+
+/// A lease in milliseconds, saturating.
+fn millis(lease: Duration) -> i64 {
+    plus(0, lease)
+}
+
 /// One statement that picks the oldest queued run whose every required label (`run_labels`) is
-/// among the node's `labels` pairs, and makes it Running. On PostgreSQL `FOR UPDATE SKIP LOCKED`
-/// makes concurrent claimers pass over a row another one is taking, instead of waiting for it
-/// and then finding it gone; on SQLite the statement runs under the database's single write lock.
-/// Parameters: $1 node, $2 now, $3 lease end, then key/value pairs from $4.
+/// among the node's `labels` pairs, and makes it Running under a new claim epoch. On PostgreSQL
+/// `FOR UPDATE SKIP LOCKED` makes concurrent claimers pass over a row another one is taking,
+/// instead of waiting for it and then finding it gone; on SQLite the statement runs under the
+/// database's single write lock. Parameters: $1 node, $2 lease (ms), then key/value pairs from $3.
 fn claim_sql(dialect: Dialect, labels: usize) -> String {
     let unmet = if labels == 0 {
         "NOT EXISTS (SELECT 1 FROM run_labels l WHERE l.run_seq = r.seq)".to_string()
     } else {
         let pairs: Vec<String> =
-            (0..labels).map(|i| format!("(l.key = ${} AND l.value = ${})", 4 + 2 * i, 5 + 2 * i)).collect();
+            (0..labels).map(|i| format!("(l.key = ${} AND l.value = ${})", 3 + 2 * i, 4 + 2 * i)).collect();
         format!("NOT EXISTS (SELECT 1 FROM run_labels l WHERE l.run_seq = r.seq AND NOT ({}))", pairs.join(" OR "))
     };
     let lock = match dialect {
@@ -46,27 +61,35 @@ fn claim_sql(dialect: Dialect, labels: usize) -> String {
     };
     format!(
         concat!(
-            "UPDATE runs SET status = 'Running', node = $1, started_ms = $2, lease_until_ms = $3, ",
-            "cancel_requested = 0 WHERE status = 'Queued' AND seq = (SELECT r.seq FROM runs r ",
-            "WHERE r.status = 'Queued' AND {unmet} ORDER BY r.seq LIMIT 1{lock}) RETURNING ",
+            "UPDATE runs SET status = 'Running', node = $1, started_ms = {now}, lease_until_ms = {now} + $2, ",
+            "claim_epoch = claim_epoch + 1, cancel_requested = 0 WHERE status = 'Queued' AND seq = ",
+            "(SELECT r.seq FROM runs r WHERE r.status = 'Queued' AND {unmet} ORDER BY r.seq LIMIT 1{lock}) ",
+            "RETURNING ",
             run_columns!()
         ),
+        now = db_now(dialect),
         unmet = unmet,
         lock = lock
     )
 }
 
-pub(super) async fn renew_lease(store: &Store, id: &str, node: &str, lease: Duration) -> StoreResult<bool> {
-    let done = sqlx::query(
-        "UPDATE runs SET lease_until_ms = $3 WHERE id = $1 AND node = $2 AND status IN ('Running', 'AwaitingApproval')",
-    )
-    .bind(id)
-    .bind(node)
-    .bind(plus(now_ms(), lease))
-    .execute(&store.writer)
-    .await
-    .map_err(db("renew the lease"))?;
-    Ok(done.rows_affected() > 0)
+/// Extends the claim's lease from the database's clock: `Lost` once the run is no longer the
+/// node's under this claim (reaped, ended, taken by another claim).
+pub(super) async fn renew_lease(store: &Store, claim: &Claim, lease: Duration) -> StoreResult<Fenced> {
+    let sql = format!(
+        "UPDATE runs SET lease_until_ms = {} + $4 WHERE id = $1 AND node = $2 AND claim_epoch = $3 \
+         AND status IN ('Running', 'AwaitingApproval')",
+        db_now(store.dialect)
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&claim.run)
+        .bind(&claim.node)
+        .bind(claim.epoch)
+        .bind(millis(lease))
+        .execute(&store.writer)
+        .await
+        .map_err(db("renew the lease"))?;
+    Ok(if done.rows_affected() > 0 { Fenced::Held } else { Fenced::Lost })
 }
 
 pub(super) async fn fail_runs_of_node(store: &Store, node: &str, message: &str) -> StoreResult<Vec<String>> {
@@ -139,7 +162,7 @@ mod tests {
     #[test]
     fn claim_binds_every_label_pair_and_locks_only_on_postgres() {
         let sql = claim_sql(Dialect::Postgres, 2);
-        assert!(sql.contains("(l.key = $4 AND l.value = $5) OR (l.key = $6 AND l.value = $7)"), "{sql}");
+        assert!(sql.contains("(l.key = $3 AND l.value = $4) OR (l.key = $5 AND l.value = $6)"), "{sql}");
         assert!(sql.contains("SKIP LOCKED"));
         assert!(!claim_sql(Dialect::Sqlite, 0).contains("FOR UPDATE"));
     }

@@ -94,6 +94,7 @@ pub(super) async fn enqueue(store: &Store, run: NewRun) -> StoreResult<Enqueued>
         workspace: None,
         workspace_until: None,
         resume_state: None,
+        epoch: 0,
     }))
 }
 

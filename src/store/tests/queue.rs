@@ -2,6 +2,7 @@
 
 use super::{Fixture, LEASE, claimed, labels, new_run, step, stories};
 use crate::run::{RunStatus, StepStatus};
+use crate::store::{Claim, Fenced};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -72,8 +73,12 @@ async fn an_expired_lease_fails_the_run(f: &Fixture) {
     s.save_step(&id, 1, &step("test", StepStatus::Running)).await.unwrap();
     s.save_step(&id, 2, &crate::run::StepRecord::pending("push")).await.unwrap();
 
-    assert!(!s.renew_lease(&id, "node-b", LEASE).await.unwrap(), "only the owner renews");
-    assert!(s.renew_lease(&id, "node-a", Duration::from_secs(120)).await.unwrap());
+    let held = Claim { run: id.clone(), node: "node-a".into(), epoch: 1 };
+    let other = Claim { node: "node-b".into(), ..held.clone() };
+    let stale = Claim { epoch: 0, ..held.clone() };
+    assert_eq!(s.renew_lease(&other, LEASE).await.unwrap(), Fenced::Lost, "only the owner renews");
+    assert_eq!(s.renew_lease(&stale, LEASE).await.unwrap(), Fenced::Lost, "under its current claim");
+    assert_eq!(s.renew_lease(&held, Duration::from_secs(120)).await.unwrap(), Fenced::Held);
     assert!(s.fail_expired_leases(Utc::now(), "worker lost").await.unwrap().is_empty());
 
     let later = Utc::now() + chrono::Duration::seconds(180);
@@ -84,8 +89,43 @@ async fn an_expired_lease_fails_the_run(f: &Fixture) {
     assert_eq!(run.finished_at, Some(super::ms(later.timestamp_millis())));
     assert_eq!(run.steps[0], step("build", StepStatus::Succeeded), "recorded steps are kept");
     assert_eq!((run.steps[1].status, run.steps[2].status), (StepStatus::Failed, StepStatus::Skipped), "and settled");
-    assert!(!s.renew_lease(&id, "node-a", LEASE).await.unwrap(), "the node learns it lost the run");
+    assert_eq!(s.renew_lease(&held, LEASE).await.unwrap(), Fenced::Lost, "the node learns it lost the run");
     assert!(s.fail_expired_leases(later, "worker lost").await.unwrap().is_empty());
+
+    // Nothing the fenced-out node writes late lands: not a step, the platform, nor its end.
+    let late = step("test", StepStatus::Succeeded);
+    assert_eq!(s.save_claimed_step(&held, 1, &late).await.unwrap(), Fenced::Lost);
+    assert_eq!(s.set_platform(&held, "linux/arm64").await.unwrap(), Fenced::Lost);
+    let end = super::result(RunStatus::Succeeded, vec![]);
+    assert_eq!(s.finish_claimed(&held, &end).await.unwrap(), Fenced::Lost);
+    assert_eq!(s.get_run(&id).await.unwrap().unwrap(), run, "the reaper's record stands");
+}
+
+async fn a_claim_is_timed_by_the_database_and_fences_every_write(f: &Fixture) {
+    let s = &f.store;
+    let before = Utc::now() - chrono::Duration::milliseconds(5);
+    let id = claimed(s, Some("build-web"), "node-a").await;
+    let run = s.get_run(&id).await.unwrap().unwrap();
+    let started = run.started_at.unwrap();
+    assert!(started >= before && started <= Utc::now() + chrono::Duration::milliseconds(5), "{started} {before}");
+    assert_eq!(run.lease_until, Some(started + chrono::Duration::from_std(LEASE).unwrap()));
+    assert_eq!(run.epoch, 1, "the first claim");
+
+    let held = Claim::of(&run, "node-a");
+    let stale = Claim { epoch: 0, ..held.clone() };
+    assert_eq!(s.save_claimed_step(&stale, 0, &step("build", StepStatus::Running)).await.unwrap(), Fenced::Lost);
+    assert_eq!(s.set_platform(&stale, "linux/arm64").await.unwrap(), Fenced::Lost);
+    assert!(!s.pause_run(&stale, "deploy").await.unwrap());
+    let end = super::result(RunStatus::Succeeded, vec![]);
+    assert_eq!(s.finish_claimed(&stale, &end).await.unwrap(), Fenced::Lost);
+    assert_eq!(s.get_run(&id).await.unwrap().unwrap(), run, "a stale claim changed nothing");
+
+    assert_eq!(s.save_claimed_step(&held, 0, &step("build", StepStatus::Succeeded)).await.unwrap(), Fenced::Held);
+    assert_eq!(s.set_platform(&held, "linux/amd64").await.unwrap(), Fenced::Held);
+    assert_eq!(s.finish_claimed(&held, &end).await.unwrap(), Fenced::Held);
+    let run = s.get_run(&id).await.unwrap().unwrap();
+    assert_eq!((run.status, run.platform.as_deref()), (RunStatus::Succeeded, Some("linux/amd64")));
+    assert_eq!(s.finish_claimed(&held, &end).await.unwrap(), Fenced::Lost, "an ended run is no one's");
 }
 
 async fn a_restarted_node_fails_its_runs(f: &Fixture) {
@@ -158,5 +198,6 @@ stories!(
     claim_takes_the_oldest_run_the_node_can_run,
     concurrent_claims_take_each_run_once,
     an_expired_lease_fails_the_run,
+    a_claim_is_timed_by_the_database_and_fences_every_write,
     a_restarted_node_fails_its_runs,
 );

@@ -3,7 +3,7 @@
 use super::{Fixture, LEASE, claimed, image, new_run, result, step, stories};
 use crate::api::{ContextInfo, TokenInfo};
 use crate::run::{RunStatus, StepRecord, StepStatus};
-use crate::store::StoreError;
+use crate::store::{Claim, StoreError};
 use chrono::Utc;
 use std::collections::BTreeMap;
 
@@ -16,7 +16,7 @@ async fn steps_and_the_end_of_a_run_round_trip(f: &Fixture) {
     assert_eq!(run.steps, [StepRecord::pending(""), step("test", StepStatus::Running)]);
     s.save_step(&id, 0, &step("build", StepStatus::Succeeded)).await.unwrap();
     s.save_step(&id, 1, &step("test", StepStatus::Succeeded)).await.unwrap();
-    s.set_platform(&id, "linux/amd64").await.unwrap();
+    s.set_platform(&Claim { run: id.clone(), node: "node-a".into(), epoch: 1 }, "linux/amd64").await.unwrap();
     let run = s.get_run(&id).await.unwrap().unwrap();
     assert_eq!(run.steps, [step("build", StepStatus::Succeeded), step("test", StepStatus::Succeeded)]);
     assert_eq!(run.platform.as_deref(), Some("linux/amd64"));
@@ -40,7 +40,6 @@ async fn steps_and_the_end_of_a_run_round_trip(f: &Fixture) {
     assert!(matches!(not_final, StoreError::State(_)), "{not_final:?}");
     for err in [
         s.save_step("zzzz", 0, &step("x", StepStatus::Running)).await.unwrap_err(),
-        s.set_platform("zzzz", "linux/arm64").await.unwrap_err(),
         s.finish_run("zzzz", &result(RunStatus::Succeeded, vec![])).await.unwrap_err(),
     ] {
         assert!(matches!(err, StoreError::NotFound { what: "run", .. }), "{err:?}");
