@@ -1049,6 +1049,62 @@ pub struct DaemonInfo {
     pub leads: Vec<String>,
 }
 
+/// Where a node is in its life (`drydock node list`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// Claims runs.
+    Active,
+    /// Claims nothing new; its runs go on until they end or the grace period runs out.
+    Draining,
+    /// Shut down cleanly.
+    Left,
+    /// Has not reported for longer than a lease: killed, cut off, or hung.
+    Lost,
+}
+
+impl NodeState {
+    /// The name the API and the database use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Active => "active",
+            NodeState::Draining => "draining",
+            NodeState::Left => "left",
+            NodeState::Lost => "lost",
+        }
+    }
+}
+
+/// A node of the database, as it last reported itself (`GET /v1/nodes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NodeInfo {
+    /// The node's id.
+    pub id: String,
+    /// Where other nodes reach its API.
+    pub url: String,
+    /// Its drydock version.
+    pub version: String,
+    /// The labels runs are matched against.
+    pub labels: BTreeMap<String, String>,
+    /// Worker slots (`--concurrency`).
+    pub slots: u32,
+    /// Slots in use at its last report.
+    pub busy: u32,
+    /// Runs it holds a lease on now (Running, or paused for approval).
+    pub runs: u32,
+    /// The latest lease among them runs until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<DateTime<Utc>>,
+    /// The cluster-wide roles it leads.
+    pub roles: Vec<String>,
+    /// Active, draining, left or lost.
+    pub state: NodeState,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it last reported.
+    pub seen_at: DateTime<Utc>,
+}
+
 /// `POST /v1/runs/{id}/rerun`: values merged over the original's.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RerunRequest {

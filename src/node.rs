@@ -8,7 +8,9 @@
 //! marked Error ("daemon restarted") and their Docker objects removed before any new run is
 //! claimed; queued runs simply wait for the workers.
 
+use crate::api::NodeState;
 use crate::daemon::logs::LogStore;
+use crate::daemon::nodes::Presence;
 use crate::daemon::{self, DaemonSettings, Service, upkeep, worker};
 use crate::docker::DockerHost;
 use crate::engine::{ContainerNaming, Engine, EngineConfig, janitor};
@@ -175,8 +177,11 @@ pub struct Node {
     pub addr: std::net::SocketAddr,
     /// The address `GET /metrics` is served on when it is not the API's.
     pub metrics_addr: Option<std::net::SocketAddr>,
-    /// Fire to shut down gracefully.
+    /// Fire to shut down: the API stops at once, running runs get the grace period.
     pub shutdown: CancellationToken,
+    /// Fire to drain: no new runs, the API goes on while running runs finish within the grace
+    /// period, then the node shuts down (SIGTERM, `drydock node drain`).
+    pub drain: CancellationToken,
     handle: tokio::task::JoinHandle<()>,
 }
 
@@ -312,8 +317,16 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
     tokio::spawn(upkeep::janitor_loop(service.clone(), engine.docker().clone()));
 
     let shutdown = CancellationToken::new();
-    let stop_claiming = shutdown.child_token();
+    let drain = CancellationToken::new();
+    let stop_claiming = CancellationToken::new();
+    let workers_done = CancellationToken::new();
     let abort = CancellationToken::new();
+    // Claiming stops with a drain or a shutdown.
+    let (until_shutdown, until_drain, claiming) = (shutdown.clone(), drain.clone(), stop_claiming.clone());
+    tokio::spawn(async move {
+        tokio::select! { _ = until_shutdown.cancelled() => {}, _ = until_drain.cancelled() => {} }
+        claiming.cancel();
+    });
     // Other nodes' queued runs wake this node's idle workers (PostgreSQL); polling backs it up.
     let (store, wake, stop) = (service.store().clone(), service.wake().clone(), shutdown.child_token());
     tokio::spawn(async move { store.listen_queue(wake, stop).await });
@@ -326,8 +339,23 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
     triggers::start(&service, &hub, registry_access, shutdown.child_token());
     tokio::spawn(daemon::outgoing::sender::send_loop(service.clone(), shutdown.child_token()));
     let cascades = Arc::new(triggers::Cascades(service.clone()));
-    let workers = tokio::spawn(worker::run_workers(service.clone(), engine, cascades, stop_claiming, abort.clone()));
+    let abort_for_workers = abort.clone();
+    let done = workers_done.clone();
+    let workers_svc = service.clone();
+    let workers = tokio::spawn(async move {
+        worker::run_workers(workers_svc, engine, cascades, stop_claiming, abort_for_workers).await;
+        done.cancel();
+    });
     facts::set_node_url(service.store().as_ref(), &service.settings().node_id, &advertised).await?;
+    let leading = hub.clone();
+    let presence = Arc::new(Presence::new(service.clone(), advertised.clone(), Box::new(move || leading.leading())));
+    presence.report(true).await?;
+    tokio::spawn(presence.clone().report_loop(drain.clone(), shutdown.child_token()));
+    tokio::spawn(drain_then_leave(
+        presence.clone(),
+        Leaving { drain: drain.clone(), shutdown: shutdown.clone(), workers_done, abort: abort.clone() },
+        config.shutdown_grace,
+    ));
     let app = crate::server::router(service.clone(), hub, shutdown.clone(), config.connections.stream_keepalive());
     let metrics = crate::server::metrics_router(service.clone());
     let (app, metrics_addr) = match metrics_listener {
@@ -350,6 +378,39 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
             abort.cancel();
             let _ = workers.await;
         }
+        presence.set(NodeState::Left);
+        if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), presence.report(false)).await {
+            tracing::warn!(error = %e, "cannot record that this node left");
+        }
     });
-    Ok(Node { service, addr, metrics_addr, shutdown, handle })
+    Ok(Node { service, addr, metrics_addr, shutdown, drain, handle })
+}
+
+/// What a draining node watches and fires on its way out.
+struct Leaving {
+    drain: CancellationToken,
+    shutdown: CancellationToken,
+    workers_done: CancellationToken,
+    abort: CancellationToken,
+}
+
+/// Once a drain is asked: the node says so, claims nothing new (the claim loop stops on the same
+/// token), lets its runs end within `grace` (stopping them after), and then shuts down. Its API
+/// serves all along, so the runs' logs can still be followed through it.
+async fn drain_then_leave(presence: Arc<Presence>, leaving: Leaving, grace: Duration) {
+    tokio::select! {
+        _ = leaving.drain.cancelled() => {}
+        _ = leaving.shutdown.cancelled() => return,
+    }
+    presence.set(NodeState::Draining);
+    if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), presence.report(false)).await {
+        tracing::warn!(error = %e, "cannot record that this node drains");
+    }
+    tracing::info!(grace_s = grace.as_secs(), "draining: no new runs; the node leaves once its runs end");
+    if tokio::time::timeout(grace, leaving.workers_done.cancelled()).await.is_err() {
+        tracing::warn!("stopping the runs still going after the grace period");
+        leaving.abort.cancel();
+        leaving.workers_done.cancelled().await;
+    }
+    leaving.shutdown.cancel();
 }

@@ -642,7 +642,13 @@ async fn a_rerun_needs_the_upload_its_original_built() {
     let (_, run) = d.post("/v1/runs", req).await;
     let id = run["id"].as_str().unwrap().to_string();
     assert_eq!(d.wait_run(&id).await["status"], "Succeeded");
-    // A quick run's upload goes with it: its rerun cannot build the same context, and says so.
+    // A quick run's upload goes with it (just after its end is recorded): its rerun cannot build
+    // the same context, and says so.
+    let uploads = d.data.path().join("uploads");
+    crate::helper::wait::until("the upload removed", Duration::from_secs(30), || async {
+        !std::fs::read_dir(&uploads).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains(&upload))
+    })
+    .await;
     let (status, refused) = d.post(&format!("/v1/runs/{id}/rerun"), json!({"values": {"v": "2"}})).await;
     assert_eq!(status, 409, "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("uploaded context that has been removed"), "{refused}");

@@ -55,16 +55,6 @@ async fn task_on(d: &TestDaemon, name: &str, role: &str, task_file: &str) {
     assert_eq!(status, 201, "{body}");
 }
 
-async fn queue(d: &TestDaemon, task: &str) -> String {
-    let (status, run) = d.post(&format!("/v1/tasks/{task}/runs"), json!({})).await;
-    assert_eq!(status, 201, "{run}");
-    run["id"].as_str().unwrap().to_string()
-}
-
-fn node_id(d: &TestDaemon) -> String {
-    d.daemon.as_ref().unwrap().service.settings().node_id.clone()
-}
-
 /// Whether run `id` (Docker object key `key`) has a container on the engine.
 async fn has_container(docker: &DockerHost, key: &str) -> bool {
     docker.list_run_objects(&[("drydock.run", key)]).await.unwrap().iter().any(|o| !o.containers.is_empty())
@@ -74,7 +64,7 @@ async fn has_container(docker: &DockerHost, key: &str) -> bool {
 async fn running_on(a: &TestDaemon, b: &TestDaemon, docker: &DockerHost, id: &str) -> String {
     until("the run running on B", MINUTE, || async { a.get(&format!("/v1/runs/{id}")).await.1["status"] == "Running" })
         .await;
-    assert_eq!(a.get(&format!("/v1/runs/{id}")).await.1["node"], node_id(b).as_str());
+    assert_eq!(a.get(&format!("/v1/runs/{id}")).await.1["node"], b.node_id().as_str());
     let key = b.daemon.as_ref().unwrap().service.settings().object_key(id);
     until("its container up", MINUTE, || async { has_container(docker, &key).await }).await;
     key
@@ -97,7 +87,7 @@ async fn cut_mid_run(cut: fn(&Proxy)) {
         "steps:\n  - id: long\n    cmd: busybox sleep 300\n  - id: after\n    cmd: busybox true\n    when: [long]\n";
     task_on(&a, "long-on-b", "b", file).await;
     task_on(&a, "quick-on-b", "b", "steps:\n  - cmd: busybox true\n").await;
-    let id = queue(&a, "long-on-b").await;
+    let id = a.queue("long-on-b").await;
     let key = running_on(&a, &b, &docker, &id).await;
 
     cut(&proxy);
@@ -143,11 +133,11 @@ async fn cut_mid_run(cut: fn(&Proxy)) {
     assert_eq!(store.get_run(&id).await.unwrap().unwrap(), reaped, "a late write of B landed");
 
     // B rejoins and takes new work; the old run never ran again.
-    let next = queue(&a, "quick-on-b").await;
+    let next = a.queue("quick-on-b").await;
     let done = a.wait_run(&next).await;
     assert_eq!(
         (done["status"].as_str(), done["node"].as_str()),
-        (Some("Succeeded"), Some(node_id(&b).as_str())),
+        (Some("Succeeded"), Some(b.node_id().as_str())),
         "{done}"
     );
     assert_eq!(store.get_run(&id).await.unwrap().unwrap(), reaped);
@@ -173,7 +163,7 @@ async fn cut_at_the_end(cut: fn(&Proxy)) {
     let b = node(&url, "b", Some(&proxy)).await;
     let docker = DockerHost::connect(None).await.unwrap();
     task_on(&a, "ends-on-b", "b", "steps:\n  - cmd: busybox sleep 3\n").await;
-    let id = queue(&a, "ends-on-b").await;
+    let id = a.queue("ends-on-b").await;
     let key = running_on(&a, &b, &docker, &id).await;
 
     cut(&proxy);

@@ -14,6 +14,7 @@ mod daemon;
 mod daemon_restart;
 mod dashboard;
 mod docker_engine;
+mod drain;
 mod engine;
 mod engine_features;
 mod first_ten_minutes;

@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod follow;
 pub mod hooks;
 pub mod images;
+pub mod node;
 pub mod output;
 pub mod packaging;
 pub mod pairs;
@@ -113,6 +114,12 @@ pub enum Command {
     /// Delete finished runs and their logs now (`--dry-run` lists them), by the daemon's
     /// retention policy or by `--keep-runs` / `--keep-days`.
     Prune(prune::PruneArgs),
+    /// The nodes sharing the daemon's database: list them, drain one.
+    Node {
+        /// What to do with nodes.
+        #[command(subcommand)]
+        command: node::NodeCommand,
+    },
     /// API tokens of the daemon.
     Token {
         /// What to do with tokens.
@@ -199,6 +206,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Logs(a) => block_on(runs::logs(a)),
         Command::Cancel(a) => block_on(runs::cancel(a)),
         Command::Token { command } => block_on(token::run(command)),
+        Command::Node { command } => block_on(node::run(command)),
         Command::Prune(a) => block_on(prune::run(a)),
         Command::Hook { command } => block_on(hooks::run(command)),
         Command::Completion(a) => packaging::completion(a),

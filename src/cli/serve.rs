@@ -279,11 +279,14 @@ async fn run_node(args: ServeArgs) -> Result<(), CliError> {
     if let Some(at) = d.metrics_addr {
         announce(format, &format!("metrics on http://{at}/metrics"));
     }
-    let shutdown = d.shutdown.clone();
+    let drain = d.drain.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        announce(format, &format!("Shutting down: no new runs; running ones get {}s to finish", args.shutdown_grace));
-        shutdown.cancel();
+        announce(
+            format,
+            &format!("Draining: no new runs; running ones get {}s to finish, then drydock exits", args.shutdown_grace),
+        );
+        drain.cancel();
     });
     d.wait().await;
     Ok(())

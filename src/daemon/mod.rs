@@ -4,6 +4,7 @@
 //! through the [`RunFinished`] it is given. `node` wires it all together.
 
 pub mod logs;
+pub mod nodes;
 pub mod outgoing;
 pub mod prepare;
 pub mod resume;

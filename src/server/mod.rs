@@ -12,6 +12,7 @@ mod hooks;
 mod images;
 pub mod listen;
 mod metrics;
+mod nodes;
 pub mod openapi;
 mod registry_hooks;
 mod runs;
@@ -102,6 +103,24 @@ fn routes() -> Routes {
         None,
         Some("DaemonInfo"),
         health::info
+    );
+    route!(
+        r,
+        GET,
+        "/v1/nodes",
+        "The nodes of the database: state, labels, slots in use, leases held, roles",
+        None,
+        Some("NodeInfo"),
+        nodes::list
+    );
+    route!(
+        r,
+        POST,
+        "/v1/nodes/{id}/drain",
+        "Drain a node: no new runs; it leaves once its runs end (within its grace period)",
+        None,
+        Some("NodeInfo"),
+        nodes::drain
     );
     route!(
         r,

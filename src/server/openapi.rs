@@ -54,6 +54,7 @@ fn components() -> Map<String, Value> {
     put("CreateToken", schema_of::<api::CreateToken>(&mut extra));
     put("ApiError", schema_of::<api::ApiError>(&mut extra));
     put("DaemonInfo", schema_of::<api::DaemonInfo>(&mut extra));
+    put("NodeInfo", schema_of::<api::NodeInfo>(&mut extra));
     put("Delivery", schema_of::<api::Delivery>(&mut extra));
     put("OutgoingDelivery", schema_of::<api::OutgoingDelivery>(&mut extra));
     put("TaskDependencies", schema_of::<api::TaskDependencies>(&mut extra));

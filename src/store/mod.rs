@@ -152,6 +152,27 @@ impl Claim {
     }
 }
 
+/// What a node reports of itself every few seconds (see [`crate::api::NodeInfo`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeReport {
+    /// The node's id.
+    pub id: String,
+    /// Where other nodes reach its API.
+    pub url: String,
+    /// Its drydock version.
+    pub version: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// Worker slots.
+    pub slots: u32,
+    /// Slots in use.
+    pub busy: u32,
+    /// Roles it leads.
+    pub roles: Vec<String>,
+    /// Active, draining or left.
+    pub state: crate::api::NodeState,
+}
+
 /// Whether a fenced write landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fenced {

@@ -21,6 +21,7 @@ mod error;
 mod images;
 mod kv;
 mod migrations;
+mod nodes;
 mod outgoing;
 mod progress;
 mod queue;
@@ -223,6 +224,19 @@ impl Store {
     /// otherwise (reaped, canceled before) and its record stays as it is.
     pub async fn finish_claimed(&self, claim: &Claim, result: &RunResult) -> StoreResult<Fenced> {
         progress::finish(self, &claim.run, Some(claim), result).await
+    }
+    /// Writes this node's report of itself (`starting`: a new life of the node, which forgets
+    /// a drain asked of the previous one); whether a drain is asked of it now.
+    pub async fn report_node(&self, node: &super::NodeReport, starting: bool) -> StoreResult<bool> {
+        nodes::report(self, node, starting).await
+    }
+    /// Asks node `id` to drain; false if no node of that id ever reported.
+    pub async fn request_drain(&self, id: &str) -> StoreResult<bool> {
+        nodes::request_drain(self, id).await
+    }
+    /// The nodes that reported, with the leases they hold; silent for over `lost_after`: Lost.
+    pub async fn list_nodes(&self, lost_after: Duration) -> StoreResult<Vec<crate::api::NodeInfo>> {
+        nodes::list(self, lost_after).await
     }
     /// Cancels: a queued run becomes Canceled at once; a running one gets `cancel_requested`.
     /// `State` if the run already ended.

@@ -106,6 +106,18 @@ impl TestDaemon {
         std::mem::replace(&mut self.data, tempfile::tempdir().unwrap())
     }
 
+    /// Queues a run of saved task `task`; its id.
+    pub async fn queue(&self, task: &str) -> String {
+        let (status, run) = self.post(&format!("/v1/tasks/{task}/runs"), serde_json::json!({})).await;
+        assert_eq!(status, 201, "{run}");
+        run["id"].as_str().unwrap().to_string()
+    }
+
+    /// The node's id.
+    pub fn node_id(&self) -> String {
+        self.daemon.as_ref().unwrap().service.settings().node_id.clone()
+    }
+
     /// Waits until run `id` has ended and returns its record.
     pub async fn wait_run(&self, id: &str) -> serde_json::Value {
         for _ in 0..1200 {

@@ -47,9 +47,9 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         6,
-        "fencing",
-        include_str!("../../../migrations/sqlite/0006_fencing.sql"),
-        include_str!("../../../migrations/postgres/0006_fencing.sql"),
+        "cluster",
+        include_str!("../../../migrations/sqlite/0006_cluster.sql"),
+        include_str!("../../../migrations/postgres/0006_cluster.sql"),
     ),
 ];
 
