@@ -118,3 +118,20 @@ async fn a_node_is_drained_through_another_and_the_list_shows_it_left() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_on_postgres_with_its_key_elsewhere_creates_its_data_dir() {
+    let Some(url) = postgres::database().await else { return };
+    let keys = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("not/yet/there");
+    let (key, dir) = (keys.path().join("secret.key"), data.clone());
+    let d = TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
+        c.data_dir = dir;
+        c.database_url = Some(url);
+        c.secret_key_file = Some(key);
+    })
+    .await;
+    assert!(data.join("node-id").is_file());
+    d.stop().await;
+}
