@@ -1,10 +1,10 @@
 //! The node list and draining: a drained node takes no new run, lets its runs finish, and leaves;
 //! the request reaches it through any node of the database.
 
-use crate::helper::daemon::{TestDaemon, inline_task};
+use crate::helper::daemon::{TestDaemon, cluster_node, inline_task, task_on};
 use crate::helper::postgres;
 use crate::helper::wait::until;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::time::Duration;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -82,25 +82,11 @@ async fn a_drained_node_finishes_its_run_takes_no_other_and_leaves() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_is_drained_through_another_and_the_list_shows_it_left() {
     let Some(url) = postgres::database().await else { return };
-    let key = std::env::temp_dir().join("drydock-test-keys");
-    std::fs::create_dir_all(&key).unwrap();
-    let key = key.join(url.rsplit('/').next().unwrap());
-    let start = |role: &'static str| {
-        let (url, key) = (url.clone(), key.clone());
-        TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
-            c.database_url = Some(url);
-            c.secret_key_file = Some(key);
-            c.concurrency = 1;
-            c.shutdown_grace = MINUTE;
-            c.labels.insert("role".into(), role.into());
-        })
-    };
+    let start = |role: &'static str| cluster_node(&url, role, |c| c.shutdown_grace = MINUTE);
     let a = start("a").await;
     let b = start("b").await;
     let (a_id, b_id) = (a.node_id(), b.node_id());
-    let mut slow = inline_task("slow-on-b", "steps:\n  - cmd: busybox sleep 3\n");
-    slow["agent_labels"] = json!({"role": "b"});
-    assert_eq!(a.post("/v1/tasks", slow).await.0, 201);
+    task_on(&a, "slow-on-b", "b", "steps:\n  - cmd: busybox sleep 3\n").await;
     let run = a.queue("slow-on-b").await;
     until("the run running on B", MINUTE, || async {
         a.get(&format!("/v1/runs/{run}")).await.1["status"] == "Running"

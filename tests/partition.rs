@@ -6,14 +6,14 @@
 //! and B takes new work. Cut at a run's end for less than the lease, the run is recorded as it
 //! ended. A leader cut off gives its roles up, and another node takes them.
 
-use crate::helper::daemon::{TestDaemon, inline_task};
+use crate::helper::daemon::{TestDaemon, cluster_node, task_on};
 use crate::helper::postgres;
 use crate::helper::proxy::Proxy;
 use crate::helper::wait::until;
 use drydock::docker::DockerHost;
 use drydock::run::RunStatus;
 use drydock::store::Store;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -29,30 +29,15 @@ fn database_addr(url: &str) -> SocketAddr {
 
 /// Node `name` (also its `role` label) on `url`, or through `proxy` to it.
 async fn node(url: &str, name: &str, proxy: Option<&Proxy>) -> TestDaemon {
-    let url = match proxy {
+    let through = match proxy {
         Some(p) => url.replace(&database_addr(url).to_string(), &p.addr.to_string()),
         None => url.to_string(),
     };
-    let key = std::env::temp_dir().join("drydock-test-keys");
-    std::fs::create_dir_all(&key).unwrap();
-    let key = key.join(url.rsplit('/').next().unwrap());
-    let name = name.to_string();
-    TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
-        c.database_url = Some(url);
-        c.secret_key_file = Some(key);
-        c.concurrency = 1;
+    cluster_node(url, name, move |c| {
+        c.database_url = Some(through);
         c.lease = LEASE;
-        c.labels.insert("role".into(), name);
     })
     .await
-}
-
-/// A task only node `role` runs.
-async fn task_on(d: &TestDaemon, name: &str, role: &str, task_file: &str) {
-    let mut task = inline_task(name, task_file);
-    task["agent_labels"] = json!({ "role": role });
-    let (status, body) = d.post("/v1/tasks", task).await;
-    assert_eq!(status, 201, "{body}");
 }
 
 /// Whether run `id` (Docker object key `key`) has a container on the engine.

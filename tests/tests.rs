@@ -17,6 +17,7 @@ mod docker_engine;
 mod drain;
 mod engine;
 mod engine_features;
+mod engines;
 mod first_ten_minutes;
 mod layering;
 mod metrics;

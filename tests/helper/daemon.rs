@@ -169,6 +169,36 @@ impl Drop for TestDaemon {
     }
 }
 
+/// The secret key every node of the test database `url` shares (a node with another key
+/// refuses to start).
+pub fn shared_key(url: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join("drydock-test-keys");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(url.rsplit('/').next().unwrap())
+}
+
+/// A node of the PostgreSQL database `url`, labelled `role=<role>`, with one worker slot and the
+/// database's shared key; `configure` adjusts the rest.
+pub async fn cluster_node(url: &str, role: &str, configure: impl FnOnce(&mut NodeConfig)) -> TestDaemon {
+    let (url, key, role) = (url.to_string(), shared_key(url), role.to_string());
+    TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {
+        c.database_url = Some(url);
+        c.secret_key_file = Some(key);
+        c.concurrency = 1;
+        c.labels.insert("role".into(), role);
+        configure(c);
+    })
+    .await
+}
+
+/// Creates saved task `name` running `task_file`, only on nodes labelled `role=<role>`.
+pub async fn task_on(d: &TestDaemon, name: &str, role: &str, task_file: &str) {
+    let mut task = inline_task(name, task_file);
+    task["agent_labels"] = serde_json::json!({ "role": role });
+    let (status, body) = d.post("/v1/tasks", task).await;
+    assert_eq!(status, 201, "{body}");
+}
+
 /// A task that runs an inline task file with no context.
 pub fn inline_task(name: &str, task_file: &str) -> serde_json::Value {
     serde_json::json!({"name": name, "step": {"kind": "file", "content": task_file}})

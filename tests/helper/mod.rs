@@ -30,6 +30,7 @@ pub mod browser;
 pub mod daemon;
 pub mod docker;
 pub mod engine;
+pub mod engines;
 pub mod git;
 pub mod git_http;
 pub mod memory;

@@ -22,7 +22,13 @@ impl Drop for Serve {
 /// Starts `drydock serve` on `port` with `data` and the extra `args` (registry 127.0.0.1:5000),
 /// and waits until it is ready.
 pub async fn serve(data: &Path, port: u16, args: &[&str]) -> Serve {
+    serve_with(data, port, args, &[]).await
+}
+
+/// [`serve`] with `env` set for the process (a Docker host, its certificates).
+pub async fn serve_with(data: &Path, port: u16, args: &[&str], env: &[(&str, &str)]) -> Serve {
     let child = Command::new(assert_cmd::cargo::cargo_bin("drydock"))
+        .envs(env.iter().copied())
         .args(["serve", "--registry", "127.0.0.1:5000", "--listen"])
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")

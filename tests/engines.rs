@@ -1,0 +1,73 @@
+//! Nodes with engines of their own: each node drives its own dockerd (one over tcp+TLS with
+//! certificates the test made), and a run labelled for a node executes on that node's engine.
+
+use crate::helper::daemon::{cluster_node, shared_key, task_on};
+use crate::helper::engines::{self, Engine};
+use crate::helper::postgres;
+use crate::helper::serve::{free_port, serve_with};
+use crate::helper::wait::until;
+use drydock::docker::DockerHost;
+use std::time::Duration;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Whether `engine` has a container of the run whose objects are keyed `key`.
+async fn runs_on(engine: &DockerHost, key: &str) -> bool {
+    engine.list_run_objects(&[("drydock.run", key)]).await.unwrap().iter().any(|o| !o.containers.is_empty())
+}
+
+fn skip_without_engines() -> bool {
+    match engines::available() {
+        Ok(()) => false,
+        Err(why) if std::env::var("CI").is_ok() => panic!("extra engines are required in CI: {why}"),
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            true
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_node_runs_its_steps_on_its_own_engine_one_of_them_over_tls() {
+    if skip_without_engines() {
+        return;
+    }
+    let Some(url) = postgres::database().await else { return };
+    let (own, tls) = (Engine::start(false), Engine::start(true));
+    let main = DockerHost::connect(None).await.unwrap();
+    let a = cluster_node(&url, "a", |_| {}).await;
+    let host = own.host.clone();
+    let b = cluster_node(&url, "b", move |c| c.docker_host = Some(host)).await;
+    // The TLS node is a process of its own: the certificates come from its environment, as the
+    // Docker CLI's do.
+    let data = tempfile::tempdir().unwrap();
+    let (key, certs) = (shared_key(&url), tls.cert_path.clone().unwrap());
+    let args =
+        ["--concurrency", "1", "--label", "role=c", "--database", &url, "--secret-key-file", key.to_str().unwrap()];
+    let env =
+        [("DOCKER_HOST", tls.host.as_str()), ("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", certs.to_str().unwrap())];
+    let _c = serve_with(data.path(), free_port(), &args, &env).await;
+
+    let engines = [
+        ("a", main.clone()),
+        ("b", DockerHost::connect(Some(&own.local())).await.unwrap()),
+        ("c", DockerHost::connect(Some(&tls.local())).await.unwrap()),
+    ];
+    for (role, _) in &engines {
+        task_on(&a, &format!("sleep-on-{role}"), role, "steps:\n  - cmd: busybox sleep 2\n").await;
+    }
+    for (role, engine) in &engines {
+        let id = a.queue(&format!("sleep-on-{role}")).await;
+        let key = a.daemon.as_ref().unwrap().service.settings().object_key(&id);
+        until(&format!("run {id} on {role}'s engine"), MINUTE, || async { runs_on(engine, &key).await }).await;
+        for (other, elsewhere) in &engines {
+            if other != role {
+                assert!(!runs_on(elsewhere, &key).await, "run {id} for {role} has a container on {other}'s engine");
+            }
+        }
+        let run = a.wait_run(&id).await;
+        assert_eq!(run["status"], "Succeeded", "{run}");
+    }
+    b.stop().await;
+    a.stop().await;
+}
