@@ -2,7 +2,7 @@
 //! certificates the test made), and a run labelled for a node executes on that node's engine.
 
 use crate::helper::daemon::{cluster_node, shared_key, task_on};
-use crate::helper::engines::{self, Engine};
+use crate::helper::engines::{self, Engine, Listen};
 use crate::helper::postgres;
 use crate::helper::serve::{free_port, serve_with};
 use crate::helper::wait::until;
@@ -33,7 +33,7 @@ async fn each_node_runs_its_steps_on_its_own_engine_one_of_them_over_tls() {
         return;
     }
     let Some(url) = postgres::database().await else { return };
-    let (own, tls) = (Engine::start(false), Engine::start(true));
+    let (own, tls) = (Engine::start(Listen::Unix), Engine::start(Listen::Tls));
     let main = DockerHost::connect(None).await.unwrap();
     let a = cluster_node(&url, "a", |_| {}).await;
     let host = own.host.clone();

@@ -4,9 +4,11 @@
 //! Cut mid-run, B stops its run's containers itself while its lease still holds; A then fails the
 //! run "worker lost" with every step settled; after the heal nothing B writes about the run lands,
 //! and B takes new work. Cut at a run's end for less than the lease, the run is recorded as it
-//! ended. A leader cut off gives its roles up, and another node takes them.
+//! ended. A leader cut off gives its roles up, and another node takes them. A node whose engine
+//! (not database) is cut off gives its run up, and removes its containers once the engine is back.
 
 use crate::helper::daemon::{TestDaemon, cluster_node, task_on};
+use crate::helper::engines::{self, Engine, Listen};
 use crate::helper::postgres;
 use crate::helper::proxy::Proxy;
 use crate::helper::wait::until;
@@ -195,6 +197,61 @@ async fn a_blackholed_leader_gives_up_its_roles_and_another_node_takes_them() {
     proxy.heal();
     until("B knowing it no longer leads", MINUTE, || async { leads(&b).await.is_empty() }).await;
     assert_eq!(leads(&a).await.len(), 2, "one leader per role");
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_whose_engine_is_cut_off_gives_its_run_up_and_cleans_up_after_the_heal() {
+    if let Err(why) = engines::available() {
+        assert!(std::env::var("CI").is_err(), "extra engines are required in CI: {why}");
+        return;
+    }
+    let Some(url) = postgres::database().await else { return };
+    let engine = Engine::start(Listen::Tcp);
+    let proxy = Proxy::start(engine.host.trim_start_matches("tcp://").parse().unwrap()).await;
+    let a = node(&url, "a", None).await;
+    let through = format!("tcp://{}", proxy.addr);
+    let b = cluster_node(&url, "b", move |c| {
+        c.docker_host = Some(through);
+        c.lease = LEASE;
+    })
+    .await;
+    let store = Store::open(&url).await.unwrap();
+    let own = DockerHost::connect(Some(&engine.local())).await.unwrap();
+    let file =
+        "steps:\n  - id: long\n    cmd: busybox sleep 300\n  - id: after\n    cmd: busybox true\n    when: [long]\n";
+    task_on(&a, "long-on-b", "b", file).await;
+    task_on(&a, "quick-on-b", "b", "steps:\n  - cmd: busybox true\n").await;
+    let id = a.queue("long-on-b").await;
+    let key = running_on(&a, &b, &own, &id).await;
+
+    proxy.blackhole();
+    let lost = a.wait_run(&id).await;
+    assert_eq!(lost["status"], "Error", "{lost}");
+    assert!(lost["error"].as_str().unwrap().contains("Docker engine did not answer"), "{lost}");
+    assert_eq!(
+        (lost["steps"][0]["status"].as_str(), lost["steps"][1]["status"].as_str()),
+        (Some("Failed"), Some("Skipped")),
+        "{lost}"
+    );
+    // The engine itself never stopped the container: it is B's to remove once it can.
+    assert!(has_container(&own, &key).await);
+    let given_up = store.get_run(&id).await.unwrap().unwrap();
+
+    proxy.heal();
+    until("B removing the run's objects", MINUTE * 3, || async {
+        own.list_run_objects(&[("drydock.run", &key)]).await.unwrap().is_empty()
+    })
+    .await;
+    let next = a.queue("quick-on-b").await;
+    let done = a.wait_run(&next).await;
+    assert_eq!(
+        (done["status"].as_str(), done["node"].as_str()),
+        (Some("Succeeded"), Some(b.node_id().as_str())),
+        "{done}"
+    );
+    assert_eq!(store.get_run(&id).await.unwrap().unwrap(), given_up, "the run was not executed again");
     b.stop().await;
     a.stop().await;
 }

@@ -33,6 +33,9 @@ enum StopReason {
     /// No renewal got through for most of a lease: the node stops the run itself before the
     /// others fail it, so that its containers are gone by the time they do.
     CutOff,
+    /// The node's Docker engine stopped answering: the run is recorded Error at once (nothing it
+    /// runs can be watched or stopped meanwhile), and its objects go when the engine is back.
+    EngineLost,
 }
 
 impl StopReason {
@@ -48,6 +51,11 @@ impl StopReason {
                  so it stopped the run before its {} s lease ran out",
                 cut_off_after(lease).as_secs(),
                 lease.as_secs()
+            ),
+            StopReason::EngineLost => format!(
+                "the Docker engine did not answer for {} s, so this node gave the run up; its containers \
+                 are removed when the engine answers again",
+                cut_off_after(lease).as_secs()
             ),
             StopReason::None => String::new(),
         }
@@ -134,15 +142,22 @@ async fn try_claim(svc: &Service) -> Option<RunRow> {
     }
 }
 
-/// Persists step updates in the order they happen, off the engine's path.
+/// Persists step updates in the order they happen, off the engine's path, and keeps the latest
+/// of each (the record of a run given up without the engine's own).
 struct StoreObserver {
     tx: mpsc::UnboundedSender<(usize, StepRecord)>,
     index: std::collections::HashMap<String, usize>,
+    latest: std::sync::Mutex<Vec<StepRecord>>,
 }
 
 impl RunObserver for StoreObserver {
     fn step_updated(&self, step: &StepRecord) {
         if let Some(i) = self.index.get(&step.id) {
+            if let Ok(mut latest) = self.latest.lock()
+                && let Some(slot) = latest.get_mut(*i)
+            {
+                *slot = step.clone();
+            }
             let _ = self.tx.send((*i, step.clone()));
         }
     }
@@ -264,8 +279,15 @@ async fn execute(
     }
     let reason = Arc::new(std::sync::Mutex::new(StopReason::None));
     let done = CancellationToken::new();
-    let stopper = Stopper { cancel: cancel.clone(), reason: reason.clone(), done: done.clone(), log: live.clone() };
+    let stopper = Stopper {
+        cancel: cancel.clone(),
+        reason: reason.clone(),
+        done: done.clone(),
+        engine_lost: CancellationToken::new(),
+        log: live.clone(),
+    };
     let heartbeat = tokio::spawn(heartbeat(svc.clone(), claim.clone(), stopper.clone(), abort.clone()));
+    let engine_watch = tokio::spawn(engine_watch(engine.docker().clone(), svc.settings.lease, stopper.clone()));
 
     let info = engine.docker().info().await.ok();
     if let Some(i) = &info {
@@ -329,14 +351,18 @@ async fn execute(
                     }
                 }
             });
-            let observer = Arc::new(StoreObserver { tx, index });
+            let latest = prepared.request.task.steps.iter().map(|s| StepRecord::pending(&s.id)).collect();
+            let observer = Arc::new(StoreObserver { tx, index, latest: std::sync::Mutex::new(latest) });
             let log = RunLog::new(prepared.masker, live.clone());
             let workspace = prepared.request.workspace_volume.clone();
             if let Ok(mut w) = svc.workspaces.lock() {
                 w.insert(workspace.clone());
             }
             let rendered = prepared.rendered;
-            let record = engine.run(prepared.request, log, observer.clone(), cancel.clone()).await;
+            let record = tokio::select! {
+                record = engine.run(prepared.request, log, observer.clone(), cancel.clone()) => record,
+                _ = stopper.engine_lost.cancelled() => given_up(&id, &observer, &stopper.reason().error(svc.settings.lease)),
+            };
             done.cancel();
             drop(observer);
             // Step records still on their way are superseded by the end's; over a cut network
@@ -381,6 +407,7 @@ async fn execute(
         }
     }
     heartbeat.abort();
+    engine_watch.abort();
     if let Ok(mut m) = svc.running.lock() {
         m.remove(&id);
     }
@@ -488,6 +515,40 @@ async fn record_end(
     }
 }
 
+/// The record of a run given up while the engine hangs: the steps as last seen, settled.
+fn given_up(id: &str, observer: &StoreObserver, why: &str) -> crate::run::RunRecord {
+    let now = chrono::Utc::now();
+    let mut steps = observer.latest.lock().map(|l| l.clone()).unwrap_or_default();
+    crate::run::settle_steps(&mut steps, now, why);
+    crate::run::RunRecord {
+        id: id.to_string(),
+        status: RunStatus::Canceled,
+        steps,
+        output_images: Vec::new(),
+        dependencies: Vec::new(),
+        error: Some(why.to_string()),
+        started_at: None,
+        finished_at: Some(now),
+        resume: None,
+    }
+}
+
+/// Pings the node's engine every beat; one that has not answered for half a lease gives the run
+/// up ([`StopReason::EngineLost`]).
+async fn engine_watch(docker: crate::docker::DockerHost, lease: Duration, stopper: Stopper) {
+    let mut answered = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(beat(lease)).await;
+        if let Ok(Ok(())) = tokio::time::timeout(beat(lease), docker.ping()).await {
+            answered = tokio::time::Instant::now();
+        } else if answered.elapsed() >= cut_off_after(lease) {
+            tracing::error!("the Docker engine does not answer; giving the run up");
+            stopper.stop(StopReason::EngineLost);
+            return;
+        }
+    }
+}
+
 /// What stops a run from outside the engine: the cancel token, why it was pulled, and the log
 /// that says so. `done` once the engine has returned (a late stop then changes nothing).
 #[derive(Clone)]
@@ -495,6 +556,8 @@ struct Stopper {
     cancel: CancellationToken,
     reason: Arc<std::sync::Mutex<StopReason>>,
     done: CancellationToken,
+    /// Fired with [`StopReason::EngineLost`]: the run is not waited for.
+    engine_lost: CancellationToken,
     log: Arc<crate::daemon::logs::LiveLog>,
 }
 
@@ -509,6 +572,9 @@ impl Stopper {
             return;
         }
         *reason = why;
+        if why == StopReason::EngineLost {
+            self.engine_lost.cancel();
+        }
         let notice = match why {
             StopReason::FencedOut => {
                 "this node was fenced out (the run was failed or taken over while this node \
@@ -518,6 +584,7 @@ impl Stopper {
                 "this node cannot reach the database to renew its claim, and another node \
                  fails the run as lost once the lease runs out"
             }
+            StopReason::EngineLost => "the Docker engine does not answer",
             StopReason::Shutdown | StopReason::None => "",
         };
         if !notice.is_empty() {

@@ -55,9 +55,20 @@ pub fn available() -> Result<(), String> {
     Ok(())
 }
 
+/// Where an engine listens besides its unix socket.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// Only the unix socket.
+    Unix,
+    /// Plain tcp on loopback (for a proxy to stand between it and a node).
+    Tcp,
+    /// tcp+TLS on loopback, client certificates required.
+    Tls,
+}
+
 impl Engine {
-    /// A new engine on a unix socket, or on tcp+TLS when `tls`.
-    pub fn start(tls: bool) -> Engine {
+    /// A new engine.
+    pub fn start(listen: Listen) -> Engine {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = tempfile::Builder::new().prefix("drydock-engine-").tempdir().unwrap();
         // containerd's shim sockets live under the exec root, and unix socket paths are short.
@@ -75,9 +86,9 @@ impl Engine {
             .args(["--bridge", "none", "--iptables=false", "--ip-masq=false", "--default-address-pool", &pool])
             .arg("-H")
             .arg(format!("unix://{}", socket.display()));
-        let (host, cert_path) = if tls {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let (host, cert_path) = if listen == Listen::Tls {
             let certs = make_certs(dir.path());
-            let port = super::serve::free_port();
             cmd.arg("--tlsverify")
                 .arg("--tlscacert")
                 .arg(certs.join("ca.pem"))
@@ -88,6 +99,9 @@ impl Engine {
                 .arg("-H")
                 .arg(format!("tcp://127.0.0.1:{port}"));
             (format!("tcp://127.0.0.1:{port}"), Some(certs))
+        } else if listen == Listen::Tcp {
+            cmd.arg("-H").arg(format!("tcp://127.0.0.1:{port}"));
+            (format!("tcp://127.0.0.1:{port}"), None)
         } else {
             (format!("unix://{}", socket.display()), None)
         };
