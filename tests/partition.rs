@@ -57,6 +57,30 @@ async fn running_on(a: &TestDaemon, b: &TestDaemon, docker: &DockerHost, id: &st
     key
 }
 
+/// Waits for run `id` to end Error with `why`, its first step failed and its second skipped.
+async fn ends_in_error(a: &TestDaemon, id: &str, why: &str) -> Value {
+    let lost = a.wait_run(id).await;
+    assert_eq!(lost["status"], "Error", "{lost}");
+    assert!(lost["error"].as_str().unwrap().contains(why), "{lost}");
+    assert_eq!(
+        (lost["steps"][0]["status"].as_str(), lost["steps"][1]["status"].as_str()),
+        (Some("Failed"), Some("Skipped")),
+        "{lost}"
+    );
+    lost
+}
+
+/// B takes a new run after the heal.
+async fn b_takes_new_work(a: &TestDaemon, b: &TestDaemon) {
+    let next = a.queue("quick-on-b").await;
+    let done = a.wait_run(&next).await;
+    assert_eq!(
+        (done["status"].as_str(), done["node"].as_str()),
+        (Some("Succeeded"), Some(b.node_id().as_str())),
+        "{done}"
+    );
+}
+
 async fn log_of(d: &TestDaemon, id: &str) -> String {
     let r = d.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap();
     r.text().await.unwrap()
@@ -102,14 +126,7 @@ async fn cut_mid_run(cut: fn(&Proxy)) {
     );
 
     // A fails it, every step settled.
-    let lost = a.wait_run(&id).await;
-    assert_eq!(lost["status"], "Error", "{lost}");
-    assert!(lost["error"].as_str().unwrap().contains("worker lost"), "{lost}");
-    assert_eq!(
-        (lost["steps"][0]["status"].as_str(), lost["steps"][1]["status"].as_str()),
-        (Some("Failed"), Some("Skipped")),
-        "{lost}"
-    );
+    ends_in_error(&a, &id, "worker lost").await;
     let reaped = store.get_run(&id).await.unwrap().unwrap();
 
     // Healed: B learns it was fenced out, and what it writes late does not land.
@@ -120,13 +137,7 @@ async fn cut_mid_run(cut: fn(&Proxy)) {
     assert_eq!(store.get_run(&id).await.unwrap().unwrap(), reaped, "a late write of B landed");
 
     // B rejoins and takes new work; the old run never ran again.
-    let next = a.queue("quick-on-b").await;
-    let done = a.wait_run(&next).await;
-    assert_eq!(
-        (done["status"].as_str(), done["node"].as_str()),
-        (Some("Succeeded"), Some(b.node_id().as_str())),
-        "{done}"
-    );
+    b_takes_new_work(&a, &b).await;
     assert_eq!(store.get_run(&id).await.unwrap().unwrap(), reaped);
     b.stop().await;
     a.stop().await;
@@ -227,14 +238,7 @@ async fn a_node_whose_engine_is_cut_off_gives_its_run_up_and_cleans_up_after_the
     let key = running_on(&a, &b, &own, &id).await;
 
     proxy.blackhole();
-    let lost = a.wait_run(&id).await;
-    assert_eq!(lost["status"], "Error", "{lost}");
-    assert!(lost["error"].as_str().unwrap().contains("Docker engine did not answer"), "{lost}");
-    assert_eq!(
-        (lost["steps"][0]["status"].as_str(), lost["steps"][1]["status"].as_str()),
-        (Some("Failed"), Some("Skipped")),
-        "{lost}"
-    );
+    ends_in_error(&a, &id, "Docker engine did not answer").await;
     // The engine itself never stopped the container: it is B's to remove once it can.
     assert!(has_container(&own, &key).await);
     let given_up = store.get_run(&id).await.unwrap().unwrap();
@@ -244,13 +248,7 @@ async fn a_node_whose_engine_is_cut_off_gives_its_run_up_and_cleans_up_after_the
         own.list_run_objects(&[("drydock.run", &key)]).await.unwrap().is_empty()
     })
     .await;
-    let next = a.queue("quick-on-b").await;
-    let done = a.wait_run(&next).await;
-    assert_eq!(
-        (done["status"].as_str(), done["node"].as_str()),
-        (Some("Succeeded"), Some(b.node_id().as_str())),
-        "{done}"
-    );
+    b_takes_new_work(&a, &b).await;
     assert_eq!(store.get_run(&id).await.unwrap().unwrap(), given_up, "the run was not executed again");
     b.stop().await;
     a.stop().await;
