@@ -5,6 +5,9 @@
 //! `engines` (issue 18): runs bound by waiting (one step, `sleep 2`), one worker slot per node,
 //! each node with a dockerd of its own: 3 nodes against 1, the ratio of their throughputs.
 //!
+//! `many` (issue 18): 20 `drydock serve` processes on one database; runs queued at a steady rate
+//! to mostly idle nodes: claim latency p50/p99, and the CPU PostgreSQL used meanwhile.
+//!
 //! Each node is a daemon in this process with its own data directory and 4 workers, all on this
 //! machine's dockerd; the runs are trivial (`busybox true`), so the figure is drydock's and
 //! dockerd's overhead per run. Claim latency is `started_at - queued_at` of runs queued one at
@@ -46,6 +49,127 @@ async fn main() {
     if want("engines") {
         own_engines(server).await;
     }
+    if want("many") {
+        many_nodes(&server.new_database().await.unwrap()).await;
+    }
+}
+
+/// Node processes in the `many` case, and runs queued to them.
+const MANY_NODES: usize = 20;
+const MANY_RUNS: usize = 100;
+
+/// CPU seconds used so far by every process named `postgres` (the bench's server is the only one).
+fn postgres_cpu() -> f64 {
+    let tick = 100.0; // USER_HZ on Linux
+    let mut total = 0.0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let Some((name, rest)) = stat.split_once(") ") else { continue };
+        if !name.ends_with("(postgres") {
+            continue;
+        }
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of stat; `rest` starts at field 3.
+        let (utime, stime): (f64, f64) = (fields[11].parse().unwrap_or(0.0), fields[12].parse().unwrap_or(0.0));
+        total += (utime + stime) / tick;
+    }
+    total
+}
+
+async fn many_nodes(db: &str) {
+    let key = std::env::temp_dir().join(format!("drydock-bench-many-{}.key", std::process::id()));
+    let dirs: Vec<tempfile::TempDir> = (0..MANY_NODES).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut children = Vec::new();
+    let mut urls = Vec::new();
+    for dir in &dirs {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_drydock"))
+            .args(["serve", "--registry", "127.0.0.1:5000", "--concurrency", "1", "--database", db])
+            .arg("--secret-key-file")
+            .arg(&key)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        children.push(child);
+        urls.push(format!("http://127.0.0.1:{port}"));
+        // One at a time: the first creates the schema and the secret key's tag.
+        wait_ready(urls.last().unwrap()).await;
+    }
+    let store = drydock::store::Store::open(db).await.unwrap();
+    let token = drydock::daemon::tokens::create_token(&store, "bench").await.unwrap().token;
+    let http = drydock::tls::client();
+    let post = |url: String, body: Value| {
+        let (http, token) = (http.clone(), token.clone());
+        async move { http.post(url).bearer_auth(token).json(&body).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    post(format!("{}/v1/tasks", urls[0]), trivial_task()).await;
+    let (cpu_before, started) = (postgres_cpu(), Instant::now());
+    let mut ids = Vec::new();
+    for i in 0..MANY_RUNS {
+        let run = post(format!("{}/v1/tasks/trivial/runs", urls[i % MANY_NODES]), json!({})).await;
+        ids.push(run["id"].as_str().unwrap().to_string());
+        // A steady 4 runs a second: the nodes are mostly idle, as when waiting for work.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mut waits = Vec::new();
+    let mut by_node = std::collections::BTreeSet::new();
+    for id in &ids {
+        let run = loop {
+            let run = store.get_run(id).await.unwrap().unwrap();
+            if run.status.is_terminal() {
+                break run;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(run.status, drydock::run::RunStatus::Succeeded, "{run:?}");
+        by_node.insert(run.node.clone().unwrap_or_default());
+        waits.push((run.started_at.unwrap() - run.queued_at).num_microseconds().unwrap_or(0) as f64 / 1000.0);
+    }
+    let (cpu, wall) = (postgres_cpu() - cpu_before, started.elapsed().as_secs_f64());
+    let mut slowest: Vec<(f64, usize)> = waits.iter().copied().zip(0..).collect();
+    slowest.sort_by(|a, b| b.0.total_cmp(&a.0));
+    println!("scale_out many: slowest claims (ms, nth run): {:?}", &slowest[..3]);
+    waits.sort_by(f64::total_cmp);
+    println!(
+        "scale_out many: {MANY_NODES} node processes, {MANY_RUNS} trivial runs at 4/s, run by {} nodes: claim latency p50 {:.1} ms, \
+         p99 {:.1} ms, max {:.1} ms; PostgreSQL used {:.1} s of CPU in {:.1} s ({:.0}% of one core)",
+        by_node.len(),
+        waits[waits.len() / 2],
+        waits[waits.len() * 99 / 100],
+        waits[waits.len() - 1],
+        cpu,
+        wall,
+        cpu / wall * 100.0
+    );
+    // Idle: what 20 nodes cost the database when no run is queued (polls, presence, roles).
+    let (cpu_before, idle) = (postgres_cpu(), Instant::now());
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let cpu = postgres_cpu() - cpu_before;
+    println!(
+        "scale_out many: {MANY_NODES} idle nodes: PostgreSQL used {:.2} s of CPU in {:.0} s ({:.1}% of one core)",
+        cpu,
+        idle.elapsed().as_secs_f64(),
+        cpu / idle.elapsed().as_secs_f64() * 100.0
+    );
+    for mut child in children {
+        let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+        let _ = child.wait();
+    }
+}
+
+async fn wait_ready(url: &str) {
+    for _ in 0..300 {
+        if drydock::tls::client().get(format!("{url}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{url} did not become ready");
 }
 
 /// Waiting-bound runs queued at once in the `engines` case.

@@ -3,8 +3,10 @@
 //! One may listen on tcp+TLS with certificates the test makes. Each is given the main engine's
 //! `busybox` image, so task files run on it unchanged.
 //!
-//! The extra engines run without a default bridge and without iptables rules: drydock puts every
-//! run on a network of its own, and only the main engine manages the host's firewall.
+//! Each extra engine gets a default bridge of its own (`ddbr<N>`, made here): started with
+//! `--bridge none`, dockerd deletes the host's `docker0`, which breaks the main engine. They run
+//! without iptables rules: drydock puts every run on a network of its own, and only the main
+//! engine manages the host's firewall.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,6 +21,7 @@ pub struct Engine {
     /// Its data and certificates (removed on drop).
     dir: tempfile::TempDir,
     exec_root: PathBuf,
+    bridge: String,
     /// `unix://…` or `tcp://127.0.0.1:PORT`.
     pub host: String,
     /// With TLS: the client's certificate directory (`ca.pem`, `cert.pem`, `key.pem`), as
@@ -40,6 +43,7 @@ impl Drop for Engine {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.exec_root);
+        let _ = Command::new("ip").args(["link", "delete", &self.bridge]).stderr(Stdio::null()).status();
     }
 }
 
@@ -75,7 +79,19 @@ impl Engine {
         let exec_root = PathBuf::from(format!("/run/dd-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&exec_root).unwrap();
         let socket = exec_root.join("docker.sock");
-        let pool = format!("base=10.{}.0.0/16,size=24", 200 + n % 50);
+        // Clear of the main engine's 10.213.0.0/16 (scripts/setup.sh).
+        let net = 220 + n % 30;
+        let pool = format!("base=10.{net}.0.0/16,size=24");
+        let bridge = format!("ddbr{}x{n}", std::process::id() % 10_000);
+        let _ = Command::new("ip").args(["link", "delete", &bridge]).stderr(Stdio::null()).status();
+        for args in [
+            vec!["link", "add", "name", &bridge, "type", "bridge"],
+            vec!["addr", "add", &format!("10.{net}.255.1/24"), "dev", &bridge],
+            vec!["link", "set", &bridge, "up"],
+        ] {
+            let out = Command::new("ip").args(&args).output().unwrap();
+            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
         let mut cmd = Command::new("dockerd");
         cmd.arg("--data-root")
             .arg(dir.path().join("data"))
@@ -83,7 +99,7 @@ impl Engine {
             .arg(&exec_root)
             .arg("--pidfile")
             .arg(exec_root.join("dockerd.pid"))
-            .args(["--bridge", "none", "--iptables=false", "--ip-masq=false", "--default-address-pool", &pool])
+            .args(["--bridge", &bridge, "--iptables=false", "--ip-masq=false", "--default-address-pool", &pool])
             .arg("-H")
             .arg(format!("unix://{}", socket.display()));
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -107,7 +123,7 @@ impl Engine {
         };
         let log = std::fs::File::create(dir.path().join("dockerd.log")).unwrap();
         let child = cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap();
-        let engine = Engine { child, dir, exec_root, host, cert_path };
+        let engine = Engine { child, dir, exec_root, bridge, host, cert_path };
         let local = format!("unix://{}", socket.display());
         let deadline = Instant::now() + Duration::from_secs(60);
         while !docker(&local, &["version"]).status().is_ok_and(|s| s.success()) {
