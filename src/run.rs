@@ -178,6 +178,19 @@ pub struct OutputImage {
     pub digest: Option<String>,
 }
 
+/// A signature a run wrote for an image it pushed, stored as cosign stores it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ImageSignature {
+    /// `registry/repository`.
+    pub image: String,
+    /// The signed manifest digest.
+    pub digest: String,
+    /// The signature manifest's tag (`sha256-<hex>.sig`).
+    pub signature_tag: String,
+    /// The signature manifest's digest.
+    pub signature_digest: String,
+}
+
 /// The final record of a run, as `--output json` prints it and the store keeps it.
 #[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunRecord {
@@ -189,6 +202,9 @@ pub struct RunRecord {
     pub steps: Vec<StepRecord>,
     /// Pushed images with digests.
     pub output_images: Vec<OutputImage>,
+    /// The signature written for each pushed image, when the run signs (`--sign-key`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<ImageSignature>,
     /// ACR's dependency JSON: one element per built image tag.
     pub dependencies: Vec<serde_json::Value>,
     /// Why the run did not succeed, for people.

@@ -22,6 +22,7 @@ mod metrics;
 mod operating;
 mod outgoing;
 mod packaging;
+mod registry_side;
 mod resume;
 mod scale_out;
 mod schema;

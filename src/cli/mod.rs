@@ -1,6 +1,7 @@
 //! The `drydock` command line: clap definitions and what each verb prints. Only this module prints
 //! for people; everything else returns values and errors.
 
+pub mod artifact;
 pub mod check;
 pub mod client;
 pub mod context_arg;
@@ -14,11 +15,13 @@ pub mod packaging;
 pub mod pairs;
 pub mod progress;
 pub mod prune;
+pub mod registry_args;
 pub mod remote_run;
 pub mod run;
 pub mod runs;
 pub mod scan;
 pub mod serve;
+pub mod signing;
 pub mod sse;
 pub mod table;
 pub mod task;
@@ -119,6 +122,20 @@ pub enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// OCI artifacts (and Helm charts) in a registry: push files, pull them back.
+    Artifact {
+        /// What to do with artifacts.
+        #[command(subcommand)]
+        command: artifact::ArtifactCommand,
+    },
+    /// Image signing keys (cosign-compatible).
+    Key {
+        /// What to do with keys.
+        #[command(subcommand)]
+        command: signing::KeyCommand,
+    },
+    /// Check an image's cosign-style signatures against public keys: exit 0 when one verifies, 1 when none does.
+    Verify(signing::VerifyArgs),
     /// Print a shell completion script (bash, zsh or fish).
     Completion(packaging::CompletionArgs),
     /// Print the manual page (`--dir` writes one per command).
@@ -201,6 +218,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Token { command } => block_on(token::run(command)),
         Command::Prune(a) => block_on(prune::run(a)),
         Command::Hook { command } => block_on(hooks::run(command)),
+        Command::Artifact { command } => block_on(artifact::run(command)),
+        Command::Key { command } => signing::key(command),
+        Command::Verify(a) => block_on(signing::verify(a)),
         Command::Completion(a) => packaging::completion(a),
         Command::Man(a) => packaging::man(a),
     };

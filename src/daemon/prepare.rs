@@ -170,6 +170,8 @@ pub async fn prepare(
             quick_build,
             git: GitInfo { commit: fetched.commit.clone() },
             credentials,
+            // Saved tasks do not carry a signing key yet; only local runs sign.
+            sign_key: None,
             untrusted: spec.untrusted.clone(),
             approve_before: spec.approve_before.clone(),
             gate: (!spec.approve_before.is_empty())

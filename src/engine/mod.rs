@@ -113,6 +113,8 @@ pub struct Execution {
     pub workspace_volume: String,
     /// Registry logins of this run (a task's credentials), over the engine's own.
     pub credentials: Credentials,
+    /// Signs every image the run pushes (cosign-style), when set; not for untrusted runs.
+    pub sign_key: Option<crate::registry::keys::SignatureKey>,
     /// Set (with the reason) for a run whose steps come from someone untrusted (a fork's pull
     /// request): it gets no registry logins, not even the engine's own, no engine socket and no
     /// privileged steps, and its push steps fail with this reason.
@@ -211,6 +213,7 @@ impl Engine {
             status: RunStatus::Running,
             steps,
             output_images: Vec::new(),
+            signatures: Vec::new(),
             dependencies: Vec::new(),
             error: None,
             started_at: Some(started),

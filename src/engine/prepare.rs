@@ -25,6 +25,8 @@ pub struct RunTarget {
     pub git: GitInfo,
     /// Registry logins of this run, over the engine's own.
     pub credentials: Credentials,
+    /// Signs every image the run pushes (see [`Execution::sign_key`]).
+    pub sign_key: Option<crate::registry::keys::SignatureKey>,
     /// Why the run is not trusted with secrets, if it is not (see [`Execution::untrusted`]).
     pub untrusted: Option<String>,
     /// Steps that wait for `gate` (see [`Execution::approve_before`]).
@@ -69,6 +71,7 @@ pub fn prepare(
         quick_build: target.quick_build,
         git: target.git,
         credentials: target.credentials,
+        sign_key: target.sign_key,
         untrusted: target.untrusted,
         approve_before: target.approve_before,
         gate: target.gate,

@@ -56,6 +56,8 @@ pub async fn execute(
         images_present: Default::default(),
         credentials: engine.credentials_for(req),
         untrusted: req.untrusted.clone(),
+        sign_key: req.sign_key.clone().filter(|_| req.untrusted.is_none()),
+        signatures: Default::default(),
     });
     let n = req.task.steps.len();
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();
@@ -210,6 +212,7 @@ pub async fn execute(
             }
         }
     }
+    record.signatures.extend(std::mem::take(&mut *ctx.signatures.lock().unwrap_or_else(|e| e.into_inner())));
     for s in &mut record.steps {
         if s.status == StepStatus::Pending {
             s.status = StepStatus::Skipped;

@@ -1,0 +1,245 @@
+//! The registry side against the real loopback registry (`delete: enabled`): OCI artifacts and
+//! Helm charts pushed and pulled back byte for byte, cosign-style signatures checked by drydock
+//! and by openssl, and purge.
+
+use crate::helper::docker::{REGISTRY, unique};
+use crate::helper::{context_tar, drydock};
+use drydock::registry::{ClientConfig, RegistryClient, RepoAccess};
+use serde_json::Value;
+use std::path::Path;
+
+fn client() -> RegistryClient {
+    RegistryClient::new(ClientConfig::default()).unwrap()
+}
+
+fn repo(repository: &str) -> RepoAccess<'_> {
+    RepoAccess { registry: REGISTRY, repository, login: None }
+}
+
+/// The stored manifest of `repository:reference` as JSON.
+async fn manifest(repository: &str, reference: &str) -> Value {
+    let stored = client().pull_manifest(repo(repository), reference).await.unwrap();
+    serde_json::from_slice(&stored.bytes).unwrap()
+}
+
+/// Runs drydock with `args`, asserting success; returns stdout.
+fn drydock_ok(args: &[&str]) -> String {
+    let out = drydock().args(args).output().unwrap();
+    assert!(out.status.success(), "drydock {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn chart_tgz(name: &str, version: &str) -> Vec<u8> {
+    use std::io::Write as _;
+    let chart_yaml = format!("apiVersion: v2\nname: {name}\nversion: {version}\ndescription: a test chart\n");
+    let tar = context_tar(&[
+        (&format!("{name}/Chart.yaml"), &chart_yaml),
+        (&format!("{name}/templates/cm.yaml"), "kind: ConfigMap\n"),
+    ]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+fn same_bytes(a: &Path, b: &Path) {
+    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap(), "{} vs {}", a.display(), b.display());
+}
+
+#[tokio::test]
+async fn artifact_push_and_pull_round_trip_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    std::fs::write(dir.path().join("data.bin"), &binary).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "hello artifact\n").unwrap();
+    let repository = unique("artifact");
+    let reference = format!("{REGISTRY}/{repository}:v1");
+    let data = dir.path().join("data.bin");
+    let notes = format!("{}:text/plain", dir.path().join("notes.txt").display());
+    let pushed: Value = serde_json::from_str(&drydock_ok(&[
+        "artifact",
+        "push",
+        &reference,
+        data.to_str().unwrap(),
+        &notes,
+        "--artifact-type",
+        "application/vnd.example.bundle.v1",
+        "--annotation",
+        "org.example.team=builds",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+
+    let stored = manifest(&repository, "v1").await;
+    assert_eq!(stored["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    assert_eq!(stored["artifactType"], "application/vnd.example.bundle.v1");
+    assert_eq!(stored["config"]["mediaType"], "application/vnd.oci.empty.v1+json");
+    assert_eq!(stored["config"]["size"], 2);
+    assert_eq!(stored["annotations"]["org.example.team"], "builds");
+    assert_eq!(stored["layers"][1]["mediaType"], "text/plain");
+    assert_eq!(stored["layers"][0]["annotations"]["org.opencontainers.image.title"], "data.bin");
+    let digest = pushed["digest"].as_str().unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let by_digest = format!("{REGISTRY}/{repository}@{digest}");
+    drydock_ok(&["artifact", "pull", &by_digest, "-o", out.path().to_str().unwrap()]);
+    same_bytes(&dir.path().join("data.bin"), &out.path().join("data.bin"));
+    same_bytes(&dir.path().join("notes.txt"), &out.path().join("notes.txt"));
+}
+
+#[tokio::test]
+async fn a_helm_chart_is_pushed_with_helms_media_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let chart = dir.path().join("demo-0.3.1.tgz");
+    std::fs::write(&chart, chart_tgz("demo", "0.3.1")).unwrap();
+    let repository = unique("charts/demo");
+    let reference = format!("{REGISTRY}/{repository}:0.3.1");
+    drydock_ok(&["artifact", "push", &reference, chart.to_str().unwrap()]);
+
+    let stored = manifest(&repository, "0.3.1").await;
+    assert_eq!(stored["config"]["mediaType"], "application/vnd.cncf.helm.config.v1+json");
+    assert_eq!(stored["layers"][0]["mediaType"], "application/vnd.cncf.helm.chart.content.v1.tar+gzip");
+    let config_digest = stored["config"]["digest"].as_str().unwrap();
+    let config: Value =
+        serde_json::from_slice(&client().pull_blob(repo(&repository), config_digest).await.unwrap()).unwrap();
+    assert_eq!((config["name"].as_str(), config["version"].as_str()), (Some("demo"), Some("0.3.1")));
+
+    let out = tempfile::tempdir().unwrap();
+    drydock_ok(&["artifact", "pull", &reference, "-o", out.path().to_str().unwrap()]);
+    same_bytes(&chart, &out.path().join("demo-0.3.1.tgz"));
+}
+
+/// `drydock key generate` into a new directory; returns it.
+fn key_pair() -> tempfile::TempDir {
+    let keys = tempfile::tempdir().unwrap();
+    drydock_ok(&["key", "generate", "-o", keys.path().to_str().unwrap()]);
+    keys
+}
+
+/// `drydock build --local` of a fresh image pushed as `REGISTRY/repository:tag`, signed with
+/// `key`; returns the run record.
+fn signed_build(repository: &str, tag: &str, key: &Path) -> Value {
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM busybox\nRUN echo {} > /nonce\n", unique("n")))
+        .unwrap();
+    let image = format!("{REGISTRY}/{repository}:{tag}");
+    let out = drydock()
+        .args(["build", "--local", "-o", "json", "-t", &image, "--sign-key"])
+        .arg(key)
+        .arg(ctx.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `drydock verify IMAGE --key PUB -o json`: (exit code, report).
+fn verify(image: &str, public_key: &Path) -> (i32, Value) {
+    let out = drydock().args(["verify", image, "-o", "json", "--key"]).arg(public_key).output().unwrap();
+    (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+}
+
+/// `openssl dgst -sha256 -verify PUB -signature SIG PAYLOAD`: whether openssl accepts it.
+fn openssl_verifies(public_key: &Path, payload: &[u8], der_signature: &[u8]) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("payload"), payload).unwrap();
+    std::fs::write(dir.path().join("sig.der"), der_signature).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-verify"])
+        .arg(public_key)
+        .arg("-signature")
+        .arg(dir.path().join("sig.der"))
+        .arg(dir.path().join("payload"))
+        .output()
+        .expect("openssl");
+    out.status.success()
+}
+
+#[tokio::test]
+async fn a_signed_push_verifies_with_drydock_and_with_openssl() {
+    use base64::Engine as _;
+    let keys = key_pair();
+    let repository = unique("signed/app");
+    let record = signed_build(&repository, "v1", &keys.path().join("cosign.key"));
+    let digest = record["output_images"][0]["digest"].as_str().unwrap().to_owned();
+    let signature = &record["signatures"][0];
+    let sig_tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
+    assert_eq!(signature["digest"], digest.as_str());
+    assert_eq!(signature["signature_tag"], sig_tag.as_str());
+
+    // What is in the registry is what cosign writes.
+    let stored = manifest(&repository, &sig_tag).await;
+    assert_eq!(stored["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    let sig_digest = client().manifest_digest(REGISTRY, &repository, &sig_tag, None).await.unwrap().digest;
+    assert_eq!(signature["signature_digest"], sig_digest.as_str());
+    let layer = &stored["layers"][0];
+    assert_eq!(layer["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+    let payload = client().pull_blob(repo(&repository), layer["digest"].as_str().unwrap()).await.unwrap();
+    let expected = format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"{REGISTRY}/{repository}"}},"image":{{"docker-manifest-digest":"{digest}"}},"type":"cosign container image signature"}},"optional":null}}"#
+    );
+    assert_eq!(String::from_utf8_lossy(&payload), expected);
+
+    // Independently of drydock's code: openssl over the payload blob.
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(layer["annotations"]["dev.cosignproject.cosign/signature"].as_str().unwrap())
+        .unwrap();
+    let public_key = keys.path().join("cosign.pub");
+    assert!(openssl_verifies(&public_key, &payload, &der));
+    let mut tampered = payload.to_vec();
+    let at = tampered.len() - 20;
+    tampered[at] ^= 0x01;
+    assert!(!openssl_verifies(&public_key, &tampered, &der));
+
+    let (code, report) = verify(&format!("{REGISTRY}/{repository}:v1"), &public_key);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["verified"], true);
+    assert_eq!(report["digest"], digest.as_str());
+
+    // Another key does not verify it.
+    let stranger = key_pair();
+    let (code, report) = verify(&format!("{REGISTRY}/{repository}@{digest}"), &stranger.path().join("cosign.pub"));
+    assert_eq!(code, 1, "{report}");
+    assert_eq!(report["verified"], false);
+}
+
+#[tokio::test]
+async fn a_tampered_payload_fails_and_signatures_accumulate() {
+    let first = key_pair();
+    let repository = unique("signed/tamper");
+    let record = signed_build(&repository, "v1", &first.path().join("cosign.key"));
+    let digest = record["output_images"][0]["digest"].as_str().unwrap().to_owned();
+    let sig_tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
+
+    // A second key signs the same image: both signatures stay, each verifies with its own key.
+    let second = key_pair();
+    let key = drydock::registry::keys::SignatureKey::from_pem(
+        &std::fs::read_to_string(second.path().join("cosign.key")).unwrap(),
+    )
+    .unwrap();
+    let written = drydock::registry::signature::sign_image(&client(), repo(&repository), &digest, &key).await.unwrap();
+    assert_eq!(written.signatures, 2);
+    let image = format!("{REGISTRY}/{repository}:v1");
+    assert_eq!(verify(&image, &first.path().join("cosign.pub")).0, 0);
+    assert_eq!(verify(&image, &second.path().join("cosign.pub")).0, 0);
+
+    // Replace every payload with a tampered one, keeping the signatures: nothing verifies.
+    let mut stored = manifest(&repository, &sig_tag).await;
+    for layer in stored["layers"].as_array_mut().unwrap() {
+        let payload = client().pull_blob(repo(&repository), layer["digest"].as_str().unwrap()).await.unwrap();
+        let tampered = String::from_utf8_lossy(&payload)
+            .replace("cosign container image signature", "cosign container image signaturE");
+        let tampered_digest = client().push_blob(repo(&repository), tampered.clone().into()).await.unwrap();
+        layer["digest"] = tampered_digest.into();
+        layer["size"] = tampered.len().into();
+    }
+    let bytes = serde_json::to_vec(&stored).unwrap();
+    client()
+        .push_manifest(repo(&repository), &sig_tag, "application/vnd.oci.image.manifest.v1+json", bytes.into())
+        .await
+        .unwrap();
+    let (code, report) = verify(&image, &first.path().join("cosign.pub"));
+    assert_eq!(code, 1, "{report}");
+    assert!(report["signatures"][0]["reason"].as_str().unwrap().contains("no given key verifies"), "{report}");
+}
