@@ -243,3 +243,33 @@ async fn a_tampered_payload_fails_and_signatures_accumulate() {
     assert_eq!(code, 1, "{report}");
     assert!(report["signatures"][0]["reason"].as_str().unwrap().contains("no given key verifies"), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_task_signs_what_it_pushes_and_keeps_its_key_sealed() {
+    use crate::helper::daemon::TestDaemon;
+    let d = TestDaemon::start(1).await;
+    let keys = key_pair();
+    let pem = std::fs::read_to_string(keys.path().join("cosign.key")).unwrap();
+    let repository = unique("signed/task");
+    let image = format!("{REGISTRY}/{repository}:v1");
+    let dockerfile = format!("FROM busybox\nRUN echo {} > /nonce\n", unique("n"));
+    let context = format!("upload:{}", d.upload(&[("Dockerfile", &dockerfile)]).await);
+    let task = serde_json::json!({
+        "name": "signer",
+        "context": context,
+        "step": {"kind": "docker", "images": [image], "no_cache": true},
+        "sign_key": pem,
+    });
+    let (status, body) = d.post("/v1/tasks", task).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, shown) = d.get("/v1/tasks/signer").await;
+    assert_eq!(shown["sign_key"], "***", "{shown}");
+
+    let (status, run) = d.post("/v1/tasks/signer/runs", serde_json::json!({})).await;
+    assert_eq!(status, 201, "{run}");
+    let run = d.wait_run(run["id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "Succeeded", "{run}");
+    let (code, report) = verify(&image, &keys.path().join("cosign.pub"));
+    assert_eq!(code, 0, "{report}");
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+}

@@ -306,14 +306,7 @@ async fn cancel_on_ctrl_c(cancel: CancellationToken) {
 
 /// The `--sign-key` key, read before anything runs so that a bad key costs no build.
 fn sign_key(eargs: &EngineArgs) -> Result<Option<SignatureKey>, CliError> {
-    let Some(path) = &eargs.sign_key else {
-        return Ok(None);
-    };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("--sign-key {}: {e}", path.display())))?;
-    SignatureKey::from_pem(&text)
-        .map(Some)
-        .map_err(|e| CliError::Invalid(format!("--sign-key {}: {e}", path.display())))
+    eargs.sign_key.as_deref().map(|path| super::signing::read_private_key(path).map(|(_, key)| key)).transpose()
 }
 
 fn credentials(eargs: &EngineArgs) -> Result<Credentials, CliError> {

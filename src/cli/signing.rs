@@ -4,7 +4,7 @@
 use super::CliError;
 use super::output::{Format, print_json};
 use super::registry_args::{RegistryLoginArgs, image_ref, manifest_reference, registry_client, repo_access};
-use crate::registry::keys::{self, VerificationKey};
+use crate::registry::keys::{self, SignatureKey, VerificationKey};
 use crate::registry::signature;
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -62,6 +62,16 @@ pub fn key(command: KeyCommand) -> Result<(), CliError> {
     eprintln!("Private key written to {}", private_path.display());
     eprintln!("Public key written to {}", public_path.display());
     Ok(())
+}
+
+/// Reads a private signing key file: its PEM text (for a saved task) and the key, so that a bad
+/// key is refused before anything is sent or built.
+pub fn read_private_key(path: &Path) -> Result<(String, SignatureKey), CliError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CliError::Invalid(format!("--sign-key {}: {e}", path.display())))?;
+    let key =
+        SignatureKey::from_pem(&text).map_err(|e| CliError::Invalid(format!("--sign-key {}: {e}", path.display())))?;
+    Ok((text, key))
 }
 
 /// Reads the public keys named on the command line.

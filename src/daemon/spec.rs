@@ -48,6 +48,9 @@ pub struct RunSpec {
     /// Registry logins (passwords sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Credential>,
+    /// Private key PEM that signs every pushed image (sealed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_key: Option<String>,
     /// Task name, for task runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_name: Option<String>,
@@ -102,6 +105,8 @@ struct SpecRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     credentials: Vec<StoredLogin>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    sign_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     task_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     checkout: Option<Checkout>,
@@ -129,6 +134,7 @@ impl From<SpecRecord> for RunSpec {
             timeout: r.timeout,
             git_token: r.git_token,
             credentials: r.credentials.into_iter().map(Credential::from).collect(),
+            sign_key: r.sign_key,
             task_name: r.task_name,
             checkout: r.checkout,
             triggered_by: r.triggered_by,
@@ -151,6 +157,7 @@ impl From<RunSpec> for SpecRecord {
             timeout: s.timeout,
             git_token: s.git_token,
             credentials: s.credentials.iter().map(StoredLogin::from).collect(),
+            sign_key: s.sign_key,
             task_name: s.task_name,
             checkout: s.checkout,
             triggered_by: s.triggered_by,

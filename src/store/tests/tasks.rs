@@ -17,6 +17,7 @@ pub(super) fn task(name: &str) -> Task {
         agent_labels: BTreeMap::new(),
         platform: None,
         git_token: None,
+        sign_key: None,
         approve_before: Vec::new(),
         approval_timeout: None,
         credentials: vec![],

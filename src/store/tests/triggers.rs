@@ -173,6 +173,7 @@ async fn timer_cursors_move_once(f: &Fixture) {
         agent_labels: Default::default(),
         platform: None,
         git_token: None,
+        sign_key: None,
         approve_before: Vec::new(),
         approval_timeout: None,
         credentials: vec![],
