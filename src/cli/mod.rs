@@ -15,6 +15,7 @@ pub mod packaging;
 pub mod pairs;
 pub mod progress;
 pub mod prune;
+pub mod purge;
 pub mod registry_args;
 pub mod remote_run;
 pub mod run;
@@ -116,6 +117,9 @@ pub enum Command {
     /// Delete finished runs and their logs now (`--dry-run` lists them), by the daemon's
     /// retention policy or by `--keep-runs` / `--keep-days`.
     Prune(prune::PruneArgs),
+    /// Delete old tags from a registry, as ACR's `acr purge` (`--dry-run` lists them). A tag's age is
+    /// its image config's `created` time, since registries keep no tag dates.
+    Purge(purge::RegistryPurgeArgs),
     /// API tokens of the daemon.
     Token {
         /// What to do with tokens.
@@ -217,6 +221,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Cancel(a) => block_on(runs::cancel(a)),
         Command::Token { command } => block_on(token::run(command)),
         Command::Prune(a) => block_on(prune::run(a)),
+        Command::Purge(a) => block_on(purge::run(a)),
         Command::Hook { command } => block_on(hooks::run(command)),
         Command::Artifact { command } => block_on(artifact::run(command)),
         Command::Key { command } => signing::key(command),

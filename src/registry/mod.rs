@@ -17,6 +17,7 @@ mod credentials;
 mod error;
 pub mod keys;
 mod notification;
+pub mod purge;
 mod ratelimit;
 pub mod signature;
 mod target;
