@@ -403,3 +403,45 @@ async fn purge_untagged_removes_the_images_of_deleted_indexes() {
     assert!(exists(&repository, &fresh).await);
     assert_eq!(client().list_tags(repo(&repository)).await.unwrap(), vec!["new".to_owned()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acr_purge_runs_built_in_from_a_timer_task() {
+    use crate::helper::daemon::{TestDaemon, inline_task};
+    use drydock::clock::ManualClock;
+    use std::sync::Arc;
+    let repository = unique("purge/timer");
+    push_aged(&repository, Some("old1"), 20).await;
+    push_aged(&repository, Some("old2"), 15).await;
+    push_aged(&repository, Some("new"), 1).await;
+
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T09:59:30Z").unwrap().with_timezone(&chrono::Utc);
+    let clock = Arc::new(ManualClock::new(start));
+    let d = {
+        let clock = clock.clone();
+        TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| c.clock = clock).await
+    };
+    // As ACR's scheduled purge tasks are written: no registry (the run's), no image pulled.
+    let file = format!("steps:\n  - cmd: acr purge --filter '{repository}:.*' --ago 10d --untagged\n");
+    let mut task = inline_task("nightly-purge", &file);
+    task["timers"] = serde_json::json!([{"name": "nightly", "schedule": "0 10 * * *"}]);
+    let (status, created) = d.post("/v1/tasks", task).await;
+    assert_eq!(status, 201, "{created}");
+    drydock::triggers::timer::pass(&d.daemon.as_ref().unwrap().service).await.unwrap();
+    clock.set(start + chrono::Duration::seconds(40));
+    drydock::triggers::timer::pass(&d.daemon.as_ref().unwrap().service).await.unwrap();
+
+    let (_, page) = d.get("/v1/runs?task=nightly-purge").await;
+    let runs = page["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{page}");
+    assert_eq!(runs[0]["trigger"]["kind"], "timer");
+    let id = runs[0]["id"].as_str().unwrap();
+    let run = d.wait_run(id).await;
+    assert_eq!(run["status"], "Succeeded", "{run}");
+    assert_eq!(client().list_tags(repo(&repository)).await.unwrap(), vec!["new".to_owned()]);
+    let log = d.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("REPOSITORY"), "{log}");
+    for tag in ["old1", "old2"] {
+        assert!(log.lines().any(|l| l.contains(tag) && l.contains("deleted")), "{tag} in {log}");
+    }
+    assert!(log.contains("Deleted 2 manifests (2 tags)"), "{log}");
+}

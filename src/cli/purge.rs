@@ -2,10 +2,9 @@
 //! `--untagged` the manifests they leave behind), or list them with `--dry-run`.
 
 use super::CliError;
-use super::output::{Format, print_table, timestamp};
+use super::output::{Format, print_json};
 use super::registry_args::{RegistryLoginArgs, login_for, registry_client};
-use super::table::Table;
-use crate::registry::purge::{self, PurgeArgs, PurgeReport};
+use crate::registry::purge::{self, PurgeArgs};
 use clap::Args;
 
 /// `drydock purge`.
@@ -30,48 +29,16 @@ pub async fn run(a: RegistryPurgeArgs) -> Result<(), CliError> {
     let report = purge::purge(&registry_client()?, &a.registry, login, &a.purge, chrono::Utc::now())
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
-    print_table(a.output, &report, purge_table)?;
-    if a.output == Format::Text {
-        eprintln!("{}", summary(&report));
+    match a.output {
+        Format::Json => print_json(&report),
+        Format::Text => {
+            let mut lines = report.table_lines();
+            let summary = lines.pop().unwrap_or_default();
+            for line in lines {
+                println!("{line}");
+            }
+            eprintln!("{summary}");
+            Ok(())
+        }
     }
-    Ok(())
-}
-
-/// One line for people: how many manifests went (or would go), and what it cost.
-pub fn summary(report: &PurgeReport) -> String {
-    let verb = if report.dry_run { "Would delete" } else { "Deleted" };
-    let tags: usize = report.deleted.iter().map(|d| d.tags.len()).sum();
-    format!(
-        "{verb} {} manifests ({tags} tags); {} kept for a reason; {} registry requests in {} ms.",
-        report.deleted.len(),
-        report.kept.len(),
-        report.requests,
-        report.millis
-    )
-}
-
-/// REPOSITORY, TAGS, DIGEST, CREATED, ACTION: what was (or would be) deleted, and what stayed.
-pub fn purge_table(report: &PurgeReport) -> Table {
-    let mut table = Table::new(&["REPOSITORY", "TAGS", "DIGEST", "CREATED", "ACTION"]);
-    let action = if report.dry_run { "would delete" } else { "deleted" };
-    for d in &report.deleted {
-        let tags = if d.tags.is_empty() { "<untagged>".to_owned() } else { d.tags.join(",") };
-        table.row(vec![
-            d.repository.clone().into(),
-            tags.into(),
-            d.digest.clone().into(),
-            timestamp(d.created).into(),
-            action.into(),
-        ]);
-    }
-    for k in &report.kept {
-        table.row(vec![
-            k.repository.clone().into(),
-            k.tags.join(",").into(),
-            k.digest.clone().into(),
-            String::new().into(),
-            format!("kept: {}", k.reason).into(),
-        ]);
-    }
-    table
 }

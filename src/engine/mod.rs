@@ -16,6 +16,7 @@ mod scheduler;
 mod step;
 mod step_build;
 mod step_cmd;
+mod step_purge;
 mod step_push;
 
 use crate::docker::{DockerHost, Labels, RegistryCredential};
@@ -113,6 +114,8 @@ pub struct Execution {
     pub workspace_volume: String,
     /// Registry logins of this run (a task's credentials), over the engine's own.
     pub credentials: Credentials,
+    /// The run's registry (`.Run.Registry`): where `acr purge` steps purge unless told otherwise.
+    pub registry: String,
     /// Signs every image the run pushes (cosign-style), when set; not for untrusted runs.
     pub sign_key: Option<crate::registry::keys::SignatureKey>,
     /// Set (with the reason) for a run whose steps come from someone untrusted (a fork's pull

@@ -71,6 +71,7 @@ pub fn prepare(
         quick_build: target.quick_build,
         git: target.git,
         credentials: target.credentials,
+        registry: load.run.registry.clone(),
         sign_key: target.sign_key,
         untrusted: target.untrusted,
         approve_before: target.approve_before,

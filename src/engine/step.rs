@@ -35,6 +35,8 @@ pub struct StepContext {
     pub untrusted: Option<String>,
     /// Images known to be on the engine, so that each is looked up once per run.
     pub images_present: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The run's registry, for `acr purge` steps.
+    pub run_registry: String,
     /// The key that signs every image the run pushes, if any.
     pub sign_key: Option<crate::registry::keys::SignatureKey>,
     /// Signatures written so far, for the run record.

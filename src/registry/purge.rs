@@ -138,6 +138,53 @@ pub struct PurgeReport {
     pub millis: u64,
 }
 
+impl PurgeReport {
+    /// The table of what was (or would be) deleted and what stayed, then a summary line: the
+    /// same text for `drydock purge` and for a task's `acr purge` step log.
+    pub fn table_lines(&self) -> Vec<String> {
+        let action = if self.dry_run { "would delete" } else { "deleted" };
+        let mut rows =
+            vec![["REPOSITORY".to_owned(), "TAGS".into(), "DIGEST".into(), "CREATED".into(), "ACTION".into()]];
+        for d in &self.deleted {
+            let tags = if d.tags.is_empty() { "<untagged>".to_owned() } else { d.tags.join(",") };
+            let created = d.created.map(|c| c.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default();
+            rows.push([d.repository.clone(), tags, d.digest.clone(), created, action.into()]);
+        }
+        for k in &self.kept {
+            rows.push([
+                k.repository.clone(),
+                k.tags.join(","),
+                k.digest.clone(),
+                String::new(),
+                format!("kept: {}", k.reason),
+            ]);
+        }
+        let mut widths = [0; 5];
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let cells: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+                cells.join("  ").trim_end().to_owned()
+            })
+            .collect();
+        let verb = if self.dry_run { "Would delete" } else { "Deleted" };
+        let tags: usize = self.deleted.iter().map(|d| d.tags.len()).sum();
+        lines.push(format!(
+            "{verb} {} manifests ({tags} tags); {} kept for a reason; {} registry requests in {} ms.",
+            self.deleted.len(),
+            self.kept.len(),
+            self.requests,
+            self.millis
+        ));
+        lines
+    }
+}
+
 /// A tag resolved: its manifest and age.
 #[derive(Debug, Clone)]
 struct Resolved {
@@ -179,10 +226,10 @@ async fn purge_repository(
     let filters: Vec<&PurgeFilter> = args.filters.iter().filter(|f| f.repository.is_match(repo.repository)).collect();
     let matches = |tag: &str| filters.iter().any(|f| f.tag.is_match(tag));
     let tags = client.list_tags(repo).await?;
-    let resolved: Vec<Resolved> = stream::iter(tags.iter().map(|tag| resolve(client, repo, tag, matches(tag))))
-        .buffer_unordered(usize::from(args.concurrency))
-        .try_collect()
-        .await?;
+    // Collected first: a closure inside the stream type trips rustc's Send inference (#102211).
+    let lookups: Vec<_> = tags.iter().map(|tag| resolve(client, repo, tag, matches(tag))).collect();
+    let resolved: Vec<Resolved> =
+        stream::iter(lookups).buffer_unordered(usize::from(args.concurrency)).try_collect().await?;
     let due = due_tags(&resolved, &matches, args, now);
     let mut tags_of: BTreeMap<&str, Vec<&Resolved>> = BTreeMap::new();
     for r in &resolved {
@@ -252,10 +299,8 @@ async fn purge_repository(
         // Tagged manifests (indexes among them) before the images they referenced, so that no
         // index is ever left pointing at nothing.
         for batch in [&deletions, &orphans] {
-            stream::iter(batch.iter().map(|d| client.delete_manifest(repo, &d.digest)))
-                .buffer_unordered(usize::from(args.concurrency))
-                .try_collect::<Vec<()>>()
-                .await?;
+            let deletes: Vec<_> = batch.iter().map(|d| client.delete_manifest(repo, &d.digest)).collect();
+            stream::iter(deletes).buffer_unordered(usize::from(args.concurrency)).try_collect::<Vec<()>>().await?;
         }
     }
     report.deleted.extend(deletions);
