@@ -5,6 +5,7 @@
 use crate::helper::docker::{REGISTRY, unique};
 use crate::helper::{context_tar, drydock};
 use drydock::registry::{ClientConfig, RegistryClient, RepoAccess};
+use futures_util::StreamExt as _;
 use serde_json::Value;
 use std::path::Path;
 
@@ -444,4 +445,61 @@ async fn acr_purge_runs_built_in_from_a_timer_task() {
         assert!(log.lines().any(|l| l.contains(tag) && l.contains("deleted")), "{tag} in {log}");
     }
     assert!(log.contains("Deleted 2 manifests (2 tags)"), "{log}");
+}
+
+/// Not a test: the purge benchmark of the closing note (`cargo test --test tests
+/// registry_side::purge_bench -- --ignored --nocapture`). 1,000 tags of known ages, a dry run,
+/// then the real purge of the 500 older than 500 days, through the `drydock purge` binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark; run by hand"]
+async fn purge_bench_1000_tags() {
+    let fast = RegistryClient::new(ClientConfig { per_registry_rps: 0.0, ..ClientConfig::default() }).unwrap();
+    let repository = unique("purge/bench");
+    let layer_digest = fast.push_blob(repo(&repository), bytes::Bytes::from_static(b"bench layer")).await.unwrap();
+    let setup = std::time::Instant::now();
+    let pushes: Vec<_> = (0..1000)
+        .map(|i| {
+            let (fast, repository, layer_digest) = (fast.clone(), repository.clone(), layer_digest.clone());
+            async move {
+                let created = chrono::Utc::now() - chrono::Duration::days(i);
+                let config = serde_json::json!({"architecture": "amd64", "os": "linux", "created": created.to_rfc3339(),
+                    "rootfs": {"type": "layers", "diff_ids": [layer_digest]}})
+                .to_string();
+                let config_digest = fast.push_blob(repo(&repository), config.clone().into()).await.unwrap();
+                let manifest = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+                    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": 11}]})
+                .to_string();
+                let tag = format!("b{i:04}");
+                fast.push_manifest(repo(&repository), &tag, "application/vnd.oci.image.manifest.v1+json", manifest.into())
+                    .await
+                    .unwrap();
+            }
+        })
+        .collect();
+    futures_util::stream::iter(pushes).buffer_unordered(16).collect::<Vec<()>>().await;
+    eprintln!("setup: 1000 tags pushed in {:?}", setup.elapsed());
+    let filter = format!("{repository}:.*");
+    for (label, dry) in [("dry run", true), ("real", false)] {
+        for rps in ["0", "10"] {
+            if !dry && rps == "10" {
+                continue;
+            }
+            let mut args =
+                vec!["--filter", &filter, "--ago", "500d", "--concurrency", "8", "--requests-per-second", rps];
+            if dry {
+                args.push("--dry-run");
+            }
+            let wall = std::time::Instant::now();
+            let report = tokio::task::block_in_place(|| purge(&args));
+            eprintln!(
+                "purge {label} (rps limit {rps}): {} manifests, {} requests, {} ms inside, {:?} wall",
+                report["deleted"].as_array().unwrap().len(),
+                report["requests"],
+                report["millis"],
+                wall.elapsed()
+            );
+        }
+    }
+    assert_eq!(client().list_tags(repo(&repository)).await.unwrap().len(), 500);
 }

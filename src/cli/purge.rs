@@ -3,8 +3,9 @@
 
 use super::CliError;
 use super::output::{Format, print_json};
-use super::registry_args::{RegistryLoginArgs, login_for, registry_client};
+use super::registry_args::{RegistryLoginArgs, login_for};
 use crate::registry::purge::{self, PurgeArgs};
+use crate::registry::{ClientConfig, RegistryClient};
 use clap::Args;
 
 /// `drydock purge`.
@@ -15,6 +16,11 @@ pub struct RegistryPurgeArgs {
     pub registry: String,
     #[command(flatten)]
     pub purge: PurgeArgs,
+    /// Requests per second to the registry at most (0: no limit). The default is the one every
+    /// drydock registry client keeps, gentle on shared registries; a purge of thousands of tags on
+    /// a registry of your own may raise it.
+    #[arg(long, value_name = "N", default_value_t = 10.0)]
+    pub requests_per_second: f64,
     #[command(flatten)]
     pub login: RegistryLoginArgs,
     /// Output format.
@@ -26,7 +32,9 @@ pub struct RegistryPurgeArgs {
 pub async fn run(a: RegistryPurgeArgs) -> Result<(), CliError> {
     let credentials = a.login.credentials()?;
     let login = login_for(&credentials, &a.registry)?;
-    let report = purge::purge(&registry_client()?, &a.registry, login, &a.purge, chrono::Utc::now())
+    let config = ClientConfig { per_registry_rps: a.requests_per_second.max(0.0), ..ClientConfig::default() };
+    let client = RegistryClient::new(config).map_err(|e| CliError::Failed(e.to_string()))?;
+    let report = purge::purge(&client, &a.registry, login, &a.purge, chrono::Utc::now())
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
     match a.output {
