@@ -393,6 +393,10 @@ pub struct Task {
     /// cosign-style (sealed at rest; redacted in responses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_key: Option<String>,
+    /// Public keys (PEM) one of which must have signed every base image the task builds FROM
+    /// (`--require-signed-base`); a build from an unsigned base fails before it starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_signed_base: Vec<String>,
     /// Timers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timers: Vec<Timer>,
@@ -1262,6 +1266,7 @@ mod tests {
             platform: None,
             git_token: Some("ghp_x".into()),
             sign_key: Some("-----BEGIN PRIVATE KEY-----".into()),
+            require_signed_base: Vec::new(),
             approve_before: Vec::new(),
             approval_timeout: None,
             credentials: vec![Credential { login_server: "r".into(), username: "u".into(), password: "p4ss".into() }],

@@ -55,6 +55,10 @@ pub struct EngineArgs {
     /// verify --key cosign.pub` check them. Local runs only.
     #[arg(long, value_name = "KEY")]
     pub sign_key: Option<PathBuf>,
+    /// Public key file (`cosign.pub`); repeatable. Every base image a build step uses must carry a
+    /// signature one of them verifies, or the build fails before it starts. Local runs only.
+    #[arg(long, value_name = "PUB")]
+    pub require_signed_base: Vec<PathBuf>,
     /// `json` prints the final run record on stdout (logs stay on stderr).
     #[arg(long, short = 'o', value_enum, default_value_t = RunOutput::Text)]
     pub output: RunOutput,
@@ -248,6 +252,7 @@ async fn execute(
         // Local logins are the engine's own (below).
         credentials: Credentials::new(),
         sign_key: sign_key(eargs)?,
+        require_signed_base: super::signing::read_public_keys(&eargs.require_signed_base)?,
         untrusted: None,
         // Local runs have no one to ask: the daemon's tasks carry approval gates.
         approve_before: Vec::new(),

@@ -76,13 +76,18 @@ pub fn read_private_key(path: &Path) -> Result<(String, SignatureKey), CliError>
 
 /// Reads the public keys named on the command line.
 pub fn read_public_keys(paths: &[PathBuf]) -> Result<Vec<VerificationKey>, CliError> {
-    paths
-        .iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-            VerificationKey::from_pem(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))
-        })
-        .collect()
+    paths.iter().map(|path| read_public_key(path).map(|(_, key)| key)).collect()
+}
+
+/// Reads public key files as PEM text (for a saved task), each checked to be a key.
+pub fn read_public_key_pems(paths: &[PathBuf]) -> Result<Vec<String>, CliError> {
+    paths.iter().map(|path| read_public_key(path).map(|(pem, _)| pem)).collect()
+}
+
+fn read_public_key(path: &Path) -> Result<(String, VerificationKey), CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+    let key = VerificationKey::from_pem(&text).map_err(|e| CliError::Invalid(format!("{}: {e}", path.display())))?;
+    Ok((text, key))
 }
 
 /// `drydock verify`: exit 0 when a given key verifies a signature of the image, else 1.

@@ -72,6 +72,11 @@ pub struct TaskSpecArgs {
     /// task's runs push, cosign-style; stored sealed, never shown.
     #[arg(long = "sign-key", value_name = "KEY")]
     pub sign_key: Option<std::path::PathBuf>,
+    /// Public key file (`cosign.pub`); repeatable. Every base image the task builds FROM must be
+    /// signed by one of them: a base-image trigger for an unsigned digest, or any build from an
+    /// unsigned base, fails before it builds, with the refusal in the run's record.
+    #[arg(long = "require-signed-base", value_name = "PUB")]
+    pub require_signed_base: Vec<std::path::PathBuf>,
     /// A step (by id) that waits for a person's approval before it starts (`drydock runs
     /// approve`); repeatable. The task file stays as ACR runs it.
     #[arg(long = "approve-before", value_name = "STEP")]
@@ -304,6 +309,7 @@ pub fn task_for_create(
         git_token: spec.git_access_token.clone(),
         credentials: Vec::new(),
         sign_key: spec.sign_key.as_deref().map(super::signing::read_private_key).transpose()?.map(|(pem, _)| pem),
+        require_signed_base: super::signing::read_public_key_pems(&spec.require_signed_base)?,
         approve_before: spec.approve_before.iter().filter(|s| !s.is_empty()).cloned().collect(),
         approval_timeout: spec.approval_timeout,
         timers,
@@ -369,6 +375,12 @@ pub fn task_patch(
     }
     if let Some(t) = &spec.git_access_token {
         patch.insert("git_token".into(), json!(t));
+    }
+    if !spec.require_signed_base.is_empty() {
+        patch.insert(
+            "require_signed_base".into(),
+            json!(super::signing::read_public_key_pems(&spec.require_signed_base)?),
+        );
     }
     if let Some(path) = &spec.sign_key {
         patch.insert("sign_key".into(), json!(super::signing::read_private_key(path)?.0));

@@ -11,7 +11,7 @@ use crate::context::git::{self, GitSpec};
 use crate::docker::EngineInfo;
 use crate::engine::prepare::{self, RunTarget};
 use crate::engine::{Execution, Gate, GitInfo, RunSource};
-use crate::registry::keys::SignatureKey;
+use crate::registry::keys::{SignatureKey, VerificationKey};
 use crate::registry::{Credentials, Login};
 use crate::secrets::{Masker, Secret};
 use crate::store::RunRow;
@@ -166,6 +166,12 @@ pub async fn prepare(
         let sign_key = spec.sign_key.as_deref().map(SignatureKey::from_pem).transpose().map_err(|e| {
             format!("the task's signing key cannot be used: {e}; replace it with `drydock task update --sign-key FILE`")
         })?;
+        let require_signed_base = spec
+            .require_signed_base
+            .iter()
+            .map(|pem| VerificationKey::from_pem(pem))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("a key of the task's --require-signed-base cannot be used: {e}"))?;
         let target = RunTarget {
             run_id: row.id.clone(),
             object_key: svc.settings.object_key(&row.id),
@@ -175,6 +181,7 @@ pub async fn prepare(
             git: GitInfo { commit: fetched.commit.clone() },
             credentials,
             sign_key,
+            require_signed_base,
             untrusted: spec.untrusted.clone(),
             approve_before: spec.approve_before.clone(),
             gate: (!spec.approve_before.is_empty())

@@ -130,6 +130,7 @@ mod tests {
             timeout: 3600,
             git_token: Some("ghp-2".into()),
             sign_key: Some("key-pem".into()),
+            require_signed_base: Vec::new(),
             credentials: vec![Credential { login_server: "r".into(), username: "u".into(), password: "p-3".into() }],
             task_name: None,
             checkout: None,

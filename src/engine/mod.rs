@@ -12,6 +12,7 @@ pub mod prepare;
 pub mod resume;
 mod scaffold;
 pub use scaffold::WORKSPACE_LABEL;
+mod base_policy;
 mod scheduler;
 mod step;
 mod step_build;
@@ -118,6 +119,9 @@ pub struct Execution {
     pub registry: String,
     /// Signs every image the run pushes (cosign-style), when set; not for untrusted runs.
     pub sign_key: Option<crate::registry::keys::SignatureKey>,
+    /// When not empty, every base image a build step uses must carry a signature one of these
+    /// keys verifies, or the step fails before it builds.
+    pub require_signed_base: Vec<crate::registry::keys::VerificationKey>,
     /// Set (with the reason) for a run whose steps come from someone untrusted (a fork's pull
     /// request): it gets no registry logins, not even the engine's own, no engine socket and no
     /// privileged steps, and its push steps fail with this reason.

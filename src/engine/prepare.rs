@@ -27,6 +27,8 @@ pub struct RunTarget {
     pub credentials: Credentials,
     /// Signs every image the run pushes (see [`Execution::sign_key`]).
     pub sign_key: Option<crate::registry::keys::SignatureKey>,
+    /// Keys base images must be signed with (see [`Execution::require_signed_base`]).
+    pub require_signed_base: Vec<crate::registry::keys::VerificationKey>,
     /// Why the run is not trusted with secrets, if it is not (see [`Execution::untrusted`]).
     pub untrusted: Option<String>,
     /// Steps that wait for `gate` (see [`Execution::approve_before`]).
@@ -73,6 +75,7 @@ pub fn prepare(
         credentials: target.credentials,
         registry: load.run.registry.clone(),
         sign_key: target.sign_key,
+        require_signed_base: target.require_signed_base,
         untrusted: target.untrusted,
         approve_before: target.approve_before,
         gate: target.gate,

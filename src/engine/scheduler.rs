@@ -57,6 +57,7 @@ pub async fn execute(
         credentials: engine.credentials_for(req),
         untrusted: req.untrusted.clone(),
         run_registry: req.registry.clone(),
+        require_signed_base: req.require_signed_base.clone(),
         sign_key: req.sign_key.clone().filter(|_| req.untrusted.is_none()),
         signatures: Default::default(),
     });

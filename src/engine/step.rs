@@ -37,6 +37,8 @@ pub struct StepContext {
     pub images_present: std::sync::Mutex<std::collections::HashSet<String>>,
     /// The run's registry, for `acr purge` steps.
     pub run_registry: String,
+    /// Keys every base image must be signed with (none: no policy).
+    pub require_signed_base: Vec<crate::registry::keys::VerificationKey>,
     /// The key that signs every image the run pushes, if any.
     pub sign_key: Option<crate::registry::keys::SignatureKey>,
     /// Signatures written so far, for the run record.

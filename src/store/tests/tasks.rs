@@ -18,6 +18,7 @@ pub(super) fn task(name: &str) -> Task {
         platform: None,
         git_token: None,
         sign_key: None,
+        require_signed_base: Vec::new(),
         approve_before: Vec::new(),
         approval_timeout: None,
         credentials: vec![],
