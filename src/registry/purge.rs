@@ -228,8 +228,9 @@ async fn purge_repository(
     let tags = client.list_tags(repo).await?;
     // Collected first: a closure inside the stream type trips rustc's Send inference (#102211).
     let lookups: Vec<_> = tags.iter().map(|tag| resolve(client, repo, tag, matches(tag))).collect();
-    let resolved: Vec<Resolved> =
+    let found: Vec<Option<Resolved>> =
         stream::iter(lookups).buffer_unordered(usize::from(args.concurrency)).try_collect().await?;
+    let resolved: Vec<Resolved> = found.into_iter().flatten().collect();
     let due = due_tags(&resolved, &matches, args, now);
     let mut tags_of: BTreeMap<&str, Vec<&Resolved>> = BTreeMap::new();
     for r in &resolved {
@@ -342,14 +343,19 @@ fn kept_row(
     }
 }
 
-/// Reads a tag's manifest; for a tag that matches a filter, also its age.
+/// Reads a tag's manifest; for a tag that matches a filter, also its age. `None` for a tag that
+/// went away since the listing (someone else deleted it): nothing left to purge there.
 async fn resolve(
     client: &RegistryClient,
     repo: RepoAccess<'_>,
     tag: &str,
     needs_age: bool,
-) -> Result<Resolved, RegistryError> {
-    let stored = client.pull_manifest(repo, tag).await?;
+) -> Result<Option<Resolved>, RegistryError> {
+    let stored = match client.pull_manifest(repo, tag).await {
+        Ok(stored) => stored,
+        Err(RegistryError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
     let mut resolved =
         Resolved { tag: tag.to_owned(), digest: stored.digest.clone(), created: None, children: Vec::new() };
     if is_index(&stored.media_type) {
@@ -365,7 +371,7 @@ async fn resolve(
     } else if needs_age {
         resolved.created = config_created(client, repo, &stored.bytes).await?;
     }
-    Ok(resolved)
+    Ok(Some(resolved))
 }
 
 fn is_index(media_type: &str) -> bool {
