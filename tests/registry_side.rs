@@ -121,8 +121,7 @@ fn key_pair() -> tempfile::TempDir {
 /// `key`; returns the run record.
 fn signed_build(repository: &str, tag: &str, key: &Path) -> Value {
     let ctx = tempfile::tempdir().unwrap();
-    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM busybox\nRUN echo {} > /nonce\n", unique("n")))
-        .unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM busybox\nLABEL nonce={}\n", unique("n"))).unwrap();
     let image = format!("{REGISTRY}/{repository}:{tag}");
     let out = drydock()
         .args(["build", "--local", "-o", "json", "-t", &image, "--sign-key"])
@@ -253,7 +252,7 @@ async fn a_saved_task_signs_what_it_pushes_and_keeps_its_key_sealed() {
     let pem = std::fs::read_to_string(keys.path().join("cosign.key")).unwrap();
     let repository = unique("signed/task");
     let image = format!("{REGISTRY}/{repository}:v1");
-    let dockerfile = format!("FROM busybox\nRUN echo {} > /nonce\n", unique("n"));
+    let dockerfile = format!("FROM busybox\nLABEL nonce={}\n", unique("n"));
     let context = format!("upload:{}", d.upload(&[("Dockerfile", &dockerfile)]).await);
     let task = serde_json::json!({
         "name": "signer",
