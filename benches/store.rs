@@ -193,6 +193,7 @@ async fn fill(store: &Store, n: u64) {
                 repository: format!("team/app-{:02}", i % TASKS),
                 tag: i.to_string(),
                 digest: Some(format!("sha256:{i:064x}")),
+                signature: None,
             }],
             dependencies: vec![],
             error: None,

@@ -389,6 +389,14 @@ pub struct Task {
     /// Registry logins.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Credential>,
+    /// Private key (PEM, from `drydock key generate`) that signs every image the task's runs push,
+    /// cosign-style (sealed at rest; redacted in responses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_key: Option<String>,
+    /// Public keys (PEM) one of which must have signed every base image the task builds FROM
+    /// (`--require-signed-base`); a build from an unsigned base fails before it starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_signed_base: Vec<String>,
     /// Timers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timers: Vec<Timer>,
@@ -442,6 +450,9 @@ impl Task {
         }
         if t.git_token.is_some() {
             t.git_token = Some(REDACTED.into());
+        }
+        if t.sign_key.is_some() {
+            t.sign_key = Some(REDACTED.into());
         }
         for c in &mut t.credentials {
             c.password = REDACTED.into();
@@ -1310,6 +1321,8 @@ mod tests {
             agent_labels: BTreeMap::new(),
             platform: None,
             git_token: Some("ghp_x".into()),
+            sign_key: Some("-----BEGIN PRIVATE KEY-----".into()),
+            require_signed_base: Vec::new(),
             approve_before: Vec::new(),
             approval_timeout: None,
             credentials: vec![Credential { login_server: "r".into(), username: "u".into(), password: "p4ss".into() }],
@@ -1328,7 +1341,7 @@ mod tests {
             last_run: None,
         };
         let text = serde_json::to_string(&t.redacted()).unwrap();
-        for secret in ["s3cret", "hunter2", "ghp_x", "p4ss", "whsec-9", "ghp-status", "hmac-7"] {
+        for secret in ["s3cret", "hunter2", "ghp_x", "BEGIN PRIVATE KEY", "p4ss", "whsec-9", "ghp-status", "hmac-7"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
     }

@@ -176,6 +176,38 @@ pub struct OutputImage {
     pub tag: String,
     /// Manifest digest as the registry reports it.
     pub digest: Option<String>,
+    /// The digest of its signature manifest (`sha256-<hex>.sig`), when the run signed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// A signature a run wrote for an image it pushed, stored as cosign stores it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ImageSignature {
+    /// `registry/repository`.
+    pub image: String,
+    /// The signed manifest digest.
+    pub digest: String,
+    /// The signature manifest's tag (`sha256-<hex>.sig`).
+    pub signature_tag: String,
+    /// The signature manifest's digest.
+    pub signature_digest: String,
+}
+
+impl RunRecord {
+    /// Notes on each pushed image the digest of the signature the run wrote for it, so that a
+    /// daemon's run record (which keeps the images, not a list of signatures) shows it too.
+    pub fn attach_signatures(&mut self) {
+        for image in &mut self.output_images {
+            let name = format!("{}/{}", image.registry, image.repository);
+            image.signature = self
+                .signatures
+                .iter()
+                .rev()
+                .find(|s| s.image == name && image.digest.as_deref() == Some(s.digest.as_str()))
+                .map(|s| s.signature_digest.clone());
+        }
+    }
 }
 
 /// The final record of a run, as `--output json` prints it and the store keeps it.
@@ -189,6 +221,9 @@ pub struct RunRecord {
     pub steps: Vec<StepRecord>,
     /// Pushed images with digests.
     pub output_images: Vec<OutputImage>,
+    /// The signature written for each pushed image, when the run signs (`--sign-key`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signatures: Vec<ImageSignature>,
     /// ACR's dependency JSON: one element per built image tag.
     pub dependencies: Vec<serde_json::Value>,
     /// Why the run did not succeed, for people.

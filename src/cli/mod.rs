@@ -1,6 +1,7 @@
 //! The `drydock` command line: clap definitions and what each verb prints. Only this module prints
 //! for people; everything else returns values and errors.
 
+pub mod artifact;
 pub mod check;
 pub mod client;
 pub mod context_arg;
@@ -15,11 +16,14 @@ pub mod packaging;
 pub mod pairs;
 pub mod progress;
 pub mod prune;
+pub mod purge;
+pub mod registry_args;
 pub mod remote_run;
 pub mod run;
 pub mod runs;
 pub mod scan;
 pub mod serve;
+pub mod signing;
 pub mod sse;
 pub mod table;
 pub mod task;
@@ -120,12 +124,29 @@ pub enum Command {
         #[command(subcommand)]
         command: node::NodeCommand,
     },
+    /// Delete old tags from a registry, as ACR's `acr purge` (`--dry-run` lists them). A tag's age is
+    /// its image config's `created` time, since registries keep no tag dates.
+    Purge(purge::RegistryPurgeArgs),
     /// API tokens of the daemon.
     Token {
         /// What to do with tokens.
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// OCI artifacts (and Helm charts) in a registry: push files, pull them back.
+    Artifact {
+        /// What to do with artifacts.
+        #[command(subcommand)]
+        command: artifact::ArtifactCommand,
+    },
+    /// Image signing keys (cosign-compatible).
+    Key {
+        /// What to do with keys.
+        #[command(subcommand)]
+        command: signing::KeyCommand,
+    },
+    /// Check an image's cosign-style signatures against public keys: exit 0 when one verifies, 1 when none does.
+    Verify(signing::VerifyArgs),
     /// Print a shell completion script (bash, zsh or fish).
     Completion(packaging::CompletionArgs),
     /// Print the manual page (`--dir` writes one per command).
@@ -208,7 +229,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Token { command } => block_on(token::run(command)),
         Command::Node { command } => block_on(node::run(command)),
         Command::Prune(a) => block_on(prune::run(a)),
+        Command::Purge(a) => block_on(purge::run(a)),
         Command::Hook { command } => block_on(hooks::run(command)),
+        Command::Artifact { command } => block_on(artifact::run(command)),
+        Command::Key { command } => signing::key(command),
+        Command::Verify(a) => block_on(signing::verify(a)),
         Command::Completion(a) => packaging::completion(a),
         Command::Man(a) => packaging::man(a),
     };

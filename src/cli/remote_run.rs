@@ -238,6 +238,8 @@ fn reject_local_only(engine: &EngineArgs, vars: &RunVarArgs, more: &[(bool, &'st
         (engine.unique_container_names, "--unique-container-names"),
         (!engine.registry_login.is_empty(), "--registry-login"),
         (engine.docker_config.is_some(), "--docker-config"),
+        (engine.sign_key.is_some(), "--sign-key"),
+        (!engine.require_signed_base.is_empty(), "--require-signed-base"),
         (vars.run_id.is_some(), "--run-id"),
         (vars.commit.is_some(), "--commit"),
         (vars.branch.is_some(), "--branch"),

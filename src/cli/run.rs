@@ -9,6 +9,7 @@ use crate::docker::DockerHost;
 use crate::engine::log::{ConsoleSink, RunLog};
 use crate::engine::prepare::{self, RunTarget};
 use crate::engine::{ContainerNaming, Engine, EngineConfig, GitInfo, NoObserver, RunSource, janitor};
+use crate::registry::keys::SignatureKey;
 use crate::registry::{ClientConfig, Credentials, RegistryClient};
 use crate::run::{RunRecord, RunStatus, StepStatus};
 use crate::runid;
@@ -49,6 +50,15 @@ pub struct EngineArgs {
     /// Docker config.json with registry logins (default $DOCKER_CONFIG/config.json or ~/.docker/config.json).
     #[arg(long)]
     pub docker_config: Option<PathBuf>,
+    /// Sign every image the run pushes with this private key (`cosign.key` from `drydock key
+    /// generate`, a PKCS#8 PEM), stored as cosign stores signatures; `drydock verify` and `cosign
+    /// verify --key cosign.pub` check them. Local runs only.
+    #[arg(long, value_name = "KEY")]
+    pub sign_key: Option<PathBuf>,
+    /// Public key file (`cosign.pub`); repeatable. Every base image a build step uses must carry a
+    /// signature one of them verifies, or the build fails before it starts. Local runs only.
+    #[arg(long, value_name = "PUB")]
+    pub require_signed_base: Vec<PathBuf>,
     /// `json` prints the final run record on stdout (logs stay on stderr).
     #[arg(long, short = 'o', value_enum, default_value_t = RunOutput::Text)]
     pub output: RunOutput,
@@ -241,6 +251,8 @@ async fn execute(
         git,
         // Local logins are the engine's own (below).
         credentials: Credentials::new(),
+        sign_key: sign_key(eargs)?,
+        require_signed_base: super::signing::read_public_keys(&eargs.require_signed_base)?,
         untrusted: None,
         // Local runs have no one to ask: the daemon's tasks carry approval gates.
         approve_before: Vec::new(),
@@ -297,13 +309,13 @@ async fn cancel_on_ctrl_c(cancel: CancellationToken) {
     }
 }
 
+/// The `--sign-key` key, read before anything runs so that a bad key costs no build.
+fn sign_key(eargs: &EngineArgs) -> Result<Option<SignatureKey>, CliError> {
+    eargs.sign_key.as_deref().map(|path| super::signing::read_private_key(path).map(|(_, key)| key)).transpose()
+}
+
 fn credentials(eargs: &EngineArgs) -> Result<Credentials, CliError> {
-    match &eargs.docker_config {
-        Some(p) => Credentials::from_docker_config(p),
-        None => Credentials::from_default_docker_config(),
-    }
-    .and_then(|c| c.with_logins(&eargs.registry_login))
-    .map_err(|e| CliError::Invalid(e.to_string()))
+    super::registry_args::load_credentials(eargs.docker_config.as_deref(), &eargs.registry_login)
 }
 
 /// The socket path to mount into steps, when the engine is reached through a local unix socket.
@@ -339,6 +351,9 @@ fn report(record: &RunRecord, output: RunOutput) {
             img.digest.as_deref().unwrap_or("(digest unknown)")
         );
     }
+    for s in &record.signatures {
+        eprintln!("Signed {}@{}: {} {}", s.image, s.digest, s.signature_tag, s.signature_digest);
+    }
     if let Some(e) = &record.error {
         eprintln!("{} {e}", paint("Run failed:", "31"));
     }
@@ -363,7 +378,7 @@ pub fn record_json(record: &RunRecord) -> String {
         .collect();
     serde_json::json!({
         "id": record.id, "status": record.status, "steps": steps,
-        "output_images": images, "dependencies": record.dependencies,
+        "output_images": images, "signatures": record.signatures, "dependencies": record.dependencies,
     })
     .to_string()
 }

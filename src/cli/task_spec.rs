@@ -68,6 +68,15 @@ pub struct TaskSpecArgs {
     /// Token for a private git context (redacted when shown).
     #[arg(long = "git-access-token", value_name = "TOKEN")]
     pub git_access_token: Option<String>,
+    /// Private key file (`cosign.key` from `drydock key generate`) that signs every image the
+    /// task's runs push, cosign-style; stored sealed, never shown.
+    #[arg(long = "sign-key", value_name = "KEY")]
+    pub sign_key: Option<std::path::PathBuf>,
+    /// Public key file (`cosign.pub`); repeatable. Every base image the task builds FROM must be
+    /// signed by one of them: a base-image trigger for an unsigned digest, or any build from an
+    /// unsigned base, fails before it builds, with the refusal in the run's record.
+    #[arg(long = "require-signed-base", value_name = "PUB")]
+    pub require_signed_base: Vec<std::path::PathBuf>,
     /// A step (by id) that waits for a person's approval before it starts (`drydock runs
     /// approve`); repeatable. The task file stays as ACR runs it.
     #[arg(long = "approve-before", value_name = "STEP")]
@@ -299,6 +308,8 @@ pub fn task_for_create(
         platform: spec.platform.clone(),
         git_token: spec.git_access_token.clone(),
         credentials: Vec::new(),
+        sign_key: spec.sign_key.as_deref().map(super::signing::read_private_key).transpose()?.map(|(pem, _)| pem),
+        require_signed_base: super::signing::read_public_key_pems(&spec.require_signed_base)?,
         approve_before: spec.approve_before.iter().filter(|s| !s.is_empty()).cloned().collect(),
         approval_timeout: spec.approval_timeout,
         timers,
@@ -364,6 +375,15 @@ pub fn task_patch(
     }
     if let Some(t) = &spec.git_access_token {
         patch.insert("git_token".into(), json!(t));
+    }
+    if !spec.require_signed_base.is_empty() {
+        patch.insert(
+            "require_signed_base".into(),
+            json!(super::signing::read_public_key_pems(&spec.require_signed_base)?),
+        );
+    }
+    if let Some(path) = &spec.sign_key {
+        patch.insert("sign_key".into(), json!(super::signing::read_private_key(path)?.0));
     }
     if !spec.approve_before.is_empty() {
         // `--approve-before ''` clears the list.

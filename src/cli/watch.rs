@@ -164,6 +164,7 @@ mod tests {
                 repository: "app".into(),
                 tag: "1".into(),
                 digest: Some("sha256:ab".into()),
+                signature: None,
             }],
             dependencies: vec![],
             error: None,

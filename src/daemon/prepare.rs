@@ -11,6 +11,7 @@ use crate::context::git::{self, GitSpec};
 use crate::docker::EngineInfo;
 use crate::engine::prepare::{self, RunTarget};
 use crate::engine::{Execution, Gate, GitInfo, RunSource};
+use crate::registry::keys::{SignatureKey, VerificationKey};
 use crate::registry::{Credentials, Login};
 use crate::secrets::{Masker, Secret};
 use crate::store::RunRow;
@@ -162,6 +163,15 @@ pub async fn prepare(
         for c in &spec.credentials {
             credentials.insert(&c.login_server, Login::new(c.username.clone(), c.password.clone()));
         }
+        let sign_key = spec.sign_key.as_deref().map(SignatureKey::from_pem).transpose().map_err(|e| {
+            format!("the task's signing key cannot be used: {e}; replace it with `drydock task update --sign-key FILE`")
+        })?;
+        let require_signed_base = spec
+            .require_signed_base
+            .iter()
+            .map(|pem| VerificationKey::from_pem(pem))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("a key of the task's --require-signed-base cannot be used: {e}"))?;
         let target = RunTarget {
             run_id: row.id.clone(),
             object_key: svc.settings.object_key(&row.id),
@@ -170,6 +180,8 @@ pub async fn prepare(
             quick_build,
             git: GitInfo { commit: fetched.commit.clone() },
             credentials,
+            sign_key,
+            require_signed_base,
             untrusted: spec.untrusted.clone(),
             approve_before: spec.approve_before.clone(),
             gate: (!spec.approve_before.is_empty())
@@ -182,6 +194,7 @@ pub async fn prepare(
             .values()
             .cloned()
             .chain(spec.git_token.iter().cloned())
+            .chain(spec.sign_key.iter().cloned())
             .chain(spec.credentials.iter().map(|c| c.password.clone()));
         prepare::prepare(&req, target, secrets)
             .map_err(|d| PrepareError { message: "the task file is not valid".into(), diagnostics: d })?

@@ -55,6 +55,9 @@ fn map_task_secrets(task: &mut Task, f: &dyn Fn(&str) -> Opened) -> std::result:
     if let Some(t) = &mut task.git_token {
         *t = f(t)?;
     }
+    if let Some(k) = &mut task.sign_key {
+        *k = f(k)?;
+    }
     for c in &mut task.credentials {
         c.password = f(&c.password)?;
     }
@@ -77,6 +80,9 @@ fn map_spec_secrets(spec: &mut RunSpec, f: &dyn Fn(&str) -> Opened) -> std::resu
     }
     if let Some(t) = &mut spec.git_token {
         *t = f(t)?;
+    }
+    if let Some(k) = &mut spec.sign_key {
+        *k = f(k)?;
     }
     for c in &mut spec.credentials {
         c.password = f(&c.password)?;
@@ -123,6 +129,8 @@ mod tests {
             secret_values: BTreeMap::from([("pw".into(), "hunter2".into())]),
             timeout: 3600,
             git_token: Some("ghp-2".into()),
+            sign_key: Some("key-pem".into()),
+            require_signed_base: Vec::new(),
             credentials: vec![Credential { login_server: "r".into(), username: "u".into(), password: "p-3".into() }],
             task_name: None,
             checkout: None,
@@ -136,7 +144,7 @@ mod tests {
         let original = spec.clone();
         map_spec_secrets(&mut spec, &sealer(&cipher)).unwrap();
         let stored = serde_json::to_string(&spec).unwrap();
-        for s in ["tok-1", "hunter2", "ghp-2", "p-3"] {
+        for s in ["tok-1", "hunter2", "ghp-2", "key-pem", "p-3"] {
             assert!(!stored.contains(s), "{s} stored in plain text");
         }
         assert!(stored.contains("visible"));

@@ -48,6 +48,12 @@ pub struct RunSpec {
     /// Registry logins (passwords sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<Credential>,
+    /// Private key PEM that signs every pushed image (sealed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_key: Option<String>,
+    /// Public key PEMs one of which must have signed every base image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_signed_base: Vec<String>,
     /// Task name, for task runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_name: Option<String>,
@@ -102,6 +108,10 @@ struct SpecRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     credentials: Vec<StoredLogin>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    sign_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    require_signed_base: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     task_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     checkout: Option<Checkout>,
@@ -129,6 +139,8 @@ impl From<SpecRecord> for RunSpec {
             timeout: r.timeout,
             git_token: r.git_token,
             credentials: r.credentials.into_iter().map(Credential::from).collect(),
+            sign_key: r.sign_key,
+            require_signed_base: r.require_signed_base,
             task_name: r.task_name,
             checkout: r.checkout,
             triggered_by: r.triggered_by,
@@ -151,6 +163,8 @@ impl From<RunSpec> for SpecRecord {
             timeout: s.timeout,
             git_token: s.git_token,
             credentials: s.credentials.iter().map(StoredLogin::from).collect(),
+            sign_key: s.sign_key,
+            require_signed_base: s.require_signed_base,
             task_name: s.task_name,
             checkout: s.checkout,
             triggered_by: s.triggered_by,

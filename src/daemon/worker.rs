@@ -530,6 +530,7 @@ fn given_up(id: &str, observer: &StoreObserver, why: &str) -> crate::run::RunRec
         started_at: None,
         finished_at: Some(now),
         resume: None,
+        signatures: Vec::new(),
     }
 }
 

@@ -12,10 +12,12 @@ pub mod prepare;
 pub mod resume;
 mod scaffold;
 pub use scaffold::WORKSPACE_LABEL;
+mod base_policy;
 mod scheduler;
 mod step;
 mod step_build;
 mod step_cmd;
+mod step_purge;
 mod step_push;
 
 use crate::docker::{DockerHost, Labels, RegistryCredential};
@@ -113,6 +115,13 @@ pub struct Execution {
     pub workspace_volume: String,
     /// Registry logins of this run (a task's credentials), over the engine's own.
     pub credentials: Credentials,
+    /// The run's registry (`.Run.Registry`): where `acr purge` steps purge unless told otherwise.
+    pub registry: String,
+    /// Signs every image the run pushes (cosign-style), when set; not for untrusted runs.
+    pub sign_key: Option<crate::registry::keys::SignatureKey>,
+    /// When not empty, every base image a build step uses must carry a signature one of these
+    /// keys verifies, or the step fails before it builds.
+    pub require_signed_base: Vec<crate::registry::keys::VerificationKey>,
     /// Set (with the reason) for a run whose steps come from someone untrusted (a fork's pull
     /// request): it gets no registry logins, not even the engine's own, no engine socket and no
     /// privileged steps, and its push steps fail with this reason.
@@ -211,6 +220,7 @@ impl Engine {
             status: RunStatus::Running,
             steps,
             output_images: Vec::new(),
+            signatures: Vec::new(),
             dependencies: Vec::new(),
             error: None,
             started_at: Some(started),

@@ -25,6 +25,10 @@ pub struct RunTarget {
     pub git: GitInfo,
     /// Registry logins of this run, over the engine's own.
     pub credentials: Credentials,
+    /// Signs every image the run pushes (see [`Execution::sign_key`]).
+    pub sign_key: Option<crate::registry::keys::SignatureKey>,
+    /// Keys base images must be signed with (see [`Execution::require_signed_base`]).
+    pub require_signed_base: Vec<crate::registry::keys::VerificationKey>,
     /// Why the run is not trusted with secrets, if it is not (see [`Execution::untrusted`]).
     pub untrusted: Option<String>,
     /// Steps that wait for `gate` (see [`Execution::approve_before`]).
@@ -69,6 +73,9 @@ pub fn prepare(
         quick_build: target.quick_build,
         git: target.git,
         credentials: target.credentials,
+        registry: load.run.registry.clone(),
+        sign_key: target.sign_key,
+        require_signed_base: target.require_signed_base,
         untrusted: target.untrusted,
         approve_before: target.approve_before,
         gate: target.gate,

@@ -4,7 +4,7 @@
 use super::log::RunLog;
 use super::scaffold::Scaffold;
 use super::step::{BuildProduct, StepContext, StepResult};
-use super::{Engine, Execution, RunObserver, step_build, step_cmd, step_push};
+use super::{Engine, Execution, RunObserver, step_build, step_cmd, step_purge, step_push};
 use crate::run::{OutputImage, RunRecord, RunStatus, StepStatus};
 use crate::taskfile::StepKind;
 use chrono::Utc;
@@ -56,6 +56,10 @@ pub async fn execute(
         images_present: Default::default(),
         credentials: engine.credentials_for(req),
         untrusted: req.untrusted.clone(),
+        run_registry: req.registry.clone(),
+        require_signed_base: req.require_signed_base.clone(),
+        sign_key: req.sign_key.clone().filter(|_| req.untrusted.is_none()),
+        signatures: Default::default(),
     });
     let n = req.task.steps.len();
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();
@@ -78,6 +82,7 @@ pub async fn execute(
         running.spawn(async move {
             let step = &ctx.task.steps[i];
             let result = match &step.kind {
+                StepKind::Cmd(c) if step_purge::is_acr_purge(c) => step_purge::run(ctx.clone(), step, c, &token).await,
                 StepKind::Cmd(c) => step_cmd::run(ctx.clone(), step, c, &token).await,
                 StepKind::Build(b) => step_build::run(ctx.clone(), step, b, &token).await,
                 StepKind::Push(p) => step_push::run(ctx.clone(), step, p, &token).await,
@@ -210,6 +215,8 @@ pub async fn execute(
             }
         }
     }
+    record.signatures.extend(std::mem::take(&mut *ctx.signatures.lock().unwrap_or_else(|e| e.into_inner())));
+    record.attach_signatures();
     for s in &mut record.steps {
         if s.status == StepStatus::Pending {
             s.status = StepStatus::Skipped;

@@ -35,6 +35,14 @@ pub struct StepContext {
     pub untrusted: Option<String>,
     /// Images known to be on the engine, so that each is looked up once per run.
     pub images_present: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The run's registry, for `acr purge` steps.
+    pub run_registry: String,
+    /// Keys every base image must be signed with (none: no policy).
+    pub require_signed_base: Vec<crate::registry::keys::VerificationKey>,
+    /// The key that signs every image the run pushes, if any.
+    pub sign_key: Option<crate::registry::keys::SignatureKey>,
+    /// Signatures written so far, for the run record.
+    pub signatures: std::sync::Mutex<Vec<crate::run::ImageSignature>>,
 }
 
 /// An image a build step produced, for the dependency JSON.

@@ -90,6 +90,9 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
         }
         None => None,
     };
+    if let Err(refusal) = super::base_policy::check(ctx, step, deps.as_ref()).await {
+        return Attempt::failed(refusal);
+    }
     let buildkit = ctx.engine.config().buildkit || step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1");
     let req = BuildRequest {
         dockerfile: prepared.dockerfile.clone(),

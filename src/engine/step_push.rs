@@ -1,10 +1,14 @@
 //! `push` steps: each image pushed with three attempts and backoff (ACR's fixed policy), then its
-//! digest read from the registry with a HEAD request and recorded.
+//! digest read from the registry with a HEAD request and recorded, and signed when the run has a
+//! signing key.
 
 use super::step::{Attempt, StepContext, StepResult, run_policy, sleep_or_cancel};
 use crate::docker::RegistryCredential;
 use crate::reference::ImageRef;
-use crate::run::OutputImage;
+use crate::registry::RepoAccess;
+use crate::registry::keys::SignatureKey;
+use crate::registry::signature;
+use crate::run::{ImageSignature, OutputImage};
 use crate::taskfile::Step;
 use crate::taskfile::task::PushStep;
 use std::sync::Arc;
@@ -88,6 +92,40 @@ async fn digest_of(ctx: &StepContext, step: &Step, image: &str) -> Result<Output
     };
     if let Some(d) = &digest {
         ctx.log.step_line(&step.id, &format!("Pushed {image}: digest {d}"));
+        if let Some(key) = &ctx.sign_key {
+            sign(ctx, step, &r, d, key).await?;
+        }
     }
-    Ok(OutputImage { registry: r.registry, repository: r.repository, tag, digest })
+    Ok(OutputImage { registry: r.registry, repository: r.repository, tag, digest, signature: None })
+}
+
+/// Signs the pushed manifest `digest` and remembers the signature for the run record. A run asked
+/// to sign that cannot is a failed push: an unsigned image would be refused downstream anyway.
+async fn sign(
+    ctx: &StepContext,
+    step: &Step,
+    image: &ImageRef,
+    digest: &str,
+    key: &SignatureKey,
+) -> Result<(), String> {
+    let repo = RepoAccess {
+        registry: &image.registry,
+        repository: &image.repository,
+        login: ctx.credentials.get(&image.registry).ok().flatten(),
+    };
+    let written = signature::sign_image(&ctx.engine.registry, repo, digest, key)
+        .await
+        .map_err(|e| format!("signing {}/{}@{digest} failed: {e}", image.registry, image.repository))?;
+    ctx.log.step_line(
+        &step.id,
+        &format!("Signed {}/{}@{digest}: {} is {}", image.registry, image.repository, written.tag, written.digest),
+    );
+    let record = ImageSignature {
+        image: format!("{}/{}", image.registry, image.repository),
+        digest: digest.to_owned(),
+        signature_tag: written.tag,
+        signature_digest: written.digest,
+    };
+    ctx.signatures.lock().unwrap_or_else(|e| e.into_inner()).push(record);
+    Ok(())
 }

@@ -5,8 +5,10 @@
 //! every status code, honour `Retry-After`, share one rate limit per registry and count requests.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::StreamExt as _;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -89,7 +91,44 @@ pub struct RegistryClient {
     backoff: Backoff,
     limiter: RateLimiter,
     auth: AuthCache,
+    /// Every request this client and its clones have sent, for reports and benchmarks.
+    sent: Arc<AtomicU64>,
 }
+
+/// One HTTP request to a repository, rebuilt for every attempt (a body is cheap to clone).
+pub(super) struct Request<'a> {
+    /// The HTTP method.
+    pub(super) method: Method,
+    /// The full URL.
+    pub(super) url: &'a str,
+    /// The token scope's actions: `pull`, `pull,push` or `delete`.
+    pub(super) actions: &'static str,
+    /// The `Accept` header, if any.
+    pub(super) accept: Option<&'a str>,
+    /// The `Content-Type` and body, if any.
+    pub(super) body: Option<(&'a str, Bytes)>,
+}
+
+impl<'a> Request<'a> {
+    /// A manifest request that accepts every manifest type.
+    pub(super) fn manifest(method: Method, url: &'a str) -> Self {
+        Self { method, url, actions: "pull", accept: Some(ACCEPTED_MANIFESTS.as_str()), body: None }
+    }
+
+    fn build(&self, http: &reqwest::Client) -> RequestBuilder {
+        let mut request = http.request(self.method.clone(), self.url);
+        if let Some(accept) = self.accept {
+            request = request.header(ACCEPT, accept);
+        }
+        if let Some((content_type, body)) = &self.body {
+            request = request.header(CONTENT_TYPE, *content_type).body(body.clone());
+        }
+        request
+    }
+}
+
+/// [`MANIFEST_MEDIA_TYPES`] as one `Accept` value.
+static ACCEPTED_MANIFESTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| MANIFEST_MEDIA_TYPES.join(", "));
 
 /// Authentication to attach to a request.
 enum AuthHeader<'a> {
@@ -110,8 +149,19 @@ impl RegistryClient {
             backoff: Backoff::new(config.base_backoff, config.max_backoff),
             limiter: RateLimiter::new(config.per_registry_rps),
             auth: AuthCache::default(),
+            sent: Arc::default(),
             config: Arc::new(config),
         })
+    }
+
+    /// HTTP requests this client and its clones have sent so far, retries and tokens included.
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// The settings this client was built with.
+    pub(super) fn config(&self) -> &ClientConfig {
+        &self.config
     }
 
     /// The digest of `registry/repository:reference` (a tag or a digest).
@@ -128,7 +178,8 @@ impl RegistryClient {
     ) -> Result<DigestAnswer, RegistryError> {
         let target = Target::new(&self.config, registry, repository, reference)?;
         let mut requests = 0;
-        let head = self.authorized(&target, Method::HEAD, creds, &mut requests).await?;
+        let head =
+            self.authorized(&target, &Request::manifest(Method::HEAD, &target.url), creds, &mut requests).await?;
         match head.status() {
             StatusCode::NOT_FOUND => return Err(target.not_found()),
             StatusCode::FORBIDDEN => return Err(target.unauthorized(creds)),
@@ -141,7 +192,7 @@ impl RegistryClient {
             return Ok(DigestAnswer { digest, media_type: content_type(head.headers()), requests_made: requests });
         }
         tracing::debug!(registry, repository, status = %head.status(), "HEAD gave no digest; using GET");
-        let get = self.authorized(&target, Method::GET, creds, &mut requests).await?;
+        let get = self.authorized(&target, &Request::manifest(Method::GET, &target.url), creds, &mut requests).await?;
         match get.status() {
             StatusCode::NOT_FOUND => return Err(target.not_found()),
             StatusCode::FORBIDDEN => return Err(target.unauthorized(creds)),
@@ -161,27 +212,27 @@ impl RegistryClient {
         })
     }
 
-    /// Sends a manifest request, answering at most one authentication challenge per call.
-    async fn authorized(
+    /// Sends a request about `target`'s repository, answering at most one authentication
+    /// challenge per call.
+    pub(super) async fn authorized(
         &self,
         target: &Target<'_>,
-        method: Method,
+        request: &Request<'_>,
         creds: Option<&Login>,
         requests: &mut u32,
     ) -> Result<Response, RegistryError> {
-        let scope = format!("repository:{}:pull", target.repository);
+        let scope = format!("repository:{}:{}", target.repository, request.actions);
         let key = TokenKey::new(&target.host, scope, creds);
         let mut auth = self.known_auth(&target.host, &key, creds);
         let mut challenged = false;
         loop {
             let response = self
                 .send(&target.host, requests, || {
-                    let request =
-                        self.http.request(method.clone(), &target.url).header(ACCEPT, MANIFEST_MEDIA_TYPES.join(", "));
+                    let built = request.build(&self.http);
                     match &auth {
-                        Some(AuthHeader::Basic(c)) => request.basic_auth(&c.username, Some(&c.password)),
-                        Some(AuthHeader::Bearer(token)) => request.bearer_auth(&token.0),
-                        None => request,
+                        Some(AuthHeader::Basic(c)) => built.basic_auth(&c.username, Some(&c.password)),
+                        Some(AuthHeader::Bearer(token)) => built.bearer_auth(&token.0),
+                        None => built,
                     }
                 })
                 .await?;
@@ -282,7 +333,7 @@ impl RegistryClient {
 
     /// Sends one request with rate limiting and retries on 429, 5xx, timeouts and connection
     /// errors. `build` makes a fresh request per attempt; every attempt is counted.
-    async fn send(
+    pub(super) async fn send(
         &self,
         host: &str,
         requests: &mut u32,
@@ -293,6 +344,7 @@ impl RegistryClient {
         loop {
             self.limiter.acquire(host).await;
             *requests += 1;
+            self.sent.fetch_add(1, Ordering::Relaxed);
             attempt += 1;
             let backoff = self.backoff.delay(attempt - 1);
             let (error, wait) = match build().send().await {
@@ -348,7 +400,7 @@ fn is_lower_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-fn content_type(headers: &HeaderMap) -> Option<String> {
+pub(super) fn content_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(CONTENT_TYPE)?.to_str().ok()?;
     let media_type = value.split(';').next().unwrap_or_default().trim();
     (!media_type.is_empty()).then(|| media_type.to_owned())
@@ -360,7 +412,7 @@ fn is_generic_type(media_type: &str) -> bool {
 }
 
 /// The manifest's own `mediaType` field, for registries that do not send a useful Content-Type.
-fn body_media_type(body: &[u8]) -> Option<String> {
+pub(super) fn body_media_type(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Manifest {
         #[serde(rename = "mediaType")]
@@ -375,7 +427,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Reads a body, refusing more than `limit` bytes.
-async fn read_limited(response: Response, limit: usize) -> Result<Vec<u8>, RegistryError> {
+pub(super) async fn read_limited(response: Response, limit: usize) -> Result<Vec<u8>, RegistryError> {
     let too_large = || RegistryError::Protocol(format!("response body larger than {limit} bytes"));
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(too_large());

@@ -22,6 +22,8 @@ pub(crate) struct Target<'a> {
     pub(crate) reference: &'a str,
     /// `http(s)://host/v2/<repository>/manifests/<reference>`.
     pub(crate) url: String,
+    /// `http(s)://host/v2/<repository>`, where blob, upload and tag URLs start.
+    pub(crate) base: String,
 }
 
 impl<'a> Target<'a> {
@@ -51,8 +53,36 @@ impl<'a> Target<'a> {
             repository.to_owned()
         };
         let scheme = if speaks_http(config, &host) { "http" } else { "https" };
-        let url = format!("{scheme}://{host}/v2/{repository}/manifests/{reference}");
-        Ok(Self { registry, host, repository, reference, url })
+        let base = format!("{scheme}://{host}/v2/{repository}");
+        let url = format!("{base}/manifests/{reference}");
+        Ok(Self { registry, host, repository, reference, url, base })
+    }
+
+    /// The repository itself (blobs, uploads, tags), with no manifest named yet.
+    pub(crate) fn repository(
+        config: &ClientConfig,
+        registry: &'a str,
+        repository: &str,
+    ) -> Result<Self, RegistryError> {
+        // Any valid tag does: only `base` is used, and `reference` only in "not found" messages.
+        let mut target = Self::new(config, registry, repository, "latest")?;
+        target.reference = "";
+        Ok(target)
+    }
+
+    /// The same repository with `reference` (a tag or digest) as the manifest.
+    pub(crate) fn with_reference(&self, reference: &'a str) -> Result<Self, RegistryError> {
+        if !valid_tag(reference) && !valid_digest_reference(reference) {
+            return Err(RegistryError::InvalidReference(format!("tag or digest {reference:?}")));
+        }
+        Ok(Self {
+            registry: self.registry,
+            host: self.host.clone(),
+            repository: self.repository.clone(),
+            reference,
+            url: format!("{}/manifests/{reference}", self.base),
+            base: self.base.clone(),
+        })
     }
 
     /// The error for a 404.

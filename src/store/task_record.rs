@@ -32,6 +32,10 @@ pub struct TaskRecord {
     platform: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     git_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sign_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    require_signed_base: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     credentials: Vec<StoredLogin>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -330,6 +334,8 @@ impl From<&api::Task> for TaskRecord {
             agent_labels: t.agent_labels.clone(),
             platform: t.platform.clone(),
             git_token: t.git_token.clone(),
+            sign_key: t.sign_key.clone(),
+            require_signed_base: t.require_signed_base.clone(),
             credentials: t.credentials.iter().map(StoredLogin::from).collect(),
             approve_before: t.approve_before.clone(),
             approval_timeout: t.approval_timeout,
@@ -411,6 +417,8 @@ impl From<TaskRecord> for api::Task {
             agent_labels: r.agent_labels,
             platform: r.platform,
             git_token: r.git_token,
+            sign_key: r.sign_key,
+            require_signed_base: r.require_signed_base,
             credentials: r.credentials.into_iter().map(api::Credential::from).collect(),
             approve_before: r.approve_before,
             approval_timeout: r.approval_timeout,

@@ -327,6 +327,7 @@ mod tests {
             repository: "team/app".into(),
             tag: "v1".into(),
             digest: None,
+            signature: None,
         };
         let forms: Vec<String> = image_forms(&[image]).into_iter().collect();
         assert_eq!(forms, ["reg.example:5000/team/app", "reg.example:5000/team/app:v1", "team/app", "team/app:v1"]);
@@ -336,6 +337,7 @@ mod tests {
             repository: "library/busybox".into(),
             tag: "1.36".into(),
             digest: None,
+            signature: None,
         };
         let forms = image_forms(&[hub]);
         assert!(forms.contains("busybox:1.36") && forms.contains("busybox"), "{forms:?}");

@@ -112,6 +112,7 @@ pub fn image(registry: &str, repository: &str, tag: &str) -> OutputImage {
         repository: repository.into(),
         tag: tag.into(),
         digest: Some(format!("sha256:{}", "a".repeat(64))),
+        signature: None,
     }
 }
 

@@ -17,6 +17,8 @@ pub(super) fn task(name: &str) -> Task {
         agent_labels: BTreeMap::new(),
         platform: None,
         git_token: None,
+        sign_key: None,
+        require_signed_base: Vec::new(),
         approve_before: Vec::new(),
         approval_timeout: None,
         credentials: vec![],

@@ -173,6 +173,8 @@ async fn timer_cursors_move_once(f: &Fixture) {
         agent_labels: Default::default(),
         platform: None,
         git_token: None,
+        sign_key: None,
+        require_signed_base: Vec::new(),
         approve_before: Vec::new(),
         approval_timeout: None,
         credentials: vec![],

@@ -148,6 +148,7 @@ mod tests {
             repository: "app".into(),
             tag: "1".into(),
             digest: Some(B.into()),
+            signature: None,
         }];
         let used = images_of_run(&deps, &outputs);
         let view: Vec<(&str, ImageRole, Option<&str>)> =
