@@ -837,6 +837,13 @@ pub struct RunRequest {
     /// Run timeout in seconds (default 3600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u64>,
+    /// A PEM private key (`cosign.key` from `drydock key generate`) that signs every image the run
+    /// pushes. Sealed before it is stored; never shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_key: Option<String>,
+    /// PEM public keys: every base image a build uses must be signed by one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_signed_base: Vec<String>,
 }
 
 /// Per-run overrides for `POST /v1/tasks/{name}/runs` (ACR's `task run --set`).

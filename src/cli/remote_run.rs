@@ -82,7 +82,18 @@ pub fn build_request(args: &BuildArgs) -> Result<RunRequest, CliError> {
         no_push: args.no_push,
         no_cache: false,
     };
-    Ok(RunRequest { build: Some(build), timeout: Some(check_timeout(args.engine.timeout)?), ..RunRequest::default() })
+    let mut request =
+        RunRequest { build: Some(build), timeout: Some(check_timeout(args.engine.timeout)?), ..RunRequest::default() };
+    signing(&args.engine, &mut request)?;
+    Ok(request)
+}
+
+/// `--sign-key` and `--require-signed-base` travel with the request: the daemon seals the key.
+fn signing(engine: &EngineArgs, request: &mut RunRequest) -> Result<(), CliError> {
+    request.sign_key =
+        engine.sign_key.as_deref().map(super::signing::read_private_key).transpose()?.map(|(pem, _)| pem);
+    request.require_signed_base = super::signing::read_public_key_pems(&engine.require_signed_base)?;
+    Ok(())
 }
 
 /// Remote `drydock run`.
@@ -105,6 +116,7 @@ pub async fn run(args: &RunArgs, client: &Client) -> Result<(), CliError> {
         step: Some(run_step(args, &context)?),
         ..RunRequest::default()
     };
+    signing(&args.engine, &mut request)?;
     let format = args.engine.output;
     request.context = match context {
         ContextArg::None => None,
@@ -238,8 +250,6 @@ fn reject_local_only(engine: &EngineArgs, vars: &RunVarArgs, more: &[(bool, &'st
         (engine.unique_container_names, "--unique-container-names"),
         (!engine.registry_login.is_empty(), "--registry-login"),
         (engine.docker_config.is_some(), "--docker-config"),
-        (engine.sign_key.is_some(), "--sign-key"),
-        (!engine.require_signed_base.is_empty(), "--require-signed-base"),
         (vars.run_id.is_some(), "--run-id"),
         (vars.commit.is_some(), "--commit"),
         (vars.branch.is_some(), "--branch"),

@@ -33,6 +33,7 @@ impl Service {
             _ => return Err(ServiceError::invalid("give exactly one of `build` and `step`")),
         };
         self.validate_step(&step, req.context.is_some())?;
+        check_signing_keys(req.sign_key.as_deref(), &req.require_signed_base)?;
         let spec = RunSpec {
             context: req.context,
             step,
@@ -41,8 +42,8 @@ impl Service {
             timeout,
             git_token,
             credentials: Vec::new(),
-            sign_key: None,
-            require_signed_base: Vec::new(),
+            sign_key: req.sign_key,
+            require_signed_base: req.require_signed_base,
             task_name: None,
             checkout: None,
             triggered_by: "manual".into(),
@@ -486,6 +487,20 @@ pub fn to_api(r: &RunRow) -> Run {
         reruns: Vec::new(),
         notifications: Vec::new(),
     }
+}
+
+/// A quick run's signing key and required base keys parse, or the request is refused now (a 400
+/// that names the field) rather than the run failing later.
+fn check_signing_keys(sign_key: Option<&str>, required: &[String]) -> Result<()> {
+    if let Some(pem) = sign_key {
+        crate::registry::keys::SignatureKey::from_pem(pem)
+            .map_err(|e| ServiceError::invalid(format!("sign_key: {e}")))?;
+    }
+    for (i, pem) in required.iter().enumerate() {
+        crate::registry::keys::VerificationKey::from_pem(pem)
+            .map_err(|e| ServiceError::invalid(format!("require_signed_base[{i}]: {e}")))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

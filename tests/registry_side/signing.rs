@@ -168,3 +168,41 @@ async fn a_saved_task_signs_what_it_pushes_and_keeps_its_key_sealed() {
     assert!(signature.starts_with("sha256:") && signature != pushed["digest"], "{run}");
     let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_remote_quick_build_signs_what_it_pushes_and_a_bad_key_is_refused_at_once() {
+    use crate::helper::daemon::TestDaemon;
+    let d = TestDaemon::start(1).await;
+    let keys = key_pair();
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM busybox\nLABEL nonce={}\n", unique("n"))).unwrap();
+    let image = format!("{REGISTRY}/{}:v1", unique("signed/remote"));
+    let out = d
+        .cli(&[
+            "build",
+            "-o",
+            "json",
+            "-t",
+            &image,
+            "--sign-key",
+            keys.path().join("cosign.key").to_str().unwrap(),
+            ctx.path().to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let signature = run["output_images"][0]["signature"].as_str().unwrap_or_default();
+    assert!(signature.starts_with("sha256:"), "{run}");
+    let (code, report) = verify(&image, &keys.path().join("cosign.pub"));
+    assert_eq!(code, 0, "{report}");
+    // The key is sealed in the stored request and never shown.
+    let (_, shown) = d.get(&format!("/v1/runs/{}", run["id"].as_str().unwrap())).await;
+    assert!(!shown.to_string().contains("PRIVATE KEY"), "{shown}");
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+
+    let (status, refused) = d
+        .post("/v1/runs", serde_json::json!({"step": {"kind": "cmd", "cmd": "busybox true"}, "sign_key": "not a key"}))
+        .await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["message"].as_str().unwrap().starts_with("sign_key:"), "{refused}");
+}
