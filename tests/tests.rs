@@ -25,6 +25,7 @@ mod operating;
 mod outgoing;
 mod packaging;
 mod partition;
+mod platforms;
 mod registry_side;
 mod resume;
 mod scale_out;

@@ -21,6 +21,8 @@ pub struct ImageInfo {
     pub os: String,
     /// Architecture, e.g. `amd64`.
     pub arch: String,
+    /// Architecture variant, e.g. `v7` (often empty).
+    pub variant: String,
 }
 
 impl DockerHost {
@@ -48,6 +50,7 @@ impl DockerHost {
             repo_tags: i.repo_tags.unwrap_or_default(),
             os: i.os.unwrap_or_default(),
             arch: i.architecture.unwrap_or_default(),
+            variant: i.variant.unwrap_or_default(),
         })
     }
 

@@ -13,6 +13,7 @@ pub mod resume;
 mod scaffold;
 pub use scaffold::WORKSPACE_LABEL;
 mod base_policy;
+mod platform;
 mod scheduler;
 mod step;
 mod step_build;

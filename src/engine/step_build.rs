@@ -3,6 +3,7 @@
 
 use super::RunSource;
 use super::log::StepWriter;
+use super::platform::Platform;
 use super::scaffold::WORKSPACE_MOUNT;
 use super::step::{Attempt, BuildProduct, StepContext, StepResult, run_policy};
 use crate::buildargs::{ContextSource, classify};
@@ -93,6 +94,10 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
     if let Err(refusal) = super::base_policy::check(ctx, step, deps.as_ref()).await {
         return Attempt::failed(refusal);
     }
+    let platform = match spec.platform.as_deref().map(Platform::parse).transpose() {
+        Ok(p) => p,
+        Err(e) => return Attempt::failed(e),
+    };
     let buildkit = ctx.engine.config().buildkit || step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1");
     let req = BuildRequest {
         dockerfile: prepared.dockerfile.clone(),
@@ -127,6 +132,17 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
     match result {
         Ok(outcome) => {
             ctx.log.step_line(&step.id, &format!("Image ID: {}", outcome.image_id));
+            if let Some(platform) = &platform {
+                // Never push (or tag on as good) an image of another architecture than asked for.
+                let checked = match ctx.engine.docker().inspect_image(&outcome.image_id).await {
+                    Ok(image) => platform.check(&image),
+                    Err(e) => Err(format!("cannot check the built image's platform: {e}")),
+                };
+                if let Err(e) = checked {
+                    return Attempt::failed(e);
+                }
+                ctx.log.step_line(&step.id, &format!("Platform: {platform} (checked in the image's config)"));
+            }
             let built = deps.map(|deps| BuildProduct {
                 tags: spec.tags.clone(),
                 deps,

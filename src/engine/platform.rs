@@ -1,0 +1,129 @@
+//! `--platform` on builds: what was asked for, checked before the build (one platform, in
+//! `os/arch[/variant]` form) and after it (the image's config must say the same), because the
+//! classic builder on a node without the base image for that platform quietly builds the node's own.
+
+use crate::docker::ImageInfo;
+
+/// A requested platform, normalised as the OCI image spec names them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Platform {
+    os: String,
+    arch: String,
+    variant: Option<String>,
+}
+
+impl Platform {
+    /// Parses `os/arch[/variant]`; several comma-separated platforms are refused with what to do.
+    pub fn parse(text: &str) -> Result<Platform, String> {
+        let text = text.trim();
+        if text.contains(',') {
+            return Err(format!(
+                "--platform {text}: one build makes one platform here; several in one build (a multi-platform \
+                 image) is not supported yet. Build each platform in its own step or run, e.g. --platform {}",
+                text.split(',').next().unwrap_or_default().trim()
+            ));
+        }
+        let parts: Vec<&str> = text.split('/').collect();
+        let (os, arch, variant) = match parts.as_slice() {
+            [os, arch] => (*os, *arch, None),
+            [os, arch, variant] => (*os, *arch, Some(*variant)),
+            _ => {
+                return Err(format!(
+                    "--platform {text}: expected os/arch[/variant], e.g. linux/amd64, linux/arm64 or linux/arm/v7"
+                ));
+            }
+        };
+        if os.is_empty() || arch.is_empty() || variant == Some("") {
+            return Err(format!("--platform {text}: expected os/arch[/variant], e.g. linux/arm64"));
+        }
+        let arch = normal_arch(&arch.to_ascii_lowercase());
+        let mut variant = variant.map(str::to_ascii_lowercase);
+        // arm64's only variant is v8, and images rarely say it.
+        if arch == "arm64" && variant.as_deref() == Some("v8") {
+            variant = None;
+        }
+        Ok(Platform { os: os.to_ascii_lowercase(), arch, variant })
+    }
+
+    /// Whether a built image's config is of this platform; `Err` says what it is instead.
+    pub fn check(&self, image: &ImageInfo) -> Result<(), String> {
+        let arch = normal_arch(&image.arch.to_ascii_lowercase());
+        let variant =
+            Some(image.variant.to_ascii_lowercase()).filter(|v| !(v.is_empty() || arch == "arm64" && v == "v8"));
+        let same = image.os.eq_ignore_ascii_case(&self.os)
+            && arch == self.arch
+            && (self.variant.is_none() || variant == self.variant);
+        if same {
+            return Ok(());
+        }
+        let built = format!("{}/{}{}", image.os, arch, variant.map(|v| format!("/{v}")).unwrap_or_default());
+        Err(format!(
+            "the engine built a {built} image, not the requested {self}: its base image is only present for {built} \
+             on this engine (the classic builder then builds that instead). Give it a base image for {self} (a \
+             multi-platform image in a registry, with `--pull`), or leave --platform out; a node that cannot run \
+             {self} also needs binfmt/QEMU registered for it"
+        ))
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.arch)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The OCI names of the architectures `uname -m` and others spell differently.
+fn normal_arch(arch: &str) -> String {
+    match arch {
+        "x86_64" | "x86-64" => "amd64",
+        "aarch64" => "arm64",
+        "i386" | "i686" => "386",
+        "armhf" | "armel" => "arm",
+        other => other,
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(os: &str, arch: &str, variant: &str) -> ImageInfo {
+        ImageInfo {
+            id: String::new(),
+            repo_digests: Vec::new(),
+            repo_tags: Vec::new(),
+            os: os.into(),
+            arch: arch.into(),
+            variant: variant.into(),
+        }
+    }
+
+    #[test]
+    fn platforms_parse_in_oci_terms_and_several_are_refused_with_what_to_do() {
+        assert_eq!(Platform::parse("linux/arm64").unwrap().to_string(), "linux/arm64");
+        assert_eq!(Platform::parse("linux/aarch64/v8").unwrap().to_string(), "linux/arm64");
+        assert_eq!(Platform::parse("Linux/ARM/v7").unwrap().to_string(), "linux/arm/v7");
+        let several = Platform::parse("linux/amd64,linux/arm64").unwrap_err();
+        assert!(several.contains("not supported yet") && several.contains("--platform linux/amd64"), "{several}");
+        assert!(Platform::parse("arm64").unwrap_err().contains("os/arch[/variant]"));
+        assert!(Platform::parse("linux/").is_err());
+    }
+
+    #[test]
+    fn a_built_image_must_say_the_requested_platform() {
+        let arm64 = Platform::parse("linux/arm64").unwrap();
+        assert!(arm64.check(&image("linux", "arm64", "")).is_ok());
+        assert!(arm64.check(&image("linux", "arm64", "v8")).is_ok());
+        let wrong = arm64.check(&image("linux", "amd64", "")).unwrap_err();
+        assert!(wrong.starts_with("the engine built a linux/amd64 image, not the requested linux/arm64"), "{wrong}");
+        let v7 = Platform::parse("linux/arm/v7").unwrap();
+        assert!(v7.check(&image("linux", "arm", "v7")).is_ok());
+        assert!(v7.check(&image("linux", "arm", "v6")).is_err());
+        assert!(Platform::parse("linux/arm").unwrap().check(&image("linux", "arm", "v6")).is_ok());
+    }
+}
