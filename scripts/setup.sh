@@ -21,10 +21,11 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # --- packages ---------------------------------------------------------------------------------
 # docker.io gives dockerd 20.10 (API 1.41); docker-registry a real distribution registry;
 # busybox-static the offline base image; apache2-utils htpasswd for an authenticated registry;
+# openssh-server the sshd a test reaches an engine through (ssh://);
 # libssl-dev/pkg-config for git2's https transport; time (GNU time) for the peak memory of CLI runs in
 # the memory-bomb tests; chromium and chromium-driver for the
 # dashboard's browser tests.
-PACKAGES=(docker.io docker-registry busybox-static apache2-utils git libssl-dev pkg-config libsqlite3-dev ca-certificates curl time
+PACKAGES=(docker.io docker-registry busybox-static apache2-utils openssh-server git libssl-dev pkg-config libsqlite3-dev ca-certificates curl time
   chromium chromium-driver)
 missing=()
 for p in "${PACKAGES[@]}"; do

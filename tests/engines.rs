@@ -1,10 +1,12 @@
 //! Nodes with engines of their own: each node drives its own dockerd (one over tcp+TLS with
-//! certificates the test made), and a run labelled for a node executes on that node's engine.
+//! certificates the test made, one over ssh through a local sshd), and a run labelled for a node
+//! executes on that node's engine.
 
 use crate::helper::daemon::{cluster_node, shared_key, task_on};
 use crate::helper::engines::{self, Engine, Listen};
 use crate::helper::postgres;
 use crate::helper::serve::{free_port, serve_with};
+use crate::helper::sshd::{self, Sshd};
 use crate::helper::wait::until;
 use drydock::docker::DockerHost;
 use std::time::Duration;
@@ -69,5 +71,35 @@ async fn each_node_runs_its_steps_on_its_own_engine_one_of_them_over_tls() {
         assert_eq!(run["status"], "Succeeded", "{run}");
     }
     b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_reaches_its_engine_over_ssh() {
+    if let Err(why) = sshd::available() {
+        assert!(std::env::var("CI").is_err(), "sshd is required in CI: {why}");
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let Some(url) = postgres::database().await else { return };
+    let server = Sshd::start();
+    let a = cluster_node(&url, "a", |_| {}).await;
+    // A node process whose engine is `ssh://drydock-test`: its ssh runs `docker system
+    // dial-stdio` on the far side (here the machine's own engine, through sshd).
+    let data = tempfile::tempdir().unwrap();
+    let key = shared_key(&url);
+    let args =
+        ["--concurrency", "1", "--label", "role=ssh", "--database", &url, "--secret-key-file", key.to_str().unwrap()];
+    let host = format!("ssh://{}", sshd::HOST);
+    let path = server.path();
+    let node = serve_with(data.path(), free_port(), &args, &[("DOCKER_HOST", &host), ("PATH", &path)]).await;
+    task_on(&a, "over-ssh", "ssh", "steps:\n  - cmd: busybox echo reached over ssh\n").await;
+    let id = a.queue("over-ssh").await;
+    let run = a.wait_run(&id).await;
+    assert_eq!(run["status"], "Succeeded", "{run}\nsshd: {}", server.log());
+    assert_ne!(run["node"], a.node_id().as_str(), "{run}");
+    let log = a.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("reached over ssh"), "{log}");
+    drop(node);
     a.stop().await;
 }

@@ -39,7 +39,7 @@ impl DockerHost {
     /// `host` overrides `DOCKER_HOST`; with neither, the local socket is used. Supported:
     /// `unix://path` (or a bare absolute path), `tcp://`/`http://` (plain), and TLS via
     /// `https://` or `tcp://` with `DOCKER_TLS_VERIFY` set (certificates from `DOCKER_CERT_PATH`,
-    /// default `~/.docker`). `ssh://` is not compiled in: forward the socket instead.
+    /// default `~/.docker`), and `ssh://[user@]host[:port]` through the system's ssh client.
     pub async fn connect(host: Option<&str>) -> Result<DockerHost> {
         let endpoint = match host {
             Some(h) => h.trim().to_string(),
@@ -112,16 +112,15 @@ fn open_client(endpoint: &str) -> Result<Docker> {
         return Docker::connect_with_http(endpoint, timeout, API_DEFAULT_VERSION).map_err(connect_err);
     }
     if endpoint.starts_with("ssh://") {
-        return Err(unsupported(
-            "drydock is built without bollard's `ssh` transport; forward the remote socket \
-             (`ssh -NL /tmp/docker.sock:/var/run/docker.sock user@host`) and set \
-             DOCKER_HOST=unix:///tmp/docker.sock, or expose dockerd over tcp with TLS",
-        ));
+        // As the docker CLI does it: the system's ssh client (with the user's ssh config, keys
+        // and agent) runs `docker system dial-stdio` on the remote host, which therefore needs the
+        // docker CLI there. One ssh master connection per HTTP connection.
+        return Docker::connect_with_ssh(endpoint, timeout, API_DEFAULT_VERSION, None).map_err(connect_err);
     }
     if endpoint.starts_with("npipe://") {
         return Err(unsupported("named pipes exist only on Windows"));
     }
-    Err(unsupported("expected unix://PATH, tcp://HOST:PORT, http://HOST:PORT or https://HOST:PORT"))
+    Err(unsupported("expected unix://PATH, tcp://HOST:PORT, http://HOST:PORT, https://HOST:PORT or ssh://[USER@]HOST"))
 }
 
 /// Docker's own rule: any non-empty DOCKER_TLS_VERIFY turns TLS on.

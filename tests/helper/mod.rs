@@ -38,6 +38,7 @@ pub mod proxy;
 pub mod receiver;
 pub mod registry;
 pub mod serve;
+pub mod sshd;
 pub mod wait;
 
 /// A throwaway PostgreSQL server: the store's own test fixture, shared rather than copied
