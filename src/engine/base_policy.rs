@@ -1,6 +1,9 @@
 //! `--require-signed-base`: before a build step builds, every base image its Dockerfile names must
 //! carry a cosign-style signature that one of the required keys verifies. Checked before the build
-//! starts, so an unsigned base costs no build and never reaches a pushed image.
+//! starts, so an unsigned base costs no build and never reaches a pushed image. The verified digest
+//! is then pulled and named as the Dockerfile names the base, and the build does not pull again:
+//! what the builder uses is what was verified, not a local image of that name nor a tag that moved
+//! after the check.
 
 use super::step::StepContext;
 use crate::dockerfile::Dependencies;
@@ -9,10 +12,11 @@ use crate::registry::RepoAccess;
 use crate::registry::signature;
 use crate::taskfile::Step;
 
-/// Checks every base image of `deps`; `Err` says which one is not signed, and why.
-pub async fn check(ctx: &StepContext, step: &Step, deps: Option<&Dependencies>) -> Result<(), String> {
+/// Checks every base image of `deps`, and pins each to its verified digest; `Err` says which one is
+/// not signed, and why. Returns whether anything was pinned (the build must then not pull).
+pub async fn check(ctx: &StepContext, step: &Step, deps: Option<&Dependencies>) -> Result<bool, String> {
     if ctx.require_signed_base.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let Some(deps) = deps else {
         return Err("refusing to build: the Dockerfile's base images could not be read, so their signatures \
@@ -22,6 +26,25 @@ pub async fn check(ctx: &StepContext, step: &Step, deps: Option<&Dependencies>) 
     for image in deps.runtime.iter().chain(&deps.buildtime).filter(|i| !i.is_scratch()) {
         let digest = verified_digest(ctx, image).await?;
         ctx.log.step_line(&step.id, &format!("Base image {} ({digest}) is signed by a required key", image.familiar()));
+        pin(ctx, image, &digest).await?;
+    }
+    Ok(true)
+}
+
+/// Pulls `image` by its verified `digest` and gives it the name the Dockerfile uses.
+async fn pin(ctx: &StepContext, image: &ImageRef, digest: &str) -> Result<(), String> {
+    let by_digest = format!("{}/{}@{digest}", image.registry, image.repository);
+    let login = ctx.docker_credentials().into_iter().find(|c| c.server == image.registry);
+    let docker = ctx.engine.docker();
+    docker
+        .pull_image(&by_digest, login.as_ref(), |_| {})
+        .await
+        .map_err(|e| format!("refusing to build: cannot pull the verified base image {by_digest}: {e}"))?;
+    if image.digest.is_none() {
+        docker
+            .tag_image(&by_digest, &image.familiar())
+            .await
+            .map_err(|e| format!("refusing to build: cannot name the verified base image {}: {e}", image.familiar()))?;
     }
     Ok(())
 }

@@ -91,9 +91,10 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
         }
         None => None,
     };
-    if let Err(refusal) = super::base_policy::check(ctx, step, deps.as_ref()).await {
-        return Attempt::failed(refusal);
-    }
+    let pinned = match super::base_policy::check(ctx, step, deps.as_ref()).await {
+        Ok(pinned) => pinned,
+        Err(refusal) => return Attempt::failed(refusal),
+    };
     let platform = match spec.platform.as_deref().map(Platform::parse).transpose() {
         Ok(p) => p,
         Err(e) => return Attempt::failed(e),
@@ -107,7 +108,9 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
         platform: spec.platform.clone(),
         labels: spec.labels.iter().cloned().collect(),
         no_cache: spec.no_cache,
-        pull: spec.pull,
+        // Pinned bases were just pulled by their verified digests; pulling by tag again would
+        // undo that.
+        pull: spec.pull && !pinned,
         network_mode: spec.network.clone(),
         buildkit,
         registry_auth: ctx.docker_credentials(),

@@ -62,10 +62,22 @@ async fn a_build_from_an_unsigned_base_fails_before_it_starts() {
     assert!(!log.contains("Building with"), "the build must not start: {log}");
 
     sign(keys.path(), &base_repo, &digest).await;
+    // A local image under the base's name that nobody signed must not be what gets built on.
+    let impostor = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("printf 'FROM busybox:latest\\nLABEL impostor=1\\n' | docker build -q -t {base} -"))
+        .output()
+        .unwrap();
+    assert!(impostor.status.success(), "{}", String::from_utf8_lossy(&impostor.stderr));
     let accepted = build();
     let log = String::from_utf8_lossy(&accepted.stderr);
     assert_eq!(accepted.status.code(), Some(0), "{log}");
     assert!(log.contains("is signed by a required key"), "{log}");
+    let label = std::process::Command::new("docker")
+        .args(["image", "inspect", "-f", "{{index .Config.Labels \"impostor\"}}", &app])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&label.stdout).trim(), "", "the build used the unsigned local image");
     let _ = std::process::Command::new("docker").args(["rmi", "-f", &app, &base]).output();
 }
 
