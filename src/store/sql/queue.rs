@@ -32,7 +32,9 @@ pub(super) async fn claim(
 /// agree on every lease.
 pub(super) fn db_now(dialect: Dialect) -> &'static str {
     match dialect {
-        Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        // The statement's own time, one value however often the statement names it (a claim's
+        // start and lease end must agree to the millisecond); `clock_timestamp()` moves within it.
+        Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)",
         Dialect::Sqlite => "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)",
     }
 }
