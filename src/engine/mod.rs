@@ -317,10 +317,9 @@ impl Engine {
                 req.workspace_volume, req.run_id
             ));
         }
-        scaffold::teardown(self, &req.object_key, &log).await;
-        if !keep {
-            scaffold::remove_workspace(self, &req.workspace_volume, &log).await;
-        }
+        // The workspace goes with the run's other volumes, unless it is kept for a resume.
+        let workspace = (!keep).then_some(req.workspace_volume.as_str());
+        scaffold::teardown(self, &req.object_key, workspace, &log).await;
         let finished = Utc::now();
         record.finished_at = Some(finished);
         let secs = (finished - started).num_milliseconds() as f64 / 1000.0;

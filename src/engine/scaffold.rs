@@ -40,66 +40,78 @@ impl Scaffold {
         let docker = engine.docker();
         let labels = engine.labels(&req.object_key);
         let run = &req.object_key;
-        let mut networks = BTreeMap::new();
-        let mut default_network = None;
-        if !req.quick_build {
-            if req.task.networks.is_empty() {
-                // ACR names it `acb_default_network`; the run id keeps concurrent runs apart.
-                let actual = format!("drydock_{run}_default");
-                create_network(docker, log, &actual, "bridge", false, &labels).await?;
-                networks.insert(DEFAULT_NETWORK.to_string(), actual.clone());
-                default_network = Some(actual);
-            }
-            for n in &req.task.networks {
-                let actual = if n.skip_creation {
-                    if !docker.network_exists(&n.name).await.map_err(|e| e.to_string())? {
-                        return Err(format!(
-                            "network `{}` has skipCreation but does not exist; create it first or drop skipCreation",
-                            n.name
-                        ));
+        // Networks and volumes do not depend on each other: made side by side, a run waits for
+        // the slower of the two rather than for both.
+        let networks = async {
+            let mut networks = BTreeMap::new();
+            let mut default_network = None;
+            if !req.quick_build {
+                if req.task.networks.is_empty() {
+                    // ACR names it `acb_default_network`; the run id keeps concurrent runs apart.
+                    let actual = format!("drydock_{run}_default");
+                    create_network(docker, log, &actual, "bridge", false, &labels).await?;
+                    networks.insert(DEFAULT_NETWORK.to_string(), actual.clone());
+                    default_network = Some(actual);
+                }
+                for n in &req.task.networks {
+                    let actual = if n.skip_creation {
+                        if !docker.network_exists(&n.name).await.map_err(|e| e.to_string())? {
+                            return Err(format!(
+                                "network `{}` has skipCreation but does not exist; create it first or drop skipCreation",
+                                n.name
+                            ));
+                        }
+                        n.name.clone()
+                    } else {
+                        let actual = format!("{}-{run}", n.name);
+                        create_network(docker, log, &actual, &n.driver, n.ipv6, &labels).await?;
+                        actual
+                    };
+                    if n.is_default {
+                        default_network = Some(actual.clone());
                     }
-                    n.name.clone()
-                } else {
-                    let actual = format!("{}-{run}", n.name);
-                    create_network(docker, log, &actual, &n.driver, n.ipv6, &labels).await?;
-                    actual
-                };
-                if n.is_default {
+                    networks.insert(n.name.clone(), actual);
+                }
+                if let Some(d) = &req.task.default_network
+                    && let Some(actual) = networks.get(d)
+                {
                     default_network = Some(actual.clone());
                 }
-                networks.insert(n.name.clone(), actual);
             }
-            if let Some(d) = &req.task.default_network
-                && let Some(actual) = networks.get(d)
+            Ok::<_, String>((networks, default_network))
+        };
+        let storage = async {
+            let workspace = req.workspace_volume.clone();
+            let home = format!("drydock_home_{run}");
+            if let Some(resume) = &req.resume {
+                if !docker.volume_exists(&workspace).await.map_err(|e| e.to_string())? {
+                    return Err(format!(
+                        "the workspace volume {workspace} that run {} kept is gone (removed by hand, or by a prune),                      so it cannot be resumed; rerun it with `drydock runs rerun {}`",
+                        resume.from_run, resume.from_run
+                    ));
+                }
+                log.run_line(&format!("Using the workspace volume {workspace} kept by run {}", resume.from_run));
+            } else {
+                docker.create_volume(&workspace, &workspace_labels(engine, run)).await.map_err(|e| e.to_string())?;
+            }
+            docker.create_volume(&home, &labels).await.map_err(|e| e.to_string())?;
+            if !req.quick_build && req.resume.is_none() {
+                seed_workspace(docker, req, &workspace, log).await?;
+            }
+            let credentials = engine.credentials_for(req);
+            // Without logins there is nothing to write: the docker CLI does without the file, and
+            // a run spares a helper container.
+            if engine.config().docker_socket.is_some() && req.untrusted.is_none() && credentials.iter().next().is_some()
             {
-                default_network = Some(actual.clone());
+                let config = docker_config_json(&credentials);
+                docker
+                    .write_files_to_volume(&home, &[(".docker/config.json", config.as_bytes(), 0o600)])
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
-        }
-
-        let workspace = req.workspace_volume.clone();
-        let home = format!("drydock_home_{run}");
-        if let Some(resume) = &req.resume {
-            if !docker.volume_exists(&workspace).await.map_err(|e| e.to_string())? {
-                return Err(format!(
-                    "the workspace volume {workspace} that run {} kept is gone (removed by hand, or by a prune),                      so it cannot be resumed; rerun it with `drydock runs rerun {}`",
-                    resume.from_run, resume.from_run
-                ));
-            }
-            log.run_line(&format!("Using the workspace volume {workspace} kept by run {}", resume.from_run));
-        } else {
-            docker.create_volume(&workspace, &workspace_labels(engine, run)).await.map_err(|e| e.to_string())?;
-        }
-        docker.create_volume(&home, &labels).await.map_err(|e| e.to_string())?;
-        if !req.quick_build && req.resume.is_none() {
-            seed_workspace(docker, req, &workspace, log).await?;
-        }
-        if engine.config().docker_socket.is_some() && req.untrusted.is_none() {
-            let config = docker_config_json(&engine.credentials_for(req));
-            docker
-                .write_files_to_volume(&home, &[(".docker/config.json", config.as_bytes(), 0o600)])
-                .await
-                .map_err(|e| e.to_string())?;
-        }
+            Ok::<_, String>((workspace, home))
+        };
+        let ((networks, default_network), (workspace, home)) = tokio::try_join!(networks, storage)?;
 
         let mut volumes = BTreeMap::new();
         for v in &req.task.volumes {
@@ -128,16 +140,6 @@ pub fn workspace_group(key: &str) -> String {
 /// does the rest.
 fn workspace_labels(engine: &Engine, key: &str) -> Labels {
     engine.labels(&workspace_group(key)).with(WORKSPACE_LABEL, key)
-}
-
-/// Removes a run's workspace volume (one not kept for a resume).
-pub async fn remove_workspace(engine: &Engine, volume: &str, log: &RunLog) {
-    if let Err(e) = engine.docker().remove_volume(volume).await {
-        tracing::warn!(volume, error = %e, "removing the workspace failed");
-        log.run_line(&format!(
-            "Warning: the workspace volume {volume} could not be removed ({e}); the janitor removes it at the next start"
-        ));
-    }
 }
 
 async fn create_network(
@@ -192,9 +194,9 @@ fn docker_config_json(credentials: &crate::registry::Credentials) -> String {
 }
 
 /// Removes every object labelled with the run id and reports anything left behind.
-pub async fn teardown(engine: &Engine, key: &str, log: &RunLog) {
+pub async fn teardown(engine: &Engine, key: &str, workspace: Option<&str>, log: &RunLog) {
     let run_id = key;
-    match engine.docker().remove_run_objects(key).await {
+    match engine.docker().remove_run_objects_and(key, workspace).await {
         Ok(report) if report.is_clean() => {}
         Ok(report) => {
             let msg = format!("cleanup of run {run_id} left objects behind: {:?}", report.failures);
