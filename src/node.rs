@@ -317,16 +317,11 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
     tokio::spawn(upkeep::janitor_loop(service.clone(), engine.docker().clone()));
 
     let shutdown = CancellationToken::new();
-    let drain = CancellationToken::new();
-    let stop_claiming = CancellationToken::new();
+    // A shutdown drains too (without waiting for the runs), so claiming stops on the drain alone.
+    let drain = shutdown.child_token();
+    let stop_claiming = drain.clone();
     let workers_done = CancellationToken::new();
     let abort = CancellationToken::new();
-    // Claiming stops with a drain or a shutdown.
-    let (until_shutdown, until_drain, claiming) = (shutdown.clone(), drain.clone(), stop_claiming.clone());
-    tokio::spawn(async move {
-        tokio::select! { _ = until_shutdown.cancelled() => {}, _ = until_drain.cancelled() => {} }
-        claiming.cancel();
-    });
     // Other nodes' queued runs wake this node's idle workers (PostgreSQL); polling backs it up.
     let (store, wake, stop) = (service.store().clone(), service.wake().clone(), shutdown.child_token());
     tokio::spawn(async move { store.listen_queue(wake, stop).await });
@@ -399,8 +394,10 @@ struct Leaving {
 /// serves all along, so the runs' logs can still be followed through it.
 async fn drain_then_leave(presence: Arc<Presence>, leaving: Leaving, grace: Duration) {
     tokio::select! {
-        _ = leaving.drain.cancelled() => {}
+        // A shutdown also fires the drain: it leaves the runs to the shutdown's own grace.
+        biased;
         _ = leaving.shutdown.cancelled() => return,
+        _ = leaving.drain.cancelled() => {}
     }
     presence.set(NodeState::Draining);
     if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(2), presence.report(false)).await {

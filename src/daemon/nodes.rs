@@ -5,8 +5,7 @@
 use super::service::{Result, Service, ServiceError};
 use crate::api::{NodeInfo, NodeState};
 use crate::store::NodeReport;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -43,31 +42,20 @@ pub struct Presence {
     svc: Arc<Service>,
     url: String,
     roles: Box<dyn Fn() -> Vec<String> + Send + Sync>,
-    state: AtomicU8,
+    state: Mutex<NodeState>,
 }
 
 impl Presence {
     /// `roles` tells which cluster-wide roles the node leads at the moment.
     pub fn new(svc: Arc<Service>, url: String, roles: Box<dyn Fn() -> Vec<String> + Send + Sync>) -> Presence {
-        Presence { svc, url, roles, state: AtomicU8::new(0) }
-    }
-
-    fn state(&self) -> NodeState {
-        match self.state.load(Ordering::Relaxed) {
-            0 => NodeState::Active,
-            1 => NodeState::Draining,
-            _ => NodeState::Left,
-        }
+        Presence { svc, url, roles, state: Mutex::new(NodeState::Active) }
     }
 
     /// From now on the node says it drains (or has left).
     pub fn set(&self, state: NodeState) {
-        let n = match state {
-            NodeState::Active => 0,
-            NodeState::Draining => 1,
-            NodeState::Left | NodeState::Lost => 2,
-        };
-        self.state.store(n, Ordering::Relaxed);
+        if let Ok(mut s) = self.state.lock() {
+            *s = state;
+        }
     }
 
     /// Writes the node's report; whether a drain is asked of it.
@@ -81,7 +69,7 @@ impl Presence {
             slots: u32::try_from(settings.concurrency).unwrap_or(u32::MAX),
             busy: u32::try_from(self.svc.busy()).unwrap_or(u32::MAX),
             roles: (self.roles)(),
-            state: self.state(),
+            state: self.state.lock().map(|s| *s).unwrap_or(NodeState::Active),
         };
         self.svc.store().report_node(&report, starting).await
     }

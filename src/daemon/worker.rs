@@ -97,6 +97,9 @@ pub async fn run_workers(
     let permits = Arc::new(Semaphore::new(svc.settings.concurrency.max(1)));
     let in_use = svc.metrics().worker_slots();
     let mut tasks = tokio::task::JoinSet::new();
+    // The engine's health is the node's, not a run's: one pinger, read by every run's watchdog.
+    let liveness = Arc::new(EngineLiveness::new());
+    let pinger = tokio::spawn(ping_engine(engine.docker().clone(), svc.settings.lease, liveness.clone()));
     loop {
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
@@ -120,15 +123,17 @@ pub async fn run_workers(
             svc.metrics().run_started((started - row.queued_at).to_std().unwrap_or_default());
         }
         let (svc, engine, finished, abort) = (svc.clone(), engine.clone(), finished.clone(), abort.clone());
+        let liveness = liveness.clone();
         let held = Some((permit, in_use.take()));
         let slot =
             Arc::new(Slot { permits: permits.clone(), in_use: in_use.clone(), held: tokio::sync::Mutex::new(held) });
         tasks.spawn(async move {
-            execute(svc, engine, finished.as_ref(), row, abort, slot).await;
+            execute(svc, engine, finished.as_ref(), row, abort, slot, liveness).await;
         });
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
+    pinger.abort();
 }
 
 /// One attempt at claiming a run this node can execute.
@@ -262,6 +267,7 @@ async fn execute(
     row: RunRow,
     abort: CancellationToken,
     slot: Arc<Slot>,
+    liveness: Arc<EngineLiveness>,
 ) {
     let id = row.id.clone();
     let claim = Claim::of(&row, &svc.settings.node_id);
@@ -287,7 +293,7 @@ async fn execute(
         log: live.clone(),
     };
     let heartbeat = tokio::spawn(heartbeat(svc.clone(), claim.clone(), stopper.clone(), abort.clone()));
-    let engine_watch = tokio::spawn(engine_watch(engine.docker().clone(), svc.settings.lease, stopper.clone()));
+    let engine_watch = tokio::spawn(engine_watch(liveness, svc.settings.lease, stopper.clone()));
 
     let info = engine.docker().info().await.ok();
     if let Some(i) = &info {
@@ -534,19 +540,45 @@ fn given_up(id: &str, observer: &StoreObserver, why: &str) -> crate::run::RunRec
     }
 }
 
-/// Pings the node's engine every beat; one that has not answered for half a lease gives the run
-/// up ([`StopReason::EngineLost`]).
-async fn engine_watch(docker: crate::docker::DockerHost, lease: Duration, stopper: Stopper) {
-    let mut answered = tokio::time::Instant::now();
+/// When the node's engine last answered a ping.
+struct EngineLiveness(std::sync::Mutex<tokio::time::Instant>);
+
+impl EngineLiveness {
+    fn new() -> EngineLiveness {
+        EngineLiveness(std::sync::Mutex::new(tokio::time::Instant::now()))
+    }
+
+    fn answered(&self) {
+        if let Ok(mut at) = self.0.lock() {
+            *at = tokio::time::Instant::now();
+        }
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        self.0.lock().map(|at| *at).unwrap_or_else(|_| tokio::time::Instant::now())
+    }
+}
+
+/// Pings the node's engine every beat, for as long as the workers run.
+async fn ping_engine(docker: crate::docker::DockerHost, lease: Duration, liveness: Arc<EngineLiveness>) {
     loop {
         tokio::time::sleep(beat(lease)).await;
         if let Ok(Ok(())) = tokio::time::timeout(beat(lease), docker.ping()).await {
-            answered = tokio::time::Instant::now();
-        } else if answered.elapsed() >= cut_off_after(lease) {
+            liveness.answered();
+        }
+    }
+}
+
+/// Gives the run up ([`StopReason::EngineLost`]) once the engine has not answered for half a lease.
+async fn engine_watch(liveness: Arc<EngineLiveness>, lease: Duration, stopper: Stopper) {
+    loop {
+        let due = liveness.last() + cut_off_after(lease);
+        if tokio::time::Instant::now() >= due {
             tracing::error!("the Docker engine does not answer; giving the run up");
             stopper.stop(StopReason::EngineLost);
             return;
         }
+        tokio::time::sleep_until(due).await;
     }
 }
 
