@@ -194,6 +194,7 @@ async fn fill(store: &Store, n: u64) {
                 tag: i.to_string(),
                 digest: Some(format!("sha256:{i:064x}")),
                 signature: None,
+                platforms: Vec::new(),
             }],
             dependencies: vec![],
             error: None,

@@ -141,6 +141,90 @@ if ! curl -fsS "http://127.0.0.1:${REGISTRY_PORT}/v2/library/busybox/tags/list" 
   $DOCKER push -q "127.0.0.1:${REGISTRY_PORT}/library/busybox:latest" >/dev/null
 fi
 
+# --- other platforms: QEMU through binfmt_misc, and busybox bases for arm64, arm/v7 and 386 ------
+# Builds and runs for another architecture need the kernel to hand its binaries to QEMU, and a base
+# image of that architecture. Both are made offline: qemu-user-static registers its interpreters
+# with the fix-binary flag (so they work inside containers), and each base is busybox-static of that
+# Debian architecture, loaded as a hand-made docker-archive whose config names the platform
+# (`docker import --platform` does not set it on 20.10).
+if ! dpkg-query -W -f='${Status}' qemu-user-static 2>/dev/null | grep -q "install ok installed"; then
+  log "installing qemu-user-static and binfmt-support"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-user-static binfmt-support >/dev/null
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+  $SUDO mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+fi
+for interp in qemu-aarch64 qemu-arm; do
+  [ -e "/proc/sys/fs/binfmt_misc/$interp" ] || $SUDO update-binfmts --enable "$interp" >/dev/null 2>&1 || true
+  [ -e "/proc/sys/fs/binfmt_misc/$interp" ] || { log "binfmt_misc: $interp could not be registered"; exit 1; }
+done
+
+# foreign_busybox DEBIAN_ARCH OCI_ARCH VARIANT TAG: loads busybox-static:DEBIAN_ARCH as TAG.
+foreign_busybox() {
+  local debarch=$1 arch=$2 variant=$3 tag=$4
+  $DOCKER image inspect "$tag" >/dev/null 2>&1 && return 0
+  log "loading $tag (busybox-static:$debarch)"
+  if ! dpkg --print-foreign-architectures | grep -qx "$debarch"; then
+    $SUDO dpkg --add-architecture "$debarch"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+  fi
+  local work root
+  work=$(mktemp -d)
+  root="$work/root"
+  (cd "$work" && apt-get download -q "busybox-static:$debarch" >/dev/null 2>&1) || {
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    (cd "$work" && apt-get download -q "busybox-static:$debarch" >/dev/null)
+  }
+  dpkg-deb -x "$work"/busybox-static_*.deb "$work/deb"
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
+  cp "$work/deb/bin/busybox" "$root/bin/busybox"
+  # Same busybox version as the host's, so the host's applet list is this one's too.
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+  printf 'root:x:0:\n' >"$root/etc/group"
+  chmod 1777 "$root/tmp"
+  mkdir -p "$work/archive/layer"
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$root" -cf "$work/archive/layer/layer.tar" .
+  local diff config_sum variant_field=""
+  diff=$(sha256sum "$work/archive/layer/layer.tar" | cut -d' ' -f1)
+  [ -n "$variant" ] && variant_field="\"variant\":\"$variant\","
+  printf '{"architecture":"%s",%s"os":"linux","created":"1970-01-01T00:00:00Z","config":{"Env":["PATH=/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"busybox-static:%s"}]}' \
+    "$arch" "$variant_field" "$diff" "$debarch" >"$work/archive/config.json"
+  config_sum=$(sha256sum "$work/archive/config.json" | cut -d' ' -f1)
+  mv "$work/archive/config.json" "$work/archive/$config_sum.json"
+  printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["layer/layer.tar"]}]' "$config_sum" "$tag" >"$work/archive/manifest.json"
+  tar -C "$work/archive" -c . | $DOCKER load -q >/dev/null
+  rm -rf "$work"
+}
+foreign_busybox arm64 arm64 "" busybox:linux-arm64
+foreign_busybox armhf arm v7 busybox:linux-arm-v7
+foreign_busybox i386 386 "" busybox:linux-386
+$DOCKER tag busybox:latest busybox:linux-amd64
+
+# One multi-platform base in the registry (an OCI index over the four), for builds of several
+# platforms from one FROM name: the local image store keeps one platform per name.
+REG="127.0.0.1:${REGISTRY_PORT}"
+ACCEPT_INDEX='application/vnd.oci.image.index.v1+json'
+if [ "$(curl -fsS -o /dev/null -w '%{content_type}' -H "Accept: $ACCEPT_INDEX" "http://$REG/v2/library/busybox-multi/manifests/latest" 2>/dev/null)" != "$ACCEPT_INDEX" ]; then
+  log "pushing the multi-platform busybox-multi index to the local registry"
+  entries=()
+  for p in linux-amd64:amd64: linux-arm64:arm64: linux-arm-v7:arm:v7 linux-386:386:; do
+    IFS=: read -r tag arch variant <<<"$p"
+    $DOCKER tag "busybox:$tag" "$REG/library/busybox-multi:$tag"
+    $DOCKER push -q "$REG/library/busybox-multi:$tag" >/dev/null
+    headers=$(curl -fsS -I -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$REG/v2/library/busybox-multi/manifests/$tag")
+    digest=$(printf '%s' "$headers" | tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}')
+    size=$(printf '%s' "$headers" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-length"{print $2}')
+    vfield=""
+    [ -n "$variant" ] && vfield=",\"variant\":\"$variant\""
+    entries+=("{\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"digest\":\"$digest\",\"size\":$size,\"platform\":{\"architecture\":\"$arch\",\"os\":\"linux\"$vfield}}")
+  done
+  index="{\"schemaVersion\":2,\"mediaType\":\"$ACCEPT_INDEX\",\"manifests\":[$(IFS=,; echo "${entries[*]}")]}"
+  curl -fsS -X PUT -H "Content-Type: $ACCEPT_INDEX" --data-binary "$index" "http://$REG/v2/library/busybox-multi/manifests/latest" >/dev/null
+fi
+
 # --- PostgreSQL binaries ----------------------------------------------------------------------
 # Tests start their own throwaway server with initdb/pg_ctl in a temp dir; only the binaries are needed.
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then

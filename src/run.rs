@@ -179,6 +179,18 @@ pub struct OutputImage {
     /// The digest of its signature manifest (`sha256-<hex>.sig`), when the run signed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// For a multi-platform image, each platform's manifest; `digest` is then the index's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<PlatformDigest>,
+}
+
+/// One platform's manifest under a multi-platform image's index.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PlatformDigest {
+    /// `os/arch[/variant]`.
+    pub platform: String,
+    /// Its manifest digest.
+    pub digest: String,
 }
 
 /// A signature a run wrote for an image it pushed, stored as cosign stores it.

@@ -1,68 +1,209 @@
-//! `--platform` is honest: a build the engine made for another platform than asked for fails its
-//! step and pushes nothing; several platforms in one build are refused with what to do instead.
+//! `--platform`: a build for arm64, arm/v7 or 386 on this amd64 machine (QEMU through binfmt_misc,
+//! set up by scripts/setup.sh) makes an image of that platform whose programs run as that platform;
+//! several platforms make one OCI index in the registry; a build the engine made for another
+//! platform than asked for fails and pushes nothing; a platform the machine cannot run is refused
+//! with how to enable it.
+//!
+//! Every build here starts FROM the multi-platform `library/busybox-multi` in the test registry. The
+//! engine keeps one platform per local name, so these tests take turns (`TURN`).
 
 use crate::helper::docker::{REGISTRY, unique};
 use crate::helper::drydock;
+use serde_json::Value;
 
-fn context() -> tempfile::TempDir {
+/// One platform build at a time: they move the local name of the shared base between platforms.
+static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const BASE: &str = "library/busybox-multi";
+
+fn context(dockerfile: &str) -> tempfile::TempDir {
     let ctx = tempfile::tempdir().unwrap();
-    std::fs::write(ctx.path().join("Dockerfile"), format!("FROM busybox\nLABEL nonce={}\n", unique("n"))).unwrap();
+    let text = format!("{dockerfile}\nLABEL nonce={}\n", unique("n"));
+    std::fs::write(ctx.path().join("Dockerfile"), text).unwrap();
     ctx
 }
 
-/// Whether the registry has `repository:tag`.
-async fn pushed(repository: &str, tag: &str) -> bool {
-    let url = format!("http://{REGISTRY}/v2/{repository}/manifests/{tag}");
+/// A Dockerfile whose image records what its build ran as: `uname -m`, and the ELF machine of its
+/// own busybox (the kernel says x86_64 to a 32-bit x86 process too, so 386 is told by the binary).
+fn recording_dockerfile() -> String {
+    format!(
+        "FROM {REGISTRY}/{BASE}\nARG TARGETARCH\n\
+         RUN uname -m > /uname && echo \"$TARGETARCH\" > /targetarch && od -An -tx1 -j18 -N1 /bin/busybox | tr -d ' \\n' > /elf\n"
+    )
+}
+
+/// Runs `drydock` with `args`; its exit code and all it printed.
+fn run(args: &[&str], dir: &std::path::Path) -> (Option<i32>, String) {
+    let out = drydock().args(args).arg(dir).output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code(), all)
+}
+
+/// The registry's answer for a manifest or index, parsed.
+async fn manifest(repository: &str, reference: &str) -> Option<Value> {
+    let url = format!("http://{REGISTRY}/v2/{repository}/manifests/{reference}");
     let answer = drydock::tls::client()
-        .head(url)
-        .header("accept", "application/vnd.docker.distribution.manifest.v2+json")
+        .get(url)
+        .header(
+            "accept",
+            "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, \
+             application/vnd.oci.image.manifest.v1+json",
+        )
         .send()
         .await
         .unwrap();
-    answer.status().is_success()
+    if !answer.status().is_success() {
+        return None;
+    }
+    Some(answer.json().await.unwrap())
+}
+
+/// `os/arch[/variant]` from the config blob of a pushed image manifest.
+async fn pushed_platform(repository: &str, reference: &str) -> String {
+    let m = manifest(repository, reference).await.expect("manifest pushed");
+    let config = m["config"]["digest"].as_str().unwrap().to_string();
+    let url = format!("http://{REGISTRY}/v2/{repository}/blobs/{config}");
+    let c: Value = drydock::tls::client().get(url).send().await.unwrap().json().await.unwrap();
+    let variant = c["variant"].as_str().map(|v| format!("/{v}")).unwrap_or_default();
+    format!("{}/{}{variant}", c["os"].as_str().unwrap(), c["architecture"].as_str().unwrap())
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = std::process::Command::new("docker").args(args).output().unwrap();
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What the image recorded at build time (see [`recording_dockerfile`]).
+fn recorded(image: &str) -> (String, String, String) {
+    let out = docker(&["run", "--rm", image, "cat", "/uname", "/targetarch", "/elf"]);
+    let mut lines = out.lines().map(str::to_string);
+    (lines.next().unwrap_or_default(), lines.next().unwrap_or_default(), lines.next().unwrap_or_default())
+}
+
+fn local_id(name: &str) -> String {
+    docker(&["image", "inspect", "-f", "{{.Id}}", name]).trim().to_string()
 }
 
 #[tokio::test]
-async fn a_build_for_a_platform_the_engine_did_not_make_fails_and_pushes_nothing() {
-    let ctx = context();
-    let repository = unique("platform/app");
-    let image = format!("{REGISTRY}/{repository}:arm64");
-    // busybox is here for linux/amd64 only: the classic builder would quietly build amd64.
-    let out = drydock()
-        .args(["build", "--local", "--platform", "linux/arm64", "-t", &image])
-        .arg(ctx.path())
-        .output()
-        .unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert_ne!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("the engine built a linux/amd64 image, not the requested linux/arm64"), "{all}");
-    assert!(!pushed(&repository, "arm64").await, "a wrong-platform image was pushed");
+async fn single_platform_builds_for_arm64_arm_v7_and_386_are_those_platforms() {
+    let _turn = TURN.lock().await;
+    let ctx = context(&recording_dockerfile());
+    let repository = unique("platform/single");
+    // (platform, `uname -m` inside, TARGETARCH, ELF e_machine of the image's own binary)
+    let cases = [
+        ("linux/arm64", "aarch64", "arm64", "b7"),
+        ("linux/arm/v7", "armv7l", "arm", "28"),
+        ("linux/386", "x86_64", "386", "03"),
+    ];
+    for (platform, uname, arch, elf) in cases {
+        let tag = platform.replace('/', "-");
+        let image = format!("{REGISTRY}/{repository}:{tag}");
+        let (code, all) = run(&["build", "--local", "--platform", platform, "-t", &image], ctx.path());
+        assert_eq!(code, Some(0), "{platform}: {all}");
+        assert!(all.contains(&format!("Platform: {platform} (checked in the image's config)")), "{all}");
+        assert_eq!(pushed_platform(&repository, &tag).await, platform, "the pushed config");
+        docker(&["rmi", "-f", &image]);
+        docker(&["pull", "-q", &image]);
+        assert_eq!(recorded(&image), (uname.to_string(), arch.to_string(), elf.to_string()), "{platform}");
+        let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+    }
+}
 
-    // The engine's own platform, asked for, is checked and goes through.
-    let image = format!("{REGISTRY}/{repository}:amd64");
-    let out = drydock()
-        .args(["build", "--local", "--platform", "linux/amd64", "-t", &image])
-        .arg(ctx.path())
-        .output()
-        .unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("Platform: linux/amd64 (checked in the image's config)"), "{all}");
-    assert!(pushed(&repository, "amd64").await);
+#[tokio::test]
+async fn three_platforms_make_one_index_whose_every_platform_pulls_and_runs() {
+    let _turn = TURN.lock().await;
+    let base = format!("{REGISTRY}/{BASE}");
+    docker(&["pull", "-q", "--platform", "linux/amd64", &base]);
+    let base_before = local_id(&base);
+    let ctx = context(&recording_dockerfile());
+    let repository = unique("platform/multi");
+    let image = format!("{REGISTRY}/{repository}:v1");
+    let platforms = "linux/amd64,linux/arm64,linux/arm/v7";
+    let (code, all) = run(&["build", "--local", "--platform", platforms, "-t", &image], ctx.path());
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains("an image index over 3 platforms"), "{all}");
+
+    let index = manifest(&repository, "v1").await.expect("index pushed");
+    assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json", "{index}");
+    let entries = index["manifests"].as_array().unwrap();
+    let listed: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let p = &e["platform"];
+            let variant = p["variant"].as_str().map(|v| format!("/{v}")).unwrap_or_default();
+            format!("{}/{}{variant}", p["os"].as_str().unwrap(), p["architecture"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(listed, ["linux/amd64", "linux/arm64", "linux/arm/v7"], "in the order asked for");
+    for (entry, platform) in entries.iter().zip(&listed) {
+        let digest = entry["digest"].as_str().unwrap();
+        assert_eq!(&pushed_platform(&repository, digest).await, platform, "the config under the {platform} entry");
+        assert!(all.contains(&format!("Pushed {image} for {platform}: digest {digest}")), "{all}");
+    }
+
+    let expected =
+        [("linux/amd64", "x86_64", "amd64"), ("linux/arm64", "aarch64", "arm64"), ("linux/arm/v7", "armv7l", "arm")];
+    for (platform, uname, arch) in expected {
+        docker(&["rmi", "-f", &image]);
+        docker(&["pull", "-q", "--platform", platform, &image]);
+        let (got_uname, got_arch, _) = recorded(&image);
+        assert_eq!((got_uname.as_str(), got_arch.as_str()), (uname, arch), "pulled for {platform}");
+    }
+    // The shared base's local name was given back to the image it named before.
+    assert_eq!(local_id(&base), base_before, "the base's local name moved");
     let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
 }
 
 #[tokio::test]
-async fn several_platforms_in_one_build_are_refused_with_what_to_do() {
-    let ctx = context();
-    let image = format!("{REGISTRY}/{}:multi", unique("platform/multi"));
-    let out = drydock()
-        .args(["build", "--local", "--platform", "linux/amd64,linux/arm64", "-t", &image])
-        .arg(ctx.path())
-        .output()
-        .unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert_ne!(out.status.code(), Some(0), "{all}");
-    assert!(all.contains("several in one build (a multi-platform image) is not supported yet"), "{all}");
-    assert!(all.contains("--platform linux/amd64"), "{all}");
+async fn from_buildplatform_with_arg_targetarch_builds_for_the_target() {
+    let _turn = TURN.lock().await;
+    let dockerfile = format!(
+        "FROM --platform=$BUILDPLATFORM {REGISTRY}/{BASE} AS tools\nARG TARGETARCH\nRUN echo \"$TARGETARCH\" > /for\n\
+         FROM {REGISTRY}/{BASE}\nCOPY --from=tools /for /for\nRUN uname -m > /uname\n"
+    );
+    let ctx = context(&dockerfile);
+    for builder in [None, Some("--buildkit")] {
+        let image = format!("{REGISTRY}/{}:arm64", unique("platform/buildplatform"));
+        let mut args = vec!["build", "--local", "--no-push", "--platform", "linux/arm64", "-t", &image];
+        args.extend(builder);
+        let (code, all) = run(&args, ctx.path());
+        assert_eq!(code, Some(0), "{builder:?}: {all}");
+        let out = docker(&["run", "--rm", &image, "cat", "/for", "/uname"]);
+        assert_eq!(out.lines().collect::<Vec<_>>(), ["arm64", "aarch64"], "{builder:?}");
+        let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+    }
+}
+
+#[tokio::test]
+async fn a_platform_this_machine_cannot_run_is_refused_with_how_to_enable_it() {
+    let ctx = context(&format!("FROM {REGISTRY}/{BASE}\nRUN true\n"));
+    let repository = unique("platform/riscv");
+    let image = format!("{REGISTRY}/{repository}:v1");
+    let (code, all) = run(&["build", "--local", "--platform", "linux/riscv64", "-t", &image], ctx.path());
+    assert_ne!(code, Some(0), "{all}");
+    assert!(all.contains("cannot run linux/riscv64 binaries"), "{all}");
+    assert!(all.contains("update-binfmts --enable qemu-riscv64"), "{all}");
+    assert!(manifest(&repository, "v1").await.is_none(), "nothing is pushed");
+}
+
+#[tokio::test]
+async fn a_build_for_a_platform_the_engine_does_not_have_fails_and_pushes_nothing() {
+    // busybox is on this engine for linux/amd64 only, and there is no registry to pull another from.
+    let ctx = context("FROM busybox");
+    let repository = unique("platform/app");
+    let image = format!("{REGISTRY}/{repository}:arm64");
+    let (code, all) = run(&["build", "--local", "--platform", "linux/arm64", "-t", &image], ctx.path());
+    assert_ne!(code, Some(0), "{all}");
+    assert!(all.contains("this engine has busybox:latest only for linux/amd64"), "{all}");
+    assert!(all.contains("Push a multi-platform image"), "{all}");
+    assert!(manifest(&repository, "arm64").await.is_none(), "a wrong-platform image was pushed");
+
+    // The engine's own platform, asked for, is checked and goes through.
+    let image = format!("{REGISTRY}/{repository}:amd64");
+    let (code, all) = run(&["build", "--local", "--platform", "linux/amd64", "-t", &image], ctx.path());
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains("Platform: linux/amd64 (checked in the image's config)"), "{all}");
+    assert_eq!(pushed_platform(&repository, "amd64").await, "linux/amd64");
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
 }

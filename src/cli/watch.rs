@@ -165,6 +165,7 @@ mod tests {
                 tag: "1".into(),
                 digest: Some("sha256:ab".into()),
                 signature: None,
+                platforms: Vec::new(),
             }],
             dependencies: vec![],
             error: None,

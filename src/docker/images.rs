@@ -69,10 +69,26 @@ impl DockerHost {
         &self,
         reference: &str,
         credentials: Option<&RegistryCredential>,
+        progress: impl FnMut(String),
+    ) -> Result<()> {
+        self.pull_image_for(reference, None, credentials, progress).await
+    }
+
+    /// Pulls an image for one platform (`os/arch[/variant]`) of a multi-platform image; the local
+    /// name then points at that platform's image.
+    pub async fn pull_image_for(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+        credentials: Option<&RegistryCredential>,
         mut progress: impl FnMut(String),
     ) -> Result<()> {
         let full = with_default_tag(reference);
-        let opts = CreateImageOptionsBuilder::default().from_image(&full).build();
+        let mut opts = CreateImageOptionsBuilder::default().from_image(&full);
+        if let Some(p) = platform {
+            opts = opts.platform(p);
+        }
+        let opts = opts.build();
         let mut stream = self.streaming.create_image(Some(opts), None, credentials.map(RegistryCredential::to_docker));
         while let Some(item) = stream.next().await {
             match item {

@@ -13,7 +13,9 @@ pub mod resume;
 mod scaffold;
 pub use scaffold::WORKSPACE_LABEL;
 mod base_policy;
-mod platform;
+pub mod platform;
+mod platform_bases;
+pub use platform_bases::runnable_platforms;
 mod scheduler;
 mod step;
 mod step_build;
@@ -42,6 +44,21 @@ pub enum ContainerNaming {
     StepId,
     /// `<step id>-<run id>`: concurrent runs never collide. The step id stays the DNS name.
     PerRun,
+}
+
+/// One platform's image of a multi-platform build, kept until a push step pushes the index.
+#[derive(Clone, Debug)]
+pub struct PlatformImage {
+    /// The platform it was built for (checked in its config).
+    pub platform: platform::Platform,
+    /// Its local image id.
+    pub image_id: String,
+}
+
+/// A `-t` or `push:` name in one spelling (`app` and `docker.io/library/app:latest` are one), so
+/// that a push step finds the platforms a build step made under the name it wrote.
+pub(crate) fn normal_tag(name: &str) -> String {
+    crate::reference::ImageRef::parse(name).map(|r| r.familiar()).unwrap_or_else(|_| name.to_string())
 }
 
 /// Engine settings that do not change between runs.

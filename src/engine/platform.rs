@@ -13,13 +13,31 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// Parses `os/arch[/variant]`; several comma-separated platforms are refused with what to do.
+    /// Parses a comma-separated `--platform` list (`linux/amd64,linux/arm64`) in the order given,
+    /// without repeats.
+    pub fn parse_list(text: &str) -> Result<Vec<Platform>, String> {
+        let mut all: Vec<Platform> = Vec::new();
+        for part in text.split(',') {
+            if part.trim().is_empty() {
+                return Err(format!(
+                    "--platform {text}: an empty platform in the list; write e.g. linux/amd64,linux/arm64"
+                ));
+            }
+            let p = Platform::parse(part)?;
+            if !all.contains(&p) {
+                all.push(p);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Parses one `os/arch[/variant]`; a list is refused (see [`Platform::parse_list`]).
     pub fn parse(text: &str) -> Result<Platform, String> {
         let text = text.trim();
         if text.contains(',') {
             return Err(format!(
-                "--platform {text}: one build makes one platform here; several in one build (a multi-platform \
-                 image) is not supported yet. Build each platform in its own step or run, e.g. --platform {}",
+                "--platform {text}: a list of platforms is allowed only on build steps (a multi-platform image); \
+                 containers run one platform: give one, e.g. --platform {}",
                 text.split(',').next().unwrap_or_default().trim()
             ));
         }
@@ -43,6 +61,44 @@ impl Platform {
             variant = None;
         }
         Ok(Platform { os: os.to_ascii_lowercase(), arch, variant })
+    }
+
+    /// The platform of an engine, from its `os` and `arch` as `docker info` reports them.
+    pub fn native(os: &str, arch: &str) -> Platform {
+        let arch = normal_arch(&arch.to_ascii_lowercase());
+        // An arm engine's own variant is not in `docker info`; v7 is what arm images mostly are.
+        let variant = (arch == "arm").then(|| "v7".to_string());
+        Platform { os: os.to_ascii_lowercase(), arch, variant }
+    }
+
+    /// OS, e.g. `linux`.
+    pub fn os(&self) -> &str {
+        &self.os
+    }
+
+    /// OCI architecture, e.g. `arm64`.
+    pub fn arch(&self) -> &str {
+        &self.arch
+    }
+
+    /// Variant, e.g. `v7`.
+    pub fn variant(&self) -> Option<&str> {
+        self.variant.as_deref()
+    }
+
+    /// The `TARGET*` build arguments Docker's documentation defines for a build of this platform.
+    pub fn build_args(&self) -> Vec<(String, String)> {
+        vec![
+            ("TARGETPLATFORM".into(), self.to_string()),
+            ("TARGETOS".into(), self.os.clone()),
+            ("TARGETARCH".into(), self.arch.clone()),
+            ("TARGETVARIANT".into(), self.variant.clone().unwrap_or_default()),
+        ]
+    }
+
+    /// Whether a local image is of this platform.
+    pub fn matches(&self, image: &ImageInfo) -> bool {
+        self.check(image).is_ok()
     }
 
     /// Whether a built image's config is of this platform; `Err` says what it is instead.
@@ -109,7 +165,13 @@ mod tests {
         assert_eq!(Platform::parse("linux/aarch64/v8").unwrap().to_string(), "linux/arm64");
         assert_eq!(Platform::parse("Linux/ARM/v7").unwrap().to_string(), "linux/arm/v7");
         let several = Platform::parse("linux/amd64,linux/arm64").unwrap_err();
-        assert!(several.contains("not supported yet") && several.contains("--platform linux/amd64"), "{several}");
+        assert!(several.contains("only on build steps") && several.contains("--platform linux/amd64"), "{several}");
+        let list = Platform::parse_list("linux/amd64, linux/arm64,linux/aarch64,linux/arm/v7").unwrap();
+        let names: Vec<String> = list.iter().map(Platform::to_string).collect();
+        assert_eq!(names, ["linux/amd64", "linux/arm64", "linux/arm/v7"]);
+        assert!(Platform::parse_list("linux/amd64,").unwrap_err().contains("empty platform"));
+        assert_eq!(Platform::native("linux", "x86_64").to_string(), "linux/amd64");
+        assert_eq!(Platform::native("linux", "aarch64").to_string(), "linux/arm64");
         assert!(Platform::parse("arm64").unwrap_err().contains("os/arch[/variant]"));
         assert!(Platform::parse("linux/").is_err());
     }

@@ -60,6 +60,7 @@ pub async fn execute(
         require_signed_base: req.require_signed_base.clone(),
         sign_key: req.sign_key.clone().filter(|_| req.untrusted.is_none()),
         signatures: Default::default(),
+        platform_images: Default::default(),
     });
     let n = req.task.steps.len();
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();

@@ -43,6 +43,9 @@ pub struct StepContext {
     pub sign_key: Option<crate::registry::keys::SignatureKey>,
     /// Signatures written so far, for the run record.
     pub signatures: std::sync::Mutex<Vec<crate::run::ImageSignature>>,
+    /// Multi-platform builds by tag ([`super::normal_tag`]): each platform's image, for the push
+    /// step that pushes them and their index.
+    pub platform_images: std::sync::Mutex<std::collections::HashMap<String, Vec<super::PlatformImage>>>,
 }
 
 /// An image a build step produced, for the dependency JSON.

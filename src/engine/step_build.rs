@@ -4,6 +4,7 @@
 use super::RunSource;
 use super::log::StepWriter;
 use super::platform::Platform;
+use super::platform_bases;
 use super::scaffold::WORKSPACE_MOUNT;
 use super::step::{Attempt, BuildProduct, StepContext, StepResult, run_policy};
 use crate::buildargs::{ContextSource, classify};
@@ -63,6 +64,10 @@ struct Prepared {
 }
 
 async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<Mutex<StepWriter>>) -> Attempt {
+    let platforms = match build.spec.platform.as_deref().map(Platform::parse_list).transpose() {
+        Ok(p) => p.unwrap_or_default(),
+        Err(e) => return Attempt::failed(e),
+    };
     let prepared = match prepare(ctx, step, build).await {
         Ok(p) => p,
         Err(e) => return Attempt::failed(e),
@@ -95,22 +100,134 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
         Ok(pinned) => pinned,
         Err(refusal) => return Attempt::failed(refusal),
     };
-    let platform = match spec.platform.as_deref().map(Platform::parse).transpose() {
-        Ok(p) => p,
+    let git_head = prepared.git_head.clone().or_else(|| ctx.git.commit.clone());
+    let mut buildkit = ctx.engine.config().buildkit || step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1");
+    // The classic builder defines no `$BUILDPLATFORM`/`$TARGETPLATFORM` (Docker's own classic
+    // builder fails on `FROM --platform=$BUILDPLATFORM` with "failed to parse platform"): such a
+    // Dockerfile is built with BuildKit, which does.
+    let platform_vars =
+        deps.as_ref().is_some_and(|d| d.stages.iter().any(|s| s.platform.as_deref().is_some_and(|p| p.contains('$'))));
+    if platform_vars && !buildkit {
+        ctx.log.step_line(
+            &step.id,
+            "Using BuildKit: the Dockerfile names $BUILDPLATFORM or $TARGETPLATFORM in a FROM, which only BuildKit defines",
+        );
+        buildkit = true;
+    }
+    let plan = BuildPlan { build, build_args, pinned, writer: &writer, buildkit };
+    if platforms.is_empty() {
+        return match build_once(ctx, step, &plan, prepared, None).await {
+            Ok(_) => built(spec, deps, git_head),
+            Err(e) => Attempt::failed(e),
+        };
+    }
+    let native = match platform_bases::engine_platform(ctx).await {
+        Ok(n) => n,
         Err(e) => return Attempt::failed(e),
     };
-    let buildkit = ctx.engine.config().buildkit || step.env.iter().any(|e| e == "DOCKER_BUILDKIT=1");
+    // The engine's own platform last: the tags then name the native image on this engine, which
+    // is what a later `cmd` step or build here expects to find under them.
+    let mut order = platforms.clone();
+    order.sort_by_key(|p| *p == native);
+    let runs_commands = prepared.dockerfile_text.as_deref().is_none_or(platform_bases::runs_commands);
+    let several = order.len() > 1;
+    let mut images = Vec::new();
+    let mut prepared = Some(prepared);
+    for (i, platform) in order.iter().enumerate() {
+        if several {
+            ctx.log.step_line(&step.id, &format!("Building for {platform} ({} of {})", i + 1, order.len()));
+        }
+        if *platform != native
+            && runs_commands
+            && let Err(refusal) = platform_bases::check_runnable(ctx, &native, platform)
+        {
+            return Attempt::failed(refusal);
+        }
+        let context = match prepared.take() {
+            Some(p) => p,
+            // Each platform's build reads the context again: the engine consumes the stream.
+            None => match prepare(ctx, step, build).await {
+                Ok(p) => p,
+                Err(e) => return Attempt::failed(e),
+            },
+        };
+        let moved = match platform_bases::ensure_bases(ctx, step, platform, &native, deps.as_ref(), plan.buildkit).await
+        {
+            Ok(m) => m,
+            Err(e) => return Attempt::failed(e),
+        };
+        let result = build_once(ctx, step, &plan, context, Some(platform)).await;
+        platform_bases::restore(ctx, step, moved).await;
+        match result {
+            Ok(id) => images.push(super::PlatformImage { platform: platform.clone(), image_id: id }),
+            Err(e) => return Attempt::failed(if several { format!("building for {platform}: {e}") } else { e }),
+        }
+    }
+    if several {
+        // Put back in the order asked for: the index lists platforms as the user wrote them.
+        images.sort_by_key(|img| platforms.iter().position(|p| *p == img.platform));
+        let mut map = ctx.platform_images.lock().unwrap_or_else(|e| e.into_inner());
+        for tag in &spec.tags {
+            map.insert(super::normal_tag(tag), images.clone());
+        }
+        let names: Vec<String> = images.iter().map(|i| i.platform.to_string()).collect();
+        ctx.log.step_line(&step.id, &format!("Built {} platforms: {}", images.len(), names.join(", ")));
+    }
+    built(spec, deps, git_head)
+}
+
+/// What every platform's build of one step shares.
+struct BuildPlan<'a> {
+    build: &'a BuildStep,
+    build_args: BTreeMap<String, String>,
+    /// Bases were pinned by `--require-signed-base`: do not pull again.
+    pinned: bool,
+    writer: &'a Arc<Mutex<StepWriter>>,
+    /// Build with BuildKit rather than the classic builder.
+    buildkit: bool,
+}
+
+fn built(
+    spec: &crate::buildargs::BuildSpec,
+    deps: Option<dockerfile::Dependencies>,
+    git_head: Option<String>,
+) -> Attempt {
+    let built = deps.map(|deps| BuildProduct { tags: spec.tags.clone(), deps, git_head });
+    Attempt { ok: true, built, ..Attempt::default() }
+}
+
+/// One build through the engine, for one platform (checked in the image's config afterwards) or
+/// the engine's default; the image id.
+async fn build_once(
+    ctx: &StepContext,
+    step: &Step,
+    plan: &BuildPlan<'_>,
+    prepared: Prepared,
+    platform: Option<&Platform>,
+) -> Result<String, String> {
+    let spec = &plan.build.spec;
+    let buildkit = plan.buildkit;
+    let mut build_args = plan.build_args.clone();
+    if let Some(p) = platform {
+        // BuildKit sets these itself; the classic builder does not, and Dockerfiles written for
+        // cross builds read them (`ARG TARGETARCH`). A value the user gave wins.
+        // Only those the Dockerfile names: the classic builder warns about every unused one.
+        let text = prepared.dockerfile_text.as_deref().unwrap_or_default();
+        for (k, v) in p.build_args().into_iter().filter(|(k, _)| text.contains(k.as_str())) {
+            build_args.entry(k).or_insert(v);
+        }
+    }
     let req = BuildRequest {
         dockerfile: prepared.dockerfile.clone(),
         tags: spec.tags.clone(),
         build_args,
         target: spec.target.clone(),
-        platform: spec.platform.clone(),
+        platform: platform.map(Platform::to_string),
         labels: spec.labels.iter().cloned().collect(),
         no_cache: spec.no_cache,
-        // Pinned bases were just pulled by their verified digests; pulling by tag again would
-        // undo that.
-        pull: spec.pull && !pinned,
+        // Pinned bases were just pulled by their verified digests, and other-platform bases for
+        // their platform; pulling by tag again would undo that.
+        pull: spec.pull && !plan.pinned && platform.is_none(),
         network_mode: spec.network.clone(),
         buildkit,
         registry_auth: ctx.docker_credentials(),
@@ -118,8 +235,13 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
     };
     ctx.log.step_line(
         &step.id,
-        &format!("Building with {} builder: {}", if buildkit { "BuildKit" } else { "the classic" }, build.raw.trim()),
+        &format!(
+            "Building with {} builder: {}",
+            if buildkit { "BuildKit" } else { "the classic" },
+            plan.build.raw.trim()
+        ),
     );
+    let writer = plan.writer;
     let result = ctx
         .engine
         .docker()
@@ -132,29 +254,29 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
     if let Ok(mut w) = writer.lock() {
         w.finish();
     }
-    match result {
-        Ok(outcome) => {
-            ctx.log.step_line(&step.id, &format!("Image ID: {}", outcome.image_id));
-            if let Some(platform) = &platform {
-                // Never push (or tag on as good) an image of another architecture than asked for.
-                let checked = match ctx.engine.docker().inspect_image(&outcome.image_id).await {
-                    Ok(image) => platform.check(&image),
-                    Err(e) => Err(format!("cannot check the built image's platform: {e}")),
-                };
-                if let Err(e) = checked {
-                    return Attempt::failed(e);
-                }
-                ctx.log.step_line(&step.id, &format!("Platform: {platform} (checked in the image's config)"));
-            }
-            let built = deps.map(|deps| BuildProduct {
-                tags: spec.tags.clone(),
-                deps,
-                git_head: prepared.git_head.clone().or_else(|| ctx.git.commit.clone()),
-            });
-            Attempt { ok: true, built, ..Attempt::default() }
+    let outcome = result.map_err(|e| {
+        let text = e.to_string();
+        match platform {
+            Some(p) if text.contains("exec format error") => format!(
+                "{text}. The engine could not run {p} binaries: register QEMU for {p} through binfmt_misc \
+                 (qemu-user-static and binfmt-support), or build on a {p} machine"
+            ),
+            _ => text,
         }
-        Err(e) => Attempt::failed(e.to_string()),
+    })?;
+    ctx.log.step_line(&step.id, &format!("Image ID: {}", outcome.image_id));
+    if let Some(platform) = platform {
+        // Never push (or tag on as good) an image of another architecture than asked for.
+        let image = ctx
+            .engine
+            .docker()
+            .inspect_image(&outcome.image_id)
+            .await
+            .map_err(|e| format!("cannot check the built image's platform: {e}"))?;
+        platform.check(&image)?;
+        ctx.log.step_line(&step.id, &format!("Platform: {platform} (checked in the image's config)"));
     }
+    Ok(outcome.image_id)
 }
 
 fn env_value(env: &[String], name: &str) -> Option<String> {

@@ -3,12 +3,14 @@
 //! signing key.
 
 use super::step::{Attempt, StepContext, StepResult, run_policy, sleep_or_cancel};
+use super::{PlatformImage, normal_tag};
 use crate::docker::RegistryCredential;
 use crate::reference::ImageRef;
 use crate::registry::RepoAccess;
+use crate::registry::index::{self, PlatformManifest};
 use crate::registry::keys::SignatureKey;
 use crate::registry::signature;
-use crate::run::{ImageSignature, OutputImage};
+use crate::run::{ImageSignature, OutputImage, PlatformDigest};
 use crate::taskfile::Step;
 use crate::taskfile::task::PushStep;
 use std::sync::Arc;
@@ -46,6 +48,21 @@ async fn push_one(
     image: &str,
     token: &CancellationToken,
 ) -> Result<OutputImage, String> {
+    let platforms = ctx.platform_images.lock().unwrap_or_else(|e| e.into_inner()).get(&normal_tag(image)).cloned();
+    if let Some(images) = platforms {
+        return push_platforms(ctx, step, image, &images, token).await;
+    }
+    push_with_retries(ctx, step, image, token).await?;
+    digest_of(ctx, step, image).await
+}
+
+/// Pushes the local image named `image` through the engine, three times at most.
+async fn push_with_retries(
+    ctx: &StepContext,
+    step: &Step,
+    image: &str,
+    token: &CancellationToken,
+) -> Result<(), String> {
     let docker = ctx.engine.docker();
     let creds = ctx.docker_credentials();
     let cred = RegistryCredential::matching(image, &creds);
@@ -57,7 +74,7 @@ async fn push_one(
             _ = token.cancelled() => return Err("stopped".into()),
         };
         match result {
-            Ok(()) => return digest_of(ctx, step, image).await,
+            Ok(()) => return Ok(()),
             Err(e) => last = e.to_string(),
         }
         if attempt < PUSH_ATTEMPTS {
@@ -69,6 +86,77 @@ async fn push_one(
         }
     }
     Err(format!("pushing {image} failed after {PUSH_ATTEMPTS} attempts: {last}"))
+}
+
+/// A multi-platform image: each platform's image pushed under the tag in turn (so each manifest is
+/// in the repository), then an OCI index over them put under the tag. Until the index lands the
+/// tag names the last platform pushed; the local name is given back to the image it named before.
+async fn push_platforms(
+    ctx: &StepContext,
+    step: &Step,
+    image: &str,
+    images: &[PlatformImage],
+    token: &CancellationToken,
+) -> Result<OutputImage, String> {
+    let r = ImageRef::parse(image).map_err(|e| format!("{image}: {e}"))?;
+    let tag = r.tag.clone().unwrap_or_else(|| "latest".into());
+    let docker = ctx.engine.docker();
+    let before = docker.inspect_image(image).await.ok().map(|i| i.id);
+    let repo = RepoAccess {
+        registry: &r.registry,
+        repository: &r.repository,
+        login: ctx.credentials.get(&r.registry).ok().flatten(),
+    };
+    let mut manifests = Vec::new();
+    let mut pushed = Vec::new();
+    let result = async {
+        for one in images {
+            docker
+                .tag_image(&one.image_id, image)
+                .await
+                .map_err(|e| format!("naming the {} image: {e}", one.platform))?;
+            ctx.log.step_line(&step.id, &format!("Pushing {image} for {}", one.platform));
+            push_with_retries(ctx, step, image, token).await?;
+            let (digest, media_type, size) = index::describe_manifest(&ctx.engine.registry, repo, &tag)
+                .await
+                .map_err(|e| format!("reading back the {} manifest of {image}: {e}", one.platform))?;
+            ctx.log.step_line(&step.id, &format!("Pushed {image} for {}: digest {digest}", one.platform));
+            pushed.push(PlatformDigest { platform: one.platform.to_string(), digest: digest.clone() });
+            manifests.push(PlatformManifest {
+                os: one.platform.os().to_string(),
+                arch: one.platform.arch().to_string(),
+                variant: one.platform.variant().map(str::to_string),
+                digest,
+                media_type,
+                size,
+            });
+        }
+        index::push_index(&ctx.engine.registry, repo, &tag, &manifests)
+            .await
+            .map_err(|e| format!("putting the image index of {image}: {e}"))
+    }
+    .await;
+    if let Some(id) = before
+        && let Err(e) = docker.tag_image(&id, image).await
+    {
+        ctx.log.step_line(&step.id, &format!("Warning: could not give the name {image} back: {e}"));
+    }
+    let digest = result?;
+    ctx.log.step_line(
+        &step.id,
+        &format!("Pushed {image}: digest {digest} (an image index over {} platforms)", pushed.len()),
+    );
+    if let Some(key) = &ctx.sign_key {
+        sign(ctx, step, &r, &digest, key).await?;
+    }
+    Ok(OutputImage {
+        registry: r.registry,
+        repository: r.repository,
+        tag,
+        digest: Some(digest),
+        signature: None,
+        platforms: pushed,
+    })
 }
 
 /// Asks the registry for the digest of what was just pushed; falls back to the engine's
@@ -96,7 +184,14 @@ async fn digest_of(ctx: &StepContext, step: &Step, image: &str) -> Result<Output
             sign(ctx, step, &r, d, key).await?;
         }
     }
-    Ok(OutputImage { registry: r.registry, repository: r.repository, tag, digest, signature: None })
+    Ok(OutputImage {
+        registry: r.registry,
+        repository: r.repository,
+        tag,
+        digest,
+        signature: None,
+        platforms: Vec::new(),
+    })
 }
 
 /// Signs the pushed manifest `digest` and remembers the signature for the run record. A run asked

@@ -15,6 +15,7 @@ mod client;
 mod content;
 mod credentials;
 mod error;
+pub mod index;
 pub mod keys;
 mod notification;
 pub mod purge;

@@ -328,6 +328,7 @@ mod tests {
             tag: "v1".into(),
             digest: None,
             signature: None,
+            platforms: Vec::new(),
         };
         let forms: Vec<String> = image_forms(&[image]).into_iter().collect();
         assert_eq!(forms, ["reg.example:5000/team/app", "reg.example:5000/team/app:v1", "team/app", "team/app:v1"]);
@@ -338,6 +339,7 @@ mod tests {
             tag: "1.36".into(),
             digest: None,
             signature: None,
+            platforms: Vec::new(),
         };
         let forms = image_forms(&[hub]);
         assert!(forms.contains("busybox:1.36") && forms.contains("busybox"), "{forms:?}");

@@ -113,6 +113,7 @@ pub fn image(registry: &str, repository: &str, tag: &str) -> OutputImage {
         tag: tag.into(),
         digest: Some(format!("sha256:{}", "a".repeat(64))),
         signature: None,
+        platforms: Vec::new(),
     }
 }
 

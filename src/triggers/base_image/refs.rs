@@ -149,6 +149,7 @@ mod tests {
             tag: "1".into(),
             digest: Some(B.into()),
             signature: None,
+            platforms: Vec::new(),
         }];
         let used = images_of_run(&deps, &outputs);
         let view: Vec<(&str, ImageRole, Option<&str>)> =

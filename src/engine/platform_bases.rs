@@ -1,0 +1,249 @@
+//! What a build for another platform needs from the engine before it starts: a machine that can
+//! run that platform's binaries (its own, or QEMU registered through binfmt_misc), and every base
+//! image present locally *for that platform*. Docker 20.10's classic builder takes a local image of
+//! the base's name whatever its platform, so a base left over from another platform would be built
+//! on silently; BuildKit looks again at the registry but shares the local name. Bases are therefore
+//! pulled for the platform first, and their names given back afterwards, so that the next build
+//! without `--platform` on this engine still finds the native image under the name.
+
+use super::platform::Platform;
+use super::step::StepContext;
+use crate::dockerfile::{Dependencies, StageBase};
+use crate::reference::ImageRef;
+use crate::taskfile::Step;
+use std::path::Path;
+
+/// Where the kernel lists its registered binary interpreters.
+const BINFMT_DIR: &str = "/proc/sys/fs/binfmt_misc";
+
+/// A base image name moved to another platform's image, and the image it named before.
+#[derive(Debug)]
+pub struct Moved {
+    name: String,
+    previous: Option<String>,
+}
+
+/// The engine's own platform, from `docker info`.
+pub async fn engine_platform(ctx: &StepContext) -> Result<Platform, String> {
+    let info = ctx.engine.docker().info().await.map_err(|e| format!("cannot ask the engine its platform: {e}"))?;
+    Ok(Platform::native(&info.os, &info.arch))
+}
+
+/// Platforms a machine of platform `native` runs: its own, 32-bit x86 on amd64, and every
+/// architecture with an enabled QEMU interpreter in `binfmt_dir`.
+pub fn runnable_platforms(native: &Platform, binfmt_dir: &Path) -> Vec<Platform> {
+    let mut all = vec![native.clone()];
+    if native.arch() == "amd64" {
+        all.extend(Platform::parse("linux/386"));
+    }
+    for (interpreter, platforms) in QEMU {
+        let enabled = std::fs::read_to_string(binfmt_dir.join(interpreter))
+            .is_ok_and(|text| text.lines().next().is_some_and(|l| l.trim() == "enabled"));
+        if enabled {
+            for p in *platforms {
+                if let Ok(p) = Platform::parse(p)
+                    && !all.contains(&p)
+                {
+                    all.push(p);
+                }
+            }
+        }
+    }
+    all
+}
+
+/// QEMU's interpreter names (as `update-binfmts` registers them) and the platforms each runs.
+const QEMU: &[(&str, &[&str])] = &[
+    ("qemu-aarch64", &["linux/arm64"]),
+    ("qemu-arm", &["linux/arm/v7", "linux/arm/v6", "linux/arm"]),
+    ("qemu-i386", &["linux/386"]),
+    ("qemu-x86_64", &["linux/amd64"]),
+    ("qemu-riscv64", &["linux/riscv64"]),
+    ("qemu-ppc64le", &["linux/ppc64le"]),
+    ("qemu-s390x", &["linux/s390x"]),
+    ("qemu-mips64el", &["linux/mips64le"]),
+];
+
+/// The interpreter that runs `platform`'s binaries, for the advice in a refusal.
+fn interpreter_for(platform: &Platform) -> Option<&'static str> {
+    QEMU.iter()
+        .find(|(_, platforms)| platforms.iter().any(|p| Platform::parse(p).is_ok_and(|p| p.arch() == platform.arch())))
+        .map(|(name, _)| *name)
+}
+
+/// Whether this machine's engine can run `platform`'s binaries; `Err` says how to make it so.
+/// Only an engine on this machine (reached through a local socket) can be checked: a remote one's
+/// binfmt registrations are not visible from here, and its build's own error then says it.
+pub fn check_runnable(ctx: &StepContext, native: &Platform, platform: &Platform) -> Result<(), String> {
+    if ctx.engine.config().docker_socket.is_none() {
+        return Ok(());
+    }
+    let runnable = runnable_platforms(native, Path::new(BINFMT_DIR));
+    if runnable.iter().any(|p| p == platform || p.os() == platform.os() && p.arch() == platform.arch()) {
+        return Ok(());
+    }
+    Err(cannot_run(native, platform, &runnable))
+}
+
+/// The refusal for a platform the machine cannot run, with how to enable it.
+pub fn cannot_run(native: &Platform, platform: &Platform, runnable: &[Platform]) -> String {
+    let list: Vec<String> = runnable.iter().map(Platform::to_string).collect();
+    let how = match interpreter_for(platform) {
+        Some(interpreter) => format!(
+            "register QEMU for it as root: `apt-get install qemu-user-static binfmt-support`, mount binfmt_misc \
+             (`mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc`), then `update-binfmts --enable {interpreter}`"
+        ),
+        None => "no QEMU interpreter drydock knows of runs it; build on a machine of that platform".to_string(),
+    };
+    format!(
+        "this machine ({native}) cannot run {platform} binaries; it runs {}. To build or run {platform} here, {how}",
+        list.join(", ")
+    )
+}
+
+/// Whether a Dockerfile runs anything during the build (a `RUN`), which another platform then
+/// has to execute; a Dockerfile of only `COPY`/`ENV`/… builds for any platform without emulation.
+pub fn runs_commands(dockerfile: &str) -> bool {
+    dockerfile.lines().any(|l| {
+        let l = l.trim_start();
+        l.len() > 3 && l[..3].eq_ignore_ascii_case("run") && l[3..].starts_with(char::is_whitespace)
+    })
+}
+
+/// The platform a stage's `FROM --platform=…` asks for: `$BUILDPLATFORM` is the engine's under
+/// BuildKit (`native` is `None` for the classic builder, which does not define it: the stage then
+/// builds for the target, emulated), `$TARGETPLATFORM` (or nothing) the build's.
+fn stage_platform(written: Option<&str>, target: &Platform, native: Option<&Platform>) -> Platform {
+    match written.map(str::trim) {
+        None | Some("") => target.clone(),
+        Some(w) if w.contains("BUILDPLATFORM") => native.unwrap_or(target).clone(),
+        Some(w) if w.contains("TARGETPLATFORM") => target.clone(),
+        Some(w) => Platform::parse(w).unwrap_or_else(|_| target.clone()),
+    }
+}
+
+/// Makes every base image of `deps` present locally for the platform its stage builds on,
+/// pulling it for that platform when the local one is of another (or missing). Returns the
+/// names it moved, to give back with [`restore`] after the build.
+pub async fn ensure_bases(
+    ctx: &StepContext,
+    step: &Step,
+    target: &Platform,
+    native: &Platform,
+    deps: Option<&Dependencies>,
+    buildkit: bool,
+) -> Result<Vec<Moved>, String> {
+    let Some(deps) = deps else { return Ok(Vec::new()) };
+    let mut wanted: Vec<(ImageRef, Platform)> = Vec::new();
+    for stage in &deps.stages {
+        if let StageBase::Image(image) = &stage.base {
+            let p = stage_platform(stage.platform.as_deref(), target, buildkit.then_some(native));
+            // The local store holds one platform per name: a name two stages want for two
+            // platforms gets the target's (BuildKit resolves the other from the registry itself).
+            match wanted.iter_mut().find(|(i, _)| i == image) {
+                Some((_, q)) if p == *target => *q = p,
+                Some(_) => {}
+                None if !image.is_scratch() => wanted.push((image.clone(), p)),
+                None => {}
+            }
+        }
+    }
+    // `COPY --from=image` and the like run on the target platform.
+    for image in deps.buildtime.iter().chain(&deps.runtime).filter(|i| !i.is_scratch()) {
+        if !wanted.iter().any(|(i, _)| i == image) {
+            wanted.push((image.clone(), target.clone()));
+        }
+    }
+    let docker = ctx.engine.docker();
+    let mut moved = Vec::new();
+    for (image, platform) in wanted {
+        let name = image.familiar();
+        let local = docker.inspect_image(&name).await.ok();
+        if local.as_ref().is_some_and(|i| platform.matches(i)) {
+            continue;
+        }
+        ctx.log.step_line(&step.id, &format!("Pulling base image {name} for {platform}"));
+        let login = ctx.docker_credentials().into_iter().find(|c| c.server == image.registry);
+        let pulled = docker.pull_image_for(&name, Some(&platform.to_string()), login.as_ref(), |_| {}).await;
+        if let Err(e) = pulled {
+            let here = match &local {
+                Some(i) => format!(
+                    "this engine has {name} only for {}/{}{}",
+                    i.os,
+                    i.arch,
+                    if i.variant.is_empty() { String::new() } else { format!("/{}", i.variant) }
+                ),
+                None => format!("this engine does not have {name}"),
+            };
+            return Err(format!(
+                "base image {name} for {platform}: {here}, and pulling it for {platform} failed: {e}. Push a \
+                 multi-platform image (an index with a {platform} manifest) under that name, or build for the \
+                 platforms it has"
+            ));
+        }
+        let now = docker.inspect_image(&name).await.map_err(|e| format!("inspecting {name} after the pull: {e}"))?;
+        platform.check(&now).map_err(|_| {
+            format!(
+                "base image {name} has no {platform} image: the registry gave {}/{}. Push a multi-platform image \
+                 with a {platform} manifest under that name",
+                now.os, now.arch
+            )
+        })?;
+        if image.digest.is_none() {
+            moved.push(Moved { name, previous: local.map(|i| i.id) });
+        }
+    }
+    Ok(moved)
+}
+
+/// Gives moved names back to the images they named before the build (or leaves them when there
+/// was none). Best effort: a failure only means the next native build pulls again.
+pub async fn restore(ctx: &StepContext, step: &Step, moved: Vec<Moved>) {
+    let docker = ctx.engine.docker();
+    for m in moved {
+        if let Some(previous) = m.previous
+            && let Err(e) = docker.tag_image(&previous, &m.name).await
+        {
+            ctx.log.step_line(&step.id, &format!("Warning: could not give the name {} back: {e}", m.name));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runnable_platforms_come_from_the_machine_and_its_qemu_registrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let amd64 = Platform::native("linux", "x86_64");
+        let names = |d: &Path| runnable_platforms(&amd64, d).iter().map(Platform::to_string).collect::<Vec<_>>();
+        assert_eq!(names(dir.path()), ["linux/amd64", "linux/386"]);
+        std::fs::write(dir.path().join("qemu-aarch64"), "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64\n")
+            .unwrap();
+        std::fs::write(dir.path().join("qemu-riscv64"), "disabled\n").unwrap();
+        assert_eq!(names(dir.path()), ["linux/amd64", "linux/386", "linux/arm64"]);
+        let refusal =
+            cannot_run(&amd64, &Platform::parse("linux/riscv64").unwrap(), &runnable_platforms(&amd64, dir.path()));
+        assert!(refusal.starts_with("this machine (linux/amd64) cannot run linux/riscv64 binaries"), "{refusal}");
+        assert!(refusal.contains("update-binfmts --enable qemu-riscv64"), "{refusal}");
+    }
+
+    #[test]
+    fn only_dockerfiles_that_run_commands_need_emulation() {
+        assert!(runs_commands("FROM x\n  run echo hi\n"));
+        assert!(runs_commands("FROM x\nRUN\tuname -m\n"));
+        assert!(!runs_commands("FROM x\nCOPY a /a\n# RUN nothing\nRUNNER=1\n"));
+    }
+
+    #[test]
+    fn stage_platforms_follow_from_platform_flags() {
+        let target = Platform::parse("linux/arm64").unwrap();
+        let native = Platform::parse("linux/amd64").unwrap();
+        assert_eq!(stage_platform(None, &target, Some(&native)), target);
+        assert_eq!(stage_platform(Some("$BUILDPLATFORM"), &target, Some(&native)), native);
+        assert_eq!(stage_platform(Some("$BUILDPLATFORM"), &target, None), target);
+        assert_eq!(stage_platform(Some("${TARGETPLATFORM}"), &target, Some(&native)), target);
+        assert_eq!(stage_platform(Some("linux/386"), &target, None).to_string(), "linux/386");
+    }
+}
