@@ -844,6 +844,10 @@ pub struct RunRequest {
     /// PEM public keys: every base image a build uses must be signed by one of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require_signed_base: Vec<String>,
+    /// The run's platform(s) for a quick run, `os/arch[/variant]` (comma-separated for builds of
+    /// several): the default of its build steps, and what its cmd steps run as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// Per-run overrides for `POST /v1/tasks/{name}/runs` (ACR's `task run --set`).
@@ -931,6 +935,10 @@ pub struct Run {
     /// only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<OutgoingDelivery>,
+    /// Why a queued run waits: no node that is up can take it (its platform, its labels), and
+    /// what would let one. Only in `GET /v1/runs/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
 }
 
 /// What an outgoing delivery carries.

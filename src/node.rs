@@ -284,7 +284,18 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
     config.notify.public_url.get_or_insert_with(|| advertised.clone());
     let docker = DockerHost::connect(config.docker_host.as_deref()).await?;
     let info = docker.info().await?;
-    let engine_labels = BTreeMap::from([("os".to_string(), info.os.clone()), ("arch".to_string(), info.arch.clone())]);
+    let mut engine_labels =
+        BTreeMap::from([("os".to_string(), info.os.clone()), ("arch".to_string(), info.arch.clone())]);
+    // The platforms this node runs, one label each: runs of a platform go only to nodes that can.
+    let native = crate::engine::platform::Platform::native(&info.os, &info.arch);
+    let engine_here = config
+        .docker_host
+        .as_deref()
+        .or(std::env::var("DOCKER_HOST").ok().as_deref())
+        .is_none_or(|h| h.starts_with("unix://") || h.starts_with('/'));
+    for p in crate::engine::runnable_platforms(&native, engine_here) {
+        engine_labels.insert(p.label_key(), crate::engine::platform::LABEL_VALUE.to_string());
+    }
     let service = open_services(&config, engine_labels).await?;
     let node_id = service.settings().node_id.clone();
 

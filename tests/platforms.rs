@@ -207,3 +207,71 @@ async fn a_build_for_a_platform_the_engine_does_not_have_fails_and_pushes_nothin
     assert_eq!(pushed_platform(&repository, "amd64").await, "linux/amd64");
     let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
 }
+
+#[tokio::test]
+async fn a_run_of_one_platform_runs_its_cmd_steps_as_that_platform() {
+    let _turn = TURN.lock().await;
+    let base = format!("{REGISTRY}/{BASE}");
+    docker(&["pull", "-q", "--platform", "linux/amd64", &base]);
+    let before = local_id(&base);
+    let dir = tempfile::tempdir().unwrap();
+    let task = format!("steps:\n  - cmd: {base} uname -m\n  - cmd: {base} sh -c 'echo second-$(uname -m)'\n");
+    std::fs::write(dir.path().join("acb.yaml"), task).unwrap();
+    let (code, all) = run(&["run", "--local", "--platform", "linux/arm/v7"], dir.path());
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.lines().any(|l| l.ends_with("armv7l")), "{all}");
+    assert!(all.contains("second-armv7l"), "{all}");
+    assert!(all.contains("Platform: linux/arm/v7 (image sha256:"), "{all}");
+    assert_eq!(local_id(&base), before, "the image's local name stays the native image's");
+
+    // A task's build step without a --platform of its own builds for the run's platforms, and its
+    // push step pushes the index.
+    let repository = unique("platform/task");
+    let image = format!("{REGISTRY}/{repository}:v1");
+    std::fs::write(dir.path().join("Dockerfile"), recording_dockerfile()).unwrap();
+    let task = format!("steps:\n  - build: -t {image} .\n  - push: [\"{image}\"]\n");
+    std::fs::write(dir.path().join("acb.yaml"), task).unwrap();
+    let (code, all) = run(&["run", "--local", "--platform", "linux/arm64,linux/386"], dir.path());
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains("an image index over 2 platforms"), "{all}");
+    let index = manifest(&repository, "v1").await.expect("index pushed");
+    let archs: Vec<&str> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["platform"]["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(archs, ["arm64", "386"], "{index}");
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+}
+
+#[tokio::test]
+async fn a_daemon_node_lists_its_platforms_and_a_run_none_can_take_waits_saying_why() {
+    use crate::helper::daemon::TestDaemon;
+    let d = TestDaemon::start(1).await;
+    let (_, nodes) = d.get("/v1/nodes").await;
+    let labels = &nodes[0]["labels"];
+    for p in ["linux/amd64", "linux/386", "linux/arm64", "linux/arm/v7"] {
+        assert_eq!(labels[format!("platform:{p}")], "yes", "{nodes}");
+    }
+    let step = serde_json::json!({"kind": "cmd", "cmd": format!("{REGISTRY}/{BASE} uname -m")});
+    let (status, run) = d.post("/v1/runs", serde_json::json!({"step": step, "platform": "linux/riscv64"})).await;
+    assert_eq!(status, 201, "{run}");
+    let id = run["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let out = d.cli(&["runs", "show", &id]).await;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Queued"), "{text}");
+    assert!(text.contains("no node that is up runs linux/riscv64"), "{text}");
+    assert!(text.contains("update-binfmts --enable qemu-<arch>"), "{text}");
+
+    // One it can run goes through, and its record says the platform it ran as.
+    let (status, run) = d.post("/v1/runs", serde_json::json!({"step": step, "platform": "linux/arm64"})).await;
+    assert_eq!(status, 201, "{run}");
+    let done = d.wait_run(run["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    assert_eq!(done["platform"], "linux/arm64", "{done}");
+    let (status, refused) = d.post("/v1/runs", serde_json::json!({"step": step, "platform": "arm64"})).await;
+    assert_eq!(status, 400, "{refused}");
+    let (_, _) = d.post(&format!("/v1/runs/{id}/cancel"), serde_json::json!({})).await;
+}

@@ -114,6 +114,7 @@ pub async fn run(args: &RunArgs, client: &Client) -> Result<(), CliError> {
         secret_values: parse_map(&f.set_secret, "--set-secret")?,
         timeout: Some(check_timeout(args.engine.timeout)?),
         step: Some(run_step(args, &context)?),
+        platform: args.platform.clone(),
         ..RunRequest::default()
     };
     signing(&args.engine, &mut request)?;

@@ -81,6 +81,11 @@ pub struct RunArgs {
     /// Run one command instead of a task file: `IMAGE ARGS` (ACR's `az acr run --cmd`).
     #[arg(long, conflicts_with = "file")]
     pub cmd: Option<String>,
+    /// Platform of the run, `os/arch[/variant]`: build steps without their own `--platform` build
+    /// for it, and cmd steps run as it (through QEMU when it is not the machine's). A list
+    /// (`linux/amd64,linux/arm64`) makes build steps multi-platform; cmd steps then run natively.
+    #[arg(long)]
+    pub platform: Option<String>,
 }
 
 /// Arguments of `drydock build` (ACR's quick build).
@@ -138,7 +143,7 @@ pub async fn run(args: RunArgs) -> Result<(), CliError> {
             input
         }
     };
-    execute(input, &args.engine, run_id, source_of(&file.context), false).await
+    execute(input, &args.engine, run_id, source_of(&file.context), false, args.platform.clone()).await
 }
 
 /// `drydock build`.
@@ -176,7 +181,7 @@ pub async fn build(args: BuildArgs) -> Result<(), CliError> {
     input
         .secret_values
         .extend(args.secret_build_arg.iter().filter_map(|a| a.split_once('=').map(|(_, v)| v.to_string())));
-    execute(input, &args.engine, run_id, RunSource::Dir(args.context.clone()), true).await
+    execute(input, &args.engine, run_id, RunSource::Dir(args.context.clone()), true, None).await
 }
 
 /// The Dockerfile of `build` as an absolute host path: `-f` relative to the current directory
@@ -234,6 +239,7 @@ async fn execute(
     run_id: String,
     source: RunSource,
     quick: bool,
+    platform: Option<String>,
 ) -> Result<(), CliError> {
     if !runid::is_valid(&run_id) {
         return Err(CliError::Invalid(format!("run id `{run_id}` is not 1–32 lowercase letters and digits")));
@@ -259,6 +265,7 @@ async fn execute(
         gate: None,
         keep_workspace: false,
         resume: None,
+        platform,
     };
     let prepared = prepare::prepare(&input.request(chrono::Utc::now()), target, input.secret_values.clone())
         .map_err(CliError::Diagnostics)?;

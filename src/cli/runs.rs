@@ -351,6 +351,7 @@ pub fn run_details(run: &Run, colour: bool) -> String {
         ("RERUN OF", run.rerun_of.clone().unwrap_or_default()),
         ("RERUNS", run.reruns.join(", ")),
         ("NOTIFIED", notifications_text(run)),
+        ("WAITING FOR", run.waiting_for.clone().unwrap_or_default()),
     ];
     rows.retain(|(_, v)| !v.is_empty());
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -451,6 +452,7 @@ mod tests {
             workspace_kept_until: None,
             reruns: Vec::new(),
             notifications: Vec::new(),
+            waiting_for: None,
         }
     }
 

@@ -177,6 +177,7 @@ mod tests {
             workspace_kept_until: None,
             reruns: Vec::new(),
             notifications: Vec::new(),
+            waiting_for: None,
         }
     }
 

@@ -188,6 +188,7 @@ pub async fn prepare(
                 .then(|| gate(Duration::from_secs(spec.approval_timeout.unwrap_or(DEFAULT_APPROVAL_TIMEOUT)))),
             keep_workspace: !svc.settings.keep_failed_workspace.is_zero(),
             resume: resuming.as_ref().map(|r| r.resume.clone()),
+            platform: spec.platform.clone(),
         };
         let secrets = spec
             .secret_values

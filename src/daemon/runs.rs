@@ -27,6 +27,8 @@ impl Service {
             return Err(ServiceError::invalid(format!("timeout must be 1–{} seconds", api::MAX_TIMEOUT)));
         }
         self.validate_context(req.context.as_deref()).await?;
+        let platform = req.platform.clone().or_else(|| req.build.as_ref().and_then(|b| b.platform.clone()));
+        let required_labels = platform_labels(platform.as_deref()).map_err(ServiceError::invalid)?;
         let (step, run_type) = match (req.build, req.step) {
             (Some(b), None) => (TaskStep::Docker(b), RunType::QuickBuild),
             (None, Some(s)) => (s, RunType::QuickRun),
@@ -52,13 +54,14 @@ impl Service {
             approval_timeout: None,
             resume: None,
             values_files: Vec::new(),
+            platform,
         };
         let new = NewRun {
             run_type,
             task: None,
             trigger: Trigger::Manual,
             request: serde_json::Value::Null,
-            required_labels: BTreeMap::new(),
+            required_labels,
             dedup_key: None,
             awaiting_approval: false,
             rerun_of: None,
@@ -129,7 +132,14 @@ impl Service {
             approval_timeout: task.approval_timeout,
             resume: None,
             values_files: Vec::new(),
+            platform: task.platform.clone(),
         };
+        let mut required_labels = task.agent_labels.clone();
+        required_labels.extend(platform_labels(task.platform.as_deref()).map_err(|e| {
+            ServiceError::Conflict(format!(
+                "task `{name}`: {e}; fix it with `drydock task update -n {name} --platform …`"
+            ))
+        })?);
         apply_run_overrides(&mut spec, &overrides, name)?;
         if admission == Admission::WithoutSecrets {
             withhold_secrets(&mut spec, &trigger);
@@ -143,7 +153,7 @@ impl Service {
                     task: Some(task.name),
                     trigger: trigger.clone(),
                     request: serde_json::Value::Null,
-                    required_labels: task.agent_labels,
+                    required_labels,
                     dedup_key,
                     awaiting_approval: waits,
                     rerun_of: None,
@@ -258,7 +268,12 @@ impl Service {
     /// One run as `GET /v1/runs/{id}` shows it: with its reruns. (Kept out of `get_run`, which
     /// log followers call every 250 ms while a run is queued.)
     pub async fn show_run(&self, id: &str) -> Result<Run> {
-        let mut run = self.get_run(id).await?;
+        let row =
+            self.store.get_run(id).await?.ok_or_else(|| ServiceError::NotFound(format!("run `{id}` not found")))?;
+        let mut run = to_api(&row);
+        if row.status == RunStatus::Queued {
+            run.waiting_for = waiting_for(&row.required_labels, &self.nodes().await?);
+        }
         run.reruns = self.store.reruns_of(id).await?;
         run.notifications = self.store.list_outgoing(Some(id), crate::store::sql::MAX_TOP).await?;
         Ok(run)
@@ -486,7 +501,49 @@ pub fn to_api(r: &RunRow) -> Run {
         workspace_kept_until: r.workspace.as_ref().and(r.workspace_until).filter(|t| *t > chrono::Utc::now()),
         reruns: Vec::new(),
         notifications: Vec::new(),
+        waiting_for: None,
     }
+}
+
+/// Why a queued run with `required` labels waits, when no active node among `nodes` carries them
+/// all; `None` when one does (it is only a matter of a free slot).
+pub fn waiting_for(required: &BTreeMap<String, String>, nodes: &[api::NodeInfo]) -> Option<String> {
+    let active: Vec<&api::NodeInfo> = nodes.iter().filter(|n| n.state == api::NodeState::Active).collect();
+    if active.is_empty() {
+        return Some("no node is up to take it".into());
+    }
+    let carries = |n: &api::NodeInfo| required.iter().all(|(k, v)| n.labels.get(k) == Some(v));
+    if required.is_empty() || active.iter().any(|n| carries(n)) {
+        return None;
+    }
+    let value = crate::engine::platform::LABEL_VALUE;
+    let platforms: Vec<&str> =
+        required.iter().filter(|(_, v)| *v == value).filter_map(|(k, _)| k.strip_prefix("platform:")).collect();
+    let missing_platforms: Vec<&str> = platforms
+        .iter()
+        .copied()
+        .filter(|p| !active.iter().any(|n| n.labels.get(&format!("platform:{p}")).is_some_and(|v| v == value)))
+        .collect();
+    if !missing_platforms.is_empty() {
+        let mut runnable: Vec<&str> = active
+            .iter()
+            .flat_map(|n| n.labels.iter().filter(|(_, v)| *v == value).filter_map(|(k, _)| k.strip_prefix("platform:")))
+            .collect();
+        runnable.sort_unstable();
+        runnable.dedup();
+        return Some(format!(
+            "no node that is up runs {} (they run {}). Register QEMU for it on a node (as root: `apt-get install \
+             qemu-user-static binfmt-support`, mount binfmt_misc, `update-binfmts --enable qemu-<arch>`) and restart \
+             that node, or start a node of that platform; the run stays queued until one can take it",
+            missing_platforms.join(", "),
+            runnable.join(", ")
+        ));
+    }
+    let wanted: Vec<String> = required.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    Some(format!(
+        "no node that is up carries all of its labels {}; start one with them (`drydock serve --label K=V`)",
+        wanted.join(", ")
+    ))
 }
 
 /// A quick run's signing key and required base keys parse, or the request is refused now (a 400
@@ -501,6 +558,14 @@ fn check_signing_keys(sign_key: Option<&str>, required: &[String]) -> Result<()>
             .map_err(|e| ServiceError::invalid(format!("require_signed_base[{i}]: {e}")))?;
     }
     Ok(())
+}
+
+/// The labels a node must carry to take a run of `platform` (one per platform of the list): a
+/// node only claims runs it can execute, and the others wait for one that can.
+fn platform_labels(platform: Option<&str>) -> std::result::Result<BTreeMap<String, String>, String> {
+    let Some(text) = platform else { return Ok(BTreeMap::new()) };
+    let platforms = crate::engine::platform::Platform::parse_list(text)?;
+    Ok(platforms.iter().map(|p| (p.label_key(), crate::engine::platform::LABEL_VALUE.to_string())).collect())
 }
 
 #[cfg(test)]
@@ -522,5 +587,37 @@ mod tests {
         }
         let err = trigger_kind("cron").unwrap_err().to_string();
         assert!(err.contains("unknown trigger `cron`") && err.contains("base_image"), "{err}");
+    }
+
+    #[test]
+    fn a_run_no_active_node_can_take_says_why_and_what_would_let_one() {
+        let node = |labels: &[(&str, &str)], state| api::NodeInfo {
+            id: "n".into(),
+            url: String::new(),
+            version: String::new(),
+            labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            slots: 1,
+            busy: 0,
+            runs: 0,
+            lease_until: None,
+            roles: Vec::new(),
+            state,
+            started_at: chrono::Utc::now(),
+            seen_at: chrono::Utc::now(),
+        };
+        let amd64 = node(&[("platform:linux/amd64", "yes"), ("platform:linux/386", "yes")], api::NodeState::Active);
+        let riscv = platform_labels(Some("linux/riscv64")).unwrap();
+        let why = waiting_for(&riscv, std::slice::from_ref(&amd64)).unwrap();
+        assert!(why.starts_with("no node that is up runs linux/riscv64 (they run linux/386, linux/amd64)"), "{why}");
+        assert!(why.contains("update-binfmts"), "{why}");
+        assert_eq!(
+            waiting_for(&platform_labels(Some("linux/amd64,linux/386")).unwrap(), std::slice::from_ref(&amd64)),
+            None
+        );
+        let gpu = BTreeMap::from([("gpu".to_string(), "true".to_string())]);
+        assert!(waiting_for(&gpu, &[amd64]).unwrap().contains("gpu=true"));
+        let lost = node(&[("platform:linux/riscv64", "yes")], api::NodeState::Lost);
+        assert_eq!(waiting_for(&riscv, &[lost]).as_deref(), Some("no node is up to take it"));
+        assert!(platform_labels(Some("linux")).unwrap_err().contains("os/arch"));
     }
 }

@@ -140,6 +140,7 @@ mod tests {
             approval_timeout: None,
             resume: None,
             values_files: Vec::new(),
+            platform: None,
         };
         let original = spec.clone();
         map_spec_secrets(&mut spec, &sealer(&cipher)).unwrap();

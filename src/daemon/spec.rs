@@ -79,6 +79,9 @@ pub struct RunSpec {
     /// Values files given with a rerun or resume, merged over the task's own in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub values_files: Vec<ValuesFile>,
+    /// The run's platform(s) (the task's, or the quick run's `--platform`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
 }
 
 /// What a resume asked for; the rest (workspace, reused steps, run variables) is read from the
@@ -127,6 +130,8 @@ struct SpecRecord {
     resume: Option<ResumeOf>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     values_files: Vec<ValuesFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    platform: Option<String>,
 }
 
 impl From<SpecRecord> for RunSpec {
@@ -149,6 +154,7 @@ impl From<SpecRecord> for RunSpec {
             approval_timeout: r.approval_timeout,
             resume: r.resume,
             values_files: r.values_files,
+            platform: r.platform,
         }
     }
 }
@@ -173,6 +179,7 @@ impl From<RunSpec> for SpecRecord {
             approval_timeout: s.approval_timeout,
             resume: s.resume,
             values_files: s.values_files,
+            platform: s.platform,
         }
     }
 }

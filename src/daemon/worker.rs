@@ -339,6 +339,14 @@ async fn execute(
                     live.line(None, l);
                 }
             }
+            // A run of a platform of its own (the task's, or `--platform`) shows that one, not the
+            // engine's, as ACR's PLATFORM column does.
+            if let Some(platform) = &prepared.request.platform
+                && let Ok(Ok(Fenced::Lost)) =
+                    tokio::time::timeout(beat(svc.settings.lease), svc.store.set_platform(&claim, platform)).await
+            {
+                stopper.stop(StopReason::FencedOut);
+            }
             let (tx, mut rx) = mpsc::unbounded_channel();
             let index = prepared.request.task.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
             let kinds: HashMap<String, &'static str> =

@@ -112,6 +112,9 @@ pub struct GitInfo {
 
 /// One run for the engine to execute (the API's quick-run request is `api::RunRequest`).
 pub struct Execution {
+    /// The run's platform(s), `os/arch[/variant]` comma-separated: the default `--platform` of its
+    /// build steps, and the platform its cmd steps run when it is one.
+    pub platform: Option<String>,
     /// Run id, as people see it.
     pub run_id: String,
     /// Key of the run's Docker objects (the `drydock.run` label and name suffix). It must be

@@ -4,6 +4,9 @@
 
 use crate::docker::ImageInfo;
 
+/// The value of a node's platform labels (see [`Platform::label_key`]).
+pub const LABEL_VALUE: &str = "yes";
+
 /// A requested platform, normalised as the OCI image spec names them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Platform {
@@ -69,6 +72,11 @@ impl Platform {
         // An arm engine's own variant is not in `docker info`; v7 is what arm images mostly are.
         let variant = (arch == "arm").then(|| "v7".to_string());
         Platform { os: os.to_ascii_lowercase(), arch, variant }
+    }
+
+    /// The node label that says a node runs this platform: `platform:linux/arm64`.
+    pub fn label_key(&self) -> String {
+        format!("platform:{self}")
     }
 
     /// OS, e.g. `linux`.

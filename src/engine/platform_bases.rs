@@ -21,6 +21,15 @@ const BINFMT_DIR: &str = "/proc/sys/fs/binfmt_misc";
 pub struct Moved {
     name: String,
     previous: Option<String>,
+    /// The id of the platform's image now under the name.
+    now: String,
+}
+
+impl Moved {
+    /// The id of the platform's image the name was moved to.
+    pub fn image_id(&self) -> &str {
+        &self.now
+    }
 }
 
 /// The engine's own platform, from `docker info`.
@@ -29,9 +38,15 @@ pub async fn engine_platform(ctx: &StepContext) -> Result<Platform, String> {
     Ok(Platform::native(&info.os, &info.arch))
 }
 
-/// Platforms a machine of platform `native` runs: its own, 32-bit x86 on amd64, and every
-/// architecture with an enabled QEMU interpreter in `binfmt_dir`.
-pub fn runnable_platforms(native: &Platform, binfmt_dir: &Path) -> Vec<Platform> {
+/// Platforms an engine of platform `native` runs: its own, 32-bit x86 on amd64, and, when the
+/// engine is on this machine (`here`), every architecture with an enabled QEMU interpreter in
+/// binfmt_misc. A remote engine's registrations are not visible from here.
+pub fn runnable_platforms(native: &Platform, here: bool) -> Vec<Platform> {
+    if here { runnable_with(native, Path::new(BINFMT_DIR)) } else { runnable_with(native, Path::new("/nonexistent")) }
+}
+
+/// [`runnable_platforms`] with the interpreters registered in `binfmt_dir`.
+fn runnable_with(native: &Platform, binfmt_dir: &Path) -> Vec<Platform> {
     let mut all = vec![native.clone()];
     if native.arch() == "amd64" {
         all.extend(Platform::parse("linux/386"));
@@ -78,7 +93,7 @@ pub fn check_runnable(ctx: &StepContext, native: &Platform, platform: &Platform)
     if ctx.engine.config().docker_socket.is_none() {
         return Ok(());
     }
-    let runnable = runnable_platforms(native, Path::new(BINFMT_DIR));
+    let runnable = runnable_with(native, Path::new(BINFMT_DIR));
     if runnable.iter().any(|p| p == platform || p.os() == platform.os() && p.arch() == platform.arch()) {
         return Ok(());
     }
@@ -154,46 +169,54 @@ pub async fn ensure_bases(
             wanted.push((image.clone(), target.clone()));
         }
     }
-    let docker = ctx.engine.docker();
     let mut moved = Vec::new();
     for (image, platform) in wanted {
-        let name = image.familiar();
-        let local = docker.inspect_image(&name).await.ok();
-        if local.as_ref().is_some_and(|i| platform.matches(i)) {
-            continue;
-        }
-        ctx.log.step_line(&step.id, &format!("Pulling base image {name} for {platform}"));
-        let login = ctx.docker_credentials().into_iter().find(|c| c.server == image.registry);
-        let pulled = docker.pull_image_for(&name, Some(&platform.to_string()), login.as_ref(), |_| {}).await;
-        if let Err(e) = pulled {
-            let here = match &local {
-                Some(i) => format!(
-                    "this engine has {name} only for {}/{}{}",
-                    i.os,
-                    i.arch,
-                    if i.variant.is_empty() { String::new() } else { format!("/{}", i.variant) }
-                ),
-                None => format!("this engine does not have {name}"),
-            };
-            return Err(format!(
-                "base image {name} for {platform}: {here}, and pulling it for {platform} failed: {e}. Push a \
-                 multi-platform image (an index with a {platform} manifest) under that name, or build for the \
-                 platforms it has"
-            ));
-        }
-        let now = docker.inspect_image(&name).await.map_err(|e| format!("inspecting {name} after the pull: {e}"))?;
-        platform.check(&now).map_err(|_| {
-            format!(
-                "base image {name} has no {platform} image: the registry gave {}/{}. Push a multi-platform image \
-                 with a {platform} manifest under that name",
-                now.os, now.arch
-            )
-        })?;
-        if image.digest.is_none() {
-            moved.push(Moved { name, previous: local.map(|i| i.id) });
-        }
+        moved.extend(ensure_image(ctx, step, &image, &platform).await?);
     }
     Ok(moved)
+}
+
+/// Makes `image` present locally for `platform`, pulling it for that platform when the local one
+/// is of another (or missing); the name it moved, if it moved one.
+pub async fn ensure_image(
+    ctx: &StepContext,
+    step: &Step,
+    image: &ImageRef,
+    platform: &Platform,
+) -> Result<Option<Moved>, String> {
+    let docker = ctx.engine.docker();
+    let name = image.familiar();
+    let local = docker.inspect_image(&name).await.ok();
+    if local.as_ref().is_some_and(|i| platform.matches(i)) {
+        return Ok(None);
+    }
+    ctx.log.step_line(&step.id, &format!("Pulling {name} for {platform}"));
+    let login = ctx.docker_credentials().into_iter().find(|c| c.server == image.registry);
+    let pulled = docker.pull_image_for(&name, Some(&platform.to_string()), login.as_ref(), |_| {}).await;
+    if let Err(e) = pulled {
+        let here = match &local {
+            Some(i) => format!(
+                "this engine has {name} only for {}/{}{}",
+                i.os,
+                i.arch,
+                if i.variant.is_empty() { String::new() } else { format!("/{}", i.variant) }
+            ),
+            None => format!("this engine does not have {name}"),
+        };
+        return Err(format!(
+            "image {name} for {platform}: {here}, and pulling it for {platform} failed: {e}. Push a \
+             multi-platform image (an index with a {platform} manifest) under that name, or use a platform it has"
+        ));
+    }
+    let now = docker.inspect_image(&name).await.map_err(|e| format!("inspecting {name} after the pull: {e}"))?;
+    platform.check(&now).map_err(|_| {
+        format!(
+            "image {name} has no {platform} image: the registry gave {}/{}. Push a multi-platform image with a \
+             {platform} manifest under that name",
+            now.os, now.arch
+        )
+    })?;
+    Ok(image.digest.is_none().then(|| Moved { name, previous: local.map(|i| i.id), now: now.id }))
 }
 
 /// Gives moved names back to the images they named before the build (or leaves them when there
@@ -217,14 +240,14 @@ mod tests {
     fn runnable_platforms_come_from_the_machine_and_its_qemu_registrations() {
         let dir = tempfile::tempdir().unwrap();
         let amd64 = Platform::native("linux", "x86_64");
-        let names = |d: &Path| runnable_platforms(&amd64, d).iter().map(Platform::to_string).collect::<Vec<_>>();
+        let names = |d: &Path| runnable_with(&amd64, d).iter().map(Platform::to_string).collect::<Vec<_>>();
         assert_eq!(names(dir.path()), ["linux/amd64", "linux/386"]);
         std::fs::write(dir.path().join("qemu-aarch64"), "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64\n")
             .unwrap();
         std::fs::write(dir.path().join("qemu-riscv64"), "disabled\n").unwrap();
         assert_eq!(names(dir.path()), ["linux/amd64", "linux/386", "linux/arm64"]);
         let refusal =
-            cannot_run(&amd64, &Platform::parse("linux/riscv64").unwrap(), &runnable_platforms(&amd64, dir.path()));
+            cannot_run(&amd64, &Platform::parse("linux/riscv64").unwrap(), &runnable_with(&amd64, dir.path()));
         assert!(refusal.starts_with("this machine (linux/amd64) cannot run linux/riscv64 binaries"), "{refusal}");
         assert!(refusal.contains("update-binfmts --enable qemu-riscv64"), "{refusal}");
     }

@@ -39,6 +39,8 @@ pub struct RunTarget {
     pub keep_workspace: bool,
     /// The run this one resumes (see [`Execution::resume`]).
     pub resume: Option<super::resume::Resume>,
+    /// The run's platform(s) (see [`Execution::platform`]).
+    pub platform: Option<String>,
 }
 
 /// A run ready for the engine.
@@ -81,6 +83,7 @@ pub fn prepare(
         gate: target.gate,
         keep_workspace: target.keep_workspace,
         resume: target.resume,
+        platform: target.platform,
     };
     Ok(Prepared { request, masker, warnings: loaded.warnings })
 }

@@ -61,6 +61,7 @@ pub async fn execute(
         sign_key: req.sign_key.clone().filter(|_| req.untrusted.is_none()),
         signatures: Default::default(),
         platform_images: Default::default(),
+        run_platform: req.platform.clone(),
     });
     let n = req.task.steps.len();
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();

@@ -43,6 +43,9 @@ pub struct StepContext {
     pub sign_key: Option<crate::registry::keys::SignatureKey>,
     /// Signatures written so far, for the run record.
     pub signatures: std::sync::Mutex<Vec<crate::run::ImageSignature>>,
+    /// The run's platform(s) (`--platform` of `drydock run`, or the task's): the default of build
+    /// steps without their own, and the platform cmd steps run (when it is one).
+    pub run_platform: Option<String>,
     /// Multi-platform builds by tag ([`super::normal_tag`]): each platform's image, for the push
     /// step that pushes them and their index.
     pub platform_images: std::sync::Mutex<std::collections::HashMap<String, Vec<super::PlatformImage>>>,

@@ -64,7 +64,9 @@ struct Prepared {
 }
 
 async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<Mutex<StepWriter>>) -> Attempt {
-    let platforms = match build.spec.platform.as_deref().map(Platform::parse_list).transpose() {
+    // A step's own --platform wins over the run's (the task's, or `drydock run --platform`).
+    let asked = build.spec.platform.as_deref().or(ctx.run_platform.as_deref());
+    let platforms = match asked.map(Platform::parse_list).transpose() {
         Ok(p) => p.unwrap_or_default(),
         Err(e) => return Attempt::failed(e),
     };

@@ -2,9 +2,12 @@
 
 use super::ContainerNaming;
 use super::log::StepWriter;
+use super::platform::Platform;
+use super::platform_bases;
 use super::scaffold::{HOME_MOUNT, WORKSPACE_MOUNT};
 use super::step::{Attempt, StepContext, StepResult, run_policy, sleep_or_cancel};
 use crate::docker::{ContainerSpec, DockerHost, Mount, MountSource, RegistryCredential};
+use crate::reference::ImageRef;
 use crate::taskfile::Step;
 use crate::taskfile::task::CmdStep;
 use futures_util::StreamExt;
@@ -29,24 +32,65 @@ pub async fn run(ctx: Arc<StepContext>, step: &Step, cmd: &CmdStep, cancel: &Can
             network_of(&ctx, step).unwrap_or_default()
         ),
     );
-    if let Err(e) = prepare(&ctx, step, cmd, cancel).await {
-        ctx.log.step_line(&step.id, &e);
-        return run_policy(&ctx, step, cancel, false, |_, _, _| {
-            let e = e.clone();
-            async move { Attempt::failed(e) }
-        })
-        .await;
-    }
+    let image = match prepare(&ctx, step, cmd, cancel).await {
+        Ok(image) => image,
+        Err(e) => {
+            ctx.log.step_line(&step.id, &e);
+            return run_policy(&ctx, step, cancel, false, |_, _, _| {
+                let e = e.clone();
+                async move { Attempt::failed(e) }
+            })
+            .await;
+        }
+    };
     run_policy(&ctx, step, cancel, true, |n, writer, token| {
         let ctx = ctx.clone();
         let name = name.clone();
-        async move { attempt(&ctx, step, cmd, &name, n, writer, token).await }
+        let image = image.clone();
+        async move { attempt(&ctx, step, cmd, &image, &name, n, writer, token).await }
     })
     .await
 }
 
-/// Checks what can be checked before the first container, and pulls the image when needed.
-async fn prepare(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &CancellationToken) -> Result<(), String> {
+/// Checks what can be checked before the first container, and pulls the image when needed; the
+/// image to create containers from (the step's, or its id for another platform).
+async fn prepare(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &CancellationToken) -> Result<String, String> {
+    check(ctx, step)?;
+    if let Some(id) = platform_image(ctx, step, cmd).await? {
+        return Ok(id);
+    }
+    pull(ctx, step, cmd, cancel).await?;
+    Ok(cmd.image.clone())
+}
+
+/// For a run of one platform other than the engine's: the id of the step image's image for that
+/// platform. Containers are created from the id, because the image's name is given back to the
+/// image it named before at once (see `platform_bases`).
+async fn platform_image(ctx: &StepContext, step: &Step, cmd: &CmdStep) -> Result<Option<String>, String> {
+    let Some(text) = ctx.run_platform.as_deref() else { return Ok(None) };
+    let platforms = Platform::parse_list(text)?;
+    let [platform] = platforms.as_slice() else {
+        ctx.log.step_line(&step.id, &format!("The run builds for {text}; cmd steps run on the engine's own platform"));
+        return Ok(None);
+    };
+    let native = platform_bases::engine_platform(ctx).await?;
+    if *platform == native {
+        return Ok(None);
+    }
+    platform_bases::check_runnable(ctx, &native, platform)?;
+    let image = ImageRef::parse(&cmd.image).map_err(|e| format!("image `{}`: {e}", cmd.image))?;
+    let moved = platform_bases::ensure_image(ctx, step, &image, platform).await?;
+    let id = match &moved {
+        Some(m) => m.image_id().to_string(),
+        None => ctx.engine.docker().inspect_image(&image.familiar()).await.map_err(|e| e.to_string())?.id,
+    };
+    platform_bases::restore(ctx, step, moved.into_iter().collect()).await;
+    ctx.log.step_line(&step.id, &format!("Platform: {platform} (image {id} of {})", cmd.image));
+    Ok(Some(id))
+}
+
+/// What is refused before any container.
+fn check(ctx: &StepContext, step: &Step) -> Result<(), String> {
     if step.privileged
         && let Some(why) = &ctx.untrusted
     {
@@ -61,6 +105,11 @@ async fn prepare(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &Cancell
     if step.isolation.is_some() {
         ctx.log.step_line(&step.id, "Warning: `isolation` is ignored on Linux engines");
     }
+    Ok(())
+}
+
+/// Pulls the step's image when it is missing or the step asks for a fresh pull.
+async fn pull(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &CancellationToken) -> Result<(), String> {
     let docker = ctx.engine.docker();
     if !step.pull && ctx.images_present.lock().is_ok_and(|known| known.contains(&cmd.image)) {
         return Ok(());
@@ -146,8 +195,8 @@ pub fn mounts(ctx: &StepContext, step: &Step) -> Vec<Mount> {
     m
 }
 
-fn spec(ctx: &StepContext, step: &Step, cmd: &CmdStep, name: &str) -> Result<ContainerSpec, String> {
-    let mut s = ContainerSpec::new(name, &cmd.image, ctx.engine.labels(&ctx.object_key).with("drydock.step", &step.id));
+fn spec(ctx: &StepContext, step: &Step, cmd: &CmdStep, image: &str, name: &str) -> Result<ContainerSpec, String> {
+    let mut s = ContainerSpec::new(name, image, ctx.engine.labels(&ctx.object_key).with("drydock.step", &step.id));
     s.cmd = (!cmd.args.is_empty()).then(|| cmd.args.clone());
     s.entrypoint = step.entry_point.as_ref().map(|e| vec![e.clone()]);
     // ACR sets HOME first so that a step's own env can override it.
@@ -172,10 +221,12 @@ fn spec(ctx: &StepContext, step: &Step, cmd: &CmdStep, name: &str) -> Result<Con
     Ok(s)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn attempt(
     ctx: &StepContext,
     step: &Step,
     cmd: &CmdStep,
+    image: &str,
     name: &str,
     attempt_no: u32,
     writer: Arc<Mutex<StepWriter>>,
@@ -186,7 +237,7 @@ async fn attempt(
     if attempt_no > 1 {
         let _ = docker.remove_container(name, true).await;
     }
-    let spec = match spec(ctx, step, cmd, name) {
+    let spec = match spec(ctx, step, cmd, image, name) {
         Ok(s) => s,
         Err(e) => return Attempt::failed(e),
     };

@@ -191,6 +191,7 @@ pub fn run(status: RunStatus, task: Option<&str>) -> Run {
         workspace_kept_until: None,
         reruns: Vec::new(),
         notifications: Vec::new(),
+        waiting_for: None,
     }
 }
 
