@@ -275,3 +275,105 @@ async fn a_daemon_node_lists_its_platforms_and_a_run_none_can_take_waits_saying_
     assert_eq!(status, 400, "{refused}");
     let (_, _) = d.post(&format!("/v1/runs/{id}/cancel"), serde_json::json!({})).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_in_one_platform_of_a_multi_platform_base_rebuilds_once() {
+    use crate::helper::wait::eventually;
+    use crate::triggers_base_image::{image_runs, manual_clock, run_task, start, upload, watched};
+    let _turn = TURN.lock().await;
+    let clock = manual_clock();
+    let d = start(&clock, 60, None).await;
+    let u = unique("multibase");
+    let base_repo = format!("{u}-base");
+    let base = format!("{REGISTRY}/{base_repo}:latest");
+    // A two-platform base, made by drydock from the shared busybox-multi.
+    let ctx = context(&format!("FROM {REGISTRY}/{BASE}\nRUN echo {u} > /base\n"));
+    let (code, all) = run(&["build", "--local", "--platform", "linux/amd64,linux/arm64", "-t", &base], ctx.path());
+    assert_eq!(code, Some(0), "{all}");
+    let index = manifest(&base_repo, "latest").await.unwrap();
+
+    let uploaded = upload(&d, &format!("FROM {base}\nRUN uname -m > /arch\n")).await;
+    let task = format!("{u}-t");
+    let body = serde_json::json!({
+        "name": task,
+        "context": uploaded,
+        "platform": "linux/amd64,linux/arm64",
+        "step": {"kind": "docker", "images": [format!("{REGISTRY}/{u}-out:latest")], "no_cache": true},
+        "triggers": {"base_image": {"quiet_period": 0}},
+    });
+    let (status, created) = d.post("/v1/tasks", body).await;
+    assert_eq!(status, 201, "{created}");
+    let first = run_task(&d, &task).await;
+    assert_eq!(first["output_images"][0]["platforms"].as_array().map(Vec::len), Some(2), "{first}");
+    let used = &first["dependencies"][0]["runtime-dependency"];
+    let d1 = used["digest"].as_str().unwrap().to_string();
+    let amd64_child = used["platforms"]["linux/amd64"].as_str().expect("per-platform base digests").to_string();
+    eventually("the watcher to schedule the base", || async {
+        watched(&d, &base).await.filter(|w| !w["next_check"].is_null())
+    })
+    .await;
+
+    // Only arm64 changes: a new arm64 image, and an index over the old amd64 manifest and it.
+    let arm = format!("{REGISTRY}/{base_repo}:arm64-new");
+    let ctx = context(&format!("FROM {REGISTRY}/{BASE}\nRUN echo {u}-changed > /base\n"));
+    let (code, all) = run(&["build", "--local", "--platform", "linux/arm64", "-t", &arm], ctx.path());
+    assert_eq!(code, Some(0), "{all}");
+    let url = format!("http://{REGISTRY}/v2/{base_repo}/manifests/arm64-new");
+    let bytes = drydock::tls::client()
+        .get(url)
+        .header("accept", "application/vnd.docker.distribution.manifest.v2+json")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let arm_digest = drydock::registry::sha256_digest(&bytes);
+    let mut index = index;
+    for m in index["manifests"].as_array_mut().unwrap() {
+        if m["platform"]["architecture"] == "arm64" {
+            m["digest"] = Value::String(arm_digest.clone());
+            m["size"] = Value::from(bytes.len());
+        }
+    }
+    let put = drydock::tls::client()
+        .put(format!("http://{REGISTRY}/v2/{base_repo}/manifests/latest"))
+        .header("content-type", "application/vnd.oci.image.index.v1+json")
+        .body(serde_json::to_vec(&index).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{:?}", put.text().await);
+    let d2 = manifest_digest(&base_repo, "latest").await;
+    assert_ne!(d1, d2);
+
+    clock.advance(std::time::Duration::from_secs(61));
+    let rebuild = eventually("the base-image run", || async { image_runs(&d, &task).await.into_iter().next() }).await;
+    assert_eq!(rebuild["trigger"]["old_digest"], d1.as_str(), "{rebuild}");
+    assert_eq!(rebuild["trigger"]["new_digest"], d2.as_str(), "{rebuild}");
+    let done = d.wait_run(rebuild["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "Succeeded", "{done}");
+    let used = &done["dependencies"][0]["runtime-dependency"];
+    assert_eq!(used["platforms"]["linux/arm64"], arm_digest.as_str(), "{done}");
+    assert_eq!(used["platforms"]["linux/amd64"], amd64_child.as_str(), "{done}");
+
+    // Later checks find nothing new: one rebuild.
+    let checked = watched(&d, &base).await.unwrap()["checked_at"].clone();
+    clock.advance(std::time::Duration::from_secs(61));
+    eventually("another check", || async { watched(&d, &base).await.filter(|w| w["checked_at"] != checked) }).await;
+    assert_eq!(image_runs(&d, &task).await.len(), 1);
+}
+
+/// What `repository:reference` names in the registry now.
+async fn manifest_digest(repository: &str, reference: &str) -> String {
+    let answer = drydock::tls::client()
+        .head(format!("http://{REGISTRY}/v2/{repository}/manifests/{reference}"))
+        .header(
+            "accept",
+            "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+        )
+        .send()
+        .await
+        .unwrap();
+    answer.headers()["docker-content-digest"].to_str().unwrap().to_string()
+}

@@ -47,7 +47,7 @@ pub(crate) async fn push_new_image(reference: &str) -> String {
 }
 
 /// Uploads a context holding just `dockerfile`; returns `upload:<id>`.
-async fn upload(d: &TestDaemon, dockerfile: &str) -> String {
+pub(crate) async fn upload(d: &TestDaemon, dockerfile: &str) -> String {
     format!("upload:{}", d.upload(&[("Dockerfile", dockerfile)]).await)
 }
 
@@ -94,12 +94,12 @@ async fn runs_of(d: &TestDaemon, task: &str) -> Vec<Value> {
 }
 
 /// The runs of `task` that a base-image change started.
-async fn image_runs(d: &TestDaemon, task: &str) -> Vec<Value> {
+pub(crate) async fn image_runs(d: &TestDaemon, task: &str) -> Vec<Value> {
     runs_of(d, task).await.into_iter().filter(|r| r["trigger"]["kind"] == "base_image").collect()
 }
 
 /// The watcher's entry for `image` in `GET /v1/images`.
-async fn watched(d: &TestDaemon, image: &str) -> Option<Value> {
+pub(crate) async fn watched(d: &TestDaemon, image: &str) -> Option<Value> {
     let (_, images) = d.get("/v1/images").await;
     images.as_array()?.iter().find(|i| i["image"] == image).cloned()
 }
@@ -108,11 +108,11 @@ fn pushed_digest(run: &Value) -> String {
     run["output_images"][0]["digest"].as_str().unwrap().to_string()
 }
 
-fn manual_clock() -> Arc<ManualClock> {
+pub(crate) fn manual_clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(chrono::Utc::now()))
 }
 
-async fn start(clock: &Arc<ManualClock>, interval: u64, token: Option<&str>) -> TestDaemon {
+pub(crate) async fn start(clock: &Arc<ManualClock>, interval: u64, token: Option<&str>) -> TestDaemon {
     let clock = clock.clone();
     let token = token.map(str::to_string);
     TestDaemon::start_configured(tempfile::tempdir().unwrap(), move |c| {

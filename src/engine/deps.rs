@@ -3,10 +3,13 @@
 
 use super::Engine;
 use super::log::RunLog;
+use super::platform::Platform;
 use super::step::BuildProduct;
 use crate::dockerfile::dependency_json;
 use crate::reference::ImageRef;
+use crate::registry::RepoAccess;
 use crate::run::OutputImage;
+use oci_spec::image::ImageIndex;
 use std::collections::HashMap;
 
 /// One element per built image tag, as ACR prints after "The following dependencies were found:".
@@ -20,11 +23,14 @@ pub async fn collect(
     let mut out = Vec::new();
     for b in builds {
         let mut deps = b.deps.clone();
+        // A build for a platform pulled its bases for that platform and gave their local names
+        // back, so the local image says nothing of what was used: the registry's tag does.
+        let local = b.platforms.is_empty();
         if let Some(r) = deps.runtime.as_mut() {
-            r.digest = base_digest(engine, r, &mut cache).await;
+            r.digest = base_digest(engine, r, &mut cache, local).await;
         }
         for r in deps.buildtime.iter_mut() {
-            r.digest = base_digest(engine, r, &mut cache).await;
+            r.digest = base_digest(engine, r, &mut cache, local).await;
         }
         let tags: Vec<Option<ImageRef>> =
             if b.tags.is_empty() { vec![None] } else { b.tags.iter().map(|t| ImageRef::parse(t).ok()).collect() };
@@ -37,25 +43,70 @@ pub async fn collect(
                     })
                     .and_then(|p| p.digest.clone());
             }
-            out.push(dependency_json(tag.as_ref(), &deps, b.git_head.as_deref()));
+            let mut json = dependency_json(tag.as_ref(), &deps, b.git_head.as_deref());
+            if let (Some(runtime), false) = (&deps.runtime, b.platforms.is_empty()) {
+                // Which manifest of a multi-platform base each platform built on: a change to any
+                // one of them changes the index digest the watcher follows, and this says which.
+                if let Some(used) = platform_digests(engine, runtime, &b.platforms).await {
+                    json["runtime-dependency"]["platforms"] = used;
+                }
+            }
+            out.push(json);
         }
     }
     out
 }
 
+/// For a base that is a multi-platform index: `{"linux/arm64": "sha256:…", …}` for each platform
+/// built, from the index its digest names. `None` for a single-platform base or when the registry
+/// cannot be asked.
+async fn platform_digests(engine: &Engine, base: &ImageRef, built: &[Platform]) -> Option<serde_json::Value> {
+    let digest = base.digest.as_deref()?;
+    let cred = engine.config().credentials.get(&base.registry).ok().flatten();
+    let repo = RepoAccess { registry: &base.registry, repository: &base.repository, login: cred };
+    let stored = engine.lookup.pull_manifest(repo, digest).await.ok()?;
+    let index: ImageIndex = serde_json::from_slice(&stored.bytes).ok()?;
+    let mut used = serde_json::Map::new();
+    for m in index.manifests() {
+        let Some(p) = m.platform() else { continue };
+        let text = match p.variant() {
+            Some(v) => format!("{}/{}/{v}", p.os(), p.architecture()),
+            None => format!("{}/{}", p.os(), p.architecture()),
+        };
+        let Ok(listed) = Platform::parse(&text) else { continue };
+        let same = |b: &&Platform| {
+            b.os() == listed.os()
+                && b.arch() == listed.arch()
+                && (b.variant().is_none() || b.variant() == listed.variant())
+        };
+        if let Some(b) = built.iter().find(same) {
+            used.entry(b.to_string()).or_insert_with(|| serde_json::Value::String(m.digest().to_string()));
+        }
+    }
+    (!used.is_empty()).then_some(serde_json::Value::Object(used))
+}
+
 /// The digest a base image resolved to: pinned in the Dockerfile, known to the engine from its
 /// pull (RepoDigests), or asked of its registry. `None` when nobody can say (an image imported
 /// locally, or an unreachable registry): the build still happened, so this never fails the run.
-async fn base_digest(engine: &Engine, r: &ImageRef, cache: &mut HashMap<String, Option<String>>) -> Option<String> {
+async fn base_digest(
+    engine: &Engine,
+    r: &ImageRef,
+    cache: &mut HashMap<String, Option<String>>,
+    use_local: bool,
+) -> Option<String> {
     if r.digest.is_some() {
         return r.digest.clone();
     }
     let key = r.to_string();
-    if let Some(hit) = cache.get(&key) {
+    let cache_key = format!("{key} {use_local}");
+    if let Some(hit) = cache.get(&cache_key) {
         return hit.clone();
     }
     let mut local: Vec<String> = Vec::new();
-    if let Ok(info) = engine.docker().inspect_image(&key).await {
+    if !use_local {
+        // Skip the engine: only the registry can say.
+    } else if let Ok(info) = engine.docker().inspect_image(&key).await {
         local = info
             .repo_digests
             .iter()
@@ -83,6 +134,6 @@ async fn base_digest(engine: &Engine, r: &ImageRef, cache: &mut HashMap<String, 
             }
         }
     };
-    cache.insert(key, found.clone());
+    cache.insert(cache_key, found.clone());
     found
 }

@@ -60,6 +60,8 @@ pub struct BuildProduct {
     pub deps: Dependencies,
     /// Commit of a git context, else of the run source.
     pub git_head: Option<String>,
+    /// The platforms it was built for, when a platform was asked for.
+    pub platforms: Vec<super::platform::Platform>,
 }
 
 /// The end of a step.

@@ -119,7 +119,7 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
     let plan = BuildPlan { build, build_args, pinned, writer: &writer, buildkit };
     if platforms.is_empty() {
         return match build_once(ctx, step, &plan, prepared, None).await {
-            Ok(_) => built(spec, deps, git_head),
+            Ok(_) => built(spec, deps, git_head, Vec::new()),
             Err(e) => Attempt::failed(e),
         };
     }
@@ -175,7 +175,7 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
         let names: Vec<String> = images.iter().map(|i| i.platform.to_string()).collect();
         ctx.log.step_line(&step.id, &format!("Built {} platforms: {}", images.len(), names.join(", ")));
     }
-    built(spec, deps, git_head)
+    built(spec, deps, git_head, platforms)
 }
 
 /// What every platform's build of one step shares.
@@ -193,8 +193,9 @@ fn built(
     spec: &crate::buildargs::BuildSpec,
     deps: Option<dockerfile::Dependencies>,
     git_head: Option<String>,
+    platforms: Vec<Platform>,
 ) -> Attempt {
-    let built = deps.map(|deps| BuildProduct { tags: spec.tags.clone(), deps, git_head });
+    let built = deps.map(|deps| BuildProduct { tags: spec.tags.clone(), deps, git_head, platforms });
     Attempt { ok: true, built, ..Attempt::default() }
 }
 
