@@ -7,6 +7,10 @@
 //! 3. Context upload: a 1 GiB context through `drydock build --local --no-push` vs
 //!    `docker build` (classic builder) of the same trivial Dockerfile. Target: >= 80% of
 //!    docker's speed. Set DRYDOCK_BENCH_CONTEXT_MB to change the size.
+//! 4. Platforms (issue 15): a two-platform build and push (linux/amd64 and linux/arm64 under QEMU,
+//!    one OCI index) vs the two single-platform builds and pushes one after the other, FROM the
+//!    setup's `busybox-multi` with a RUN that changes every round. `cargo bench --bench engine --
+//!    platforms`.
 
 use std::path::Path;
 use std::process::Command;
@@ -180,4 +184,57 @@ fn main() {
     if want("context") {
         context_upload(dir.path());
     }
+    if want("platforms") {
+        platforms(dir.path());
+    }
+}
+
+fn platforms(dir: &Path) {
+    const REGISTRY: &str = "127.0.0.1:5000";
+    let build = |platform: &str, image: &str, round: usize, nonce: &str| {
+        let ctx = dir.join(format!("platforms-{round}-{}", platform.replace(['/', ','], "-")));
+        std::fs::create_dir_all(&ctx).unwrap();
+        let dockerfile = format!(
+            "FROM {REGISTRY}/library/busybox-multi\nRUN echo {nonce} > /nonce && uname -m > /arch && \
+             for i in $(seq 1 2000); do echo $i; done | md5sum > /sum\n"
+        );
+        std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+        let mut c = drydock();
+        c.args(["build", "--local", "--platform", platform, "-t", image]).arg(&ctx);
+        timed(c)
+    };
+    let stamp = std::process::id();
+    let (mut ratios, mut multi, mut singles) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..5 {
+        let m = build(
+            "linux/amd64,linux/arm64",
+            &format!("{REGISTRY}/bench/platforms-multi:{stamp}-{round}"),
+            round,
+            &format!("m{stamp}{round}"),
+        );
+        let s = build(
+            "linux/amd64",
+            &format!("{REGISTRY}/bench/platforms-single:{stamp}-{round}-amd64"),
+            round,
+            &format!("s{stamp}{round}"),
+        ) + build(
+            "linux/arm64",
+            &format!("{REGISTRY}/bench/platforms-single:{stamp}-{round}-arm64"),
+            round,
+            &format!("s{stamp}{round}"),
+        );
+        ratios.push(m.as_secs_f64() / s.as_secs_f64());
+        multi.push(m);
+        singles.push(s);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "platforms: two-platform build+push (one index) median {:.2}s, two single builds+pushes one after the other \
+         median {:.2}s, ratio median {:.2} (range {:.2}-{:.2}, 5 interleaved rounds)",
+        median(multi).as_secs_f64(),
+        median(singles).as_secs_f64(),
+        ratios[ratios.len() / 2],
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
 }
