@@ -11,6 +11,10 @@
 //!    one OCI index) vs the two single-platform builds and pushes one after the other, FROM the
 //!    setup's `busybox-multi` with a RUN that changes every round. `cargo bench --bench engine --
 //!    platforms`.
+//! 5. Shapes (issue 18, Part 1): one trivial step, 10 sequential trivial steps, a warm-cache quick
+//!    build and push, and three parallel `sleep 2` steps with a join, each against the bash a user
+//!    would write with plain docker commands, interleaved round by round. `cargo bench --bench
+//!    engine -- shapes` (DRYDOCK_BENCH_ROUNDS, default 7).
 
 use std::path::Path;
 use std::process::Command;
@@ -187,6 +191,109 @@ fn main() {
     if want("platforms") {
         platforms(dir.path());
     }
+    if want("shapes") {
+        shapes(dir.path());
+    }
+}
+
+/// Issue 18's four shapes, drydock against bash, in one interleaved run: per shape the median of
+/// per-round ratios, their range, and each side's median time.
+fn shapes(dir: &Path) {
+    const REGISTRY: &str = "127.0.0.1:5000";
+    let rounds: usize = std::env::var("DRYDOCK_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(7);
+    let write = |name: &str, text: &str| {
+        let file = dir.join(format!("{name}.yaml"));
+        std::fs::write(&file, text).unwrap();
+        file
+    };
+    let one = write("shape-one", "steps:\n  - cmd: busybox true\n");
+    let mut ten_text = String::from("steps:\n");
+    for i in 0..10 {
+        ten_text.push_str(&format!("  - id: s{i}\n    cmd: busybox true\n"));
+    }
+    let ten = write("shape-ten", &ten_text);
+    let mut wide_text = String::from("steps:\n");
+    for id in ["a", "b", "c"] {
+        wide_text.push_str(&format!("  - id: {id}\n    cmd: busybox sleep 2\n    when: [\"-\"]\n"));
+    }
+    wide_text.push_str("  - id: join\n    cmd: busybox true\n    when: [a, b, c]\n");
+    let wide = write("shape-wide", &wide_text);
+    let ctx = dir.join("shape-ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Dockerfile"), "FROM busybox\nCOPY app.txt /app.txt\n").unwrap();
+    std::fs::write(ctx.join("app.txt"), "hello\n").unwrap();
+
+    let run = |file: &Path| {
+        let mut c = drydock();
+        c.args(["run", "--local", "-o", "json", "-f"]).arg(file).arg("/dev/null");
+        c
+    };
+    let bash = |script: String| {
+        let mut c = Command::new("bash");
+        c.arg("-c").arg(format!("set -e\n{script}"));
+        c
+    };
+    let loop10 = format!("for i in $(seq 10); do {DOCKER} run --rm busybox true; done");
+    let parallel =
+        format!("for i in 1 2 3; do {DOCKER} run --rm busybox sleep 2 & done\nwait\n{DOCKER} run --rm busybox true");
+    let build = {
+        let ctx = ctx.clone();
+        move || {
+            let mut c = drydock();
+            c.args(["build", "--local", "-o", "json", "-t", &format!("{REGISTRY}/bench/shapes:drydock")]).arg(&ctx);
+            c
+        }
+    };
+    let docker_build = format!(
+        "DOCKER_BUILDKIT=0 {DOCKER} build -q -t {REGISTRY}/bench/shapes:bash {} >/dev/null && {DOCKER} push -q \
+         {REGISTRY}/bench/shapes:bash >/dev/null",
+        ctx.display()
+    );
+    type Make<'a> = Box<dyn Fn() -> Command + 'a>;
+    let shapes: Vec<(&str, f64, Make, Make)> = vec![
+        ("one trivial step", 1.3, Box::new(|| run(&one)), Box::new(|| bash(format!("{DOCKER} run --rm busybox true")))),
+        ("10 sequential trivial steps", 1.0, Box::new(|| run(&ten)), Box::new(|| bash(loop10.clone()))),
+        ("quick build and push, warm cache", 1.2, Box::new(build), Box::new(|| bash(docker_build.clone()))),
+        ("3 parallel sleep 2 + join", 1.0, Box::new(|| run(&wide)), Box::new(|| bash(parallel.clone()))),
+    ];
+    println!("shapes: drydock / bash, median of {rounds} interleaved rounds (range); load before: {}", load());
+    for (name, target, ours, theirs) in &shapes {
+        // Warm-up: images, build cache and the registry's blobs are there before timing.
+        timed(ours());
+        timed(theirs());
+        let (mut ratios, mut o, mut t) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 0..rounds {
+            // Alternate which goes first, so neither always runs on a cooler machine.
+            let (a, b) = if round % 2 == 0 {
+                let a = timed(ours());
+                (a, timed(theirs()))
+            } else {
+                let b = timed(theirs());
+                (timed(ours()), b)
+            };
+            ratios.push(a.as_secs_f64() / b.as_secs_f64());
+            o.push(a);
+            t.push(b);
+        }
+        ratios.sort_by(f64::total_cmp);
+        println!(
+            "  {name}: {:.2}x ({:.2}-{:.2}), drydock {:.3}s, bash {:.3}s (target <= {target}x)",
+            ratios[ratios.len() / 2],
+            ratios[0],
+            ratios[ratios.len() - 1],
+            median(o).as_secs_f64(),
+            median(t).as_secs_f64()
+        );
+    }
+    println!("shapes: load after: {}", load());
+}
+
+/// The 1-minute load average, for the record of how busy the machine was.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn platforms(dir: &Path) {

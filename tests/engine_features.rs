@@ -310,3 +310,67 @@ fn ipv6_network_and_start_delay() {
     assert!(o.log.contains("Waiting 1s before starting (startDelay)"), "{}", o.log);
     assert_clean(&id);
 }
+
+#[test]
+fn a_chain_of_steps_runs_without_a_network_of_its_own_and_parallel_steps_get_one() {
+    let dir = tempfile::tempdir().unwrap();
+    // Each step ends before the next starts: nobody to reach by id, no network to make.
+    let chain = write_task(dir.path(), "steps:\n  - cmd: busybox true\n  - cmd: busybox hostname\n");
+    let id = run_id("chain");
+    let o = run(&id, &chain, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(!o.log.contains("Creating Docker network"), "{}", o.log);
+    assert_clean(&id);
+    // Steps that may run at once may talk to each other by id: the run gets its network.
+    let wide = write_task(
+        dir.path(),
+        "steps:\n  - id: a\n    cmd: busybox true\n    when: [\"-\"]\n  - id: b\n    cmd: busybox true\n    when: [\"-\"]\n",
+    );
+    let id = run_id("wide");
+    let o = run(&id, &wide, Path::new("/dev/null"), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.log);
+    assert!(o.log.contains("Creating Docker network: drydock_"), "{}", o.log);
+    assert_clean(&id);
+}
+
+#[test]
+fn a_quick_build_shares_the_copy_layer_cache_with_docker_build() {
+    use crate::helper::docker::unique;
+    let ctx = tempfile::tempdir().unwrap();
+    let nonce = unique("cache");
+    std::fs::create_dir_all(ctx.path().join("sub/deeper")).unwrap();
+    std::fs::write(ctx.path().join("app.txt"), format!("{nonce}\n")).unwrap();
+    std::fs::write(ctx.path().join("sub/deeper/data.bin"), [0u8, 1, 2, 3]).unwrap();
+    std::os::unix::fs::symlink("app.txt", ctx.path().join("link")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(ctx.path().join("sub/deeper/data.bin"), std::fs::Permissions::from_mode(0o750)).unwrap();
+    std::fs::write(ctx.path().join("Dockerfile"), "FROM busybox\nCOPY . /app\n").unwrap();
+    // The docker CLI builds first (classic builder), then drydock's quick build of the same
+    // context finds its COPY layer in the cache: the context tars hash alike.
+    let docker_tag = format!("{nonce}:docker");
+    let out = std::process::Command::new("/usr/bin/docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-t", &docker_tag])
+        .arg(ctx.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let drydock_tag = format!("{nonce}:drydock");
+    let out = crate::helper::drydock()
+        .args(["build", "--local", "--no-push", "-t", &drydock_tag])
+        .arg(ctx.path())
+        .output()
+        .unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{all}");
+    let copy = all.split("COPY . /app").nth(1).unwrap_or_default();
+    assert!(copy.lines().take(3).any(|l| l.contains("Using cache")), "the COPY layer was built again:\n{all}");
+    let id = |tag: &str| {
+        let out =
+            std::process::Command::new("docker").args(["image", "inspect", "-f", "{{.Id}}", tag]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(id(&docker_tag), id(&drydock_tag), "one image for both");
+    remove_image(&docker_tag);
+    remove_image(&drydock_tag);
+}

@@ -272,13 +272,12 @@ async fn execute(
     print_diagnostics(&prepared.warnings);
 
     let docker = DockerHost::connect(None).await.map_err(|e| CliError::Failed(e.to_string()))?;
-    match janitor::sweep_dead_local_runs(&docker).await {
-        Ok(removed) if !removed.is_empty() => {
-            eprintln!("Removed leftovers of interrupted runs: {}", removed.join(", "))
-        }
-        Ok(_) => {}
-        Err(e) => eprintln!("warning: could not look for leftovers of earlier runs: {e}"),
-    }
+    // Leftovers of killed runs are removed beside this run, not before it: they carry another
+    // process's id, which this run's objects never do, so the two cannot touch each other.
+    let sweep = tokio::spawn({
+        let docker = docker.clone();
+        async move { janitor::sweep_dead_local_runs(&docker).await }
+    });
     let credentials = credentials(eargs)?;
     let socket = if eargs.no_docker_socket { None } else { local_socket_path(docker.endpoint()) };
     let config = EngineConfig {
@@ -297,6 +296,14 @@ async fn execute(
     let watcher = tokio::spawn(cancel_on_ctrl_c(cancel.clone()));
     let record = engine.run(prepared.request, log, Arc::new(NoObserver), cancel).await;
     watcher.abort();
+    match sweep.await {
+        Ok(Ok(removed)) if !removed.is_empty() => {
+            eprintln!("Removed leftovers of interrupted runs: {}", removed.join(", "))
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("warning: could not look for leftovers of earlier runs: {e}"),
+        Err(e) => eprintln!("warning: the look for leftovers of earlier runs stopped: {e}"),
+    }
     report(&record, eargs.output);
     match record.status {
         RunStatus::Succeeded => Ok(()),

@@ -55,7 +55,14 @@ impl Frame {
 
 /// Packs the plan into the sink; on failure the error is also sent down the stream.
 pub(crate) fn run(plan: Plan, mut sink: ChunkSink) -> Result<PackStats, ContextError> {
-    let mut walker = Walker { plan: &plan, sink: &mut sink, files: 0, links: HashMap::new(), header: Vec::new() };
+    let mut walker = Walker {
+        plan: &plan,
+        sink: &mut sink,
+        files: 0,
+        links: HashMap::new(),
+        header: Vec::new(),
+        names: OwnerNames::read(),
+    };
     let result = walker.walk().and_then(|()| walker.finish());
     if let Err(e) = &result
         && !matches!(e, ContextError::Cancelled)
@@ -74,6 +81,8 @@ struct Walker<'a> {
     links: HashMap<(u64, u64), Vec<u8>>,
     /// Reused buffer for encoded headers.
     header: Vec<u8>,
+    /// Owner names for the headers.
+    names: OwnerNames,
 }
 
 impl Walker<'_> {
@@ -175,9 +184,19 @@ impl Walker<'_> {
     ) -> Result<(), ContextError> {
         let mut header = tar::Header::new_ustar();
         header.set_entry_type(kind);
-        header.set_mode(meta.mode() & 0o7777);
+        // As the Docker CLI writes them, because the classic builder's cache key for `COPY` hashes
+        // these headers (all but the time): the mode with its file-type bits (`0o100644`), owner
+        // ids 0, and the owner's and group's *names* looked up from the file's real ids. A context
+        // packed any other way misses the cache `docker build` left, and the reverse.
+        header.set_mode(meta.mode() & 0o177_777);
         header.set_uid(0);
         header.set_gid(0);
+        if let Some(name) = self.names.user(meta.uid()) {
+            let _ = header.set_username(name);
+        }
+        if let Some(name) = self.names.group(meta.gid()) {
+            let _ = header.set_groupname(name);
+        }
         header.set_size(size);
         header.set_mtime(meta.mtime().max(0) as u64);
         self.header.clear();
@@ -202,5 +221,43 @@ impl Walker<'_> {
         self.sink.flush()?;
         debug_assert_eq!(self.sink.total() % BLOCK as u64, 0);
         Ok(PackStats { files: self.files, bytes: self.sink.total() })
+    }
+}
+
+/// User and group names by id, from `/etc/passwd` and `/etc/group`, as Go's `os/user` reads them
+/// for the Docker CLI's tar headers (read once per pack).
+struct OwnerNames {
+    users: HashMap<u32, String>,
+    groups: HashMap<u32, String>,
+}
+
+impl OwnerNames {
+    fn read() -> OwnerNames {
+        let table = |path: &str| -> HashMap<u32, String> {
+            std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| {
+                    let mut fields = l.split(':');
+                    let name = fields.next()?;
+                    let id = fields.nth(1)?.parse().ok()?;
+                    Some((id, name.to_string()))
+                })
+                // The first entry for an id wins, as in a lookup.
+                .fold(HashMap::new(), |mut m, (id, name)| {
+                    m.entry(id).or_insert(name);
+                    m
+                })
+        };
+        OwnerNames { users: table("/etc/passwd"), groups: table("/etc/group") }
+    }
+
+    fn user(&self, uid: u32) -> Option<&str> {
+        self.users.get(&uid).map(String::as_str)
+    }
+
+    fn group(&self, gid: u32) -> Option<&str> {
+        self.groups.get(&gid).map(String::as_str)
     }
 }

@@ -86,7 +86,9 @@ pub struct DigestAnswer {
 /// the token cache.
 #[derive(Debug, Clone)]
 pub struct RegistryClient {
-    http: reqwest::Client,
+    /// Built at the first request: loading the TLS roots costs about 20 ms, which a run that never
+    /// talks to a registry (or only over plain HTTP, later) should not pay up front.
+    http: Arc<std::sync::OnceLock<reqwest::Client>>,
     config: Arc<ClientConfig>,
     backoff: Backoff,
     limiter: RateLimiter,
@@ -137,21 +139,31 @@ enum AuthHeader<'a> {
 }
 
 impl RegistryClient {
-    /// Builds a client; fails only if the TLS backend cannot be initialised.
+    /// Builds a client. The HTTP client inside is made at the first request (see `http`).
     pub fn new(config: ClientConfig) -> Result<Self, RegistryError> {
-        let http = crate::tls::client_builder()
-            .timeout(config.timeout)
-            .user_agent(config.user_agent.clone())
-            .build()
-            .map_err(RegistryError::Transport)?;
         Ok(Self {
-            http,
+            http: Arc::default(),
             backoff: Backoff::new(config.base_backoff, config.max_backoff),
             limiter: RateLimiter::new(config.per_registry_rps),
             auth: AuthCache::default(),
             sent: Arc::default(),
             config: Arc::new(config),
         })
+    }
+
+    /// The HTTP client, built at the first call and shared by every clone; fails only if the TLS
+    /// backend cannot be initialised.
+    fn http(&self) -> Result<&reqwest::Client, RegistryError> {
+        if let Some(http) = self.http.get() {
+            return Ok(http);
+        }
+        let built = crate::tls::client_builder()
+            .timeout(self.config.timeout)
+            .user_agent(self.config.user_agent.clone())
+            .build()
+            .map_err(RegistryError::Transport)?;
+        // Two first requests at once may both build one; either is fine, one is kept.
+        Ok(self.http.get_or_init(|| built))
     }
 
     /// HTTP requests this client and its clones have sent so far, retries and tokens included.
@@ -223,12 +235,13 @@ impl RegistryClient {
     ) -> Result<Response, RegistryError> {
         let scope = format!("repository:{}:{}", target.repository, request.actions);
         let key = TokenKey::new(&target.host, scope, creds);
+        let http = self.http()?;
         let mut auth = self.known_auth(&target.host, &key, creds);
         let mut challenged = false;
         loop {
             let response = self
                 .send(&target.host, requests, || {
-                    let built = request.build(&self.http);
+                    let built = request.build(http);
                     match &auth {
                         Some(AuthHeader::Basic(c)) => built.basic_auth(&c.username, Some(&c.password)),
                         Some(AuthHeader::Bearer(token)) => built.bearer_auth(&token.0),
@@ -307,6 +320,7 @@ impl RegistryClient {
             }
             query.append_pair("scope", scope);
         }
+        let http = self.http()?;
         let realm_host = match (url.host_str(), url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
             (host, None) => host.unwrap_or_default().to_owned(),
@@ -314,7 +328,7 @@ impl RegistryClient {
         };
         let response = self
             .send(&realm_host, requests, || {
-                let request = self.http.get(url.clone());
+                let request = http.get(url.clone());
                 match creds {
                     Some(c) => request.basic_auth(&c.username, Some(&c.password)),
                     None => request,
