@@ -213,10 +213,10 @@ fn shapes(dir: &Path) {
     }
     let ten = write("shape-ten", &ten_text);
     let mut wide_text = String::from("steps:\n");
-    for id in ["a", "b", "c"] {
+    for id in ["sa", "sb", "sc"] {
         wide_text.push_str(&format!("  - id: {id}\n    cmd: busybox sleep 2\n    when: [\"-\"]\n"));
     }
-    wide_text.push_str("  - id: join\n    cmd: busybox true\n    when: [a, b, c]\n");
+    wide_text.push_str("  - id: join\n    cmd: busybox true\n    when: [sa, sb, sc]\n");
     let wide = write("shape-wide", &wide_text);
     let ctx = dir.join("shape-ctx");
     std::fs::create_dir_all(&ctx).unwrap();

@@ -377,3 +377,26 @@ async fn manifest_digest(repository: &str, reference: &str) -> String {
         .unwrap();
     answer.headers()["docker-content-digest"].to_str().unwrap().to_string()
 }
+
+#[tokio::test]
+async fn buildkit_builds_several_platforms_into_one_index_too() {
+    let _turn = TURN.lock().await;
+    let ctx = context(&recording_dockerfile());
+    let repository = unique("platform/buildkit");
+    let image = format!("{REGISTRY}/{repository}:v1");
+    let args = ["build", "--local", "--buildkit", "--platform", "linux/arm64,linux/amd64", "-t", &image];
+    let (code, all) = run(&args, ctx.path());
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains("Building with BuildKit"), "{all}");
+    let index = manifest(&repository, "v1").await.expect("index pushed");
+    for entry in index["manifests"].as_array().unwrap() {
+        let arch = entry["platform"]["architecture"].as_str().unwrap();
+        let digest = entry["digest"].as_str().unwrap();
+        assert_eq!(pushed_platform(&repository, digest).await, format!("linux/{arch}"));
+        docker(&["rmi", "-f", &image]);
+        docker(&["pull", "-q", "--platform", &format!("linux/{arch}"), &image]);
+        let (_, recorded_arch, _) = recorded(&image);
+        assert_eq!(recorded_arch, arch, "TARGETARCH of the {arch} image");
+    }
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+}

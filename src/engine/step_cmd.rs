@@ -145,7 +145,9 @@ async fn pull(ctx: &StepContext, step: &Step, cmd: &CmdStep, cancel: &Cancellati
 /// ACR names the container after the step (so `docker logs <id>` works); per-run naming adds the
 /// run id so concurrent runs can share an engine.
 pub fn container_name(ctx: &StepContext, step: &Step) -> String {
-    let valid = step.id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    // Docker's rule, `[a-zA-Z0-9][a-zA-Z0-9_.-]+`: a one-character id is not a valid name.
+    let valid = step.id.len() > 1
+        && step.id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
         && step.id.starts_with(|c: char| c.is_ascii_alphanumeric());
     match ctx.engine.config().naming {
         ContainerNaming::StepId if valid => step.id.clone(),
