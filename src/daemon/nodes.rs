@@ -11,6 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 /// How often a node reports itself.
 const REPORT_EVERY: Duration = Duration::from_secs(2);
+/// A node silent this long (and holding no run) leaves the node list.
+const FORGET_NODES_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Reports between two prunes of the node list (about an hour).
+const PRUNE_EVERY_REPORTS: u32 = 1800;
 
 impl Service {
     /// Every node that reported, with the leases it holds; one silent for longer than a lease is
@@ -76,7 +80,16 @@ impl Presence {
 
     /// Reports every few seconds until `stop`; cancels `drain` when a drain is asked.
     pub async fn report_loop(self: Arc<Self>, drain: CancellationToken, stop: CancellationToken) {
+        let mut reports: u32 = 0;
         loop {
+            if reports.is_multiple_of(PRUNE_EVERY_REPORTS) {
+                match self.svc.store().prune_nodes(FORGET_NODES_AFTER).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(nodes = n, "forgot nodes silent for a week"),
+                    Err(e) => tracing::warn!(error = %e, "pruning the node list failed"),
+                }
+            }
+            reports = reports.wrapping_add(1);
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(REPORT_EVERY) => {}

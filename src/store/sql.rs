@@ -238,6 +238,10 @@ impl Store {
     pub async fn list_nodes(&self, lost_after: Duration) -> StoreResult<Vec<crate::api::NodeInfo>> {
         nodes::list(self, lost_after).await
     }
+    /// Forgets nodes silent for longer than `older_than` that hold no run; how many.
+    pub async fn prune_nodes(&self, older_than: Duration) -> StoreResult<u64> {
+        nodes::prune(self, older_than).await
+    }
     /// Cancels: a queued run becomes Canceled at once; a running one gets `cancel_requested`.
     /// `State` if the run already ended.
     pub async fn cancel_run(&self, id: &str) -> StoreResult<RunRow> {

@@ -36,6 +36,23 @@ pub(super) async fn report(store: &Store, node: &NodeReport, starting: bool) -> 
     Ok(col::<i64>(&row, "drain_requested")? != 0)
 }
 
+/// Forgets the nodes silent for longer than `older_than` (by the database's clock) that hold no
+/// run, so that the node list of a cluster that has seen many short-lived nodes (autoscaled ones,
+/// say) stays the nodes that matter. Returns how many went.
+pub(super) async fn prune(store: &Store, older_than: Duration) -> StoreResult<u64> {
+    let sql = format!(
+        "DELETE FROM nodes WHERE seen_ms < {} - $1 AND id NOT IN (SELECT node FROM runs \
+         WHERE status IN ('Running', 'AwaitingApproval') AND node IS NOT NULL)",
+        db_now(store.dialect)
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX))
+        .execute(&store.writer)
+        .await
+        .map_err(db("forget old nodes"))?;
+    Ok(done.rows_affected())
+}
+
 /// Asks node `id` to drain; false if no such node ever reported.
 pub(super) async fn request_drain(store: &Store, id: &str) -> StoreResult<bool> {
     let done = sqlx::query("UPDATE nodes SET drain_requested = 1 WHERE id = $1")

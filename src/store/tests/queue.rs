@@ -193,7 +193,34 @@ async fn nodes_hear_of_queued_runs_and_one_leads(f: &Fixture) {
     listener.await.unwrap();
 }
 
+async fn nodes_silent_for_long_and_holding_nothing_are_forgotten(f: &Fixture) {
+    let s = &f.store;
+    let report = |id: &str| crate::store::NodeReport {
+        id: id.into(),
+        url: format!("http://{id}"),
+        version: "v".into(),
+        labels: BTreeMap::new(),
+        slots: 1,
+        busy: 0,
+        roles: Vec::new(),
+        state: crate::api::NodeState::Active,
+    };
+    for id in ["old-idle", "old-busy", "fresh"] {
+        s.report_node(&report(id), true).await.unwrap();
+    }
+    s.enqueue_run(new_run(Some("t"))).await.unwrap();
+    s.claim_run("old-busy", LEASE, &BTreeMap::new()).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    s.report_node(&report("fresh"), false).await.unwrap();
+    // Older than 20 ms: two are that silent, but one still holds a run.
+    assert_eq!(s.prune_nodes(Duration::from_millis(20)).await.unwrap(), 1);
+    let left: Vec<String> = s.list_nodes(LEASE).await.unwrap().into_iter().map(|n| n.id).collect();
+    assert_eq!(left, ["fresh", "old-busy"]);
+    assert_eq!(s.prune_nodes(Duration::from_secs(3600)).await.unwrap(), 0);
+}
+
 stories!(
+    nodes_silent_for_long_and_holding_nothing_are_forgotten,
     nodes_hear_of_queued_runs_and_one_leads,
     claim_takes_the_oldest_run_the_node_can_run,
     concurrent_claims_take_each_run_once,
