@@ -400,3 +400,30 @@ async fn buildkit_builds_several_platforms_into_one_index_too() {
     }
     let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
 }
+
+#[tokio::test]
+async fn a_later_step_builds_for_each_platform_from_what_an_earlier_step_built_for_it() {
+    let _turn = TURN.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let repository = unique("platform/chain");
+    let base = format!("{REGISTRY}/{repository}-base:v1");
+    let app = format!("{REGISTRY}/{repository}-app:v1");
+    std::fs::create_dir_all(dir.path().join("base")).unwrap();
+    std::fs::create_dir_all(dir.path().join("app")).unwrap();
+    std::fs::write(dir.path().join("base/Dockerfile"), format!("FROM {REGISTRY}/{BASE}\nRUN uname -m > /base-arch\n"))
+        .unwrap();
+    std::fs::write(dir.path().join("app/Dockerfile"), format!("FROM {base}\nRUN uname -m > /app-arch\n")).unwrap();
+    let task =
+        format!("steps:\n  - build: -t {base} base\n  - build: -t {app} app\n  - push: [\"{base}\", \"{app}\"]\n");
+    std::fs::write(dir.path().join("acb.yaml"), task).unwrap();
+    let (code, all) = run(&["run", "--local", "--platform", "linux/amd64,linux/arm64"], dir.path());
+    assert_eq!(code, Some(0), "{all}");
+    assert!(all.contains("as an earlier step built it"), "{all}");
+    for (platform, arch) in [("linux/arm64", "aarch64"), ("linux/amd64", "x86_64")] {
+        docker(&["rmi", "-f", &app]);
+        docker(&["pull", "-q", "--platform", platform, &app]);
+        let out = docker(&["run", "--rm", &app, "cat", "/base-arch", "/app-arch"]);
+        assert_eq!(out.lines().collect::<Vec<_>>(), [arch, arch], "{platform}");
+    }
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &app, &base]).output();
+}

@@ -190,6 +190,19 @@ pub async fn ensure_image(
     if local.as_ref().is_some_and(|i| platform.matches(i)) {
         return Ok(None);
     }
+    // An image an earlier step of this run built for several platforms (a base, then an app FROM
+    // it): its image for this platform is here, under no name of its own.
+    let built_here = ctx
+        .platform_images
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&super::normal_tag(&name))
+        .and_then(|images| images.iter().find(|i| i.platform == *platform).map(|i| i.image_id.clone()));
+    if let Some(id) = built_here {
+        docker.tag_image(&id, &name).await.map_err(|e| format!("naming the {platform} image of {name}: {e}"))?;
+        ctx.log.step_line(&step.id, &format!("Using {name} for {platform} as an earlier step built it ({id})"));
+        return Ok(Some(Moved { name, previous: local.map(|i| i.id), now: id }));
+    }
     ctx.log.step_line(&step.id, &format!("Pulling {name} for {platform}"));
     let login = ctx.docker_credentials().into_iter().find(|c| c.server == image.registry);
     let pulled = docker.pull_image_for(&name, Some(&platform.to_string()), login.as_ref(), |_| {}).await;
