@@ -128,6 +128,17 @@ async fn cut_mid_run(cut: fn(&Proxy)) {
     // A fails it, every step settled.
     ends_in_error(&a, &id, "worker lost").await;
     let reaped = store.get_run(&id).await.unwrap().unwrap();
+    // B's log is on B, which answers for it without the database: readable through A while B is
+    // still cut off.
+    let relayed = Instant::now();
+    loop {
+        let log = log_of(&a, &id).await;
+        if log.contains("Stopping the run: this node") {
+            break;
+        }
+        assert!(relayed.elapsed() < MINUTE, "A did not relay B's log while B is cut off: {log}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // Healed: B learns it was fenced out, and what it writes late does not land.
     proxy.heal();

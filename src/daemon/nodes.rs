@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 const REPORT_EVERY: Duration = Duration::from_secs(2);
 /// A node silent this long (and holding no run) leaves the node list.
 const FORGET_NODES_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Reports between two refreshes of the tokens this node knows (about a minute).
+const TOKENS_EVERY_REPORTS: u32 = 30;
 /// Reports between two prunes of the node list (about an hour).
 const PRUNE_EVERY_REPORTS: u32 = 1800;
 
@@ -82,6 +84,11 @@ impl Presence {
     pub async fn report_loop(self: Arc<Self>, drain: CancellationToken, stop: CancellationToken) {
         let mut reports: u32 = 0;
         loop {
+            if reports.is_multiple_of(TOKENS_EVERY_REPORTS)
+                && let Err(e) = self.svc.refresh_known_tokens().await
+            {
+                tracing::debug!(error = %e, "refreshing the known tokens failed");
+            }
             if reports.is_multiple_of(PRUNE_EVERY_REPORTS) {
                 match self.svc.store().prune_nodes(FORGET_NODES_AFTER).await {
                     Ok(0) => {}

@@ -93,6 +93,8 @@ pub struct Service {
     task_changes: Notify,
     /// This node's metrics.
     metrics: Arc<Metrics>,
+    /// Tokens the database confirmed lately, by hash: the name and when (see `caller`).
+    pub(super) tokens_seen: Mutex<HashMap<String, (String, std::time::Instant)>>,
 }
 
 /// What the services answer.
@@ -121,6 +123,7 @@ impl Service {
             clock,
             task_changes: Notify::new(),
             metrics,
+            tokens_seen: Default::default(),
         }
     }
 

@@ -12,6 +12,12 @@ use sha2::Digest;
 /// was uploaded for.
 pub const UPLOAD_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// How long a token check waits for the database before it falls back on tokens it confirmed
+/// lately.
+const TOKEN_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long a token the database confirmed still passes while the database does not answer.
+const TOKEN_GRACE: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Hash under which a token is stored (the token itself is never stored).
 pub fn token_hash(token: &str) -> String {
     hex::encode(sha2::Sha256::digest(token.as_bytes()))
@@ -92,10 +98,52 @@ impl Service {
         Ok(self.caller(token).await?.is_some())
     }
 
+    /// Learns every unrevoked token from the database (and forgets revoked ones), for the checks
+    /// the database cannot answer (see `caller`). Each node does this about once a minute.
+    pub async fn refresh_known_tokens(&self) -> Result<()> {
+        let valid = self.store.valid_token_hashes().await?;
+        let now = std::time::Instant::now();
+        let mut cache = self.tokens_seen.lock().unwrap_or_else(|e| e.into_inner());
+        cache.clear();
+        cache.extend(valid.into_iter().map(|(hash, name)| (hash, (name, now))));
+        Ok(())
+    }
+
     /// The name of the valid, unrevoked token `token` (recording its use), if it is one: who
     /// approvals and rejections are recorded as.
+    ///
+    /// The database decides, so a revocation holds at once. Only when it does not answer within
+    /// [`TOKEN_CHECK_WAIT`] (this node is cut off from it) does a token it confirmed within
+    /// [`TOKEN_GRACE`] (in a check, or in the node's minutely refresh) still pass: a cut-off node then goes on serving what only it has, such as
+    /// the logs of its runs that another node relays to it.
     pub async fn caller(&self, token: &str) -> Result<Option<String>> {
-        Ok(self.store.use_token(&token_hash(token)).await?.map(|t| t.name))
+        let hash = token_hash(token);
+        let answer = tokio::time::timeout(TOKEN_CHECK_WAIT, self.store.use_token(&hash)).await;
+        let seen = |hash: &str| {
+            let seen = self.tokens_seen.lock().unwrap_or_else(|e| e.into_inner());
+            seen.get(hash).filter(|(_, at)| at.elapsed() < TOKEN_GRACE).map(|(name, _)| name.clone())
+        };
+        match answer {
+            Ok(Ok(found)) => {
+                let mut cache = self.tokens_seen.lock().unwrap_or_else(|e| e.into_inner());
+                match &found {
+                    Some(t) => {
+                        cache.insert(hash, (t.name.clone(), std::time::Instant::now()));
+                    }
+                    None => {
+                        cache.remove(&hash);
+                    }
+                }
+                Ok(found.map(|t| t.name))
+            }
+            Ok(Err(e)) => seen(&hash).map(Some).ok_or_else(|| e.into()),
+            Err(_) => seen(&hash).map(Some).ok_or_else(|| {
+                ServiceError::Internal(format!(
+                    "cannot check the token: the database did not answer within {} s",
+                    TOKEN_CHECK_WAIT.as_secs()
+                ))
+            }),
+        }
     }
 }
 

@@ -152,12 +152,16 @@ pub async fn logs(
     Query(q): Query<LogQuery>,
     headers: HeaderMap,
 ) -> HttpResult<Response> {
-    // 404 for an unknown run, before anything is streamed.
-    let run = svc.get_run(&id).await?;
     // Logs are files on the node that ran the run; another node relays them (unless the file is
-    // here anyway: runs imported from another database bring their logs along).
-    if let Some(owner) = run.node.filter(|n| *n != svc.settings().node_id && !svc.logs().path(&id).exists()) {
-        return relay_logs(&svc, &owner, &id, &q, &headers).await;
+    // here anyway: runs imported from another database bring their logs along). A log file here
+    // is answered without asking the database, so that a node cut off from it still serves what
+    // it ran when another node relays a request to it. Without one: 404 for an unknown run,
+    // before anything is streamed.
+    if !svc.logs().path(&id).exists() {
+        let run = svc.get_run(&id).await?;
+        if let Some(owner) = run.node.filter(|n| *n != svc.settings().node_id) {
+            return relay_logs(&svc, &owner, &id, &q, &headers).await;
+        }
     }
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok());
     let offset = resume.or(q.offset).unwrap_or(0);

@@ -320,6 +320,10 @@ impl Store {
     pub async fn use_token(&self, hash: &str) -> StoreResult<Option<TokenInfo>> {
         tokens::use_token(self, hash).await
     }
+    /// Every unrevoked token's hash and name.
+    pub async fn valid_token_hashes(&self) -> StoreResult<Vec<(String, String)>> {
+        tokens::valid_hashes(self).await
+    }
 
     /// The oldest `limit` finished runs that a retention policy lets go (see the `retention` module).
     pub async fn expired_runs(

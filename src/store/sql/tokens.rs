@@ -59,6 +59,15 @@ pub(super) async fn revoke(store: &Store, id: &str) -> StoreResult<bool> {
     Ok(done.rows_affected() > 0)
 }
 
+/// Every unrevoked token's hash and name.
+pub(super) async fn valid_hashes(store: &Store) -> StoreResult<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT hash, name FROM tokens WHERE revoked = 0")
+        .fetch_all(&store.reader)
+        .await
+        .map_err(db("list the tokens"))?;
+    rows.iter().map(|row| Ok((col(row, "hash")?, col(row, "name")?))).collect()
+}
+
 pub(super) async fn use_token(store: &Store, hash: &str) -> StoreResult<Option<TokenInfo>> {
     let row =
         sqlx::query("SELECT id, name, created_ms, last_used_ms, revoked FROM tokens WHERE hash = $1 AND revoked = 0")
