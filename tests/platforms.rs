@@ -274,6 +274,26 @@ async fn a_daemon_node_lists_its_platforms_and_a_run_none_can_take_waits_saying_
     let (status, refused) = d.post("/v1/runs", serde_json::json!({"step": step, "platform": "arm64"})).await;
     assert_eq!(status, 400, "{refused}");
     let (_, _) = d.post(&format!("/v1/runs/{id}/cancel"), serde_json::json!({})).await;
+
+    // The CLI following such a run says why it waits, instead of waiting silently.
+    let (url, token) = (d.url.clone(), d.token.clone());
+    let err = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drydock"))
+            .env("DRYDOCK_SERVER", url)
+            .env("DRYDOCK_TOKEN", token)
+            .args(["run", "--platform", "linux/riscv64", "--cmd", "busybox true"])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(6));
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(err.contains("Still queued: no node that is up runs linux/riscv64"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

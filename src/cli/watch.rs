@@ -43,6 +43,24 @@ pub async fn watch(client: &Client, queued: Run, wait: &WaitArgs, format: Format
         } else {
             if format == Format::Text && queued.status == RunStatus::Queued {
                 eprintln!("Waiting for an agent...");
+                let mut stderr = std::io::stderr();
+                let follow = follow_logs(client, &queued.id, &mut stderr, RetryPolicy::default());
+                // A run no node can take (its platform, its labels) would wait here silently:
+                // after a moment, say why, once.
+                let explain = async {
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    if let Ok(run) = client.get_run(&queued.id).await
+                        && run.status == RunStatus::Queued
+                        && let Some(why) = run.waiting_for
+                    {
+                        eprintln!("Still queued: {why}");
+                    }
+                    std::future::pending::<()>().await;
+                };
+                return tokio::select! {
+                    finished = follow => finished,
+                    () = explain => unreachable!("the explanation never ends on its own"),
+                };
             }
             follow_logs(client, &queued.id, &mut std::io::stderr(), RetryPolicy::default()).await
         }
