@@ -247,6 +247,9 @@ pub struct RunRecord {
     /// When it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
+    /// The platform(s) it was asked to run as (`--platform`, or its task's), when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
     /// What a later resume needs (a run that did not succeed and kept its workspace). Kept by the
     /// store beside the record, never shown.
     #[serde(skip)]

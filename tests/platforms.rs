@@ -223,6 +223,13 @@ async fn a_run_of_one_platform_runs_its_cmd_steps_as_that_platform() {
     assert!(all.contains("second-armv7l"), "{all}");
     assert!(all.contains("Platform: linux/arm/v7 (image sha256:"), "{all}");
     assert_eq!(local_id(&base), before, "the image's local name stays the native image's");
+    // The run's record names the platform it ran as.
+    let out = drydock()
+        .args(["run", "--local", "--platform", "linux/arm64", "-o", "json", "--cmd", &format!("{base} uname -m")])
+        .output()
+        .unwrap();
+    let record: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert_eq!(record["platform"], "linux/arm64", "{}", String::from_utf8_lossy(&out.stderr));
 
     // A task's build step without a --platform of its own builds for the run's platforms, and its
     // push step pushes the index.

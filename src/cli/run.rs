@@ -107,7 +107,8 @@ pub struct BuildArgs {
     /// Stage to build.
     #[arg(long)]
     pub target: Option<String>,
-    /// Platform, e.g. linux/amd64.
+    /// Platform, `os/arch[/variant]` (e.g. linux/arm64, linux/arm/v7), or several comma-separated
+    /// for one multi-platform image pushed as an OCI index (e.g. linux/amd64,linux/arm64).
     #[arg(long)]
     pub platform: Option<String>,
     /// Build only; do not push.
@@ -385,14 +386,15 @@ pub fn record_json(record: &RunRecord) -> String {
             })
         })
         .collect();
-    let images: Vec<serde_json::Value> = record
-        .output_images
-        .iter()
-        .map(|i| serde_json::json!({"registry": i.registry, "repository": i.repository, "tag": i.tag, "digest": i.digest}))
-        .collect();
-    serde_json::json!({
+    // Each image as the daemon's records show it: with its platforms' digests when it is an index.
+    let images: Vec<serde_json::Value> =
+        record.output_images.iter().filter_map(|i| serde_json::to_value(i).ok()).collect();
+    let mut json = serde_json::json!({
         "id": record.id, "status": record.status, "steps": steps,
         "output_images": images, "signatures": record.signatures, "dependencies": record.dependencies,
-    })
-    .to_string()
+    });
+    if let Some(p) = &record.platform {
+        json["platform"] = serde_json::Value::String(p.clone());
+    }
+    json.to_string()
 }

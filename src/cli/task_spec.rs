@@ -47,7 +47,9 @@ pub struct TaskSpecArgs {
     /// Build task: do not use the layer cache.
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_cache: Option<bool>,
-    /// Platform `os/arch[/variant]`, e.g. linux/arm64.
+    /// Platform `os/arch[/variant]`, e.g. linux/arm64: the default of the task's build steps and
+    /// what its cmd steps run as; several comma-separated make its builds multi-platform. Its runs
+    /// go only to nodes that run every platform named.
     #[arg(long)]
     pub platform: Option<String>,
     /// Value for the task file `NAME=VALUE`; repeatable.

@@ -543,6 +543,7 @@ fn given_up(id: &str, observer: &StoreObserver, why: &str) -> crate::run::RunRec
         error: Some(why.to_string()),
         started_at: None,
         finished_at: Some(now),
+        platform: None,
         resume: None,
         signatures: Vec::new(),
     }

@@ -246,6 +246,7 @@ impl Engine {
             error: None,
             started_at: Some(started),
             finished_at: None,
+            platform: req.platform.clone(),
             resume: None,
         };
         let timeout = match req.task.total_timeout {
