@@ -279,7 +279,8 @@ impl LogReader {
 }
 
 impl LiveLog {
-    fn flush(&self) {
+    /// Writes out what is buffered and publishes the new length.
+    pub fn flush(&self) {
         self.flush_if_due(false);
     }
 

@@ -329,6 +329,7 @@ async fn execute(
                 }
             }
             live.line(None, &format!("Error: {}", e.message));
+            live.flush();
             let status = if e.diagnostics.has_errors() { RunStatus::Failed } else { RunStatus::Error };
             done.cancel();
             finish(&svc, &row, &claim, status, Some(e.message), Some(live.as_ref()), &abort).await;
@@ -410,6 +411,8 @@ async fn execute(
                     (point, chrono::Utc::now() + keep)
                 }),
             };
+            // Whoever sees the run ended may read its log at once: all of it is out first.
+            live.flush();
             record_end(&svc, &claim, &result, Some(live.as_ref()), &abort).await;
             count_finished(&svc, &row, &result, &kinds);
             svc.announce(&id, Moment::Finished).await;
