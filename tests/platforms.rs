@@ -454,3 +454,36 @@ async fn a_later_step_builds_for_each_platform_from_what_an_earlier_step_built_f
     }
     let _ = std::process::Command::new("docker").args(["rmi", "-f", &app, &base]).output();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_native_build_beside_an_arm64_build_of_the_same_base_stays_native() {
+    use crate::helper::daemon::TestDaemon;
+    let _turn = TURN.lock().await;
+    let d = TestDaemon::start(2).await;
+    let nonce = unique("side");
+    // The arm64 build moves the base's local name to the arm64 image while it builds; the
+    // native build queued meanwhile must not build on it.
+    let arm = d
+        .upload(&[("Dockerfile", &format!("FROM {REGISTRY}/{BASE}\nRUN sleep 2 && uname -m > /arch # {nonce}\n"))])
+        .await;
+    let native =
+        d.upload(&[("Dockerfile", &format!("FROM {REGISTRY}/{BASE}\nRUN uname -m > /arch # {nonce}\n"))]).await;
+    let arm_image = format!("{REGISTRY}/{nonce}-arm:v1");
+    let native_image = format!("{REGISTRY}/{nonce}-native:v1");
+    let build = |context: &str, image: &str, platform: Option<&str>| {
+        serde_json::json!({"context": format!("upload:{context}"),
+            "build": {"images": [image], "no_push": true, "platform": platform}})
+    };
+    let (status, first) = d.post("/v1/runs", build(&arm, &arm_image, Some("linux/arm64"))).await;
+    assert_eq!(status, 201, "{first}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (status, second) = d.post("/v1/runs", build(&native, &native_image, None)).await;
+    assert_eq!(status, 201, "{second}");
+    for run in [&first, &second] {
+        let done = d.wait_run(run["id"].as_str().unwrap()).await;
+        assert_eq!(done["status"], "Succeeded", "{done}");
+    }
+    assert_eq!(docker(&["run", "--rm", &arm_image, "cat", "/arch"]).trim(), "aarch64");
+    assert_eq!(docker(&["run", "--rm", &native_image, "cat", "/arch"]).trim(), "x86_64");
+    let _ = std::process::Command::new("docker").args(["rmi", "-f", &arm_image, &native_image]).output();
+}

@@ -11,7 +11,60 @@ use super::step::StepContext;
 use crate::dockerfile::{Dependencies, StageBase};
 use crate::reference::ImageRef;
 use crate::taskfile::Step;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, LazyLock};
+use tokio::sync::{OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
+
+/// The base-image names builds in this process use, per engine. A build for a platform moves a
+/// name to another image for a while, so it holds the name alone; every other build shares it.
+/// (Two processes sharing one engine are not covered: see the README.)
+static NAMES_IN_USE: LazyLock<std::sync::Mutex<HashMap<String, Arc<RwLock<()>>>>> = LazyLock::new(Default::default);
+
+/// A hold on a base-image name, released when dropped.
+#[derive(Debug)]
+pub enum NameHold {
+    /// A build that leaves the name as it is.
+    Shared(#[allow(dead_code)] OwnedRwLockReadGuard<()>),
+    /// A build that may move the name to another platform's image.
+    Alone(#[allow(dead_code)] OwnedRwLockWriteGuard<()>),
+}
+
+/// Holds every base-image name of `deps` on this engine, alone or shared, in one order (so two
+/// builds never wait on each other in a circle).
+pub async fn hold_names(ctx: &StepContext, deps: Option<&Dependencies>, alone: bool) -> Vec<NameHold> {
+    let Some(deps) = deps else { return Vec::new() };
+    let mut names: Vec<String> = deps
+        .stages
+        .iter()
+        .filter_map(|s| match &s.base {
+            StageBase::Image(i) if !i.is_scratch() => Some(i.familiar()),
+            _ => None,
+        })
+        .chain(deps.buildtime.iter().chain(&deps.runtime).filter(|i| !i.is_scratch()).map(ImageRef::familiar))
+        .collect();
+    names.sort();
+    names.dedup();
+    hold(ctx, names, alone).await
+}
+
+/// Holds `names` (sorted) on this engine.
+pub async fn hold(ctx: &StepContext, names: Vec<String>, alone: bool) -> Vec<NameHold> {
+    let engine = ctx.engine.docker().endpoint().to_string();
+    let mut holds = Vec::new();
+    for name in names {
+        let lock = {
+            let mut all = NAMES_IN_USE.lock().unwrap_or_else(|e| e.into_inner());
+            all.entry(format!("{engine} {name}")).or_default().clone()
+        };
+        holds.push(if alone {
+            NameHold::Alone(lock.write_owned().await)
+        } else {
+            NameHold::Shared(lock.read_owned().await)
+        });
+    }
+    holds
+}
 
 /// Where the kernel lists its registered binary interpreters.
 const BINFMT_DIR: &str = "/proc/sys/fs/binfmt_misc";

@@ -118,6 +118,8 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
     }
     let plan = BuildPlan { build, build_args, pinned, writer: &writer, buildkit };
     if platforms.is_empty() {
+        // A build for another platform in this process may be moving a base's name meanwhile.
+        let _names = platform_bases::hold_names(ctx, deps.as_ref(), false).await;
         return match build_once(ctx, step, &plan, prepared, None).await {
             Ok(_) => built(spec, deps, git_head, Vec::new()),
             Err(e) => Attempt::failed(e),
@@ -153,6 +155,8 @@ async fn attempt(ctx: &StepContext, step: &Step, build: &BuildStep, writer: Arc<
                 Err(e) => return Attempt::failed(e),
             },
         };
+        // From moving the bases' names until they are given back, no other build here uses them.
+        let _names = platform_bases::hold_names(ctx, deps.as_ref(), true).await;
         let moved = match platform_bases::ensure_bases(ctx, step, platform, &native, deps.as_ref(), plan.buildkit).await
         {
             Ok(m) => m,

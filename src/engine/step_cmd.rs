@@ -79,6 +79,7 @@ async fn platform_image(ctx: &StepContext, step: &Step, cmd: &CmdStep) -> Result
     }
     platform_bases::check_runnable(ctx, &native, platform)?;
     let image = ImageRef::parse(&cmd.image).map_err(|e| format!("image `{}`: {e}", cmd.image))?;
+    let _name = platform_bases::hold(ctx, vec![image.familiar()], true).await;
     let moved = platform_bases::ensure_image(ctx, step, &image, platform).await?;
     let id = match &moved {
         Some(m) => m.image_id().to_string(),
