@@ -516,19 +516,22 @@ pub fn waiting_for(required: &BTreeMap<String, String>, nodes: &[api::NodeInfo])
     if required.is_empty() || active.iter().any(|n| carries(n)) {
         return None;
     }
-    let value = crate::engine::platform::LABEL_VALUE;
-    let platforms: Vec<&str> =
-        required.iter().filter(|(_, v)| *v == value).filter_map(|(k, _)| k.strip_prefix("platform:")).collect();
-    let missing_platforms: Vec<&str> = platforms
-        .iter()
-        .copied()
-        .filter(|p| !active.iter().any(|n| n.labels.get(&format!("platform:{p}")).is_some_and(|v| v == value)))
+    use crate::engine::platform::{LABEL_PREFIX, LABEL_VALUE};
+    // The platforms among a set of labels.
+    let platforms_of = |labels: &'_ BTreeMap<String, String>| -> Vec<String> {
+        labels
+            .iter()
+            .filter(|(_, v)| *v == LABEL_VALUE)
+            .filter_map(|(k, _)| k.strip_prefix(LABEL_PREFIX))
+            .map(str::to_string)
+            .collect()
+    };
+    let missing_platforms: Vec<String> = platforms_of(required)
+        .into_iter()
+        .filter(|p| !active.iter().any(|n| platforms_of(&n.labels).contains(p)))
         .collect();
     if !missing_platforms.is_empty() {
-        let mut runnable: Vec<&str> = active
-            .iter()
-            .flat_map(|n| n.labels.iter().filter(|(_, v)| *v == value).filter_map(|(k, _)| k.strip_prefix("platform:")))
-            .collect();
+        let mut runnable: Vec<String> = active.iter().flat_map(|n| platforms_of(&n.labels)).collect();
         runnable.sort_unstable();
         runnable.dedup();
         return Some(format!(

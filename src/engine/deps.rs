@@ -69,17 +69,8 @@ async fn platform_digests(engine: &Engine, base: &ImageRef, built: &[Platform]) 
     let mut used = serde_json::Map::new();
     for m in index.manifests() {
         let Some(p) = m.platform() else { continue };
-        let text = match p.variant() {
-            Some(v) => format!("{}/{}/{v}", p.os(), p.architecture()),
-            None => format!("{}/{}", p.os(), p.architecture()),
-        };
-        let Ok(listed) = Platform::parse(&text) else { continue };
-        let same = |b: &&Platform| {
-            b.os() == listed.os()
-                && b.arch() == listed.arch()
-                && (b.variant().is_none() || b.variant() == listed.variant())
-        };
-        if let Some(b) = built.iter().find(same) {
+        let listed = Platform::from_parts(&p.os().to_string(), &p.architecture().to_string(), p.variant().as_deref());
+        if let Some(b) = built.iter().find(|b| b.accepts(&listed)) {
             used.entry(b.to_string()).or_insert_with(|| serde_json::Value::String(m.digest().to_string()));
         }
     }

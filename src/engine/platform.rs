@@ -6,6 +6,8 @@ use crate::docker::ImageInfo;
 
 /// The value of a node's platform labels (see [`Platform::label_key`]).
 pub const LABEL_VALUE: &str = "yes";
+/// What a node's platform label starts with (see [`Platform::label_key`]).
+pub const LABEL_PREFIX: &str = "platform:";
 
 /// A requested platform, normalised as the OCI image spec names them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,13 +59,27 @@ impl Platform {
         if os.is_empty() || arch.is_empty() || variant == Some("") {
             return Err(format!("--platform {text}: expected os/arch[/variant], e.g. linux/arm64"));
         }
+        Ok(Platform::from_parts(os, arch, variant))
+    }
+
+    /// A platform from its parts as anyone spells them (an image config, an index entry, a
+    /// request): OCI architecture names, lower case, no variant for an empty one or arm64's `v8`.
+    pub fn from_parts(os: &str, arch: &str, variant: Option<&str>) -> Platform {
         let arch = normal_arch(&arch.to_ascii_lowercase());
-        let mut variant = variant.map(str::to_ascii_lowercase);
         // arm64's only variant is v8, and images rarely say it.
-        if arch == "arm64" && variant.as_deref() == Some("v8") {
-            variant = None;
-        }
-        Ok(Platform { os: os.to_ascii_lowercase(), arch, variant })
+        let variant = variant.map(str::to_ascii_lowercase).filter(|v| !(v.is_empty() || arch == "arm64" && v == "v8"));
+        Platform { os: os.to_ascii_lowercase(), arch, variant }
+    }
+
+    /// The platform a local image's config names.
+    pub fn of_image(image: &ImageInfo) -> Platform {
+        Platform::from_parts(&image.os, &image.arch, Some(&image.variant))
+    }
+
+    /// Whether something of platform `other` serves a request for this one: the same os and
+    /// architecture, and the same variant when this one names one.
+    pub fn accepts(&self, other: &Platform) -> bool {
+        self.os == other.os && self.arch == other.arch && (self.variant.is_none() || self.variant == other.variant)
     }
 
     /// The platform of an engine, from its `os` and `arch` as `docker info` reports them.
@@ -76,7 +92,7 @@ impl Platform {
 
     /// The node label that says a node runs this platform: `platform:linux/arm64`.
     pub fn label_key(&self) -> String {
-        format!("platform:{self}")
+        format!("{LABEL_PREFIX}{self}")
     }
 
     /// OS, e.g. `linux`.
@@ -106,21 +122,15 @@ impl Platform {
 
     /// Whether a local image is of this platform.
     pub fn matches(&self, image: &ImageInfo) -> bool {
-        self.check(image).is_ok()
+        self.accepts(&Platform::of_image(image))
     }
 
     /// Whether a built image's config is of this platform; `Err` says what it is instead.
     pub fn check(&self, image: &ImageInfo) -> Result<(), String> {
-        let arch = normal_arch(&image.arch.to_ascii_lowercase());
-        let variant =
-            Some(image.variant.to_ascii_lowercase()).filter(|v| !(v.is_empty() || arch == "arm64" && v == "v8"));
-        let same = image.os.eq_ignore_ascii_case(&self.os)
-            && arch == self.arch
-            && (self.variant.is_none() || variant == self.variant);
-        if same {
+        let built = Platform::of_image(image);
+        if self.accepts(&built) {
             return Ok(());
         }
-        let built = format!("{}/{}{}", image.os, arch, variant.map(|v| format!("/{v}")).unwrap_or_default());
         Err(format!(
             "the engine built a {built} image, not the requested {self}: its base image is only present for {built} \
              on this engine (the classic builder then builds that instead). Give it a base image for {self} (a \

@@ -147,7 +147,8 @@ pub fn check_runnable(ctx: &StepContext, native: &Platform, platform: &Platform)
         return Ok(());
     }
     let runnable = runnable_with(native, Path::new(BINFMT_DIR));
-    if runnable.iter().any(|p| p == platform || p.os() == platform.os() && p.arch() == platform.arch()) {
+    // A machine that runs an architecture runs every variant of it that it was asked for.
+    if runnable.iter().any(|p| Platform::from_parts(p.os(), p.arch(), None).accepts(platform)) {
         return Ok(());
     }
     Err(cannot_run(native, platform, &runnable))
@@ -261,12 +262,7 @@ pub async fn ensure_image(
     let pulled = docker.pull_image_for(&name, Some(&platform.to_string()), login.as_ref(), |_| {}).await;
     if let Err(e) = pulled {
         let here = match &local {
-            Some(i) => format!(
-                "this engine has {name} only for {}/{}{}",
-                i.os,
-                i.arch,
-                if i.variant.is_empty() { String::new() } else { format!("/{}", i.variant) }
-            ),
+            Some(i) => format!("this engine has {name} only for {}", Platform::of_image(i)),
             None => format!("this engine does not have {name}"),
         };
         return Err(format!(
@@ -275,13 +271,13 @@ pub async fn ensure_image(
         ));
     }
     let now = docker.inspect_image(&name).await.map_err(|e| format!("inspecting {name} after the pull: {e}"))?;
-    platform.check(&now).map_err(|_| {
-        format!(
-            "image {name} has no {platform} image: the registry gave {}/{}. Push a multi-platform image with a \
+    if !platform.matches(&now) {
+        return Err(format!(
+            "image {name} has no {platform} image: the registry gave {}. Push a multi-platform image with a \
              {platform} manifest under that name",
-            now.os, now.arch
-        )
-    })?;
+            Platform::of_image(&now)
+        ));
+    }
     Ok(image.digest.is_none().then(|| Moved { name, previous: local.map(|i| i.id), now: now.id }))
 }
 
