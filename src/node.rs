@@ -288,12 +288,7 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
         BTreeMap::from([("os".to_string(), info.os.clone()), ("arch".to_string(), info.arch.clone())]);
     // The platforms this node runs, one label each: runs of a platform go only to nodes that can.
     let native = crate::engine::platform::Platform::native(&info.os, &info.arch);
-    let engine_here = config
-        .docker_host
-        .as_deref()
-        .or(std::env::var("DOCKER_HOST").ok().as_deref())
-        .is_none_or(|h| h.starts_with("unix://") || h.starts_with('/'));
-    for p in crate::engine::runnable_platforms(&native, engine_here) {
+    for p in crate::engine::runnable_platforms(&native, docker.socket_path().is_some()) {
         engine_labels.insert(p.label_key(), crate::engine::platform::LABEL_VALUE.to_string());
     }
     let service = open_services(&config, engine_labels).await?;
@@ -306,8 +301,7 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
         .unwrap_or_default()
         .with_logins(&config.registry_logins)
         .map_err(|e| StartError::Startup(e.to_string()))?;
-    let socket =
-        if config.expose_docker_socket { docker.endpoint().strip_prefix("unix://").map(str::to_string) } else { None };
+    let socket = if config.expose_docker_socket { docker.socket_path().map(str::to_string) } else { None };
     let engine_config = EngineConfig {
         allow_privileged: config.allow_privileged,
         docker_socket: socket,

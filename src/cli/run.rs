@@ -280,7 +280,7 @@ async fn execute(
         async move { janitor::sweep_dead_local_runs(&docker).await }
     });
     let credentials = credentials(eargs)?;
-    let socket = if eargs.no_docker_socket { None } else { local_socket_path(docker.endpoint()) };
+    let socket = if eargs.no_docker_socket { None } else { docker.socket_path().map(str::to_string) };
     let config = EngineConfig {
         allow_privileged: eargs.allow_privileged,
         docker_socket: socket,
@@ -331,11 +331,6 @@ fn sign_key(eargs: &EngineArgs) -> Result<Option<SignatureKey>, CliError> {
 
 fn credentials(eargs: &EngineArgs) -> Result<Credentials, CliError> {
     super::registry_args::load_credentials(eargs.docker_config.as_deref(), &eargs.registry_login)
-}
-
-/// The socket path to mount into steps, when the engine is reached through a local unix socket.
-fn local_socket_path(endpoint: &str) -> Option<String> {
-    endpoint.strip_prefix("unix://").map(str::to_string).filter(|p| Path::new(p).exists())
 }
 
 fn report(record: &RunRecord, output: RunOutput) {

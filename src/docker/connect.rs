@@ -68,6 +68,12 @@ impl DockerHost {
         &self.endpoint
     }
 
+    /// The engine's unix socket, when it is reached through one: an engine on this machine,
+    /// whose socket steps can mount and whose kernel (binfmt_misc) is this one's.
+    pub fn socket_path(&self) -> Option<&str> {
+        unix_socket(&self.endpoint)
+    }
+
     /// Checks that the engine answers (`GET /_ping`).
     pub async fn ping(&self) -> Result<()> {
         self.api.ping().await.map(|_| ()).map_err(|e| self.connect_error(&e))
@@ -89,6 +95,11 @@ impl DockerHost {
     }
 }
 
+/// The socket path of a `unix://PATH` (or bare absolute path) endpoint.
+fn unix_socket(endpoint: &str) -> Option<&str> {
+    endpoint.strip_prefix("unix://").or_else(|| endpoint.starts_with('/').then_some(endpoint))
+}
+
 /// Builds a bollard client for `endpoint` without contacting it.
 fn open_client(endpoint: &str) -> Result<Docker> {
     let timeout = API_TIMEOUT.as_secs();
@@ -96,7 +107,7 @@ fn open_client(endpoint: &str) -> Result<Docker> {
         |reason: &str| DockerError::UnsupportedHost { host: endpoint.to_string(), reason: reason.to_string() };
     let connect_err =
         |e: bollard::errors::Error| DockerError::Connect { endpoint: endpoint.to_string(), message: chain(&e) };
-    if let Some(path) = endpoint.strip_prefix("unix://").or_else(|| endpoint.starts_with('/').then_some(endpoint)) {
+    if let Some(path) = unix_socket(endpoint) {
         if !std::path::Path::new(path).exists() {
             return Err(DockerError::Connect {
                 endpoint: endpoint.to_string(),

@@ -95,15 +95,16 @@ pub async fn engine_platform(ctx: &StepContext) -> Result<Platform, String> {
 /// engine is on this machine (`here`), every architecture with an enabled QEMU interpreter in
 /// binfmt_misc. A remote engine's registrations are not visible from here.
 pub fn runnable_platforms(native: &Platform, here: bool) -> Vec<Platform> {
-    if here { runnable_with(native, Path::new(BINFMT_DIR)) } else { runnable_with(native, Path::new("/nonexistent")) }
+    runnable_with(native, here.then(|| Path::new(BINFMT_DIR)))
 }
 
-/// [`runnable_platforms`] with the interpreters registered in `binfmt_dir`.
-fn runnable_with(native: &Platform, binfmt_dir: &Path) -> Vec<Platform> {
+/// [`runnable_platforms`] with the interpreters registered in `binfmt_dir`, if any is visible.
+fn runnable_with(native: &Platform, binfmt_dir: Option<&Path>) -> Vec<Platform> {
     let mut all = vec![native.clone()];
     if native.arch() == "amd64" {
         all.extend(Platform::parse("linux/386"));
     }
+    let Some(binfmt_dir) = binfmt_dir else { return all };
     for (interpreter, platforms) in QEMU {
         let enabled = std::fs::read_to_string(binfmt_dir.join(interpreter))
             .is_ok_and(|text| text.lines().next().is_some_and(|l| l.trim() == "enabled"));
@@ -143,10 +144,10 @@ fn interpreter_for(platform: &Platform) -> Option<&'static str> {
 /// Only an engine on this machine (reached through a local socket) can be checked: a remote one's
 /// binfmt registrations are not visible from here, and its build's own error then says it.
 pub fn check_runnable(ctx: &StepContext, native: &Platform, platform: &Platform) -> Result<(), String> {
-    if ctx.engine.config().docker_socket.is_none() {
+    if ctx.engine.docker().socket_path().is_none() {
         return Ok(());
     }
-    let runnable = runnable_with(native, Path::new(BINFMT_DIR));
+    let runnable = runnable_platforms(native, true);
     // A machine that runs an architecture runs every variant of it that it was asked for.
     if runnable.iter().any(|p| Platform::from_parts(p.os(), p.arch(), None).accepts(platform)) {
         return Ok(());
@@ -302,14 +303,14 @@ mod tests {
     fn runnable_platforms_come_from_the_machine_and_its_qemu_registrations() {
         let dir = tempfile::tempdir().unwrap();
         let amd64 = Platform::native("linux", "x86_64");
-        let names = |d: &Path| runnable_with(&amd64, d).iter().map(Platform::to_string).collect::<Vec<_>>();
+        let names = |d: &Path| runnable_with(&amd64, Some(d)).iter().map(Platform::to_string).collect::<Vec<_>>();
         assert_eq!(names(dir.path()), ["linux/amd64", "linux/386"]);
         std::fs::write(dir.path().join("qemu-aarch64"), "enabled\ninterpreter /usr/libexec/qemu-binfmt/aarch64\n")
             .unwrap();
         std::fs::write(dir.path().join("qemu-riscv64"), "disabled\n").unwrap();
         assert_eq!(names(dir.path()), ["linux/amd64", "linux/386", "linux/arm64"]);
         let refusal =
-            cannot_run(&amd64, &Platform::parse("linux/riscv64").unwrap(), &runnable_with(&amd64, dir.path()));
+            cannot_run(&amd64, &Platform::parse("linux/riscv64").unwrap(), &runnable_with(&amd64, Some(dir.path())));
         assert!(refusal.starts_with("this machine (linux/amd64) cannot run linux/riscv64 binaries"), "{refusal}");
         assert!(refusal.contains("update-binfmts --enable qemu-riscv64"), "{refusal}");
     }
