@@ -34,18 +34,29 @@ pub enum NameHold {
 /// builds never wait on each other in a circle).
 pub async fn hold_names(ctx: &StepContext, deps: Option<&Dependencies>, alone: bool) -> Vec<NameHold> {
     let Some(deps) = deps else { return Vec::new() };
-    let mut names: Vec<String> = deps
-        .stages
-        .iter()
-        .filter_map(|s| match &s.base {
-            StageBase::Image(i) if !i.is_scratch() => Some(i.familiar()),
-            _ => None,
-        })
-        .chain(deps.buildtime.iter().chain(&deps.runtime).filter(|i| !i.is_scratch()).map(ImageRef::familiar))
-        .collect();
+    let mut names: Vec<String> = bases(deps).map(|(image, _)| image.familiar()).collect();
     names.sort();
     names.dedup();
     hold(ctx, names, alone).await
+}
+
+/// How a build uses a base image.
+enum BaseUse<'a> {
+    /// A stage starts from it, with the `FROM --platform` it wrote, if any.
+    Stage(Option<&'a str>),
+    /// Only named elsewhere (`COPY --from`, `RUN --mount=from`): it runs on the target platform.
+    Other,
+}
+
+/// Every base image a build may use: each stage's, then the scan's runtime and build-time
+/// images (which name the stages' again). `scratch` is none.
+fn bases(deps: &Dependencies) -> impl Iterator<Item = (&ImageRef, BaseUse<'_>)> {
+    let stages = deps.stages.iter().filter_map(|s| match &s.base {
+        StageBase::Image(image) => Some((image, BaseUse::Stage(s.platform.as_deref()))),
+        _ => None,
+    });
+    let others = deps.buildtime.iter().chain(&deps.runtime).map(|image| (image, BaseUse::Other));
+    stages.chain(others).filter(|(image, _)| !image.is_scratch())
 }
 
 /// Holds `names` (sorted) on this engine.
@@ -79,6 +90,11 @@ pub struct Moved {
 }
 
 impl Moved {
+    /// Name `name` moved from image `previous` (if it named one) to image `now`.
+    pub fn new(name: String, previous: Option<String>, now: String) -> Moved {
+        Moved { name, previous, now }
+    }
+
     /// The id of the platform's image the name was moved to.
     pub fn image_id(&self) -> &str {
         &self.now
@@ -204,29 +220,27 @@ pub async fn ensure_bases(
     buildkit: bool,
 ) -> Result<Vec<Moved>, String> {
     let Some(deps) = deps else { return Ok(Vec::new()) };
-    let mut wanted: Vec<(ImageRef, Platform)> = Vec::new();
-    for stage in &deps.stages {
-        if let StageBase::Image(image) = &stage.base {
-            let p = stage_platform(stage.platform.as_deref(), target, buildkit.then_some(native));
-            // The local store holds one platform per name: a name two stages want for two
-            // platforms gets the target's (BuildKit resolves the other from the registry itself).
-            match wanted.iter_mut().find(|(i, _)| i == image) {
-                Some((_, q)) if p == *target => *q = p,
-                Some(_) => {}
-                None if !image.is_scratch() => wanted.push((image.clone(), p)),
-                None => {}
+    let mut wanted: Vec<(&ImageRef, Platform)> = Vec::new();
+    for (image, used) in bases(deps) {
+        let known = wanted.iter_mut().find(|(i, _)| *i == image);
+        match (used, known) {
+            (BaseUse::Stage(written), known) => {
+                let p = stage_platform(written, target, buildkit.then_some(native));
+                // The local store holds one platform per name: a name two stages want for two
+                // platforms gets the target's (BuildKit resolves the other from the registry).
+                match known {
+                    Some((_, q)) if p == *target => *q = p,
+                    Some(_) => {}
+                    None => wanted.push((image, p)),
+                }
             }
-        }
-    }
-    // `COPY --from=image` and the like run on the target platform.
-    for image in deps.buildtime.iter().chain(&deps.runtime).filter(|i| !i.is_scratch()) {
-        if !wanted.iter().any(|(i, _)| i == image) {
-            wanted.push((image.clone(), target.clone()));
+            (BaseUse::Other, None) => wanted.push((image, target.clone())),
+            (BaseUse::Other, Some(_)) => {}
         }
     }
     let mut moved = Vec::new();
     for (image, platform) in wanted {
-        moved.extend(ensure_image(ctx, step, &image, &platform).await?);
+        moved.extend(ensure_image(ctx, step, image, &platform).await?);
     }
     Ok(moved)
 }

@@ -2,14 +2,15 @@
 //! digest read from the registry with a HEAD request and recorded, and signed when the run has a
 //! signing key.
 
+use super::platform_bases::{self, Moved};
 use super::step::{Attempt, StepContext, StepResult, run_policy, sleep_or_cancel};
 use super::{PlatformImage, normal_tag};
 use crate::docker::RegistryCredential;
 use crate::reference::ImageRef;
-use crate::registry::RepoAccess;
 use crate::registry::index::{self, PlatformManifest};
 use crate::registry::keys::SignatureKey;
 use crate::registry::signature;
+use crate::registry::{RepoAccess, StoredManifest};
 use crate::run::{ImageSignature, OutputImage, PlatformDigest};
 use crate::taskfile::Step;
 use crate::taskfile::task::PushStep;
@@ -101,6 +102,8 @@ async fn push_platforms(
     let r = ImageRef::parse(image).map_err(|e| format!("{image}: {e}"))?;
     let tag = r.tag.clone().unwrap_or_else(|| "latest".into());
     let docker = ctx.engine.docker();
+    // The name moves from platform to platform below: no other build here uses it meanwhile.
+    let _name = platform_bases::hold(ctx, vec![normal_tag(image)], true).await;
     let before = docker.inspect_image(image).await.ok().map(|i| i.id);
     let repo = RepoAccess {
         registry: &r.registry,
@@ -117,7 +120,10 @@ async fn push_platforms(
                 .map_err(|e| format!("naming the {} image: {e}", one.platform))?;
             ctx.log.step_line(&step.id, &format!("Pushing {image} for {}", one.platform));
             push_with_retries(ctx, step, image, token).await?;
-            let (digest, media_type, size) = index::describe_manifest(&ctx.engine.registry, repo, &tag)
+            let StoredManifest { digest, media_type, bytes } = ctx
+                .engine
+                .registry
+                .pull_manifest(repo, &tag)
                 .await
                 .map_err(|e| format!("reading back the {} manifest of {image}: {e}", one.platform))?;
             ctx.log.step_line(&step.id, &format!("Pushed {image} for {}: digest {digest}", one.platform));
@@ -128,7 +134,7 @@ async fn push_platforms(
                 variant: one.platform.variant().map(str::to_string),
                 digest,
                 media_type,
-                size,
+                size: bytes.len() as u64,
             });
         }
         index::push_index(&ctx.engine.registry, repo, &tag, &manifests)
@@ -136,11 +142,8 @@ async fn push_platforms(
             .map_err(|e| format!("putting the image index of {image}: {e}"))
     }
     .await;
-    if let Some(id) = before
-        && let Err(e) = docker.tag_image(&id, image).await
-    {
-        ctx.log.step_line(&step.id, &format!("Warning: could not give the name {image} back: {e}"));
-    }
+    let last = images.last().map(|i| i.image_id.clone()).unwrap_or_default();
+    platform_bases::restore(ctx, step, vec![Moved::new(image.to_string(), before, last)]).await;
     let digest = result?;
     ctx.log.step_line(
         &step.id,

@@ -30,16 +30,6 @@ pub struct PlatformManifest {
     pub size: u64,
 }
 
-/// Reads what the registry stores under `reference` (a tag just pushed), for an index entry.
-pub async fn describe_manifest(
-    client: &RegistryClient,
-    repo: RepoAccess<'_>,
-    reference: &str,
-) -> Result<(String, String, u64), RegistryError> {
-    let stored = client.pull_manifest(repo, reference).await?;
-    Ok((stored.digest, stored.media_type, stored.bytes.len() as u64))
-}
-
 /// The index JSON over `manifests`, in their order.
 pub fn index_json(manifests: &[PlatformManifest]) -> Result<Bytes, RegistryError> {
     let invalid = |e: &dyn std::fmt::Display| RegistryError::Protocol(format!("cannot make the image index: {e}"));
