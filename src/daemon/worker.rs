@@ -296,13 +296,14 @@ async fn execute(
     let engine_watch = tokio::spawn(engine_watch(liveness, svc.settings.lease, stopper.clone()));
 
     let info = engine.docker().info().await.ok();
-    if let Some(i) = &info {
-        let platform = format!("{}/{}", i.os, i.arch);
-        if let Ok(Ok(Fenced::Lost)) =
+    // A run of a platform of its own (the task's, or `--platform`) shows that one, not the
+    // engine's, as ACR's PLATFORM column does.
+    let requested = row.request.get("platform").and_then(|p| p.as_str()).map(str::to_string);
+    if let Some(platform) = requested.or_else(|| info.as_ref().map(|i| format!("{}/{}", i.os, i.arch)))
+        && let Ok(Ok(Fenced::Lost)) =
             tokio::time::timeout(beat(svc.settings.lease), svc.store.set_platform(&claim, &platform)).await
-        {
-            stopper.stop(StopReason::FencedOut);
-        }
+    {
+        stopper.stop(StopReason::FencedOut);
     }
     live.line(None, &format!("Run ID: {id} started on node {}", svc.settings.node_id));
     svc.announce(&id, Moment::Started).await;
@@ -339,14 +340,6 @@ async fn execute(
                 for l in w.to_string().lines() {
                     live.line(None, l);
                 }
-            }
-            // A run of a platform of its own (the task's, or `--platform`) shows that one, not the
-            // engine's, as ACR's PLATFORM column does.
-            if let Some(platform) = &prepared.request.platform
-                && let Ok(Ok(Fenced::Lost)) =
-                    tokio::time::timeout(beat(svc.settings.lease), svc.store.set_platform(&claim, platform)).await
-            {
-                stopper.stop(StopReason::FencedOut);
             }
             let (tx, mut rx) = mpsc::unbounded_channel();
             let index = prepared.request.task.steps.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
