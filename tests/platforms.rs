@@ -81,6 +81,11 @@ fn recorded(image: &str) -> (String, String, String) {
     (lines.next().unwrap_or_default(), lines.next().unwrap_or_default(), lines.next().unwrap_or_default())
 }
 
+/// Removes images a test made (best effort).
+fn forget(images: &[&str]) {
+    let _ = std::process::Command::new("docker").args(["rmi", "-f"]).args(images).output();
+}
+
 fn local_id(name: &str) -> String {
     docker(&["image", "inspect", "-f", "{{.Id}}", name]).trim().to_string()
 }
@@ -106,7 +111,7 @@ async fn single_platform_builds_for_arm64_arm_v7_and_386_are_those_platforms() {
         docker(&["rmi", "-f", &image]);
         docker(&["pull", "-q", &image]);
         assert_eq!(recorded(&image), (uname.to_string(), arch.to_string(), elf.to_string()), "{platform}");
-        let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+        forget(&[&image]);
     }
 }
 
@@ -152,7 +157,7 @@ async fn three_platforms_make_one_index_whose_every_platform_pulls_and_runs() {
     }
     // The shared base's local name was given back to the image it named before.
     assert_eq!(local_id(&base), base_before, "the base's local name moved");
-    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+    forget(&[&image]);
 }
 
 #[tokio::test]
@@ -171,7 +176,7 @@ async fn from_buildplatform_with_arg_targetarch_builds_for_the_target() {
         assert_eq!(code, Some(0), "{builder:?}: {all}");
         let out = docker(&["run", "--rm", &image, "cat", "/for", "/uname"]);
         assert_eq!(out.lines().collect::<Vec<_>>(), ["arm64", "aarch64"], "{builder:?}");
-        let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+        forget(&[&image]);
     }
 }
 
@@ -205,7 +210,7 @@ async fn a_build_for_a_platform_the_engine_does_not_have_fails_and_pushes_nothin
     assert_eq!(code, Some(0), "{all}");
     assert!(all.contains("Platform: linux/amd64 (checked in the image's config)"), "{all}");
     assert_eq!(pushed_platform(&repository, "amd64").await, "linux/amd64");
-    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+    forget(&[&image]);
 }
 
 #[tokio::test]
@@ -249,7 +254,7 @@ async fn a_run_of_one_platform_runs_its_cmd_steps_as_that_platform() {
         .map(|m| m["platform"]["architecture"].as_str().unwrap())
         .collect();
     assert_eq!(archs, ["arm64", "386"], "{index}");
-    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+    forget(&[&image]);
 }
 
 #[tokio::test]
@@ -371,7 +376,7 @@ async fn a_change_in_one_platform_of_a_multi_platform_base_rebuilds_once() {
         .await
         .unwrap();
     assert!(put.status().is_success(), "{:?}", put.text().await);
-    let d2 = manifest_digest(&base_repo, "latest").await;
+    let d2 = crate::helper::engine::registry_digest_of(&base_repo, "latest").await;
     assert_ne!(d1, d2);
 
     clock.advance(std::time::Duration::from_secs(61));
@@ -389,20 +394,6 @@ async fn a_change_in_one_platform_of_a_multi_platform_base_rebuilds_once() {
     clock.advance(std::time::Duration::from_secs(61));
     eventually("another check", || async { watched(&d, &base).await.filter(|w| w["checked_at"] != checked) }).await;
     assert_eq!(image_runs(&d, &task).await.len(), 1);
-}
-
-/// What `repository:reference` names in the registry now.
-async fn manifest_digest(repository: &str, reference: &str) -> String {
-    let answer = drydock::tls::client()
-        .head(format!("http://{REGISTRY}/v2/{repository}/manifests/{reference}"))
-        .header(
-            "accept",
-            "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json",
-        )
-        .send()
-        .await
-        .unwrap();
-    answer.headers()["docker-content-digest"].to_str().unwrap().to_string()
 }
 
 #[tokio::test]
@@ -425,7 +416,7 @@ async fn buildkit_builds_several_platforms_into_one_index_too() {
         let (_, recorded_arch, _) = recorded(&image);
         assert_eq!(recorded_arch, arch, "TARGETARCH of the {arch} image");
     }
-    let _ = std::process::Command::new("docker").args(["rmi", "-f", &image]).output();
+    forget(&[&image]);
 }
 
 #[tokio::test]
@@ -452,7 +443,7 @@ async fn a_later_step_builds_for_each_platform_from_what_an_earlier_step_built_f
         let out = docker(&["run", "--rm", &app, "cat", "/base-arch", "/app-arch"]);
         assert_eq!(out.lines().collect::<Vec<_>>(), [arch, arch], "{platform}");
     }
-    let _ = std::process::Command::new("docker").args(["rmi", "-f", &app, &base]).output();
+    forget(&[&app, &base]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -485,5 +476,5 @@ async fn a_native_build_beside_an_arm64_build_of_the_same_base_stays_native() {
     }
     assert_eq!(docker(&["run", "--rm", &arm_image, "cat", "/arch"]).trim(), "aarch64");
     assert_eq!(docker(&["run", "--rm", &native_image, "cat", "/arch"]).trim(), "x86_64");
-    let _ = std::process::Command::new("docker").args(["rmi", "-f", &arm_image, &native_image]).output();
+    forget(&[&arm_image, &native_image]);
 }

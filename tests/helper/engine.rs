@@ -85,20 +85,23 @@ pub fn assert_clean(id: &str) {
 
 /// The digest the registry itself reports for `repo:tag`, by HEAD with the manifest media types.
 pub fn registry_digest(repo: &str, tag: &str) -> String {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let resp = drydock::tls::client()
-            .head(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
-            .header(
-                "Accept",
-                "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
-            )
-            .send()
-            .await
-            .unwrap();
-        assert!(resp.status().is_success(), "HEAD {repo}:{tag}: {}", resp.status());
-        resp.headers()["docker-content-digest"].to_str().unwrap().to_string()
-    })
+    tokio::runtime::Runtime::new().unwrap().block_on(registry_digest_of(repo, tag))
+}
+
+/// [`registry_digest`] from async code; an index is answered as itself.
+pub async fn registry_digest_of(repo: &str, tag: &str) -> String {
+    let resp = drydock::tls::client()
+        .head(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
+        .header(
+            "Accept",
+            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, \
+             application/vnd.oci.image.index.v1+json",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "HEAD {repo}:{tag}: {}", resp.status());
+    resp.headers()["docker-content-digest"].to_str().unwrap().to_string()
 }
 
 /// Removes an image a test built (images carry no run label).
