@@ -41,28 +41,31 @@ pub async fn watch(client: &Client, queued: Run, wait: &WaitArgs, format: Format
         if wait.no_logs {
             wait_for_end(client, &queued.id, RetryPolicy::default()).await
         } else {
-            if format == Format::Text && queued.status == RunStatus::Queued {
+            let queued_now = format == Format::Text && queued.status == RunStatus::Queued;
+            if queued_now {
                 eprintln!("Waiting for an agent...");
-                let mut stderr = std::io::stderr();
-                let follow = follow_logs(client, &queued.id, &mut stderr, RetryPolicy::default());
-                // A run no node can take (its platform, its labels) would wait here silently:
-                // after a moment, say why, once.
-                let explain = async {
-                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-                    if let Ok(run) = client.get_run(&queued.id).await
-                        && run.status == RunStatus::Queued
-                        && let Some(why) = run.waiting_for
-                    {
-                        eprintln!("Still queued: {why}");
-                    }
-                    std::future::pending::<()>().await;
-                };
-                return tokio::select! {
-                    finished = follow => finished,
-                    () = explain => unreachable!("the explanation never ends on its own"),
-                };
             }
-            follow_logs(client, &queued.id, &mut std::io::stderr(), RetryPolicy::default()).await
+            let mut stderr = std::io::stderr();
+            let follow = follow_logs(client, &queued.id, &mut stderr, RetryPolicy::default());
+            tokio::pin!(follow);
+            // A run no node can take (its platform, its labels) would wait here silently: after a
+            // moment, say why, once, and go on following.
+            let explain = async {
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                if let Ok(run) = client.get_run(&queued.id).await
+                    && run.status == RunStatus::Queued
+                    && let Some(why) = run.waiting_for
+                {
+                    eprintln!("Still queued: {why}");
+                }
+            };
+            if queued_now {
+                tokio::select! {
+                    finished = &mut follow => return finished,
+                    () = explain => {}
+                }
+            }
+            follow.await
         }
     };
     // Ctrl-C stops watching, not the run (it is the daemon's now, as with `az acr run`): say so,
