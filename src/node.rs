@@ -45,6 +45,8 @@ pub struct NodeConfig {
     pub allow_privileged: bool,
     /// Mount the engine's socket into steps (ACR does; off by default in the daemon).
     pub expose_docker_socket: bool,
+    /// Networks kept idle between runs whose steps overlap (0: each such run makes its own).
+    pub idle_networks: usize,
     /// Use BuildKit for every build.
     pub buildkit: bool,
     /// Registry logins for all runs, `host=user:password`.
@@ -99,6 +101,7 @@ impl NodeConfig {
             docker_host: None,
             allow_privileged: false,
             expose_docker_socket: false,
+            idle_networks: crate::engine::network_pool::DEFAULT_IDLE,
             buildkit: false,
             registry_logins: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
@@ -309,6 +312,12 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
         naming: ContainerNaming::PerRun,
         labels: BTreeMap::from([(janitor::OWNER_LABEL.to_string(), node_id)]),
         credentials,
+        network_pool: crate::engine::network_pool::NetworkPool::for_this_user(config.idle_networks).unwrap_or_else(
+            |e| {
+                tracing::warn!(error = %e, "no idle networks are kept between runs");
+                None
+            },
+        ),
     };
     let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| StartError::Startup(e.to_string()))?;
     let registry_access =

@@ -329,7 +329,8 @@ fn a_chain_of_steps_runs_without_a_network_of_its_own_and_parallel_steps_get_one
     let id = run_id("wide");
     let o = run(&id, &wide, Path::new("/dev/null"), &[]);
     assert_eq!(o.code, Some(0), "{}", o.log);
-    assert!(o.log.contains("Creating Docker network: drydock_"), "{}", o.log);
+    // Made for it, or taken from the idle networks an earlier run left (`network_pool`).
+    assert!(o.log.contains("Docker network: drydock_"), "{}", o.log);
     assert_clean(&id);
 }
 
@@ -373,4 +374,104 @@ fn a_quick_build_shares_the_copy_layer_cache_with_docker_build() {
     assert_eq!(id(&docker_tag), id(&drydock_tag), "one image for both");
     remove_image(&docker_tag);
     remove_image(&drydock_tag);
+}
+
+/// `drydock run --local` with its own pool of idle networks (its locks live under `tmp`).
+fn pooled_run(tmp: &Path, idle: &str, text: &str) -> Outcome {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(dir.path(), text);
+    let id = run_id("pool");
+    let out = crate::helper::drydock()
+        .env("TMPDIR", tmp)
+        .env("DRYDOCK_IDLE_NETWORKS", idle)
+        .args(["run", "--local", "--unique-container-names", "-o", "json", "--run-id", &id, "-f"])
+        .arg(&file)
+        .arg("/dev/null")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let record = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("no JSON record; log:\n{log}"));
+    assert_clean(&id);
+    Outcome { code: out.status.code(), record, log }
+}
+
+/// The network a run's log says it made or took.
+fn network_in(log: &str) -> String {
+    let line = log.lines().find(|l| l.contains(" Docker network: ")).unwrap_or_else(|| panic!("no network:\n{log}"));
+    line.split(" Docker network: ").nth(1).unwrap().split(',').next().unwrap().to_string()
+}
+
+#[test]
+fn runs_take_turns_on_idle_networks_and_a_step_alone_runs_on_the_default_bridge() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let docker = rt.block_on(DockerHost::connect(None)).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let uid = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap();
+    let pool =
+        drydock::engine::network_pool::NetworkPool::in_dir(&tmp.path().join(format!("drydock-{uid}-networks")), 1)
+            .unwrap();
+    let ours = || rt.block_on(docker.networks_labelled(drydock::engine::network_pool::POOL_LABEL, pool.key())).unwrap();
+    // Removes this test's networks however it ends.
+    struct Sweep<'a>(Box<dyn Fn() + 'a>);
+    impl Drop for Sweep<'_> {
+        fn drop(&mut self) {
+            (self.0)()
+        }
+    }
+    let _sweep = Sweep(Box::new(|| {
+        for n in ours() {
+            let _ = rt.block_on(docker.remove_network(&n));
+        }
+    }));
+
+    // Two steps at once, then one after both: the two share the run's network (embedded DNS),
+    // the last has the engine to itself and runs on the default bridge.
+    let wide = "steps:\n  - id: a\n    cmd: busybox grep -c 127.0.0.11 /etc/resolv.conf\n    when: [\"-\"]\n  - id: b\n    cmd: busybox grep -c 127.0.0.11 /etc/resolv.conf\n    when: [\"-\"]\n  - id: c\n    cmd: busybox sh -c 'grep -c 127.0.0.11 /etc/resolv.conf || echo no-run-network'\n    when: [a, b]\n";
+    let first = pooled_run(tmp.path(), "1", wide);
+    assert_eq!(first.code, Some(0), "{}", first.log);
+    assert!(first.log.contains("Creating Docker network: drydock_net_"), "{}", first.log);
+    assert!(first.log.contains("[a] 1") && first.log.contains("[b] 1"), "{}", first.log);
+    assert!(first.log.contains("[c] no-run-network"), "{}", first.log);
+    let kept = network_in(&first.log);
+    assert_eq!(ours(), vec![kept.clone()], "the run's network stays, idle");
+    assert_eq!(rt.block_on(docker.attached_containers(&kept)).unwrap(), Some(vec![]));
+
+    // The next run takes it, and its steps reach each other by id on it.
+    let service = "steps:\n  - id: svc\n    cmd: busybox sleep 20\n    detach: true\n  - id: client\n    cmd: busybox ping -c 1 -W 5 svc\n";
+    let second = pooled_run(tmp.path(), "1", service);
+    assert_eq!(second.code, Some(0), "{}", second.log);
+    assert!(second.log.contains(&format!("Using the idle Docker network: {kept}")), "{}", second.log);
+    assert!(second.log.contains("1 packets received"), "{}", second.log);
+    assert_eq!(rt.block_on(docker.attached_containers(&kept)).unwrap(), Some(vec![]), "the service went with its run");
+
+    // Runs at once never share one; afterwards one stays idle (the pool's size), not two.
+    let (x, y) = std::thread::scope(|s| {
+        let x = s.spawn(|| pooled_run(tmp.path(), "1", service));
+        let y = s.spawn(|| pooled_run(tmp.path(), "1", service));
+        (x.join().unwrap(), y.join().unwrap())
+    });
+    assert_eq!((x.code, y.code), (Some(0), Some(0)), "{}\n{}", x.log, y.log);
+    assert_ne!(network_in(&x.log), network_in(&y.log));
+    assert_eq!(ours().len(), 1, "{:?}", ours());
+
+    // A network with a container still attached (a killed run's, say) is not taken.
+    let left = ours().remove(0);
+    let stray = crate::helper::docker::unique("stray");
+    let started = std::process::Command::new("docker")
+        .args(["run", "-d", "--name", &stray, "--network", &left, "busybox", "sleep", "60"])
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
+    let third = pooled_run(tmp.path(), "1", service);
+    let _ = std::process::Command::new("docker").args(["rm", "-f", &stray]).output();
+    assert_eq!(third.code, Some(0), "{}", third.log);
+    assert!(third.log.contains("Creating Docker network: drydock_net_"), "{}", third.log);
+    assert_ne!(network_in(&third.log), left);
+
+    // `--idle-networks 0`: the run makes its own network and removes it.
+    let own = pooled_run(tmp.path(), "0", service);
+    assert_eq!(own.code, Some(0), "{}", own.log);
+    let made = network_in(&own.log);
+    assert!(made.starts_with("drydock_t") && made.ends_with("_default"), "{made}");
+    assert!(!rt.block_on(docker.network_exists(&made)).unwrap());
 }

@@ -44,6 +44,10 @@ pub struct EngineArgs {
     /// them after the step id only).
     #[arg(long)]
     pub unique_container_names: bool,
+    /// Networks kept idle between runs whose steps overlap, for this user on this machine; a run
+    /// takes one instead of making and removing its own (0: every such run makes its own).
+    #[arg(long, env = "DRYDOCK_IDLE_NETWORKS", value_name = "N", default_value_t = crate::engine::network_pool::DEFAULT_IDLE)]
+    pub idle_networks: usize,
     /// Registry login `host=user:password`; repeatable. Also read: the Docker config.json.
     #[arg(long = "registry-login", value_name = "HOST=USER:PASSWORD")]
     pub registry_login: Vec<String>,
@@ -288,6 +292,7 @@ async fn execute(
         naming: if eargs.unique_container_names { ContainerNaming::PerRun } else { ContainerNaming::StepId },
         labels: janitor::local_run_labels(),
         credentials,
+        network_pool: network_pool(eargs.idle_networks),
     };
     let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| CliError::Failed(e.to_string()))?;
     let engine = Engine::new(docker, registry, config);
@@ -310,6 +315,14 @@ async fn execute(
         RunStatus::Succeeded => Ok(()),
         _ => Err(CliError::Silent(1)),
     }
+}
+
+/// The pool of idle networks, or none (with a warning) when its lock directory is not safe.
+pub(crate) fn network_pool(idle: usize) -> Option<crate::engine::network_pool::NetworkPool> {
+    crate::engine::network_pool::NetworkPool::for_this_user(idle).unwrap_or_else(|e| {
+        eprintln!("warning: no idle networks are kept between runs: {e}");
+        None
+    })
 }
 
 /// The first Ctrl-C cancels the run (steps stop, everything is cleaned up); a second one exits at

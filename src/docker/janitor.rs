@@ -170,7 +170,7 @@ impl DockerHost {
     }
 
     /// Disconnects every endpoint (e.g. containers of other runs) and removes the network.
-    async fn remove_network_forcibly(&self, name: &str) -> Result<()> {
+    pub(crate) async fn remove_network_forcibly(&self, name: &str) -> Result<()> {
         for container in self.network_containers(name).await? {
             self.disconnect(name, &container).await?;
         }

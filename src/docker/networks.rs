@@ -21,6 +21,34 @@ impl DockerHost {
         ipv6: bool,
         labels: &Labels,
     ) -> Result<String> {
+        self.create_network_with(name, driver, ipv6, labels.to_hash_map()).await
+    }
+
+    /// Creates a bridge network that belongs to no run (the run label would let a run's teardown
+    /// or a janitor remove it), labelled `key=value`: an idle network kept for later runs.
+    pub async fn create_unowned_network(&self, name: &str, key: &str, value: &str) -> Result<String> {
+        let labels = HashMap::from([(key.to_string(), value.to_string())]);
+        self.create_network_with(name, Some("bridge"), false, labels).await
+    }
+
+    /// Names of the networks labelled `key=value`.
+    pub async fn networks_labelled(&self, key: &str, value: &str) -> Result<Vec<String>> {
+        let filters = HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
+        let list = self
+            .api
+            .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
+            .await
+            .map_err(|e| DockerError::api(format!("listing networks labelled {key}={value}"), e))?;
+        Ok(list.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    async fn create_network_with(
+        &self,
+        name: &str,
+        driver: Option<&str>,
+        ipv6: bool,
+        labels: HashMap<String, String>,
+    ) -> Result<String> {
         let action = format!("creating network `{name}`");
         if self.network_exists(name).await? {
             return Err(DockerError::Api {
@@ -43,7 +71,7 @@ impl DockerHost {
             driver: driver.map(str::to_string),
             enable_ipv6: Some(ipv6),
             ipam,
-            labels: Some(labels.to_hash_map()),
+            labels: Some(labels),
             ..Default::default()
         };
         let resp = self.api.create_network(req).await.map_err(|e| DockerError::api(action, e))?;
@@ -92,9 +120,14 @@ impl DockerHost {
 
     /// Ids of the containers attached to a network (for forced removal).
     pub(crate) async fn network_containers(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self.attached_containers(name).await?.unwrap_or_default())
+    }
+
+    /// Ids of the running containers attached to a network; `None` when there is no such network.
+    pub async fn attached_containers(&self, name: &str) -> Result<Option<Vec<String>>> {
         match self.api.inspect_network(name, None::<InspectNetworkOptions>).await {
-            Ok(n) => Ok(n.containers.map(|c| c.into_keys().collect()).unwrap_or_default()),
-            Err(e) if status_of(&e) == Some(404) => Ok(Vec::new()),
+            Ok(n) => Ok(Some(n.containers.map(|c| c.into_keys().collect()).unwrap_or_default())),
+            Err(e) if status_of(&e) == Some(404) => Ok(None),
             Err(e) => Err(DockerError::api(format!("inspecting network `{name}`"), e)),
         }
     }

@@ -8,6 +8,7 @@
 pub mod deps;
 pub mod janitor;
 pub mod log;
+pub mod network_pool;
 pub mod prepare;
 pub mod resume;
 mod scaffold;
@@ -77,6 +78,8 @@ pub struct EngineConfig {
     pub labels: BTreeMap<String, String>,
     /// Registry credentials for pulls, builds and pushes.
     pub credentials: Credentials,
+    /// Idle networks kept between runs whose steps overlap; `None`: each such run makes its own.
+    pub network_pool: Option<network_pool::NetworkPool>,
 }
 
 impl Default for EngineConfig {
@@ -88,6 +91,7 @@ impl Default for EngineConfig {
             naming: ContainerNaming::PerRun,
             labels: BTreeMap::new(),
             credentials: Credentials::new(),
+            network_pool: None,
         }
     }
 }
@@ -273,8 +277,11 @@ impl Engine {
         // Whether the workspace holds what a resume needs: seeded by this run, or the kept one.
         let mut workspace_ready = req.resume.is_some();
         let mut products = std::collections::BTreeMap::new();
+        // A pool network is handed back after the run's containers are gone, below.
+        let mut pooled = None;
         match (scaffold, reused) {
-            (Ok(scaffold), Ok(reused)) => {
+            (Ok(mut scaffold), Ok(reused)) => {
+                pooled = scaffold.pooled.take();
                 workspace_ready = true;
                 let outcome = scheduler::execute(
                     self,
@@ -341,6 +348,15 @@ impl Engine {
         // The workspace goes with the run's other volumes, unless it is kept for a resume.
         let workspace = (!keep).then_some(req.workspace_volume.as_str());
         scaffold::teardown(self, &req.object_key, workspace, &log).await;
+        if let (Some(pool), Some(held)) = (&self.config.network_pool, pooled) {
+            let name = held.name.clone();
+            if let Err(e) = pool.give_back(&self.docker, held).await {
+                tracing::warn!(network = %name, error = %e, "handing a network back to the pool failed");
+                log.run_line(&format!(
+                    "Warning: handing the network {name} back failed ({e}); `docker network prune` removes it"
+                ));
+            }
+        }
         let finished = Utc::now();
         record.finished_at = Some(finished);
         let secs = (finished - started).num_milliseconds() as f64 / 1000.0;

@@ -1,10 +1,12 @@
 //! The Docker objects a run needs before its first step, and their removal after its last.
 
 use super::log::RunLog;
+use super::network_pool::HeldNetwork;
 use super::{Engine, Execution, RunSource};
 use crate::context::pack::{PackOptions, pack_dir};
 use crate::docker::{DockerHost, Labels};
 use crate::taskfile::task::DEFAULT_NETWORK;
+use crate::taskfile::{Plan, TaskFile};
 use base64::Engine as _;
 use std::collections::BTreeMap;
 
@@ -26,6 +28,11 @@ pub struct Scaffold {
     pub home: String,
     /// Task volume names → actual volume names.
     pub volumes: BTreeMap<String, String>,
+    /// The default network, when it came from the engine's pool (handed back after teardown).
+    pub pooled: Option<HeldNetwork>,
+    /// Steps (by id) that run on the engine's default bridge although the run has a network of
+    /// its own, because no other step is alive while they run ([`shares_network`]).
+    pub alone: std::collections::HashSet<String>,
 }
 
 impl Scaffold {
@@ -45,11 +52,26 @@ impl Scaffold {
         let networks = async {
             let mut networks = BTreeMap::new();
             let mut default_network = None;
+            let mut pooled = None;
+            let mut alone = std::collections::HashSet::new();
             if !req.quick_build {
-                if req.task.networks.is_empty() && needs_network(req) {
-                    // ACR names it `acb_default_network`; the run id keeps concurrent runs apart.
-                    let actual = format!("drydock_{run}_default");
-                    create_network(docker, log, &actual, "bridge", false, &labels).await?;
+                let shared = shares_network(&req.task, &req.plan);
+                if req.task.networks.is_empty() && shared.iter().any(|s| *s) {
+                    alone =
+                        req.task.steps.iter().zip(&shared).filter(|(_, s)| !**s).map(|(st, _)| st.id.clone()).collect();
+                    let actual = if let Some(pool) = &engine.config().network_pool {
+                        let held = pool.take(docker).await?;
+                        let verb = if held.reused { "Using the idle" } else { "Creating" };
+                        log.run_line(&format!("{verb} Docker network: {}, driver: 'bridge'", held.name));
+                        let name = held.name.clone();
+                        pooled = Some(held);
+                        name
+                    } else {
+                        // ACR names it `acb_default_network`; the run id keeps concurrent runs apart.
+                        let actual = format!("drydock_{run}_default");
+                        create_network(docker, log, &actual, "bridge", false, &labels).await?;
+                        actual
+                    };
                     networks.insert(DEFAULT_NETWORK.to_string(), actual.clone());
                     default_network = Some(actual);
                 }
@@ -78,7 +100,7 @@ impl Scaffold {
                     default_network = Some(actual.clone());
                 }
             }
-            Ok::<_, String>((networks, default_network))
+            Ok::<_, String>((networks, default_network, pooled, alone))
         };
         let storage = async {
             let workspace = req.workspace_volume.clone();
@@ -112,7 +134,7 @@ impl Scaffold {
             }
             Ok::<_, String>((workspace, home))
         };
-        let ((networks, default_network), (workspace, home)) = tokio::try_join!(networks, storage)?;
+        let ((networks, default_network, pooled, alone), (workspace, home)) = tokio::try_join!(networks, storage)?;
 
         let mut volumes = BTreeMap::new();
         for v in &req.task.volumes {
@@ -123,19 +145,25 @@ impl Scaffold {
             docker.write_files_to_volume(&actual, &files).await.map_err(|e| e.to_string())?;
             volumes.insert(v.name.clone(), actual);
         }
-        Ok(Scaffold { networks, default_network, workspace, home, volumes })
+        Ok(Scaffold { networks, default_network, workspace, home, volumes, pooled, alone })
     }
 }
 
-/// Whether a run without declared networks needs one of its own, for its steps to reach each other
-/// by id: only when a step may be alive while another runs (a detached step, or steps that are not
-/// one chain, each waiting for the one before) or a step names a network. In a chain every step has
-/// ended before the next starts, so nobody is there to reach: its steps run on the engine's default
-/// bridge, and the run spares making and removing a network (about a fifth of a second here).
-pub fn needs_network(req: &Execution) -> bool {
-    let steps = &req.task.steps;
-    steps.iter().any(|s| s.detach || s.network.is_some())
-        || (1..steps.len()).any(|i| !req.plan.dependencies(i).contains(&(i - 1)))
+/// For each step, whether it joins the run's network: when it may be alive while another step is
+/// (it is detached, or neither waits for the other, or the other is an earlier detached step), or
+/// it names a network. Any other step has the engine to itself while it runs: nobody is there to
+/// reach by id, and nobody can reach it, so it runs on the default bridge, whose containers start
+/// faster (no embedded DNS to set up). A run without declared networks gets one of its own only
+/// when a step joins it: a chain, each step waiting for the one before, spares making one.
+pub fn shares_network(task: &TaskFile, plan: &Plan) -> Vec<bool> {
+    let steps = &task.steps;
+    // Step `a` has ended before step `b` starts.
+    let ended_before = |a: usize, b: usize| !steps[a].detach && plan.precedes(a, b);
+    (0..steps.len())
+        .map(|i| {
+            steps[i].network.is_some() || (0..steps.len()).any(|j| j != i && !ended_before(j, i) && !ended_before(i, j))
+        })
+        .collect()
 }
 
 /// Label on a workspace volume, whose value is the object key of the run that created it.
@@ -219,5 +247,44 @@ pub async fn teardown(engine: &Engine, key: &str, workspace: Option<&str>, log: 
             tracing::warn!(run_id, error = %e, "cleanup failed");
             log.run_line(&format!("Warning: cleanup failed ({e}); the janitor removes leftovers at the next start"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shares_network;
+    use crate::taskfile::{LoadOptions, LoadRequest, alias::NoAliasSources, load};
+
+    fn shared(yaml: &str) -> Vec<bool> {
+        let loaded = load(&LoadRequest {
+            file_name: "acb.yaml",
+            source: yaml,
+            values: serde_json::json!({}),
+            secrets: Default::default(),
+            run: Default::default(),
+            now: chrono::Utc::now(),
+            alias_loader: &NoAliasSources,
+            options: LoadOptions::default(),
+        })
+        .unwrap_or_else(|d| panic!("{d}"));
+        shares_network(&loaded.task, &loaded.plan)
+    }
+
+    #[test]
+    fn only_steps_that_may_be_alive_together_join_the_run_network() {
+        // A chain: each step has ended before the next starts.
+        assert_eq!(shared("steps:\n  - cmd: a\n  - cmd: b\n  - cmd: c\n"), [false, false, false]);
+        // Two at once, then a join after both: the join has the engine to itself.
+        let wide = "steps:\n  - id: a\n    cmd: a\n    when: [\"-\"]\n  - id: b\n    cmd: b\n    when: [\"-\"]\n  - id: c\n    cmd: c\n    when: [a, b]\n";
+        assert_eq!(shared(wide), [true, true, false]);
+        // A detached service lives on: every later step may reach it.
+        let service =
+            "steps:\n  - id: db\n    cmd: db\n    detach: true\n  - id: t1\n    cmd: t\n  - id: t2\n    cmd: t\n";
+        assert_eq!(shared(service), [true, true, true]);
+        // Waiting through another step counts: c waits for a through b.
+        let deep = "steps:\n  - id: a\n    cmd: a\n    when: [\"-\"]\n  - id: x\n    cmd: x\n    when: [\"-\"]\n  - id: b\n    cmd: b\n    when: [a]\n  - id: c\n    cmd: c\n    when: [b, x]\n";
+        assert_eq!(shared(deep), [true, true, true, false]);
+        // A step that names a network joins it.
+        assert_eq!(shared("steps:\n  - cmd: a\n    network: host\n  - cmd: b\n"), [true, false]);
     }
 }

@@ -62,6 +62,7 @@ pub async fn execute(
         signatures: Default::default(),
         platform_images: Default::default(),
         run_platform: req.platform.clone(),
+        finishing: Default::default(),
     });
     let n = req.task.steps.len();
     let mut waiting: Vec<usize> = (0..n).map(|i| req.plan.dependencies(i).len()).collect();
@@ -217,6 +218,8 @@ pub async fn execute(
             }
         }
     }
+    let mut finishing = std::mem::take(&mut *ctx.finishing.lock().unwrap_or_else(|e| e.into_inner()));
+    while finishing.join_next().await.is_some() {}
     record.signatures.extend(std::mem::take(&mut *ctx.signatures.lock().unwrap_or_else(|e| e.into_inner())));
     record.attach_signatures();
     for s in &mut record.steps {

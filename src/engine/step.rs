@@ -49,6 +49,9 @@ pub struct StepContext {
     /// Multi-platform builds by tag ([`super::normal_tag`]): each platform's image, for the push
     /// step that pushes them and their index.
     pub platform_images: std::sync::Mutex<std::collections::HashMap<String, Vec<super::PlatformImage>>>,
+    /// What is left of steps that succeeded, going on beside the steps after them
+    /// ([`StepContext::finish_later`]).
+    pub finishing: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// An image a build step produced, for the dependency JSON.
@@ -228,6 +231,12 @@ impl StepContext {
     /// The run's logins in the Docker layer's form.
     pub fn docker_credentials(&self) -> Vec<crate::docker::RegistryCredential> {
         super::docker_credentials(&self.credentials)
+    }
+
+    /// Runs what is left of a step that succeeded (its container's removal) beside the steps
+    /// after it; the scheduler waits for all of it before the run's teardown.
+    pub fn finish_later(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.finishing.lock().unwrap_or_else(|e| e.into_inner()).spawn(work);
     }
 }
 

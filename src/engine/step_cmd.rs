@@ -164,6 +164,7 @@ pub fn container_name(ctx: &StepContext, step: &Step) -> String {
 pub fn network_of(ctx: &StepContext, step: &Step) -> Option<String> {
     match &step.network {
         Some(n) => Some(ctx.scaffold.network(n)),
+        None if ctx.scaffold.alone.contains(&step.id) => None,
         None => ctx.scaffold.default_network.clone(),
     }
 }
@@ -290,7 +291,18 @@ async fn attempt(
     if let Ok(mut w) = writer.lock() {
         w.finish();
     }
-    if !step.keep {
+    if !step.keep && step.repeat == 0 && matches!(exit, Ok(0)) {
+        // Removed beside the steps after this one: nothing reads an exited container, and its
+        // removal takes the engine about 50 ms, more when several steps end together. (A step
+        // that repeats needs the name again at once.)
+        let (docker, id) = (docker.clone(), id.clone());
+        ctx.finish_later(async move {
+            if let Err(e) = docker.remove_container(&id, true).await {
+                tracing::debug!(container = id, error = %e, "removing a finished step's container failed; teardown retries");
+            }
+        });
+    } else if !step.keep {
+        // The next attempt (a retry, a repeat) takes the same name: gone before it.
         let _ = docker.remove_container(&id, true).await;
     }
     match exit {

@@ -76,6 +76,11 @@ impl Plan {
         self.neighbors(i, petgraph::Direction::Outgoing)
     }
 
+    /// Whether step `a` comes before step `b`: `b` waits for it, directly or through others.
+    pub fn precedes(&self, a: usize, b: usize) -> bool {
+        a != b && petgraph::algo::has_path_connecting(&self.graph, NodeIndex::new(a), NodeIndex::new(b), None)
+    }
+
     fn neighbors(&self, i: usize, dir: petgraph::Direction) -> Vec<usize> {
         let mut v: Vec<usize> = self.graph.neighbors_directed(NodeIndex::new(i), dir).map(|n| n.index()).collect();
         v.sort_unstable();
