@@ -329,6 +329,21 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
     // because requests a killed daemon left in flight can still create objects after a restart.
     upkeep::sweep_leftovers(&service, engine.docker()).await;
     tokio::spawn(upkeep::janitor_loop(service.clone(), engine.docker().clone()));
+    // The first run with overlapping steps finds an idle network waiting (a pool that has one
+    // already keeps it as it is).
+    if let Some(pool) = engine.config().network_pool.clone() {
+        let docker = engine.docker().clone();
+        tokio::spawn(async move {
+            match pool.take(&docker).await {
+                Ok(held) => {
+                    if let Err(e) = pool.give_back(&docker, held).await {
+                        tracing::warn!(error = %e, "warming the idle network pool failed");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "warming the idle network pool failed"),
+            }
+        });
+    }
 
     let shutdown = CancellationToken::new();
     // A shutdown drains too (without waiting for the runs), so claiming stops on the drain alone.

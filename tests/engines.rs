@@ -100,6 +100,31 @@ async fn a_node_reaches_its_engine_over_ssh() {
     assert_ne!(run["node"], a.node_id().as_str(), "{run}");
     let log = a.req(reqwest::Method::GET, &format!("/v1/runs/{id}/logs")).send().await.unwrap().text().await.unwrap();
     assert!(log.contains("reached over ssh"), "{log}");
+    // Killed (SIGKILL), the node leaves nothing running on either side: no ssh client of this
+    // server's, no `docker system dial-stdio` of its sessions.
     drop(node);
+    let config = server.client_config().display().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let left = processes_with(&[&config, "dial-stdio"]);
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running after the node was killed: {left:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     a.stop().await;
+}
+
+/// Command lines of the processes whose command line contains any of `needles`.
+fn processes_with(needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if needles.iter().any(|n| line.contains(n)) {
+            found.push(format!("{}: {}", entry.file_name().to_string_lossy(), line.trim()));
+        }
+    }
+    found
 }

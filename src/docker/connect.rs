@@ -125,8 +125,22 @@ fn open_client(endpoint: &str) -> Result<Docker> {
     if endpoint.starts_with("ssh://") {
         // As the docker CLI does it: the system's ssh client (with the user's ssh config, keys
         // and agent) runs `docker system dial-stdio` on the remote host, which therefore needs the
-        // docker CLI there. One ssh master connection per HTTP connection.
-        return Docker::connect_with_ssh(endpoint, timeout, API_DEFAULT_VERSION, None).map_err(connect_err);
+        // docker CLI there. One ssh process per HTTP connection, and nothing that outlives it.
+        let target = super::ssh::SshTarget::parse(endpoint).map_err(|e| unsupported(&e))?;
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(super::ssh::SshConnector::new(target));
+        let transport = move |req: bollard::BollardRequest| {
+            let client = client.clone();
+            async move { client.request(req).await.map_err(bollard::errors::Error::from) }
+        };
+        // The address only names the connection pool; every connection goes through ssh.
+        return Docker::connect_with_custom_transport(
+            transport,
+            Some("http://ssh.engine"),
+            timeout,
+            API_DEFAULT_VERSION,
+        )
+        .map_err(connect_err);
     }
     if endpoint.starts_with("npipe://") {
         return Err(unsupported("named pipes exist only on Windows"));

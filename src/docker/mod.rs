@@ -23,6 +23,7 @@ mod networks;
 mod ports;
 mod push;
 mod seed;
+mod ssh;
 mod volume_transfer;
 mod volumes;
 mod wait;

@@ -89,6 +89,12 @@ impl Sshd {
     }
 
     /// What sshd logged.
+    /// The ssh client configuration every `ssh` on [`Sshd::path`] reads (`-F`): it appears on the
+    /// command line of each ssh process that reaches this server.
+    pub fn client_config(&self) -> std::path::PathBuf {
+        self.dir.path().join("ssh_config")
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
     }
