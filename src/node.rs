@@ -47,6 +47,8 @@ pub struct NodeConfig {
     pub expose_docker_socket: bool,
     /// Networks kept idle between runs whose steps overlap (0: each such run makes its own).
     pub idle_networks: usize,
+    /// The pool those networks belong to on the engine.
+    pub network_pool: String,
     /// Use BuildKit for every build.
     pub buildkit: bool,
     /// Registry logins for all runs, `host=user:password`.
@@ -102,6 +104,7 @@ impl NodeConfig {
             allow_privileged: false,
             expose_docker_socket: false,
             idle_networks: crate::engine::network_pool::DEFAULT_IDLE,
+            network_pool: crate::engine::network_pool::DEFAULT_POOL.to_string(),
             buildkit: false,
             registry_logins: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
@@ -312,12 +315,7 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
         naming: ContainerNaming::PerRun,
         labels: BTreeMap::from([(janitor::OWNER_LABEL.to_string(), node_id)]),
         credentials,
-        network_pool: crate::engine::network_pool::NetworkPool::for_this_user(config.idle_networks).unwrap_or_else(
-            |e| {
-                tracing::warn!(error = %e, "no idle networks are kept between runs");
-                None
-            },
-        ),
+        network_pool: crate::engine::network_pool::NetworkPool::new(&config.network_pool, config.idle_networks),
     };
     let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| StartError::Startup(e.to_string()))?;
     let registry_access =
@@ -333,14 +331,15 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
     // already keeps it as it is).
     if let Some(pool) = engine.config().network_pool.clone() {
         let docker = engine.docker().clone();
+        // Its claim is labelled as this node's object, for the janitor should the node die now.
+        let labels = engine.labels(&format!("warmup-{}", service.settings().node_id));
         tokio::spawn(async move {
-            match pool.take(&docker).await {
-                Ok(held) => {
-                    if let Err(e) = pool.give_back(&docker, held).await {
-                        tracing::warn!(error = %e, "warming the idle network pool failed");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "warming the idle network pool failed"),
+            let warmed = match pool.take(&docker, &labels).await {
+                Ok(held) => pool.give_back(&docker, held, &labels).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = warmed {
+                tracing::warn!(error = %e, "warming the idle network pool failed");
             }
         });
     }

@@ -376,13 +376,13 @@ fn a_quick_build_shares_the_copy_layer_cache_with_docker_build() {
     remove_image(&drydock_tag);
 }
 
-/// `drydock run --local` with its own pool of idle networks (its locks live under `tmp`).
-fn pooled_run(tmp: &Path, idle: &str, text: &str) -> Outcome {
+/// `drydock run --local` with its own pool of idle networks on the engine.
+fn pooled_run(pool: &str, idle: &str, text: &str) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let file = write_task(dir.path(), text);
     let id = run_id("pool");
     let out = crate::helper::drydock()
-        .env("TMPDIR", tmp)
+        .env("DRYDOCK_NETWORK_POOL", pool)
         .env("DRYDOCK_IDLE_NETWORKS", idle)
         .args(["run", "--local", "--unique-container-names", "-o", "json", "--run-id", &id, "-f"])
         .arg(&file)
@@ -403,14 +403,12 @@ fn network_in(log: &str) -> String {
 
 #[test]
 fn runs_take_turns_on_idle_networks_and_a_step_alone_runs_on_the_default_bridge() {
+    use drydock::engine::network_pool::{CLAIM_LABEL, POOL_LABEL};
     let rt = tokio::runtime::Runtime::new().unwrap();
     let docker = rt.block_on(DockerHost::connect(None)).unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    let uid = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap();
-    let pool =
-        drydock::engine::network_pool::NetworkPool::in_dir(&tmp.path().join(format!("drydock-{uid}-networks")), 1)
-            .unwrap();
-    let ours = || rt.block_on(docker.networks_labelled(drydock::engine::network_pool::POOL_LABEL, pool.key())).unwrap();
+    let pool = crate::helper::docker::unique("pool");
+    let ours = || rt.block_on(docker.networks_labelled(POOL_LABEL, &pool)).unwrap();
+    let claimed = || rt.block_on(docker.claimed(CLAIM_LABEL)).unwrap();
     // Removes this test's networks however it ends.
     struct Sweep<'a>(Box<dyn Fn() + 'a>);
     impl Drop for Sweep<'_> {
@@ -427,7 +425,7 @@ fn runs_take_turns_on_idle_networks_and_a_step_alone_runs_on_the_default_bridge(
     // Two steps at once, then one after both: the two share the run's network (embedded DNS),
     // the last has the engine to itself and runs on the default bridge.
     let wide = "steps:\n  - id: a\n    cmd: busybox grep -c 127.0.0.11 /etc/resolv.conf\n    when: [\"-\"]\n  - id: b\n    cmd: busybox grep -c 127.0.0.11 /etc/resolv.conf\n    when: [\"-\"]\n  - id: c\n    cmd: busybox sh -c 'grep -c 127.0.0.11 /etc/resolv.conf || echo no-run-network'\n    when: [a, b]\n";
-    let first = pooled_run(tmp.path(), "1", wide);
+    let first = pooled_run(&pool, "1", wide);
     assert_eq!(first.code, Some(0), "{}", first.log);
     assert!(first.log.contains("Creating Docker network: drydock_net_"), "{}", first.log);
     assert!(first.log.contains("[a] 1") && first.log.contains("[b] 1"), "{}", first.log);
@@ -435,10 +433,11 @@ fn runs_take_turns_on_idle_networks_and_a_step_alone_runs_on_the_default_bridge(
     let kept = network_in(&first.log);
     assert_eq!(ours(), vec![kept.clone()], "the run's network stays, idle");
     assert_eq!(rt.block_on(docker.attached_containers(&kept)).unwrap(), Some(vec![]));
+    assert!(!claimed().contains(&kept), "its claim went with the run");
 
     // The next run takes it, and its steps reach each other by id on it.
     let service = "steps:\n  - id: svc\n    cmd: busybox sleep 20\n    detach: true\n  - id: client\n    cmd: busybox ping -c 1 -W 5 svc\n";
-    let second = pooled_run(tmp.path(), "1", service);
+    let second = pooled_run(&pool, "1", service);
     assert_eq!(second.code, Some(0), "{}", second.log);
     assert!(second.log.contains(&format!("Using the idle Docker network: {kept}")), "{}", second.log);
     assert!(second.log.contains("1 packets received"), "{}", second.log);
@@ -446,8 +445,8 @@ fn runs_take_turns_on_idle_networks_and_a_step_alone_runs_on_the_default_bridge(
 
     // Runs at once never share one; afterwards one stays idle (the pool's size), not two.
     let (x, y) = std::thread::scope(|s| {
-        let x = s.spawn(|| pooled_run(tmp.path(), "1", service));
-        let y = s.spawn(|| pooled_run(tmp.path(), "1", service));
+        let x = s.spawn(|| pooled_run(&pool, "1", service));
+        let y = s.spawn(|| pooled_run(&pool, "1", service));
         (x.join().unwrap(), y.join().unwrap())
     });
     assert_eq!((x.code, y.code), (Some(0), Some(0)), "{}\n{}", x.log, y.log);
@@ -462,14 +461,28 @@ fn runs_take_turns_on_idle_networks_and_a_step_alone_runs_on_the_default_bridge(
         .output()
         .unwrap();
     assert!(started.status.success(), "{}", String::from_utf8_lossy(&started.stderr));
-    let third = pooled_run(tmp.path(), "1", service);
+    let third = pooled_run(&pool, "2", service);
     let _ = std::process::Command::new("docker").args(["rm", "-f", &stray]).output();
     assert_eq!(third.code, Some(0), "{}", third.log);
     assert!(third.log.contains("Creating Docker network: drydock_net_"), "{}", third.log);
     assert_ne!(network_in(&third.log), left);
 
+    // The claim of a run whose process died is the janitor's: the next local run sweeps it, and
+    // the network is free again.
+    let dead = run_id("dead");
+    let labels = Labels::for_run(&dead)
+        .with("drydock.owner", "local")
+        .with("drydock.host", drydock::engine::janitor::hostname())
+        .with("drydock.pid", "999999999");
+    assert!(rt.block_on(docker.create_claim(&format!("{left}_claim"), &labels, CLAIM_LABEL, &left)).unwrap());
+    let fourth = pooled_run(&pool, "2", service);
+    assert_eq!(fourth.code, Some(0), "{}", fourth.log);
+    assert!(fourth.log.contains(&dead), "{}", fourth.log);
+    assert!(!claimed().contains(&left), "{:?}", claimed());
+    assert_clean(&dead);
+
     // `--idle-networks 0`: the run makes its own network and removes it.
-    let own = pooled_run(tmp.path(), "0", service);
+    let own = pooled_run(&pool, "0", service);
     assert_eq!(own.code, Some(0), "{}", own.log);
     let made = network_in(&own.log);
     assert!(made.starts_with("drydock_t") && made.ends_with("_default"), "{made}");

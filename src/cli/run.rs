@@ -7,6 +7,7 @@ use super::taskfile_args::{RunVarArgs, TaskFileArgs, TaskInput, load_input, reso
 use super::{CliError, paint, print_diagnostics};
 use crate::docker::DockerHost;
 use crate::engine::log::{ConsoleSink, RunLog};
+use crate::engine::network_pool::NetworkPool;
 use crate::engine::prepare::{self, RunTarget};
 use crate::engine::{ContainerNaming, Engine, EngineConfig, GitInfo, NoObserver, RunSource, janitor};
 use crate::registry::keys::SignatureKey;
@@ -48,6 +49,9 @@ pub struct EngineArgs {
     /// takes one instead of making and removing its own (0: every such run makes its own).
     #[arg(long, env = "DRYDOCK_IDLE_NETWORKS", value_name = "N", default_value_t = crate::engine::network_pool::DEFAULT_IDLE)]
     pub idle_networks: usize,
+    /// The pool of idle networks to use; runs share the networks of one pool on an engine.
+    #[arg(long, env = "DRYDOCK_NETWORK_POOL", value_name = "NAME", default_value = crate::engine::network_pool::DEFAULT_POOL)]
+    pub network_pool: String,
     /// Registry login `host=user:password`; repeatable. Also read: the Docker config.json.
     #[arg(long = "registry-login", value_name = "HOST=USER:PASSWORD")]
     pub registry_login: Vec<String>,
@@ -292,7 +296,7 @@ async fn execute(
         naming: if eargs.unique_container_names { ContainerNaming::PerRun } else { ContainerNaming::StepId },
         labels: janitor::local_run_labels(),
         credentials,
-        network_pool: network_pool(eargs.idle_networks),
+        network_pool: NetworkPool::new(&eargs.network_pool, eargs.idle_networks),
     };
     let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| CliError::Failed(e.to_string()))?;
     let engine = Engine::new(docker, registry, config);
@@ -315,14 +319,6 @@ async fn execute(
         RunStatus::Succeeded => Ok(()),
         _ => Err(CliError::Silent(1)),
     }
-}
-
-/// The pool of idle networks, or none (with a warning) when its lock directory is not safe.
-pub(crate) fn network_pool(idle: usize) -> Option<crate::engine::network_pool::NetworkPool> {
-    crate::engine::network_pool::NetworkPool::for_this_user(idle).unwrap_or_else(|e| {
-        eprintln!("warning: no idle networks are kept between runs: {e}");
-        None
-    })
 }
 
 /// The first Ctrl-C cancels the run (steps stop, everything is cleaned up); a second one exits at

@@ -11,6 +11,7 @@
 mod build;
 mod build_secrets;
 mod buildkit_log;
+mod claims;
 mod connect;
 mod container_spec;
 mod containers;

@@ -350,7 +350,7 @@ impl Engine {
         scaffold::teardown(self, &req.object_key, workspace, &log).await;
         if let (Some(pool), Some(held)) = (&self.config.network_pool, pooled) {
             let name = held.name.clone();
-            if let Err(e) = pool.give_back(&self.docker, held).await {
+            if let Err(e) = pool.give_back(&self.docker, held, &self.labels(&req.object_key)).await {
                 tracing::warn!(network = %name, error = %e, "handing a network back to the pool failed");
                 log.run_line(&format!(
                     "Warning: handing the network {name} back failed ({e}); `docker network prune` removes it"

@@ -60,7 +60,7 @@ impl Scaffold {
                     alone =
                         req.task.steps.iter().zip(&shared).filter(|(_, s)| !**s).map(|(st, _)| st.id.clone()).collect();
                     let actual = if let Some(pool) = &engine.config().network_pool {
-                        let held = pool.take(docker).await?;
+                        let held = pool.take(docker, &labels).await?;
                         let verb = if held.reused { "Using the idle" } else { "Creating" };
                         log.run_line(&format!("{verb} Docker network: {}, driver: 'bridge'", held.name));
                         let name = held.name.clone();
