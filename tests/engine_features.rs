@@ -488,3 +488,37 @@ fn runs_take_turns_on_idle_networks_and_a_step_alone_runs_on_the_default_bridge(
     assert!(made.starts_with("drydock_t") && made.ends_with("_default"), "{made}");
     assert!(!rt.block_on(docker.network_exists(&made)).unwrap());
 }
+
+#[test]
+fn each_step_of_a_chain_is_logged_whole_before_the_next_begins() {
+    // Steps' containers are removed beside the next steps, and a step's last output may come
+    // late from the engine's followed log: none of that may reorder the log.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_task(
+        dir.path(),
+        "steps:\n  - id: first\n    cmd: busybox sh -c 'seq 1 3000; printf no-newline-at-the-end'\n  - id: second\n    cmd: busybox echo second-out\n  - id: third\n    cmd: busybox echo third-out\n",
+    );
+    for _ in 0..3 {
+        let id = run_id("order");
+        let o = run(&id, &file, Path::new("/dev/null"), &[]);
+        assert_eq!(o.code, Some(0), "{}", o.log);
+        let lines: Vec<&str> = o.log.lines().collect();
+        let at = |needle: &str| {
+            lines.iter().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no {needle:?} in\n{}", o.log))
+        };
+        assert_eq!(lines.iter().filter(|l| l.starts_with("[first] ") && l[8..].parse::<u32>().is_ok()).count(), 3000);
+        assert!(at("[first] 3000") < at("[first] no-newline-at-the-end"), "{}", o.log);
+        assert!(at("[first] no-newline-at-the-end") < at("Step ID: first marked as successful"), "{}", o.log);
+        assert!(at("Step ID: first marked as successful") < at("Executing step ID: second"), "{}", o.log);
+        assert!(at("[second] second-out") < at("Step ID: second marked as successful"), "{}", o.log);
+        assert!(at("Step ID: second marked as successful") < at("Executing step ID: third"), "{}", o.log);
+        assert!(at("[third] third-out") < at("Step ID: third marked as successful"), "{}", o.log);
+        // The record agrees: each step finished before the next started.
+        let time = |step_id: &str, field: &str| {
+            chrono::DateTime::parse_from_rfc3339(step(&o.record, step_id)[field].as_str().unwrap()).unwrap()
+        };
+        assert!(time("first", "finished_at") <= time("second", "started_at"), "{}", o.record);
+        assert!(time("second", "finished_at") <= time("third", "started_at"), "{}", o.record);
+        assert_clean(&id);
+    }
+}
