@@ -327,22 +327,6 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
     // because requests a killed daemon left in flight can still create objects after a restart.
     upkeep::sweep_leftovers(&service, engine.docker()).await;
     tokio::spawn(upkeep::janitor_loop(service.clone(), engine.docker().clone()));
-    // The first run with overlapping steps finds an idle network waiting (a pool that has one
-    // already keeps it as it is).
-    if let Some(pool) = engine.config().network_pool.clone() {
-        let docker = engine.docker().clone();
-        // Its claim is labelled as this node's object, for the janitor should the node die now.
-        let labels = engine.labels(&format!("warmup-{}", service.settings().node_id));
-        tokio::spawn(async move {
-            let warmed = match pool.take(&docker, &labels).await {
-                Ok(held) => pool.give_back(&docker, held, &labels).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = warmed {
-                tracing::warn!(error = %e, "warming the idle network pool failed");
-            }
-        });
-    }
 
     let shutdown = CancellationToken::new();
     // A shutdown drains too (without waiting for the runs), so claiming stops on the drain alone.
