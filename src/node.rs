@@ -45,10 +45,8 @@ pub struct NodeConfig {
     pub allow_privileged: bool,
     /// Mount the engine's socket into steps (ACR does; off by default in the daemon).
     pub expose_docker_socket: bool,
-    /// Networks kept idle between runs whose steps overlap (0: each such run makes its own).
-    pub idle_networks: usize,
-    /// The pool those networks belong to on the engine.
-    pub network_pool: String,
+    /// The idle networks runs whose steps overlap take (`None`: each such run makes its own).
+    pub network_pool: Option<crate::engine::network_pool::NetworkPool>,
     /// Use BuildKit for every build.
     pub buildkit: bool,
     /// Registry logins for all runs, `host=user:password`.
@@ -103,8 +101,10 @@ impl NodeConfig {
             docker_host: None,
             allow_privileged: false,
             expose_docker_socket: false,
-            idle_networks: crate::engine::network_pool::DEFAULT_IDLE,
-            network_pool: crate::engine::network_pool::DEFAULT_POOL.to_string(),
+            network_pool: crate::engine::network_pool::NetworkPool::new(
+                crate::engine::network_pool::DEFAULT_POOL,
+                crate::engine::network_pool::DEFAULT_IDLE,
+            ),
             buildkit: false,
             registry_logins: Vec::new(),
             shutdown_grace: Duration::from_secs(30),
@@ -315,7 +315,7 @@ pub async fn start(mut config: NodeConfig, listener: tokio::net::TcpListener) ->
         naming: ContainerNaming::PerRun,
         labels: BTreeMap::from([(janitor::OWNER_LABEL.to_string(), node_id)]),
         credentials,
-        network_pool: crate::engine::network_pool::NetworkPool::new(&config.network_pool, config.idle_networks),
+        network_pool: config.network_pool.clone(),
     };
     let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| StartError::Startup(e.to_string()))?;
     let registry_access =

@@ -42,16 +42,8 @@ fn run(args: &[&str], dir: &std::path::Path) -> (Option<i32>, String) {
 /// The registry's answer for a manifest or index, parsed.
 async fn manifest(repository: &str, reference: &str) -> Option<Value> {
     let url = format!("http://{REGISTRY}/v2/{repository}/manifests/{reference}");
-    let answer = drydock::tls::client()
-        .get(url)
-        .header(
-            "accept",
-            "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, \
-             application/vnd.oci.image.manifest.v1+json",
-        )
-        .send()
-        .await
-        .unwrap();
+    let answer =
+        drydock::tls::client().get(url).header("accept", crate::helper::engine::MANIFEST_ACCEPT).send().await.unwrap();
     if !answer.status().is_success() {
         return None;
     }

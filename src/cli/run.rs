@@ -45,13 +45,8 @@ pub struct EngineArgs {
     /// them after the step id only).
     #[arg(long)]
     pub unique_container_names: bool,
-    /// Networks kept idle between runs whose steps overlap, for this user on this machine; a run
-    /// takes one instead of making and removing its own (0: every such run makes its own).
-    #[arg(long, env = "DRYDOCK_IDLE_NETWORKS", value_name = "N", default_value_t = crate::engine::network_pool::DEFAULT_IDLE)]
-    pub idle_networks: usize,
-    /// The pool of idle networks to use; runs share the networks of one pool on an engine.
-    #[arg(long, env = "DRYDOCK_NETWORK_POOL", value_name = "NAME", default_value = crate::engine::network_pool::DEFAULT_POOL)]
-    pub network_pool: String,
+    #[command(flatten)]
+    pub network_pool: NetworkPoolArgs,
     /// Registry login `host=user:password`; repeatable. Also read: the Docker config.json.
     #[arg(long = "registry-login", value_name = "HOST=USER:PASSWORD")]
     pub registry_login: Vec<String>,
@@ -74,6 +69,26 @@ pub struct EngineArgs {
 
 /// Output of `run` and `build`: `text` (logs and a summary) or `json` (the run record on stdout).
 pub use super::output::Format as RunOutput;
+
+/// The idle networks runs take instead of making their own (local runs and `drydock serve` alike).
+#[derive(Args, Debug, Clone)]
+pub struct NetworkPoolArgs {
+    /// Networks kept idle between runs whose steps overlap, shared by every drydock that uses the
+    /// engine; a run takes one instead of making and removing its own (0: every such run makes
+    /// its own).
+    #[arg(long, env = "DRYDOCK_IDLE_NETWORKS", value_name = "N", default_value_t = crate::engine::network_pool::DEFAULT_IDLE)]
+    pub idle_networks: usize,
+    /// The pool of idle networks to use; runs share the networks of one pool on an engine.
+    #[arg(long, env = "DRYDOCK_NETWORK_POOL", value_name = "NAME", default_value = crate::engine::network_pool::DEFAULT_POOL)]
+    pub network_pool: String,
+}
+
+impl NetworkPoolArgs {
+    /// The pool, or none for `--idle-networks 0`.
+    pub fn pool(&self) -> Option<NetworkPool> {
+        NetworkPool::new(&self.network_pool, self.idle_networks)
+    }
+}
 
 /// Arguments of `drydock run`.
 #[derive(Args, Debug)]
@@ -296,7 +311,7 @@ async fn execute(
         naming: if eargs.unique_container_names { ContainerNaming::PerRun } else { ContainerNaming::StepId },
         labels: janitor::local_run_labels(),
         credentials,
-        network_pool: NetworkPool::new(&eargs.network_pool, eargs.idle_networks),
+        network_pool: eargs.network_pool.pool(),
     };
     let registry = RegistryClient::new(ClientConfig::default()).map_err(|e| CliError::Failed(e.to_string()))?;
     let engine = Engine::new(docker, registry, config);

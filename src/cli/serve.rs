@@ -65,13 +65,8 @@ pub struct ServeArgs {
     /// Mount the Docker socket into steps, as ACR does (gives steps control of the engine).
     #[arg(long)]
     pub expose_docker_socket: bool,
-    /// Networks kept idle between runs whose steps overlap, shared with this user's other drydock
-    /// processes on this machine (0: every such run makes and removes its own).
-    #[arg(long, env = "DRYDOCK_IDLE_NETWORKS", value_name = "N", default_value_t = crate::engine::network_pool::DEFAULT_IDLE)]
-    pub idle_networks: usize,
-    /// The pool of idle networks to use; runs share the networks of one pool on an engine.
-    #[arg(long, env = "DRYDOCK_NETWORK_POOL", value_name = "NAME", default_value = crate::engine::network_pool::DEFAULT_POOL)]
-    pub network_pool: String,
+    #[command(flatten)]
+    pub network_pool: super::run::NetworkPoolArgs,
     /// Build every image with BuildKit.
     #[arg(long)]
     pub buildkit: bool,
@@ -237,8 +232,7 @@ async fn run_node(args: ServeArgs) -> Result<(), CliError> {
         docker_host: args.docker_host.clone(),
         allow_privileged: args.allow_privileged,
         expose_docker_socket: args.expose_docker_socket,
-        idle_networks: args.idle_networks,
-        network_pool: args.network_pool.clone(),
+        network_pool: args.network_pool.pool(),
         buildkit: args.buildkit,
         registry_logins: args.registry_login.clone(),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),

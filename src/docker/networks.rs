@@ -33,13 +33,17 @@ impl DockerHost {
 
     /// Names of the networks labelled `key=value`.
     pub async fn networks_labelled(&self, key: &str, value: &str) -> Result<Vec<String>> {
-        let filters = HashMap::from([("label".to_string(), vec![format!("{key}={value}")])]);
-        let list = self
-            .api
+        let list = self.list_networks_where("label", &format!("{key}={value}")).await?;
+        Ok(list.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    /// The networks the engine's list filter `filter=value` matches.
+    async fn list_networks_where(&self, filter: &str, value: &str) -> Result<Vec<bollard::models::Network>> {
+        let filters = HashMap::from([(filter.to_string(), vec![value.to_string()])]);
+        self.api
             .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
             .await
-            .map_err(|e| DockerError::api(format!("listing networks labelled {key}={value}"), e))?;
-        Ok(list.into_iter().filter_map(|n| n.name).collect())
+            .map_err(|e| DockerError::api(format!("listing networks ({filter} {value})"), e))
     }
 
     async fn create_network_with(
@@ -105,12 +109,7 @@ impl DockerHost {
 
     /// Ids of the networks named exactly `name` (the engine's name filter matches substrings).
     async fn network_ids_named(&self, name: &str) -> Result<Vec<String>> {
-        let filters = HashMap::from([("name".to_string(), vec![name.to_string()])]);
-        let list = self
-            .api
-            .list_networks(Some(ListNetworksOptionsBuilder::default().filters(&filters).build()))
-            .await
-            .map_err(|e| DockerError::api(format!("listing networks named `{name}`"), e))?;
+        let list = self.list_networks_where("name", name).await?;
         Ok(list
             .into_iter()
             .filter(|n| n.name.as_deref() == Some(name) || n.id.as_deref() == Some(name))

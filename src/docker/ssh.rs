@@ -31,33 +31,26 @@ impl SshTarget {
     /// Parses `ssh://[user@]host[:port]` (a path after the host is refused, as the docker CLI
     /// refuses it).
     pub fn parse(endpoint: &str) -> Result<SshTarget, String> {
-        let rest = endpoint.strip_prefix("ssh://").ok_or_else(|| format!("`{endpoint}` is not an ssh:// URL"))?;
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.contains('/') || authority.contains('?') {
+        let expected = || format!("`{endpoint}`: expected ssh://[user@]host[:port]");
+        let url = reqwest::Url::parse(endpoint).map_err(|e| match e.to_string().as_str() {
+            "invalid port number" => format!("`{endpoint}`: its port is not a port number"),
+            _ => expected(),
+        })?;
+        if url.scheme() != "ssh" {
+            return Err(format!("`{endpoint}` is not an ssh:// URL"));
+        }
+        if !matches!(url.path(), "" | "/") || url.query().is_some() {
             return Err(format!("`{endpoint}`: an ssh:// engine takes no path; use ssh://[user@]host[:port]"));
         }
-        let (user, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
-        };
-        // `[::1]` alone has colons but no port.
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) if !hostport.ends_with(']') => {
-                let port = p.parse::<u16>().map_err(|_| format!("`{endpoint}`: `{p}` is not a port"))?;
-                (h, Some(port))
-            }
-            _ => (hostport, None),
-        };
-        if host.is_empty() || host.starts_with('-') || user.is_some_and(|u| u.is_empty() || u.starts_with('-')) {
-            return Err(format!("`{endpoint}`: expected ssh://[user@]host[:port]"));
-        }
         // ssh takes an IPv6 address bare.
-        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-        let destination = match user {
-            Some(u) => format!("{u}@{host}"),
-            None => host.to_string(),
-        };
-        Ok(SshTarget { destination, port })
+        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+        let user = url.username();
+        // Nothing that ssh would read as an option, and no password (ssh asks for none here).
+        if host.is_empty() || host.starts_with('-') || user.starts_with('-') || url.password().is_some() {
+            return Err(expected());
+        }
+        let destination = if user.is_empty() { host.to_string() } else { format!("{user}@{host}") };
+        Ok(SshTarget { destination, port: url.port() })
     }
 
     /// The ssh command line for one connection.

@@ -59,8 +59,7 @@ impl NetworkPool {
     /// run's, so that its teardown or a janitor frees it).
     pub async fn take(&self, docker: &DockerHost, labels: &Labels) -> Result<HeldNetwork, String> {
         let err = |e: crate::docker::DockerError| e.to_string();
-        let (networks, claimed) = tokio::try_join!(self.networks(docker), docker.claimed(CLAIM_LABEL)).map_err(err)?;
-        for name in networks.into_iter().filter(|n| !claimed.contains(n)) {
+        for name in self.idle(docker).await.map_err(err)? {
             if !docker.create_claim(&claim_name(&name), labels, CLAIM_LABEL, &name).await.map_err(err)? {
                 continue;
             }
@@ -81,15 +80,14 @@ impl NetworkPool {
         Ok(HeldNetwork { name, reused: false })
     }
 
-    /// Hands a network back once its run's containers are gone: its claim goes (the run's
-    /// teardown has usually removed it already), and idle networks beyond the pool's size are
-    /// removed, this one last. `labels` are the run's: a claim taken to remove a surplus network is the run's object
+    /// Hands a network back after the run's teardown, which removed its claim with the run's
+    /// other objects (one the teardown could not remove keeps the network from others until the
+    /// janitor's sweep): idle networks beyond the pool's size are removed, this one last.
+    /// `labels` are the run's: a claim taken to remove a surplus network is the run's object
     /// while it lasts, so a janitor frees it if the run's process dies meanwhile.
     pub async fn give_back(&self, docker: &DockerHost, held: HeldNetwork, labels: &Labels) -> Result<(), String> {
         let err = |e: crate::docker::DockerError| e.to_string();
-        docker.remove_container(&claim_name(&held.name), true).await.map_err(err)?;
-        let (networks, claimed) = tokio::try_join!(self.networks(docker), docker.claimed(CLAIM_LABEL)).map_err(err)?;
-        let mut idle: Vec<String> = networks.into_iter().filter(|n| !claimed.contains(n)).collect();
+        let mut idle = self.idle(docker).await.map_err(err)?;
         // Others go first: this one is known to be clean.
         idle.sort_by_key(|n| *n == held.name);
         let surplus = idle.len().saturating_sub(self.idle);
@@ -108,8 +106,11 @@ impl NetworkPool {
         results.into_iter().collect::<Result<(), crate::docker::DockerError>>().map_err(err)
     }
 
-    async fn networks(&self, docker: &DockerHost) -> crate::docker::Result<Vec<String>> {
-        docker.networks_labelled(POOL_LABEL, &self.name).await
+    /// The pool's networks that nobody claims.
+    async fn idle(&self, docker: &DockerHost) -> crate::docker::Result<Vec<String>> {
+        let (networks, claimed) =
+            tokio::try_join!(docker.networks_labelled(POOL_LABEL, &self.name), docker.claimed(CLAIM_LABEL))?;
+        Ok(networks.into_iter().filter(|n| !claimed.contains(n)).collect())
     }
 }
 

@@ -88,15 +88,16 @@ pub fn registry_digest(repo: &str, tag: &str) -> String {
     tokio::runtime::Runtime::new().unwrap().block_on(registry_digest_of(repo, tag))
 }
 
+/// The manifest media types tests ask the registry for: an image's manifest (Docker's or OCI's),
+/// or an index as itself.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+     application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json";
+
 /// [`registry_digest`] from async code; an index is answered as itself.
 pub async fn registry_digest_of(repo: &str, tag: &str) -> String {
     let resp = drydock::tls::client()
         .head(format!("http://{REGISTRY}/v2/{repo}/manifests/{tag}"))
-        .header(
-            "Accept",
-            "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, \
-             application/vnd.oci.image.index.v1+json",
-        )
+        .header("Accept", MANIFEST_ACCEPT)
         .send()
         .await
         .unwrap();
